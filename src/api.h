@@ -1,0 +1,289 @@
+/* rocmforge -- a freestanding LLM inference engine in one header.
+
+   Do this:
+       #define ROCMFORGE_IMPLEMENTATION
+   before you include this file in *one* C or C++ file to create the implementation.
+   Every other file may include it without the macro and gets only the declarations.
+
+       // in exactly one .c file
+       #define ROCMFORGE_IMPLEMENTATION
+       #include "rocmforge.h"
+
+   Build: C11 (or C++17), libc and pthreads; link with -lm -lpthread.
+
+   MANUAL
+   1. Every fallible call returns an rf_status. RF_OK is 0. rf_status_str() names a status and
+      rf_last_error() gives the detail of the last failure on the calling thread, e.g.
+      "tensor 'blk.3.ffn_up.weight': data [9123, 12000) past end of file (8000 bytes)".
+      No call aborts, prints or exits on bad input.
+   2. GGUF files: rf_gguf_open() maps a file (read() fallback) and validates every count, length,
+      offset and type against the file before anything uses it; rf_gguf_writer_* writes one.
+   3. Tensor types: rf_type_* describe the block formats; rf_dequantize / rf_quantize /
+      rf_vec_dot are the scalar reference every SIMD and GPU kernel is tested against.
+   4. rf_synth_write() writes a random-weight model of a chosen architecture and shape.
+
+   OPTIONS (define before the include that has ROCMFORGE_IMPLEMENTATION)
+   | macro                    | default                  | meaning                                  |
+   |--------------------------|--------------------------|------------------------------------------|
+   | RF_API                   | extern                   | linkage of every public function         |
+   | RF_STATIC                | off                      | make every public function static        |
+   | RF_MALLOC(n)             | malloc(n)                | allocator used for everything            |
+   | RF_REALLOC(p, n)         | realloc(p, n)            |                                          |
+   | RF_FREE(p)               | free(p)                  |                                          |
+   | RF_ASSERT(x)             | assert(x)                | internal invariants only, never input    |
+   | RF_NO_MMAP               | off                      | read files with read() instead of mmap   |
+   | RF_NO_THREADS            | off                      | no pthreads; error detail is not per-thread |
+
+   THREAD SAFETY
+   A read-only handle (rf_gguf) may be shared by threads once opened. A writer is used by one
+   thread at a time. rf_last_error() is per thread.
+
+   VERSION HISTORY
+   0.1.0  GGUF reader/writer, tensor types, rf info, rf synth.
+*/
+#ifndef ROCMFORGE_H
+#define ROCMFORGE_H
+
+/* The implementation uses POSIX and GNU calls (mmap, clock_gettime, pthread affinity); they must
+   be requested before the first libc header, so include rocmforge.h first in the file that
+   defines ROCMFORGE_IMPLEMENTATION (or build that file with -D_GNU_SOURCE). */
+#if defined(ROCMFORGE_IMPLEMENTATION) && defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RF_VERSION "0.1.0"
+
+#ifndef RF_API
+#ifdef RF_STATIC
+#define RF_API static
+#else
+#define RF_API extern
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+   Status codes */
+
+typedef enum rf_status {
+    RF_OK = 0,
+    RF_ERR_INVALID_ARG,   /* the caller passed a bad argument (NULL handle, n not a multiple, ...) */
+    RF_ERR_OOM,           /* an allocation failed */
+    RF_ERR_IO,            /* open/read/write/mmap failed; the detail has strerror */
+    RF_ERR_BAD_MAGIC,     /* not a GGUF file */
+    RF_ERR_BAD_VERSION,   /* GGUF version we do not read */
+    RF_ERR_BIG_ENDIAN,    /* a big-endian GGUF file */
+    RF_ERR_TRUNCATED,     /* a field runs past the end of the file */
+    RF_ERR_TOO_LARGE,     /* a count, length or size is beyond a limit or overflows */
+    RF_ERR_BAD_TYPE,      /* unknown metadata value type or tensor type id */
+    RF_ERR_BAD_ALIGNMENT, /* general.alignment not a power of two, or misaligned tensor data */
+    RF_ERR_BAD_SHAPE,     /* zero or overflowing dimension, too many dims, row not whole blocks */
+    RF_ERR_BAD_OFFSET,    /* tensor data outside the data section, or overlapping another */
+    RF_ERR_DUPLICATE,     /* duplicate metadata key or tensor name */
+    RF_ERR_BAD_STRING,    /* a string that is not allowed (empty key, embedded NUL, ...) */
+    RF_ERR_NOT_FOUND,     /* no such key or tensor */
+    RF_ERR_WRONG_TYPE,    /* a key exists but holds another type than asked for */
+    RF_ERR_UNSUPPORTED,   /* valid, but this build cannot do it (type, architecture, op) */
+    RF_ERR_DEVICE,        /* GPU error; the detail has the runtime's message */
+    RF_STATUS_COUNT
+} rf_status;
+
+RF_API const char *rf_status_str(rf_status s);   /* "RF_ERR_TRUNCATED" etc.; never NULL */
+RF_API const char *rf_last_error(void);          /* detail of the last failure on this thread */
+
+/* ---------------------------------------------------------------------------------------------
+   Logging: the library never prints unless a caller asks it to. Functions that take an
+   rf_logger* log through it; NULL means the default (stderr, warnings and errors only). */
+
+typedef enum rf_log_level { RF_LOG_ERROR = 0, RF_LOG_WARN, RF_LOG_INFO, RF_LOG_DEBUG } rf_log_level;
+typedef void (*rf_log_fn)(void *user, rf_log_level level, const char *msg);
+typedef struct rf_logger {
+    rf_log_fn fn;        /* NULL: write to stderr */
+    void *user;
+    rf_log_level level;  /* messages above this level are dropped (0 = errors only) */
+} rf_logger;
+
+/* ---------------------------------------------------------------------------------------------
+   Tensor types. Ids are ggml's (the GGUF tensor type field). */
+
+typedef enum rf_type {
+    RF_TYPE_F32 = 0, RF_TYPE_F16 = 1, RF_TYPE_Q4_0 = 2, RF_TYPE_Q4_1 = 3,
+    RF_TYPE_Q5_0 = 6, RF_TYPE_Q5_1 = 7, RF_TYPE_Q8_0 = 8, RF_TYPE_Q8_1 = 9,
+    RF_TYPE_Q2_K = 10, RF_TYPE_Q3_K = 11, RF_TYPE_Q4_K = 12, RF_TYPE_Q5_K = 13,
+    RF_TYPE_Q6_K = 14, RF_TYPE_Q8_K = 15, RF_TYPE_IQ2_XXS = 16, RF_TYPE_IQ2_XS = 17,
+    RF_TYPE_IQ3_XXS = 18, RF_TYPE_IQ1_S = 19, RF_TYPE_IQ4_NL = 20, RF_TYPE_IQ3_S = 21,
+    RF_TYPE_IQ2_S = 22, RF_TYPE_IQ4_XS = 23, RF_TYPE_I8 = 24, RF_TYPE_I16 = 25,
+    RF_TYPE_I32 = 26, RF_TYPE_I64 = 27, RF_TYPE_F64 = 28, RF_TYPE_IQ1_M = 29,
+    RF_TYPE_BF16 = 30, RF_TYPE_TQ1_0 = 34, RF_TYPE_TQ2_0 = 35, RF_TYPE_MXFP4 = 39,
+    RF_TYPE_COUNT = 40
+} rf_type;
+
+typedef struct rf_type_traits {
+    const char *name;      /* "q4_K" etc., as ggml spells it */
+    int32_t block_size;    /* elements per block (1 for plain types) */
+    int32_t type_size;     /* bytes per block */
+    int32_t can_dequant;   /* rf_dequantize works for this type */
+    int32_t can_quant;     /* rf_quantize works for this type */
+    rf_type vec_dot_type;  /* activation format rf_vec_dot pairs this type with */
+} rf_type_traits;
+
+/* NULL for an id that is not a known type (ids 31..33, 36..38 were retired by ggml). */
+RF_API const rf_type_traits *rf_type_get(uint32_t type_id);
+RF_API const char *rf_type_name(uint32_t type_id);               /* "?" when unknown */
+RF_API int rf_type_from_name(const char *name, rf_type *out);    /* case-insensitive; 1 if found */
+/* Bytes of n elements of a type; RF_ERR_BAD_SHAPE if n is not whole blocks, TOO_LARGE on overflow. */
+RF_API rf_status rf_type_row_bytes(rf_type type, int64_t n, uint64_t *out);
+
+/* Scalar reference kernels. n must be a multiple of the type's block size. */
+RF_API rf_status rf_dequantize(rf_type type, const void *src, float *dst, int64_t n);
+RF_API rf_status rf_quantize(rf_type type, const float *src, void *dst, int64_t n);
+/* out = dot(w, a) over n elements, where w is of type `type` and a is n elements of
+   rf_type_get(type)->vec_dot_type (q8_0, q8_1, q8_K, or f32 for F32/F16/BF16). */
+RF_API rf_status rf_vec_dot(rf_type type, int64_t n, const void *w, const void *a, float *out);
+
+RF_API float rf_fp16_to_fp32(uint16_t h);
+RF_API uint16_t rf_fp32_to_fp16(float f);   /* round to nearest even, like numpy's astype(float16) */
+RF_API float rf_bf16_to_fp32(uint16_t h);
+RF_API uint16_t rf_fp32_to_bf16(float f);   /* round to nearest even; NaN stays NaN */
+
+/* ---------------------------------------------------------------------------------------------
+   GGUF reader. Strings in a GGUF file are not NUL-terminated: they come as (pointer, length).
+   Keys and tensor names are copied and NUL-terminated by the reader. */
+
+typedef enum rf_gguf_vtype {
+    RF_GGUF_U8 = 0, RF_GGUF_I8 = 1, RF_GGUF_U16 = 2, RF_GGUF_I16 = 3, RF_GGUF_U32 = 4,
+    RF_GGUF_I32 = 5, RF_GGUF_F32 = 6, RF_GGUF_BOOL = 7, RF_GGUF_STRING = 8, RF_GGUF_ARRAY = 9,
+    RF_GGUF_U64 = 10, RF_GGUF_I64 = 11, RF_GGUF_F64 = 12, RF_GGUF_VTYPE_COUNT = 13
+} rf_gguf_vtype;
+
+typedef struct rf_gguf rf_gguf;
+
+/* A metadata value. Scalars are widened into u/i/f/b; a string is (str, n); an array is
+   (elem_type, n) and its elements are read with rf_gguf_array_get(). For arrays of fixed-size
+   scalars `data` points at the n little-endian elements in the file (may be unaligned). */
+typedef struct rf_gguf_value {
+    rf_gguf_vtype type;
+    rf_gguf_vtype elem_type;  /* ARRAY only */
+    uint64_t n;               /* STRING: bytes; ARRAY: elements */
+    uint64_t u;               /* unsigned integer types, and BOOL (0/1) */
+    int64_t i;                /* signed integer types (also set for unsigned when it fits) */
+    double f;                 /* F32, F64 (also set for every integer type) */
+    const char *str;          /* STRING */
+    const void *data;         /* ARRAY of fixed-size scalars */
+    const void *priv_;        /* reader-internal; do not touch */
+} rf_gguf_value;
+
+typedef struct rf_gguf_tensor {
+    const char *name;    /* NUL-terminated */
+    rf_type type;
+    uint32_t n_dims;     /* 1..4 */
+    int64_t ne[4];       /* ne[0] is the row length; dims past n_dims are 1 */
+    uint64_t offset;     /* from the start of the data section */
+    uint64_t size;       /* bytes */
+    const void *data;    /* the bytes, inside the mapped/read file */
+} rf_gguf_tensor;
+
+enum { RF_GGUF_NO_MMAP = 1 };  /* flags for rf_gguf_open_ex */
+
+RF_API rf_status rf_gguf_open(const char *path, rf_gguf **out);
+RF_API rf_status rf_gguf_open_ex(const char *path, unsigned flags, rf_gguf **out);
+/* Parse a file already in memory; `data` must outlive the handle (it is not copied). */
+RF_API rf_status rf_gguf_open_memory(const void *data, size_t size, rf_gguf **out);
+RF_API void rf_gguf_close(rf_gguf *g);  /* NULL is fine */
+
+RF_API uint32_t rf_gguf_version(const rf_gguf *g);
+RF_API uint64_t rf_gguf_alignment(const rf_gguf *g);
+RF_API uint64_t rf_gguf_file_size(const rf_gguf *g);
+RF_API uint64_t rf_gguf_data_offset(const rf_gguf *g);  /* file offset of the data section */
+
+RF_API int64_t rf_gguf_n_kv(const rf_gguf *g);
+RF_API const char *rf_gguf_kv_key(const rf_gguf *g, int64_t i);          /* NULL if out of range */
+RF_API rf_status rf_gguf_kv_value(const rf_gguf *g, int64_t i, rf_gguf_value *out);
+RF_API int64_t rf_gguf_find_kv(const rf_gguf *g, const char *key);       /* -1 if absent */
+RF_API rf_status rf_gguf_array_get(const rf_gguf *g, const rf_gguf_value *arr, uint64_t i,
+                                   rf_gguf_value *out);
+
+/* Typed getters by key. Integers convert when the value fits (else RF_ERR_WRONG_TYPE);
+   get_f64 accepts F32/F64 and integers. RF_ERR_NOT_FOUND when the key is absent. */
+RF_API rf_status rf_gguf_get_u64(const rf_gguf *g, const char *key, uint64_t *out);
+RF_API rf_status rf_gguf_get_i64(const rf_gguf *g, const char *key, int64_t *out);
+RF_API rf_status rf_gguf_get_u32(const rf_gguf *g, const char *key, uint32_t *out);
+RF_API rf_status rf_gguf_get_f64(const rf_gguf *g, const char *key, double *out);
+RF_API rf_status rf_gguf_get_f32(const rf_gguf *g, const char *key, float *out);
+RF_API rf_status rf_gguf_get_bool(const rf_gguf *g, const char *key, int *out);
+RF_API rf_status rf_gguf_get_str(const rf_gguf *g, const char *key, const char **s, size_t *len);
+RF_API rf_status rf_gguf_get_array(const rf_gguf *g, const char *key, rf_gguf_value *out);
+
+RF_API int64_t rf_gguf_n_tensors(const rf_gguf *g);
+RF_API const rf_gguf_tensor *rf_gguf_tensor_at(const rf_gguf *g, int64_t i);      /* NULL if out of range */
+RF_API const rf_gguf_tensor *rf_gguf_find_tensor(const rf_gguf *g, const char *name); /* NULL if absent */
+
+/* ---------------------------------------------------------------------------------------------
+   GGUF writer. Builds metadata and a tensor list in memory, then writes the file in one pass
+   to `path`.tmp and renames it over `path`, so a failed write never leaves half a file. */
+
+typedef struct rf_gguf_writer rf_gguf_writer;
+/* Fills one tensor's `size` bytes at write time (for tensors too big to keep in memory). */
+typedef rf_status (*rf_gguf_fill_fn)(void *user, const rf_gguf_tensor *t, void *dst, uint64_t size);
+
+RF_API rf_status rf_gguf_writer_new(rf_gguf_writer **out);  /* GGUF v3, alignment 32 */
+RF_API void rf_gguf_writer_free(rf_gguf_writer *w);         /* NULL is fine */
+
+/* Setting a key that exists replaces it (keeps its position). "general.alignment" (u32, power
+   of two) also sets the alignment used for tensor data. */
+RF_API rf_status rf_gguf_set_u32(rf_gguf_writer *w, const char *key, uint32_t v);
+RF_API rf_status rf_gguf_set_i32(rf_gguf_writer *w, const char *key, int32_t v);
+RF_API rf_status rf_gguf_set_u64(rf_gguf_writer *w, const char *key, uint64_t v);
+RF_API rf_status rf_gguf_set_f32(rf_gguf_writer *w, const char *key, float v);
+RF_API rf_status rf_gguf_set_bool(rf_gguf_writer *w, const char *key, int v);
+RF_API rf_status rf_gguf_set_str(rf_gguf_writer *w, const char *key, const char *s);
+/* Array of n fixed-size scalars of elem_type, given as native little-endian values (copied). */
+RF_API rf_status rf_gguf_set_array(rf_gguf_writer *w, const char *key, rf_gguf_vtype elem_type,
+                                   const void *data, uint64_t n);
+RF_API rf_status rf_gguf_set_str_array(rf_gguf_writer *w, const char *key,
+                                       const char *const *strs, uint64_t n);
+/* Copy key i of a reader (any type, nested arrays included) into the writer. */
+RF_API rf_status rf_gguf_writer_copy_kv(rf_gguf_writer *w, const rf_gguf *g, int64_t i);
+
+/* Add a tensor. `data` (size = rf_type_row_bytes(type, ne[0]) * rows) is borrowed, not copied:
+   it must stay valid until rf_gguf_writer_write returns. */
+RF_API rf_status rf_gguf_add_tensor(rf_gguf_writer *w, const char *name, rf_type type,
+                                    uint32_t n_dims, const int64_t *ne, const void *data);
+/* Add a tensor whose bytes `fill` produces during rf_gguf_writer_write. */
+RF_API rf_status rf_gguf_add_tensor_fn(rf_gguf_writer *w, const char *name, rf_type type,
+                                       uint32_t n_dims, const int64_t *ne,
+                                       rf_gguf_fill_fn fill, void *user);
+RF_API rf_status rf_gguf_writer_write(rf_gguf_writer *w, const char *path);
+
+/* ---------------------------------------------------------------------------------------------
+   Synthetic models: a random-weight model of a chosen architecture and shape, with a valid
+   tokenizer section, that loads in rocmforge and in llama.cpp. Zero fields take defaults. */
+
+typedef struct rf_synth_params {
+    const char *arch;       /* "llama" (default), "qwen2", "gemma3" */
+    const char *type;       /* weight type: "f32", "f16", "q4_0", "q4_k", "q4_k_m", ... (default "f32") */
+    int64_t dim;            /* embedding length (default 64) */
+    int64_t n_layers;       /* default 2 */
+    int64_t n_heads;        /* default 4 */
+    int64_t n_kv_heads;     /* default n_heads */
+    int64_t head_dim;       /* default dim / n_heads */
+    int64_t ffn;            /* feed-forward length (default 4 * dim) */
+    int64_t vocab;          /* default 512 (at least 300: 3 specials + 256 bytes + pieces) */
+    int64_t ctx;            /* context length (default 2048) */
+    uint64_t seed;          /* default 1 */
+    int tied_embeddings;    /* 1: no output.weight (gemma3 is always tied) */
+    rf_logger *log;         /* progress and notices (NULL: default logger) */
+} rf_synth_params;
+
+RF_API rf_status rf_synth_write(const rf_synth_params *p, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ROCMFORGE_H */

@@ -1,0 +1,65 @@
+/* Private declarations shared by the implementation files. Everything here is static or
+   prefixed rf__; nothing leaks into the includer's namespace beyond the macros below. */
+
+#include <assert.h>
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#ifndef RF_NO_MMAP
+#include <sys/mman.h>
+#endif
+#endif
+
+#ifndef RF_MALLOC
+#define RF_MALLOC(n) malloc(n)
+#define RF_REALLOC(p, n) realloc(p, n)
+#define RF_FREE(p) free(p)
+#endif
+#ifndef RF_ASSERT
+#define RF_ASSERT(x) assert(x)
+#endif
+
+/* One spelling of static_assert for C11 and C++. */
+#ifdef __cplusplus
+#define RF__STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define RF__STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* Typed allocation: C++ needs the cast, C does not mind it. */
+#define RF__NEW(T, n) ((T *)RF_MALLOC(sizeof(T) * (size_t)(n)))
+#define RF__NEWZ(T, n) ((T *)rf__calloc(sizeof(T), (size_t)(n)))
+
+#define RF__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RF__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RF__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define RF__UNUSED __attribute__((unused))
+#else
+#define RF__PRINTF(fmt, args)
+#define RF__UNUSED
+#endif
+
+/* base.c */
+/* base.c (RF__UNUSED: not every build uses every helper) */
+static rf_status rf__err(rf_status s, const char *fmt, ...) RF__PRINTF(2, 3) RF__UNUSED;
+static void rf__log(const rf_logger *lg, rf_log_level level, const char *fmt, ...) RF__PRINTF(3, 4) RF__UNUSED;
+static void *rf__calloc(size_t size, size_t n) RF__UNUSED;
+static char *rf__strdup(const char *s) RF__UNUSED;
+static double rf__now(void) RF__UNUSED;
+/* Overflow-checked arithmetic on sizes read from files: return 0 on overflow. */
+static int rf__add_u64(uint64_t a, uint64_t b, uint64_t *out) RF__UNUSED;
+static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) RF__UNUSED;

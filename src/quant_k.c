@@ -1,0 +1,1 @@
+/* quant_k: not written yet. */

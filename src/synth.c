@@ -1,0 +1,1 @@
+/* synth: not written yet. */
