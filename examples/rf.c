@@ -1,5 +1,344 @@
-/* rf -- the rocmforge command line. Placeholder until rf info/synth land. */
+/* rf -- the rocmforge command line.
+
+     rf info  model.gguf [--json] [--all]     metadata, tokenizer, tensors, totals
+     rf synth [options] out.gguf              random-weight model of any shape
+
+   run / chat / bench / serve / quantize arrive with the issues that build them. */
 #define ROCMFORGE_IMPLEMENTATION
 #include "rocmforge.h"
+
 #include <stdio.h>
-int main(void) { printf("rf %s\n", RF_VERSION); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *usage_main =
+    "rf " RF_VERSION " -- the rocmforge command line\n"
+    "\n"
+    "usage: rf COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  info   model.gguf [--json] [--all]   architecture, hyperparameters, tokenizer, tensor table\n"
+    "  synth  [options] out.gguf            write a random-weight model (llama, qwen2, gemma3)\n"
+    "  help   [COMMAND]                     this text, or a command's\n"
+    "\n"
+    "examples:\n"
+    "  rf info model.gguf\n"
+    "  rf synth --preset 7b --type q4_0 llama7b-q4_0.gguf\n";
+
+static const char *usage_info =
+    "usage: rf info model.gguf [--json] [--all]\n"
+    "\n"
+    "Print what a GGUF file holds: architecture, hyperparameters, tokenizer kind and vocab size,\n"
+    "whether it has a chat template, every tensor (name, type, shape, bytes) and the totals.\n"
+    "The file is validated completely first; a damaged file gets an error naming what is wrong.\n"
+    "\n"
+    "  --json   one JSON object on stdout instead of text\n"
+    "  --all    every metadata key (arrays summarized), not only general.* and the architecture's\n"
+    "\n"
+    "examples:\n"
+    "  rf info model.gguf\n"
+    "  rf info --json model.gguf | python3 -m json.tool\n";
+
+static const char *usage_synth =
+    "usage: rf synth [options] out.gguf\n"
+    "\n"
+    "Write a random-weight model with a valid tokenizer section; it loads in rocmforge and in\n"
+    "llama.cpp. The same options and seed always give the same bytes.\n"
+    "\n"
+    "  --arch A        llama (default), qwen2, gemma3\n"
+    "  --preset P      a shape: tiny (default), 1b (Llama-3.2-1B dims), 7b (Llama-2-7B),\n"
+    "                  8b (Llama-3-8B dims); all with a 32000 vocab except tiny (512).\n"
+    "                  Options after --preset override its fields.\n"
+    "  --type T        f32 (default) f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k\n"
+    "                  iq4_nl iq4_xs mxfp4, or q4_k_m (Q4_K with Q6_K for output, and attn_v and\n"
+    "                  ffn_down in some layers)\n"
+    "  --dim N  --layers N  --heads N  --kv-heads N  --head-dim N  --ffn N  --vocab N  --ctx N\n"
+    "  --tied          no output.weight: the output reuses token_embd (gemma3 always does)\n"
+    "  --seed N        default 1\n"
+    "\n"
+    "examples:\n"
+    "  rf synth --arch qwen2 --dim 128 --layers 4 --heads 8 --kv-heads 2 tiny-qwen2.gguf\n"
+    "  rf synth --preset 8b --type q4_k_m llama8b-q4_k_m.gguf\n";
+
+/* ---------------------------------------------------------------------------------------------
+   Progress: on a terminal, tensor-by-tensor progress rewrites one line; piped, only warnings. */
+
+static void log_to_terminal(void *user, rf_log_level level, const char *msg) {
+    (void)user;
+    if (level >= RF_LOG_INFO && strncmp(msg, "synth: tensor", 13) == 0) {
+        fprintf(stderr, "\r%s\033[K", msg);
+    } else {
+        fprintf(stderr, "\r%s%s\n", level == RF_LOG_ERROR ? "error: " : level == RF_LOG_WARN ? "warning: " : "", msg);
+    }
+    fflush(stderr);
+}
+
+static int fail(rf_status s, const char *what) {
+    fprintf(stderr, "rf: %s: %s: %s\n", what, rf_status_str(s), rf_last_error());
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   rf info */
+
+static void json_str(const char *s, size_t n) {
+    size_t i;
+    putchar('"');
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c == '\n') printf("\\n");
+        else if (c == '\t') printf("\\t");
+        else if (c == '\r') printf("\\r");
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+static const char *vtype_name(rf_gguf_vtype t) {
+    static const char *n[] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"};
+    return (unsigned)t < RF_GGUF_VTYPE_COUNT ? n[t] : "?";
+}
+
+/* A value as text (json = 1: as JSON; arrays as a summary object unless short). */
+static void print_value(const rf_gguf *g, const rf_gguf_value *v, int json) {
+    switch (v->type) {
+    case RF_GGUF_STRING:
+        if (json) json_str(v->str, (size_t)v->n);
+        else if (v->n > 100) printf("\"%.*s\"... (%llu bytes)", 80, v->str, (unsigned long long)v->n);
+        else printf("\"%.*s\"", (int)v->n, v->str);
+        break;
+    case RF_GGUF_BOOL: printf("%s", v->u ? "true" : "false"); break;
+    case RF_GGUF_F32: case RF_GGUF_F64: printf("%.9g", v->f); break;
+    case RF_GGUF_I8: case RF_GGUF_I16: case RF_GGUF_I32: case RF_GGUF_I64: printf("%lld", (long long)v->i); break;
+    case RF_GGUF_ARRAY: {
+        uint64_t i, shown = v->n < 8 ? v->n : 0;
+        rf_gguf_value e;
+        if (json) printf("{\"array\": \"%s\", \"n\": %llu, \"head\": [", vtype_name(v->elem_type), (unsigned long long)v->n);
+        else printf("[%s x %llu]%s", vtype_name(v->elem_type), (unsigned long long)v->n, shown ? " " : "");
+        if (json) shown = v->n < 8 ? v->n : 8;
+        for (i = 0; i < shown && rf_gguf_array_get(g, v, i, &e) == RF_OK; i++) {
+            printf("%s", i ? ", " : (json ? "" : "["));
+            print_value(g, &e, json);
+        }
+        printf(json ? "]}" : (shown ? "]" : ""));
+        break;
+    }
+    default: printf("%llu", (unsigned long long)v->u); break;
+    }
+}
+
+static int starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+static void human_bytes(char *buf, size_t n, double b) {
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) b /= 1024, i++;
+    snprintf(buf, n, i ? "%.2f %s" : "%.0f %s", b, u[i]);
+}
+
+static int cmd_info(int argc, char **argv) {
+    const char *path = NULL, *arch = "", *tok_model = "none";
+    int json = 0, all = 0, i, has_template;
+    rf_gguf *g;
+    rf_status s;
+    rf_gguf_value tokens;
+    uint64_t n_vocab = 0, total = 0, n_params = 0, by_type_bytes[RF_TYPE_COUNT], by_type_n[RF_TYPE_COUNT];
+    int64_t k, nt;
+    size_t alen = 0, tlen = 0;
+    char prefix[96], hb[32];
+
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--all")) all = 1;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return printf("%s", usage_info), 0;
+        else if (argv[i][0] == '-') return fprintf(stderr, "rf info: unknown option %s\n\n%s", argv[i], usage_info), 2;
+        else path = argv[i];
+    }
+    if (!path) return fprintf(stderr, "%s", usage_info), 2;
+    if ((s = rf_gguf_open(path, &g)) != RF_OK) return fail(s, path);
+
+    if (rf_gguf_get_str(g, "general.architecture", &arch, &alen) != RF_OK) arch = "", alen = 0;
+    snprintf(prefix, sizeof prefix, "%.*s.", (int)alen, arch);
+    if (rf_gguf_get_str(g, "tokenizer.ggml.model", &tok_model, &tlen) != RF_OK) tok_model = "none", tlen = 4;
+    if (rf_gguf_get_array(g, "tokenizer.ggml.tokens", &tokens) == RF_OK) n_vocab = tokens.n;
+    has_template = rf_gguf_find_kv(g, "tokenizer.chat_template") >= 0;
+    memset(by_type_bytes, 0, sizeof by_type_bytes);
+    memset(by_type_n, 0, sizeof by_type_n);
+    nt = rf_gguf_n_tensors(g);
+    for (k = 0; k < nt; k++) {
+        const rf_gguf_tensor *t = rf_gguf_tensor_at(g, k);
+        total += t->size;
+        n_params += (uint64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
+        by_type_bytes[t->type] += t->size;
+        by_type_n[t->type]++;
+    }
+
+    if (json) {
+        printf("{\"file\": ");
+        json_str(path, strlen(path));
+        printf(", \"gguf_version\": %u, \"file_size\": %llu, \"alignment\": %llu, \"architecture\": ",
+               rf_gguf_version(g), (unsigned long long)rf_gguf_file_size(g), (unsigned long long)rf_gguf_alignment(g));
+        json_str(arch, alen);
+        printf(", \"tokenizer\": {\"model\": ");
+        json_str(tok_model, tlen);
+        printf(", \"vocab_size\": %llu, \"chat_template\": %s}, \"metadata\": {", (unsigned long long)n_vocab,
+               has_template ? "true" : "false");
+        for (k = 0, i = 0; k < rf_gguf_n_kv(g); k++) {
+            const char *key = rf_gguf_kv_key(g, k);
+            rf_gguf_value v;
+            if (!all && !starts_with(key, "general.") && !starts_with(key, prefix)) continue;
+            if (rf_gguf_kv_value(g, k, &v) != RF_OK) continue;
+            printf("%s", i++ ? ", " : "");
+            json_str(key, strlen(key));
+            printf(": ");
+            print_value(g, &v, 1);
+        }
+        printf("}, \"tensors\": [");
+        for (k = 0; k < nt; k++) {
+            const rf_gguf_tensor *t = rf_gguf_tensor_at(g, k);
+            uint32_t d;
+            printf("%s{\"name\": ", k ? ", " : "");
+            json_str(t->name, strlen(t->name));
+            printf(", \"type\": \"%s\", \"shape\": [", rf_type_name(t->type));
+            for (d = 0; d < t->n_dims; d++) printf("%s%lld", d ? ", " : "", (long long)t->ne[d]);
+            printf("], \"offset\": %llu, \"bytes\": %llu}", (unsigned long long)t->offset, (unsigned long long)t->size);
+        }
+        printf("], \"n_tensors\": %lld, \"n_params\": %llu, \"tensor_bytes\": %llu}\n", (long long)nt,
+               (unsigned long long)n_params, (unsigned long long)total);
+        rf_gguf_close(g);
+        return 0;
+    }
+
+    human_bytes(hb, sizeof hb, (double)rf_gguf_file_size(g));
+    printf("file:          %s (%s, GGUF v%u, alignment %llu)\n", path, hb, rf_gguf_version(g),
+           (unsigned long long)rf_gguf_alignment(g));
+    printf("architecture:  %.*s\n", (int)alen, alen ? arch : "(none: general.architecture missing)");
+    printf("tokenizer:     %.*s, %llu tokens, chat template: %s\n", (int)tlen, tok_model,
+           (unsigned long long)n_vocab, has_template ? "yes" : "no");
+    printf("\nmetadata:\n");
+    for (k = 0; k < rf_gguf_n_kv(g); k++) {
+        const char *key = rf_gguf_kv_key(g, k);
+        rf_gguf_value v;
+        if (!all && !starts_with(key, "general.") && !starts_with(key, prefix)) continue;
+        if (rf_gguf_kv_value(g, k, &v) != RF_OK) continue;
+        printf("  %-44s ", key);
+        print_value(g, &v, 0);
+        printf("\n");
+    }
+    printf("\ntensors:\n  %-40s %-8s %-24s %12s\n", "name", "type", "shape", "bytes");
+    for (k = 0; k < nt; k++) {
+        const rf_gguf_tensor *t = rf_gguf_tensor_at(g, k);
+        char shape[64];
+        int off = 0;
+        uint32_t d;
+        for (d = 0; d < t->n_dims; d++)
+            off += snprintf(shape + off, sizeof shape - (size_t)off, "%s%lld", d ? " x " : "", (long long)t->ne[d]);
+        printf("  %-40s %-8s %-24s %12llu\n", t->name, rf_type_name(t->type), shape, (unsigned long long)t->size);
+    }
+    human_bytes(hb, sizeof hb, (double)total);
+    printf("\ntotals: %lld tensors, %llu parameters, %s of tensor data (%.2f bits per weight)\n", (long long)nt,
+           (unsigned long long)n_params, hb, n_params ? 8.0 * (double)total / (double)n_params : 0.0);
+    for (i = 0; i < RF_TYPE_COUNT; i++) {
+        if (!by_type_n[i]) continue;
+        human_bytes(hb, sizeof hb, (double)by_type_bytes[i]);
+        printf("  %-8s %4llu tensors  %s\n", rf_type_name((uint32_t)i), (unsigned long long)by_type_n[i], hb);
+    }
+    rf_gguf_close(g);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   rf synth */
+
+static int parse_i64(const char *opt, const char *s, int64_t *out) {
+    char *end;
+    long long v = strtoll(s ? s : "", &end, 10);
+    if (!s || !*s || *end || v < 1) {
+        fprintf(stderr, "rf synth: %s needs a positive integer, got '%s'\n", opt, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int apply_preset(rf_synth_params *p, const char *name) {
+    /* Shapes of public models (their config.json), with a 32000 vocab (ANCHORS.md's benchmarks). */
+    if (!strcmp(name, "tiny")) {
+        p->dim = 64, p->n_layers = 2, p->n_heads = 4, p->n_kv_heads = 2, p->head_dim = 16, p->ffn = 256, p->vocab = 512;
+    } else if (!strcmp(name, "1b")) { /* Llama-3.2-1B, tied embeddings */
+        p->dim = 2048, p->n_layers = 16, p->n_heads = 32, p->n_kv_heads = 8, p->head_dim = 64, p->ffn = 8192;
+        p->vocab = 32000, p->ctx = 4096, p->tied_embeddings = 1;
+    } else if (!strcmp(name, "7b")) { /* Llama-2-7B */
+        p->dim = 4096, p->n_layers = 32, p->n_heads = 32, p->n_kv_heads = 32, p->head_dim = 128, p->ffn = 11008;
+        p->vocab = 32000, p->ctx = 4096;
+    } else if (!strcmp(name, "8b")) { /* Llama-3-8B */
+        p->dim = 4096, p->n_layers = 32, p->n_heads = 32, p->n_kv_heads = 8, p->head_dim = 128, p->ffn = 14336;
+        p->vocab = 32000, p->ctx = 8192;
+    } else {
+        fprintf(stderr, "rf synth: unknown preset '%s' (tiny, 1b, 7b, 8b)\n", name);
+        return 0;
+    }
+    return 1;
+}
+
+static int cmd_synth(int argc, char **argv) {
+    rf_synth_params p;
+    rf_logger lg;
+    const char *out = NULL;
+    rf_status s;
+    int i, ok = 1;
+    memset(&p, 0, sizeof p);
+    memset(&lg, 0, sizeof lg);
+    lg.level = isatty(2) ? RF_LOG_INFO : RF_LOG_WARN;
+    lg.fn = log_to_terminal;
+    p.log = &lg;
+    for (i = 0; i < argc && ok; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage_synth), 0;
+        else if (!strcmp(a, "--tied")) p.tied_embeddings = 1;
+        else if (a[0] != '-') out = a;
+        else if (!v) return fprintf(stderr, "rf synth: %s needs a value\n", a), 2;
+        else if (!strcmp(a, "--arch")) p.arch = v, i++;
+        else if (!strcmp(a, "--type")) p.type = v, i++;
+        else if (!strcmp(a, "--preset")) ok = apply_preset(&p, v), i++;
+        else if (!strcmp(a, "--dim")) ok = parse_i64(a, v, &p.dim), i++;
+        else if (!strcmp(a, "--layers")) ok = parse_i64(a, v, &p.n_layers), i++;
+        else if (!strcmp(a, "--heads")) ok = parse_i64(a, v, &p.n_heads), i++;
+        else if (!strcmp(a, "--kv-heads")) ok = parse_i64(a, v, &p.n_kv_heads), i++;
+        else if (!strcmp(a, "--head-dim")) ok = parse_i64(a, v, &p.head_dim), i++;
+        else if (!strcmp(a, "--ffn")) ok = parse_i64(a, v, &p.ffn), i++;
+        else if (!strcmp(a, "--vocab")) ok = parse_i64(a, v, &p.vocab), i++;
+        else if (!strcmp(a, "--ctx")) ok = parse_i64(a, v, &p.ctx), i++;
+        else if (!strcmp(a, "--seed")) {
+            int64_t seed;
+            ok = parse_i64(a, v, &seed), i++;
+            p.seed = (uint64_t)seed;
+        } else return fprintf(stderr, "rf synth: unknown option %s\n\n%s", a, usage_synth), 2;
+    }
+    if (!ok) return 2;
+    if (!out) return fprintf(stderr, "rf synth: no output file\n\n%s", usage_synth), 2;
+    if ((s = rf_synth_write(&p, out)) != RF_OK) {
+        if (isatty(2)) fprintf(stderr, "\n");
+        return fail(s, out);
+    }
+    if (isatty(2)) fprintf(stderr, "\n");
+    fprintf(stderr, "rf synth: wrote %s\n", out);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *cmd = argc > 1 ? argv[1] : "help";
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) return printf("rf %s\n", RF_VERSION), 0;
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        const char *sub = argc > 2 ? argv[2] : "";
+        printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth : usage_main);
+        return 0;
+    }
+    fprintf(stderr, "rf: unknown command '%s'\n\n%s", cmd, usage_main);
+    return 2;
+}

@@ -21,6 +21,9 @@
 #include <sys/mman.h>
 #endif
 #endif
+#ifndef RF_NO_THREADS
+#include <pthread.h>
+#endif
 
 #ifndef RF_MALLOC
 #define RF_MALLOC(n) malloc(n)
