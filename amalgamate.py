@@ -26,6 +26,10 @@ SOURCES = [
     "src/quant.c",     # F16/BF16, legacy 32-blocks, IQ4_NL, MXFP4: (de)quantize, dot
     "src/quant_k.c",   # K-quants (Q2_K..Q6_K, Q8_K) and IQ4_XS: (de)quantize, dot
     "src/synth.c",     # random-weight model writer (rf synth)
+    "src/unicode.c",   # UTF-8 and Unicode category tables for the pre-tokenizers
+    "src/token.c",     # SPM / BPE / WPM tokenizers from GGUF vocab
+    "src/chat.c",      # chat template detection and rendering
+    "src/sample.c",    # sampler chain, seeded RNG, stop strings
 ]
 
 LICENSE = "src/LICENSE.txt"

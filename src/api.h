@@ -283,6 +283,100 @@ typedef struct rf_synth_params {
 
 RF_API rf_status rf_synth_write(const rf_synth_params *p, const char *path);
 
+/* ---------------------------------------------------------------------------------------------
+   Tokenizer: SPM (llama, gemma), BPE (gpt2, llama3, qwen2, ... pre-tokenizers) and WPM (bert),
+   built from a GGUF's tokenizer.ggml.* keys. Read-only once loaded; share it between threads. */
+
+typedef struct rf_tokenizer rf_tokenizer;
+
+enum {
+    RF_TOK_ADD_SPECIAL = 1,    /* tokenize: add BOS/EOS as the vocab's add_bos/add_eos say */
+    RF_TOK_PARSE_SPECIAL = 2,  /* tokenize: text like "<|im_start|>" becomes its special token */
+    RF_TOK_RENDER_SPECIAL = 4  /* detokenize: print control tokens' text instead of nothing */
+};
+
+RF_API rf_status rf_tokenizer_load(const rf_gguf *g, rf_tokenizer **out);
+RF_API void rf_tokenizer_free(rf_tokenizer *t);
+RF_API int32_t rf_tokenizer_n_vocab(const rf_tokenizer *t);
+RF_API int32_t rf_tokenizer_bos(const rf_tokenizer *t);      /* -1 if none */
+RF_API int32_t rf_tokenizer_eos(const rf_tokenizer *t);      /* -1 if none */
+RF_API int rf_tokenizer_is_eog(const rf_tokenizer *t, int32_t id);  /* end of generation: eos, eot, ... */
+/* Token ids of text[0..len). Writes at most cap ids; *n_out is the full count (call again with a
+   bigger buffer when *n_out > cap, the status is then RF_ERR_TOO_LARGE). */
+RF_API rf_status rf_tokenize(const rf_tokenizer *t, const char *text, size_t len, unsigned flags,
+                             int32_t *out, size_t cap, size_t *n_out);
+/* The text of one token (byte tokens give their byte; SPM's U+2581 gives a space). Writes at
+   most cap bytes, no NUL; *n_out is the full length (RF_ERR_TOO_LARGE when it did not fit). */
+RF_API rf_status rf_token_to_piece(const rf_tokenizer *t, int32_t id, unsigned flags, char *buf,
+                                   size_t cap, size_t *n_out);
+/* The text of a sequence (handles SPM's leading space after BOS, WPM's "##"), same buffer rules. */
+RF_API rf_status rf_detokenize(const rf_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
+                               char *buf, size_t cap, size_t *n_out);
+
+/* ---------------------------------------------------------------------------------------------
+   Chat templates: the formats of tokenizer.chat_template that rocmforge recognises, rendered
+   exactly as the template would render them; no general Jinja engine. */
+
+typedef enum rf_chat_format {
+    RF_CHAT_UNKNOWN = 0, RF_CHAT_CHATML, RF_CHAT_LLAMA2, RF_CHAT_LLAMA3, RF_CHAT_MISTRAL,
+    RF_CHAT_GEMMA, RF_CHAT_PHI3, RF_CHAT_FORMAT_COUNT
+} rf_chat_format;
+
+typedef struct rf_chat_msg {
+    const char *role;     /* "system", "user", "assistant" */
+    const char *content;
+} rf_chat_msg;
+
+/* The format of a template source (NULL or unrecognised: RF_CHAT_UNKNOWN; callers fall back to
+   chatml with a warning). */
+RF_API rf_chat_format rf_chat_detect(const char *tmpl, size_t len);
+RF_API const char *rf_chat_format_name(rf_chat_format f);
+/* Render messages as the prompt text; add_assistant opens the assistant's turn. bos/eos are the
+   vocab's token texts (templates that spell them out use them). Buffer rules as rf_detokenize. */
+RF_API rf_status rf_chat_render(rf_chat_format f, const rf_chat_msg *msgs, size_t n, int add_assistant,
+                                const char *bos, const char *eos, char *buf, size_t cap, size_t *n_out);
+
+/* ---------------------------------------------------------------------------------------------
+   Sampler: a fixed chain -- logit bias, penalties (repeat, presence, frequency) over the last
+   penalty_last_n accepted tokens, then greedy if temperature <= 0, else top-k, typical-p, top-p,
+   min-p, temperature, and a draw from the seeded RNG. Same seed + same logits = same tokens. */
+
+typedef struct rf_logit_bias { int32_t token; float bias; } rf_logit_bias;
+
+typedef struct rf_sampler_params {
+    float temperature;        /* <= 0: greedy (argmax; ties to the lowest id) */
+    int32_t top_k;            /* <= 0: off */
+    float top_p;              /* >= 1: off */
+    float min_p;              /* <= 0: off */
+    float typical_p;          /* >= 1: off */
+    float repeat_penalty;     /* 1: off; logits > 0 are divided by it, < 0 multiplied */
+    float presence_penalty;   /* 0: off; subtracted once from every token seen */
+    float frequency_penalty;  /* 0: off; subtracted once per occurrence */
+    int32_t penalty_last_n;   /* window of accepted tokens the penalties look at */
+    uint64_t seed;
+    const rf_logit_bias *logit_bias;  /* copied by rf_sampler_new */
+    size_t n_logit_bias;
+} rf_sampler_params;
+
+typedef struct rf_sampler rf_sampler;
+
+/* The documented default chain: temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, typical_p 1,
+   repeat_penalty 1, presence/frequency 0, penalty_last_n 64, seed 0xC0FFEE. */
+RF_API rf_sampler_params rf_sampler_default_params(void);
+RF_API rf_status rf_sampler_new(const rf_sampler_params *p, int32_t n_vocab, rf_sampler **out);
+RF_API void rf_sampler_free(rf_sampler *s);
+/* Pick a token from n_vocab logits (not modified). */
+RF_API rf_status rf_sampler_sample(rf_sampler *s, const float *logits, int32_t *out);
+/* Record a token (prompt or generated) in the penalty window. */
+RF_API void rf_sampler_accept(rf_sampler *s, int32_t token);
+RF_API void rf_sampler_reset(rf_sampler *s);  /* clear the window; the RNG is reseeded */
+
+/* Stop strings over streamed text: *stop_at is the offset of the first stop string found in
+   text[0..len) (or len if none); *safe_len is how much of the text can be shown now -- up to a
+   stop, and short of a tail that may be the start of a stop string. */
+RF_API void rf_stop_scan(const char *const *stops, size_t n_stops, const char *text, size_t len,
+                         size_t *stop_at, size_t *safe_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,1 @@
+/* unicode: not written yet. */
