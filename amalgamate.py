@@ -30,6 +30,9 @@ SOURCES = [
     "src/token.c",     # SPM / BPE / WPM tokenizers from GGUF vocab
     "src/chat.c",      # chat template detection and rendering
     "src/sample.c",    # sampler chain, seeded RNG, stop strings
+    "src/ops.c",       # CPU tensor ops: matvec over quantized rows, RMSNorm, RoPE, softmax, ...
+    "src/model.c",     # architectures as data; loading weights and hyperparameters
+    "src/forward.c",   # rf_ctx: KV cache and the forward pass
 ]
 
 LICENSE = "src/LICENSE.txt"

@@ -379,6 +379,43 @@ RF_API void rf_sampler_reset(rf_sampler *s);  /* clear the window; the RNG is re
 RF_API void rf_stop_scan(const char *const *stops, size_t n_stops, const char *text, size_t len,
                          size_t *stop_at, size_t *safe_len);
 
+/* ---------------------------------------------------------------------------------------------
+   Models and contexts. An rf_model is read-only weights + hyperparameters + tokenizer, loaded
+   once and shared by threads; an rf_ctx is one inference session (KV cache, scratch, position). */
+
+typedef struct rf_model rf_model;
+typedef struct rf_model_params {
+    unsigned gguf_flags;   /* RF_GGUF_NO_MMAP */
+    rf_logger *log;        /* NULL: the default logger */
+} rf_model_params;
+
+RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_model **out);
+RF_API void rf_model_free(rf_model *m);
+RF_API const rf_tokenizer *rf_model_tokenizer(const rf_model *m);
+RF_API const rf_gguf *rf_model_gguf(const rf_model *m);
+RF_API const char *rf_model_arch(const rf_model *m);
+RF_API int32_t rf_model_n_vocab(const rf_model *m);
+RF_API int32_t rf_model_n_ctx_train(const rf_model *m);
+/* The chat format from tokenizer.chat_template, or from the architecture when there is none. */
+RF_API rf_chat_format rf_model_chat_format(const rf_model *m);
+
+typedef struct rf_ctx rf_ctx;
+typedef struct rf_ctx_params {
+    int32_t n_ctx;      /* 0: the model's training context, at most 4096 */
+    int kv_q8_0;        /* 1: keep the KV cache in q8_0 instead of f16 */
+    int32_t n_threads;  /* 0: one per core */
+} rf_ctx_params;
+
+RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out);
+RF_API void rf_ctx_free(rf_ctx *c);
+/* Append n tokens at the current position and run them; then rf_ctx_logits() holds the next-token
+   logits after the last one. RF_ERR_TOO_LARGE when the context would overflow (nothing is run). */
+RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n);
+RF_API const float *rf_ctx_logits(const rf_ctx *c);  /* n_vocab floats */
+RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
+RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
+RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */
+
 #ifdef __cplusplus
 }
 #endif
@@ -1130,6 +1167,639 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
 /* --- src/sample.c --- */
 /* sample: not written yet. */
 /* --- end src/sample.c --- */
+/* --- src/ops.c --- */
+/* CPU tensor ops, scalar. Each is one equation; the forward pass in forward.c reads as a list of
+   them. The matrix-vector product quantizes the activation once into the weight type's partner
+   format (q8_0, q8_1, q8_K, or f32) and then takes one rf_vec_dot per row, so every quant type
+   works through the same code and the scalar reference kernels are what runs. */
+
+/* A weight matrix as GGUF stores it: ne1 rows of ne0 contiguous elements of `type`. */
+typedef struct rf__mat {
+    const uint8_t *data;
+    rf_type type;
+    int64_t ne0, ne1;
+    uint64_t row_bytes;
+} rf__mat;
+
+/* Bytes the activation of a matvec against `w` takes once quantized (0: it stays f32). */
+static uint64_t rf__act_bytes(const rf__mat *w) {
+    rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
+    uint64_t b = 0;
+    if (at == RF_TYPE_F32) return 0;
+    rf_type_row_bytes(at, w->ne0, &b);
+    return b;
+}
+
+/* y[r0..r1) = rows r0..r1 of w times the prepared activation a (quantized, or x itself). */
+static void rf__matvec_rows(const rf__mat *w, const void *a, float *y, int64_t r0, int64_t r1) {
+    int64_t r;
+    for (r = r0; r < r1; r++) rf_vec_dot(w->type, w->ne0, w->data + (uint64_t)r * w->row_bytes, a, &y[r]);
+}
+
+/* y = W x. qbuf holds at least rf__act_bytes(w) bytes. */
+static void rf__matvec(const rf__mat *w, const float *x, float *y, void *qbuf) {
+    rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
+    const void *a = x;
+    if (at != RF_TYPE_F32) {
+        rf_quantize(at, x, qbuf, w->ne0);
+        a = qbuf;
+    }
+    rf__matvec_rows(w, a, y, 0, w->ne1);
+}
+
+/* Row `row` of a matrix as floats (embedding lookup). */
+static void rf__mat_row(const rf__mat *w, int64_t row, float *out) {
+    rf_dequantize(w->type, w->data + (uint64_t)row * w->row_bytes, out, w->ne0);
+}
+
+/* RMSNorm: out = x / sqrt(mean(x^2) + eps) * w (w may be NULL: no gain). Sum in double: the
+   mean of thousands of squares loses digits in float. */
+static void rf__rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps) {
+    double ss = 0;
+    float scale;
+    int64_t i;
+    for (i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+    for (i = 0; i < n; i++) out[i] = x[i] * scale * (w ? w[i] : 1.0f);
+}
+
+/* Rotary position embedding on n_heads vectors of head_dim, the first n_rot dims of each.
+   Pair i rotates by pos * theta_i with theta_i = freq_scale * base^(-2i/n_rot) / factor_i.
+   Normal RoPE pairs (2i, 2i+1); NeoX pairs (i, i + n_rot/2). */
+static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, float base,
+                     float freq_scale, const float *freq_factors, int neox) {
+    int64_t h, i, half = n_rot / 2;
+    for (i = 0; i < half; i++) {
+        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
+        float c, s;
+        if (freq_factors) theta /= freq_factors[i];
+        c = (float)cos(theta);
+        s = (float)sin(theta);
+        for (h = 0; h < n_heads; h++) {
+            float *p = v + h * head_dim;
+            int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+            float x0 = p[i0], x1 = p[i1];
+            p[i0] = x0 * c - x1 * s;
+            p[i1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+/* In-place softmax over n values (max subtracted first so exp never overflows). */
+static void rf__softmax(float *x, int64_t n) {
+    float mx = -INFINITY;
+    double sum = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
+}
+
+static float rf__silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* GELU, tanh approximation (what Gemma's gelu_pytorch_tanh computes). */
+static float rf__gelu(float x) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+static void rf__add(float *y, const float *x, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) y[i] += x[i];
+}
+/* --- end src/ops.c --- */
+/* --- src/model.c --- */
+/* Architectures as data, and loading a model: hyperparameters from "{arch}.*" keys, weights as
+   views into the mapped GGUF file (never copied; 1-D norms and biases become small f32 arrays).
+   Key and tensor names are the GGUF naming convention llama.cpp's converter writes. */
+
+enum {
+    RF__ARCH_QKV_BIAS = 1 << 0,      /* attn_q/k/v.bias (qwen2) */
+    RF__ARCH_QK_NORM = 1 << 1,       /* RMSNorm over each q and k head (qwen3, gemma3) */
+    RF__ARCH_NEOX = 1 << 2,          /* NeoX RoPE: rotate (i, i + n_rot/2), not (2i, 2i+1) */
+    RF__ARCH_GELU = 1 << 3,          /* GeGLU feed-forward (tanh GELU) instead of SwiGLU */
+    RF__ARCH_POST_NORMS = 1 << 4,    /* RMSNorm on the attention and FFN outputs (gemma) */
+    RF__ARCH_EMBED_SCALE = 1 << 5,   /* embeddings times sqrt(n_embd) (gemma) */
+    RF__ARCH_SWA_PATTERN6 = 1 << 6,  /* 5 sliding-window layers, then 1 global (gemma3) */
+    RF__ARCH_FUSED_QKV = 1 << 7,     /* one attn_qkv matrix (phi3) */
+    RF__ARCH_FUSED_GATE_UP = 1 << 8  /* ffn_up holds gate and up stacked (phi3) */
+};
+
+typedef struct rf__arch {
+    const char *name;
+    unsigned flags;
+} rf__arch;
+
+/* Mistral and Mixtral GGUFs use "llama" (MoE is recognised by its ffn_gate_inp tensor). */
+static const rf__arch rf__archs[] = {
+    {"llama", 0},
+    {"qwen2", RF__ARCH_QKV_BIAS | RF__ARCH_NEOX},
+    {"qwen3", RF__ARCH_QK_NORM | RF__ARCH_NEOX},
+    {"gemma3", RF__ARCH_QK_NORM | RF__ARCH_NEOX | RF__ARCH_GELU | RF__ARCH_POST_NORMS | RF__ARCH_EMBED_SCALE |
+                   RF__ARCH_SWA_PATTERN6},
+    {"phi3", RF__ARCH_NEOX | RF__ARCH_FUSED_QKV | RF__ARCH_FUSED_GATE_UP},
+};
+
+typedef struct rf__layer {
+    float *attn_norm, *ffn_norm, *post_attn_norm, *post_ffn_norm; /* [n_embd] */
+    float *q_norm, *k_norm;                                       /* [head_dim] */
+    float *bq, *bk, *bv;                                          /* [n_head*hd], [n_kv*hd] */
+    rf__mat wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
+    int sliding;       /* attends to the last sliding_window positions only */
+    float rope_base;   /* gemma3's local layers use another base */
+    float rope_scale;  /* frequency scale (1 / linear factor) */
+} rf__layer;
+
+struct rf_model {
+    rf_gguf *g;
+    rf_tokenizer *tok;
+    const rf__arch *arch;
+    rf_logger log;
+    int64_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx_train, n_rot;
+    int64_t sliding_window;
+    float rms_eps, embed_scale, attn_scale;
+    rf__mat tok_embd, output;
+    float *out_norm;
+    float *rope_freqs; /* llama3-style per-frequency factors (rope_freqs.weight), or NULL */
+    rf__layer *layers;
+    uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
+    int64_t max_rows;       /* longest output of any matvec */
+};
+
+/* ---------------------------------------------------------------------------------------------
+   Hyperparameters */
+
+static rf_status rf__hp_i64(const rf_model *m, const char *suffix, int64_t def, int64_t min, int64_t max, int64_t *out) {
+    char key[128];
+    rf_status s;
+    snprintf(key, sizeof key, "%s.%s", m->arch->name, suffix);
+    s = rf_gguf_get_i64(m->g, key, out);
+    if (s == RF_ERR_NOT_FOUND && def >= 0) {
+        *out = def;
+        return RF_OK;
+    }
+    if (s == RF_ERR_NOT_FOUND) return rf__err(s, "model: required key '%s' is missing", key);
+    if (s != RF_OK) return rf__err(s, "model: key '%s': %s", key, rf_last_error());
+    if (*out < min || *out > max)
+        return rf__err(RF_ERR_TOO_LARGE, "model: key '%s' = %lld is outside [%lld, %lld]", key, (long long)*out,
+                       (long long)min, (long long)max);
+    return RF_OK;
+}
+
+static float rf__hp_f32(const rf_model *m, const char *suffix, float def) {
+    char key[128];
+    float v;
+    snprintf(key, sizeof key, "%s.%s", m->arch->name, suffix);
+    return rf_gguf_get_f32(m->g, key, &v) == RF_OK ? v : def;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Weights */
+
+/* A 2-D weight of ne0 x ne1, checked against the file; absent and optional: data stays NULL. */
+static rf_status rf__load_mat(rf_model *m, const char *name, int64_t ne0, int64_t ne1, int required, rf__mat *out) {
+    const rf_gguf_tensor *t = rf_gguf_find_tensor(m->g, name);
+    const rf_type_traits *tr;
+    memset(out, 0, sizeof *out);
+    if (!t) return required ? rf__err(RF_ERR_NOT_FOUND, "model: tensor '%s' is missing", name) : RF_OK;
+    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
+        return rf__err(RF_ERR_BAD_SHAPE, "model: tensor '%s' is %lld x %lld x %lld x %lld, expected %lld x %lld", name,
+                       (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+                       (long long)ne0, (long long)ne1);
+    tr = rf_type_get((uint32_t)t->type);
+    if (!tr->can_dequant)
+        return rf__err(RF_ERR_UNSUPPORTED, "model: tensor '%s' has type %s, which this build cannot compute with",
+                       name, tr->name);
+    out->data = (const uint8_t *)t->data;
+    out->type = t->type;
+    out->ne0 = ne0;
+    out->ne1 = ne1;
+    out->row_bytes = t->size / (uint64_t)ne1;
+    if (rf__act_bytes(out) > m->max_act_bytes) m->max_act_bytes = rf__act_bytes(out);
+    if (ne1 > m->max_rows) m->max_rows = ne1;
+    return RF_OK;
+}
+
+/* A 1-D weight of n values, converted to f32 (norms and biases are tiny). */
+static rf_status rf__load_vec(rf_model *m, const char *name, int64_t n, int required, float **out) {
+    const rf_gguf_tensor *t = rf_gguf_find_tensor(m->g, name);
+    rf_status s;
+    *out = NULL;
+    if (!t) return required ? rf__err(RF_ERR_NOT_FOUND, "model: tensor '%s' is missing", name) : RF_OK;
+    if (t->ne[0] != n || t->ne[1] * t->ne[2] * t->ne[3] != 1)
+        return rf__err(RF_ERR_BAD_SHAPE, "model: tensor '%s' has %lld x %lld values, expected %lld", name,
+                       (long long)t->ne[0], (long long)(t->ne[1] * t->ne[2] * t->ne[3]), (long long)n);
+    if (!(*out = RF__NEW(float, n))) return rf__err(RF_ERR_OOM, "model: out of memory for '%s'", name);
+    if ((s = rf_dequantize(t->type, t->data, *out, n)) != RF_OK)
+        return rf__err(s, "model: tensor '%s': %s", name, rf_last_error());
+    return RF_OK;
+}
+
+static rf_status rf__load_layer(rf_model *m, int64_t il, rf__layer *L) {
+    const unsigned f = m->arch->flags;
+    const int64_t d = m->n_embd, q = m->n_head * m->head_dim, kv = m->n_head_kv * m->head_dim;
+    char n[96];
+    rf_status s = RF_OK;
+#define RF__NAME(suffix) (snprintf(n, sizeof n, "blk.%lld.%s", (long long)il, suffix), n)
+#define RF__TRY(x) do { if ((s = (x)) != RF_OK) return s; } while (0)
+    RF__TRY(rf__load_vec(m, RF__NAME("attn_norm.weight"), d, 1, &L->attn_norm));
+    if (f & RF__ARCH_FUSED_QKV) {
+        RF__TRY(rf__load_mat(m, RF__NAME("attn_qkv.weight"), d, q + 2 * kv, 1, &L->wqkv));
+    } else {
+        RF__TRY(rf__load_mat(m, RF__NAME("attn_q.weight"), d, q, 1, &L->wq));
+        RF__TRY(rf__load_mat(m, RF__NAME("attn_k.weight"), d, kv, 1, &L->wk));
+        RF__TRY(rf__load_mat(m, RF__NAME("attn_v.weight"), d, kv, 1, &L->wv));
+    }
+    RF__TRY(rf__load_vec(m, RF__NAME("attn_q.bias"), q, (f & RF__ARCH_QKV_BIAS) != 0, &L->bq));
+    RF__TRY(rf__load_vec(m, RF__NAME("attn_k.bias"), kv, (f & RF__ARCH_QKV_BIAS) != 0, &L->bk));
+    RF__TRY(rf__load_vec(m, RF__NAME("attn_v.bias"), kv, (f & RF__ARCH_QKV_BIAS) != 0, &L->bv));
+    RF__TRY(rf__load_vec(m, RF__NAME("attn_q_norm.weight"), m->head_dim, (f & RF__ARCH_QK_NORM) != 0, &L->q_norm));
+    RF__TRY(rf__load_vec(m, RF__NAME("attn_k_norm.weight"), m->head_dim, (f & RF__ARCH_QK_NORM) != 0, &L->k_norm));
+    RF__TRY(rf__load_mat(m, RF__NAME("attn_output.weight"), q, d, 1, &L->wo));
+    RF__TRY(rf__load_vec(m, RF__NAME("post_attention_norm.weight"), d, (f & RF__ARCH_POST_NORMS) != 0, &L->post_attn_norm));
+    RF__TRY(rf__load_vec(m, RF__NAME("ffn_norm.weight"), d, 1, &L->ffn_norm));
+    if (f & RF__ARCH_FUSED_GATE_UP) {
+        RF__TRY(rf__load_mat(m, RF__NAME("ffn_up.weight"), d, 2 * m->n_ff, 1, &L->w_up));
+    } else {
+        RF__TRY(rf__load_mat(m, RF__NAME("ffn_gate.weight"), d, m->n_ff, 1, &L->w_gate));
+        RF__TRY(rf__load_mat(m, RF__NAME("ffn_up.weight"), d, m->n_ff, 1, &L->w_up));
+    }
+    RF__TRY(rf__load_mat(m, RF__NAME("ffn_down.weight"), m->n_ff, d, 1, &L->w_down));
+    RF__TRY(rf__load_vec(m, RF__NAME("post_ffw_norm.weight"), d, (f & RF__ARCH_POST_NORMS) != 0, &L->post_ffn_norm));
+#undef RF__TRY
+#undef RF__NAME
+    return s;
+}
+
+RF_API void rf_model_free(rf_model *m) {
+    int64_t i;
+    if (!m) return;
+    if (m->layers) {
+        for (i = 0; i < m->n_layer; i++) {
+            rf__layer *L = &m->layers[i];
+            RF_FREE(L->attn_norm);
+            RF_FREE(L->ffn_norm);
+            RF_FREE(L->post_attn_norm);
+            RF_FREE(L->post_ffn_norm);
+            RF_FREE(L->q_norm);
+            RF_FREE(L->k_norm);
+            RF_FREE(L->bq);
+            RF_FREE(L->bk);
+            RF_FREE(L->bv);
+        }
+    }
+    RF_FREE(m->layers);
+    RF_FREE(m->out_norm);
+    RF_FREE(m->rope_freqs);
+    rf_tokenizer_free(m->tok);
+    rf_gguf_close(m->g);
+    RF_FREE(m);
+}
+
+static rf_status rf__model_hparams(rf_model *m) {
+    rf_status s;
+    int64_t v;
+    const char *ctype;
+    size_t clen;
+    char key[128];
+    float factor;
+#define RF__TRY(x) do { if ((s = (x)) != RF_OK) return s; } while (0)
+    RF__TRY(rf__hp_i64(m, "embedding_length", -1, 1, 1 << 20, &m->n_embd));
+    RF__TRY(rf__hp_i64(m, "block_count", -1, 1, 4096, &m->n_layer));
+    RF__TRY(rf__hp_i64(m, "attention.head_count", -1, 1, 1 << 14, &m->n_head));
+    RF__TRY(rf__hp_i64(m, "attention.head_count_kv", m->n_head, 1, m->n_head, &m->n_head_kv));
+    RF__TRY(rf__hp_i64(m, "attention.key_length", m->n_embd / m->n_head, 1, 1 << 14, &m->head_dim));
+    RF__TRY(rf__hp_i64(m, "attention.value_length", m->head_dim, 1, 1 << 14, &v));
+    if (v != m->head_dim)
+        return rf__err(RF_ERR_UNSUPPORTED, "model: value_length %lld differs from key_length %lld", (long long)v,
+                       (long long)m->head_dim);
+    if (m->n_head % m->n_head_kv)
+        return rf__err(RF_ERR_BAD_SHAPE, "model: %lld heads is not a multiple of %lld kv heads",
+                       (long long)m->n_head, (long long)m->n_head_kv);
+    RF__TRY(rf__hp_i64(m, "feed_forward_length", -1, 1, 1 << 24, &m->n_ff));
+    RF__TRY(rf__hp_i64(m, "context_length", 2048, 1, 1 << 24, &m->n_ctx_train));
+    RF__TRY(rf__hp_i64(m, "rope.dimension_count", m->head_dim, 2, m->head_dim, &m->n_rot));
+    RF__TRY(rf__hp_i64(m, "attention.sliding_window", 0, 0, 1 << 24, &m->sliding_window));
+    m->rms_eps = rf__hp_f32(m, "attention.layer_norm_rms_epsilon", 1e-5f);
+    m->embed_scale = (m->arch->flags & RF__ARCH_EMBED_SCALE) ? sqrtf((float)m->n_embd) : 1.0f;
+    m->attn_scale = 1.0f / sqrtf((float)m->head_dim);
+    /* RoPE scaling: linear divides positions by the factor; llama3's per-frequency factors come
+       as the rope_freqs.weight tensor. YaRN is not implemented yet: refuse rather than be wrong. */
+    factor = 1.0f;
+    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch->name);
+    if (rf_gguf_get_str(m->g, key, &ctype, &clen) == RF_OK && !(clen == 4 && !memcmp(ctype, "none", 4))) {
+        if (clen == 6 && !memcmp(ctype, "linear", 6)) factor = rf__hp_f32(m, "rope.scaling.factor", 1.0f);
+        else return rf__err(RF_ERR_UNSUPPORTED, "model: rope scaling '%.*s' is not supported yet", (int)clen, ctype);
+        if (!(factor > 0)) factor = 1.0f;
+    }
+    {
+        float base = rf__hp_f32(m, "rope.freq_base", 10000.0f);
+        int64_t il;
+        for (il = 0; il < m->n_layer; il++) {
+            rf__layer *L = &m->layers[il];
+            L->rope_base = base;
+            L->rope_scale = 1.0f / factor;
+            L->sliding = m->sliding_window > 0;
+            if (m->arch->flags & RF__ARCH_SWA_PATTERN6) {
+                /* Gemma 3: every 6th layer is global; local layers use base 10000 and no scaling. */
+                L->sliding = m->sliding_window > 0 && (il + 1) % 6 != 0;
+                if (L->sliding) {
+                    L->rope_base = 10000.0f;
+                    L->rope_scale = 1.0f;
+                }
+            }
+        }
+    }
+#undef RF__TRY
+    return RF_OK;
+}
+
+RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_model **out) {
+    rf_model *m;
+    rf_status s;
+    const char *arch;
+    size_t alen, i;
+    int64_t il;
+    const rf_gguf_tensor *tf;
+    if (!path || !out) return rf__err(RF_ERR_INVALID_ARG, "rf_model_load: NULL argument");
+    *out = NULL;
+    if (!(m = RF__NEWZ(rf_model, 1))) return rf__err(RF_ERR_OOM, "model: out of memory");
+    if (p && p->log) m->log = *p->log;
+    else m->log.level = RF_LOG_WARN;
+    if ((s = rf_gguf_open_ex(path, p ? p->gguf_flags : 0, &m->g)) != RF_OK) goto fail;
+    if ((s = rf_gguf_get_str(m->g, "general.architecture", &arch, &alen)) != RF_OK) {
+        s = rf__err(RF_ERR_UNSUPPORTED, "model: %s has no general.architecture (a vocab-only file?)", path);
+        goto fail;
+    }
+    for (i = 0; i < sizeof rf__archs / sizeof rf__archs[0]; i++)
+        if (strlen(rf__archs[i].name) == alen && !memcmp(rf__archs[i].name, arch, alen)) m->arch = &rf__archs[i];
+    if (!m->arch) {
+        s = rf__err(RF_ERR_UNSUPPORTED, "model: architecture '%.*s' is not supported (have llama, qwen2, qwen3, gemma3, phi3)",
+                    (int)alen, arch);
+        goto fail;
+    }
+    if (rf_gguf_get_i64(m->g, "llama.expert_count", &il) == RF_OK && il > 0) {
+        s = rf__err(RF_ERR_UNSUPPORTED, "model: mixture-of-experts models are not supported yet");
+        goto fail;
+    }
+    /* the layer array first: hparams fill in per-layer RoPE and window settings */
+    if ((s = rf__hp_i64(m, "block_count", -1, 1, 4096, &m->n_layer)) != RF_OK) goto fail;
+    if (!(m->layers = RF__NEWZ(rf__layer, m->n_layer))) {
+        s = rf__err(RF_ERR_OOM, "model: out of memory");
+        goto fail;
+    }
+    if ((s = rf__model_hparams(m)) != RF_OK) goto fail;
+    if ((s = rf_tokenizer_load(m->g, &m->tok)) != RF_OK) goto fail;
+    m->n_vocab = rf_tokenizer_n_vocab(m->tok);
+
+    tf = rf_gguf_find_tensor(m->g, "token_embd.weight");
+    if (!tf) {
+        s = rf__err(RF_ERR_NOT_FOUND, "model: tensor 'token_embd.weight' is missing");
+        goto fail;
+    }
+    if (tf->ne[1] < m->n_vocab) {
+        s = rf__err(RF_ERR_BAD_SHAPE, "model: token_embd.weight has %lld rows for %lld tokens", (long long)tf->ne[1],
+                    (long long)m->n_vocab);
+        goto fail;
+    }
+    m->n_vocab = tf->ne[1]; /* some files pad the embedding past the vocab */
+    if ((s = rf__load_mat(m, "token_embd.weight", m->n_embd, m->n_vocab, 1, &m->tok_embd)) != RF_OK) goto fail;
+    if ((s = rf__load_vec(m, "output_norm.weight", m->n_embd, 1, &m->out_norm)) != RF_OK) goto fail;
+    if ((s = rf__load_mat(m, "output.weight", m->n_embd, m->n_vocab, 0, &m->output)) != RF_OK) goto fail;
+    if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
+    if ((s = rf__load_vec(m, "rope_freqs.weight", m->n_rot / 2, 0, &m->rope_freqs)) != RF_OK) goto fail;
+    for (il = 0; il < m->n_layer; il++)
+        if ((s = rf__load_layer(m, il, &m->layers[il])) != RF_OK) goto fail;
+    *out = m;
+    return RF_OK;
+fail:
+    rf_model_free(m);
+    return s;
+}
+
+RF_API const rf_tokenizer *rf_model_tokenizer(const rf_model *m) { return m ? m->tok : NULL; }
+RF_API const rf_gguf *rf_model_gguf(const rf_model *m) { return m ? m->g : NULL; }
+RF_API const char *rf_model_arch(const rf_model *m) { return m ? m->arch->name : ""; }
+RF_API int32_t rf_model_n_vocab(const rf_model *m) { return m ? (int32_t)m->n_vocab : 0; }
+RF_API int32_t rf_model_n_ctx_train(const rf_model *m) { return m ? (int32_t)m->n_ctx_train : 0; }
+
+RF_API rf_chat_format rf_model_chat_format(const rf_model *m) {
+    const char *t;
+    size_t n;
+    if (!m) return RF_CHAT_UNKNOWN;
+    if (rf_gguf_get_str(m->g, "tokenizer.chat_template", &t, &n) == RF_OK) return rf_chat_detect(t, n);
+    /* no template in the file: the architecture's own format, where it has one */
+    if (!strcmp(m->arch->name, "gemma3")) return RF_CHAT_GEMMA;
+    if (!strcmp(m->arch->name, "phi3")) return RF_CHAT_PHI3;
+    if (!strcmp(m->arch->name, "qwen2") || !strcmp(m->arch->name, "qwen3")) return RF_CHAT_CHATML;
+    return RF_CHAT_UNKNOWN;
+}
+/* --- end src/model.c --- */
+/* --- src/forward.c --- */
+/* rf_ctx: one inference session -- the KV cache, scratch buffers, the position -- and the forward
+   pass. rf__forward is the whole transformer for one token, in the order of the equations:
+
+     x = embed(token)                                   (x sqrt(d) for gemma)
+     per layer:  h = rmsnorm(x);  q,k,v = Wq h, Wk h, Wv h  (+ bias; qk-norm; RoPE)
+                 a = softmax(q k^T / sqrt(hd)) v  over the cached positions (a window for SWA)
+                 x = x + [post-norm] Wo a
+                 h = rmsnorm(x);  x = x + [post-norm] Wdown (act(Wgate h) * Wup h)
+     logits = Wout rmsnorm(x)
+
+   The KV cache keeps each position's k and v rows in f16 (or q8_0), per layer. */
+
+struct rf_ctx {
+    const rf_model *m;
+    int32_t n_ctx, pos;
+    rf_type kv_type;
+    uint64_t kv_row_bytes;     /* one position's k (or v) row of one layer */
+    uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
+    float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *logits;
+    void *qbuf;
+};
+
+RF_API void rf_ctx_free(rf_ctx *c) {
+    if (!c) return;
+    RF_FREE(c->k_cache);
+    RF_FREE(c->v_cache);
+    RF_FREE(c->x);
+    RF_FREE(c->xb);
+    RF_FREE(c->xb2);
+    RF_FREE(c->qkv);
+    RF_FREE(c->att);
+    RF_FREE(c->hb);
+    RF_FREE(c->hb2);
+    RF_FREE(c->kv_row);
+    RF_FREE(c->logits);
+    RF_FREE(c->qbuf);
+    RF_FREE(c);
+}
+
+RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out) {
+    rf_ctx *c;
+    int64_t kv_dim, q_dim, n_ctx;
+    uint64_t cache_bytes;
+    rf_status s;
+    if (!m || !out) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_new: NULL argument");
+    *out = NULL;
+    n_ctx = p && p->n_ctx > 0 ? p->n_ctx : RF__MIN(m->n_ctx_train, 4096);
+    if (n_ctx > m->n_ctx_train)
+        rf__log(&m->log, RF_LOG_WARN, "context %lld is longer than the model was trained for (%lld)",
+                (long long)n_ctx, (long long)m->n_ctx_train);
+    if (!(c = RF__NEWZ(rf_ctx, 1))) return rf__err(RF_ERR_OOM, "ctx: out of memory");
+    c->m = m;
+    c->n_ctx = (int32_t)n_ctx;
+    c->kv_type = p && p->kv_q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F16;
+    kv_dim = m->n_head_kv * m->head_dim;
+    q_dim = m->n_head * m->head_dim;
+    if ((s = rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes)) != RF_OK) {
+        rf_ctx_free(c);
+        return rf__err(s, "ctx: a KV row of %lld values cannot be stored as %s", (long long)kv_dim,
+                       rf_type_name(c->kv_type));
+    }
+    if (!rf__mul_u64(c->kv_row_bytes, (uint64_t)(n_ctx * m->n_layer), &cache_bytes) || cache_bytes > SIZE_MAX) {
+        rf_ctx_free(c);
+        return rf__err(RF_ERR_TOO_LARGE, "ctx: KV cache for %lld positions overflows", (long long)n_ctx);
+    }
+    c->k_cache = RF__NEW(uint8_t, cache_bytes);
+    c->v_cache = RF__NEW(uint8_t, cache_bytes);
+    c->x = RF__NEW(float, m->n_embd);
+    c->xb = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
+    c->xb2 = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
+    c->qkv = RF__NEW(float, q_dim + 2 * kv_dim);
+    c->att = RF__NEW(float, m->n_head * n_ctx);
+    c->hb = RF__NEW(float, 2 * m->n_ff);
+    c->hb2 = RF__NEW(float, 2 * m->n_ff);
+    c->kv_row = RF__NEW(float, kv_dim);
+    c->logits = RF__NEWZ(float, m->n_vocab);
+    c->qbuf = RF_MALLOC(m->max_act_bytes ? m->max_act_bytes : 1);
+    if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
+        !c->kv_row || !c->logits || !c->qbuf) {
+        rf_ctx_free(c);
+        return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
+                       (long long)n_ctx, 2.0 * (double)cache_bytes / 1e6);
+    }
+    *out = c;
+    return RF_OK;
+}
+
+static uint8_t *rf__kv_at(const rf_ctx *c, uint8_t *cache, int64_t layer, int64_t pos) {
+    return cache + ((uint64_t)layer * (uint64_t)c->n_ctx + (uint64_t)pos) * c->kv_row_bytes;
+}
+
+static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
+    const rf_model *m = c->m;
+    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv;
+    const int64_t q_dim = nh * hd, kv_dim = nkv * hd, group = nh / nkv, pos = c->pos;
+    const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
+    float *x = c->x, *xb = c->xb, *xb2 = c->xb2;
+    float *q = c->qkv, *k = c->qkv + q_dim, *v = c->qkv + q_dim + kv_dim;
+    int64_t l, h, t, i;
+
+    rf__mat_row(&m->tok_embd, token, x);
+    if (m->embed_scale != 1.0f)
+        for (i = 0; i < d; i++) x[i] *= m->embed_scale;
+
+    for (l = 0; l < m->n_layer; l++) {
+        const rf__layer *L = &m->layers[l];
+        int64_t t0 = L->sliding ? RF__MAX(0, pos - m->sliding_window + 1) : 0;
+
+        /* attention: q, k, v of this token */
+        rf__rmsnorm(xb, x, L->attn_norm, d, m->rms_eps);
+        if (L->wqkv.data) {
+            rf__matvec(&L->wqkv, xb, c->qkv, c->qbuf); /* q, k, v stacked in one output */
+        } else {
+            rf__matvec(&L->wq, xb, q, c->qbuf);
+            rf__matvec(&L->wk, xb, k, c->qbuf);
+            rf__matvec(&L->wv, xb, v, c->qbuf);
+        }
+        if (L->bq) rf__add(q, L->bq, q_dim);
+        if (L->bk) rf__add(k, L->bk, kv_dim);
+        if (L->bv) rf__add(v, L->bv, kv_dim);
+        if (L->q_norm)
+            for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
+        if (L->k_norm)
+            for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
+        rf__rope(q, nh, hd, m->n_rot, (int32_t)pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
+        rf__rope(k, nkv, hd, m->n_rot, (int32_t)pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
+        rf_quantize(c->kv_type, k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
+        rf_quantize(c->kv_type, v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
+
+        /* scores: head h reads kv head h / group (GQA), positions t0..pos */
+        for (t = t0; t <= pos; t++) {
+            rf_dequantize(c->kv_type, rf__kv_at(c, c->k_cache, l, t), c->kv_row, kv_dim);
+            for (h = 0; h < nh; h++) {
+                const float *qh = q + h * hd, *kh = c->kv_row + (h / group) * hd;
+                float dot = 0;
+                for (i = 0; i < hd; i++) dot += qh[i] * kh[i];
+                c->att[h * c->n_ctx + t] = dot * m->attn_scale;
+            }
+        }
+        for (h = 0; h < nh; h++) rf__softmax(c->att + h * c->n_ctx + t0, pos - t0 + 1);
+        memset(xb2, 0, sizeof(float) * (size_t)q_dim);
+        for (t = t0; t <= pos; t++) {
+            rf_dequantize(c->kv_type, rf__kv_at(c, c->v_cache, l, t), c->kv_row, kv_dim);
+            for (h = 0; h < nh; h++) {
+                const float a = c->att[h * c->n_ctx + t], *vh = c->kv_row + (h / group) * hd;
+                float *oh = xb2 + h * hd;
+                for (i = 0; i < hd; i++) oh[i] += a * vh[i];
+            }
+        }
+        rf__matvec(&L->wo, xb2, xb, c->qbuf);
+        if (L->post_attn_norm) rf__rmsnorm(xb, xb, L->post_attn_norm, d, m->rms_eps);
+        rf__add(x, xb, d);
+
+        /* feed-forward: act(gate) * up, then down */
+        rf__rmsnorm(xb, x, L->ffn_norm, d, m->rms_eps);
+        if (L->w_gate.data) {
+            rf__matvec(&L->w_gate, xb, c->hb, c->qbuf);
+            rf__matvec(&L->w_up, xb, c->hb2, c->qbuf);
+        } else { /* fused: gate rows first, then up rows */
+            rf__matvec(&L->w_up, xb, c->hb2, c->qbuf);
+            memcpy(c->hb, c->hb2, sizeof(float) * (size_t)m->n_ff);
+            memmove(c->hb2, c->hb2 + m->n_ff, sizeof(float) * (size_t)m->n_ff);
+        }
+        if (m->arch->flags & RF__ARCH_GELU)
+            for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__gelu(c->hb[i]) * c->hb2[i];
+        else
+            for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__silu(c->hb[i]) * c->hb2[i];
+        rf__matvec(&L->w_down, c->hb, xb, c->qbuf);
+        if (L->post_ffn_norm) rf__rmsnorm(xb, xb, L->post_ffn_norm, d, m->rms_eps);
+        rf__add(x, xb, d);
+    }
+    c->pos++;
+    if (!want_logits) return;
+    rf__rmsnorm(x, x, m->out_norm, d, m->rms_eps);
+    rf__matvec(&m->output, x, c->logits, c->qbuf);
+}
+
+RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
+    int32_t i;
+    if (!c || (!tokens && n > 0) || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode: bad arguments");
+    if (n > c->n_ctx - c->pos)
+        return rf__err(RF_ERR_TOO_LARGE, "context full: %d tokens in the cache + %d new > context size %d",
+                       c->pos, n, c->n_ctx);
+    for (i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->m->n_vocab)
+            return rf__err(RF_ERR_INVALID_ARG, "token %d at index %d is outside the vocabulary (%lld)", tokens[i], i,
+                           (long long)c->m->n_vocab);
+    for (i = 0; i < n; i++) rf__forward(c, tokens[i], i == n - 1);
+    return RF_OK;
+}
+
+RF_API const float *rf_ctx_logits(const rf_ctx *c) { return c ? c->logits : NULL; }
+RF_API int32_t rf_ctx_pos(const rf_ctx *c) { return c ? c->pos : 0; }
+RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c) { return c ? c->n_ctx : 0; }
+
+RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos) {
+    if (!c || pos < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_truncate: bad arguments");
+    if (pos < c->pos) c->pos = pos;
+    return RF_OK;
+}
+/* --- end src/forward.c --- */
 
 #endif /* ROCMFORGE_IMPLEMENTATION */
 

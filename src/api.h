@@ -377,6 +377,43 @@ RF_API void rf_sampler_reset(rf_sampler *s);  /* clear the window; the RNG is re
 RF_API void rf_stop_scan(const char *const *stops, size_t n_stops, const char *text, size_t len,
                          size_t *stop_at, size_t *safe_len);
 
+/* ---------------------------------------------------------------------------------------------
+   Models and contexts. An rf_model is read-only weights + hyperparameters + tokenizer, loaded
+   once and shared by threads; an rf_ctx is one inference session (KV cache, scratch, position). */
+
+typedef struct rf_model rf_model;
+typedef struct rf_model_params {
+    unsigned gguf_flags;   /* RF_GGUF_NO_MMAP */
+    rf_logger *log;        /* NULL: the default logger */
+} rf_model_params;
+
+RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_model **out);
+RF_API void rf_model_free(rf_model *m);
+RF_API const rf_tokenizer *rf_model_tokenizer(const rf_model *m);
+RF_API const rf_gguf *rf_model_gguf(const rf_model *m);
+RF_API const char *rf_model_arch(const rf_model *m);
+RF_API int32_t rf_model_n_vocab(const rf_model *m);
+RF_API int32_t rf_model_n_ctx_train(const rf_model *m);
+/* The chat format from tokenizer.chat_template, or from the architecture when there is none. */
+RF_API rf_chat_format rf_model_chat_format(const rf_model *m);
+
+typedef struct rf_ctx rf_ctx;
+typedef struct rf_ctx_params {
+    int32_t n_ctx;      /* 0: the model's training context, at most 4096 */
+    int kv_q8_0;        /* 1: keep the KV cache in q8_0 instead of f16 */
+    int32_t n_threads;  /* 0: one per core */
+} rf_ctx_params;
+
+RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out);
+RF_API void rf_ctx_free(rf_ctx *c);
+/* Append n tokens at the current position and run them; then rf_ctx_logits() holds the next-token
+   logits after the last one. RF_ERR_TOO_LARGE when the context would overflow (nothing is run). */
+RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n);
+RF_API const float *rf_ctx_logits(const rf_ctx *c);  /* n_vocab floats */
+RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
+RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
+RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */
+
 #ifdef __cplusplus
 }
 #endif
