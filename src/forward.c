@@ -8,7 +8,7 @@
                  h = rmsnorm(x);  x = x + [post-norm] Wdown (act(Wgate h) * Wup h)
      logits = Wout rmsnorm(x)
 
-   The KV cache keeps each position's k and v rows in f16 (or q8_0), per layer. */
+   The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer. */
 
 struct rf_ctx {
     const rf_model *m;
@@ -51,7 +51,7 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     if (!(c = RF__NEWZ(rf_ctx, 1))) return rf__err(RF_ERR_OOM, "ctx: out of memory");
     c->m = m;
     c->n_ctx = (int32_t)n_ctx;
-    c->kv_type = p && p->kv_q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F16;
+    c->kv_type = !p || p->kv_type == RF_KV_F16 ? RF_TYPE_F16 : p->kv_type == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
     kv_dim = m->n_head_kv * m->head_dim;
     q_dim = m->n_head * m->head_dim;
     if ((s = rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes)) != RF_OK) {
