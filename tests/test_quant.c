@@ -183,6 +183,28 @@ static void test_vec_dot_matches_dequantized_dot(void) {
     }
 }
 
+/* Rows need not be aligned (a GGUF row of a 17- or 110-byte type may start anywhere): the same
+   bytes at an odd address give the same results (and UBSan sees no misaligned access). */
+static void test_unaligned_rows(void) {
+    static float x[512], y0[512], y1[512];
+    static unsigned char q0[2048], q1[2049], a0[2048], a1[2049];
+    int t;
+    normal_fill(x, 512, 3);
+    for (t = 0; t < N_TYPES; t++) {
+        rf_type wt = kTypes[t].type, at = rf_type_get(wt)->vec_dot_type;
+        size_t wb = row_bytes(wt, 512), ab = row_bytes(at, 512);
+        float d0 = 0.0f, d1 = 1.0f;
+        CHECK(rf_quantize(wt, x, q0, 512) == RF_OK && rf_quantize(wt, x, q1 + 1, 512) == RF_OK);
+        CHECKF(memcmp(q0, q1 + 1, wb) == 0, "%s: quantize differs at an odd address", rf_type_name(wt));
+        CHECK(rf_dequantize(wt, q0, y0, 512) == RF_OK && rf_dequantize(wt, q1 + 1, y1, 512) == RF_OK);
+        CHECKF(memcmp(y0, y1, sizeof y0) == 0, "%s: dequantize differs at an odd address", rf_type_name(wt));
+        CHECK(rf_quantize(at, x, a0, 512) == RF_OK);
+        memcpy(a1 + 1, a0, ab);
+        CHECK(rf_vec_dot(wt, 512, q0, a0, &d0) == RF_OK && rf_vec_dot(wt, 512, q1 + 1, a1 + 1, &d1) == RF_OK);
+        CHECKF(d0 == d1, "%s: vec_dot differs at an odd address", rf_type_name(wt));
+    }
+}
+
 static void test_bad_arguments_are_errors(void) {
     static float x[512];
     static unsigned char q[2048];
@@ -331,6 +353,7 @@ int main(void) {
     RUN(test_zero_input_gives_zero_output);
     RUN(test_extreme_inputs_stay_finite);
     RUN(test_vec_dot_matches_dequantized_dot);
+    RUN(test_unaligned_rows);
     RUN(test_bad_arguments_are_errors);
     RUN(test_type_table_matches_kernels);
     RUN(test_fp32_to_fp16_ieee_cases);
