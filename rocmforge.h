@@ -400,10 +400,15 @@ RF_API int32_t rf_model_n_ctx_train(const rf_model *m);
 RF_API rf_chat_format rf_model_chat_format(const rf_model *m);
 
 typedef struct rf_ctx rf_ctx;
+typedef enum rf_kv_type {
+    RF_KV_F16 = 0,  /* default: half the memory of f32, what llama.cpp keeps too */
+    RF_KV_Q8_0,     /* a quarter of f32; needs n_kv_heads * head_dim to be whole 32-blocks */
+    RF_KV_F32       /* exact: for comparisons against float references */
+} rf_kv_type;
 typedef struct rf_ctx_params {
-    int32_t n_ctx;      /* 0: the model's training context, at most 4096 */
-    int kv_q8_0;        /* 1: keep the KV cache in q8_0 instead of f16 */
-    int32_t n_threads;  /* 0: one per core */
+    int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
+    rf_kv_type kv_type;
+    int32_t n_threads;   /* 0: one per core */
 } rf_ctx_params;
 
 RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out);
@@ -4209,7 +4214,7 @@ RF_API rf_chat_format rf_model_chat_format(const rf_model *m) {
                  h = rmsnorm(x);  x = x + [post-norm] Wdown (act(Wgate h) * Wup h)
      logits = Wout rmsnorm(x)
 
-   The KV cache keeps each position's k and v rows in f16 (or q8_0), per layer. */
+   The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer. */
 
 struct rf_ctx {
     const rf_model *m;
@@ -4252,7 +4257,7 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     if (!(c = RF__NEWZ(rf_ctx, 1))) return rf__err(RF_ERR_OOM, "ctx: out of memory");
     c->m = m;
     c->n_ctx = (int32_t)n_ctx;
-    c->kv_type = p && p->kv_q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F16;
+    c->kv_type = !p || p->kv_type == RF_KV_F16 ? RF_TYPE_F16 : p->kv_type == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
     kv_dim = m->n_head_kv * m->head_dim;
     q_dim = m->n_head * m->head_dim;
     if ((s = rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes)) != RF_OK) {

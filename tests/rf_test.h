@@ -54,7 +54,7 @@ static void rft_run_(const char *name, void (*fn)(void)) {
 #define TEST_EXIT() (rft_any_failed_ ? 1 : 0)
 
 /* The shared/ folder beside the repository (real models and llama.cpp references), or NULL. */
-static const char *rft_shared_dir(void) {
+static inline const char *rft_shared_dir(void) {
     static const char *cands[] = {"../shared", "../../shared", NULL};
     const char *env = getenv("RF_SHARED");
     FILE *f;
