@@ -34,6 +34,7 @@ SOURCES = [
     "src/ops.c",       # CPU tensor ops: matvec over quantized rows, RMSNorm, RoPE, softmax, ...
     "src/model.c",     # architectures as data; loading weights and hyperparameters
     "src/forward.c",   # rf_ctx: KV cache and the forward pass
+    "src/gen.c",       # the generation loop: prompt -> prefill -> sample/decode -> streamed text
 ]
 
 LICENSE = "src/LICENSE.txt"

@@ -1,12 +1,15 @@
 /* rf -- the rocmforge command line.
 
-     rf info  model.gguf [--json] [--all]     metadata, tokenizer, tensors, totals
-     rf synth [options] out.gguf              random-weight model of any shape
+     rf run   -m model.gguf -p "prompt" [-n 128] [sampling options]    stream a continuation
+     rf chat  -m model.gguf                                            talk, with the chat template
+     rf info  model.gguf [--json] [--all]                              metadata, tensors, totals
+     rf synth [options] out.gguf                                       random-weight model
 
-   run / chat / bench / serve / quantize arrive with the issues that build them. */
+   bench / serve / quantize arrive with the issues that build them. */
 #define ROCMFORGE_IMPLEMENTATION
 #include "rocmforge.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +21,42 @@ static const char *usage_main =
     "usage: rf COMMAND [options]\n"
     "\n"
     "commands:\n"
+    "  run    -m model.gguf -p PROMPT       generate a continuation, streamed, with tokens/s\n"
+    "  chat   -m model.gguf                 a conversation using the model's chat template\n"
     "  info   model.gguf [--json] [--all]   architecture, hyperparameters, tokenizer, tensor table\n"
     "  synth  [options] out.gguf            write a random-weight model (llama, qwen2, gemma3)\n"
     "  help   [COMMAND]                     this text, or a command's\n"
     "\n"
     "examples:\n"
+    "  rf run -m model.gguf -p \"Once upon a time\" -n 64\n"
+    "  rf chat -m model.gguf\n"
     "  rf info model.gguf\n"
     "  rf synth --preset 7b --type q4_0 llama7b-q4_0.gguf\n";
+
+static const char *usage_run =
+    "usage: rf run -m model.gguf -p PROMPT [options]\n"
+    "       rf chat -m model.gguf [options]\n"
+    "\n"
+    "run streams the model's continuation of PROMPT to stdout and ends with prompt and generation\n"
+    "speed on stderr. chat reads your messages from stdin and answers with the model's chat\n"
+    "template (tokenizer.chat_template; chatml if unknown); Ctrl-C stops a reply, Ctrl-D or /quit ends.\n"
+    "\n"
+    "  -m, --model FILE     the GGUF model\n"
+    "  -p, --prompt TEXT    the prompt (run); -f FILE reads it from a file\n"
+    "  -n, --max-tokens N   stop after N tokens (default 128 for run, 1024 per chat reply; 0 = no limit)\n"
+    "  -c, --ctx N          context size (default: the model's, at most 4096)\n"
+    "  --temp T             temperature (default 0.8; 0 = greedy)\n"
+    "  --top-k K --top-p P --min-p P --typical P\n"
+    "  --repeat-penalty R --presence-penalty P --frequency-penalty F --penalty-last-n N\n"
+    "  --seed S             sampling seed (same seed, same text)\n"
+    "  --stop TEXT          stop before TEXT (repeatable)\n"
+    "  --kv f16|q8_0|f32    KV cache type (default f16)\n"
+    "  --system TEXT        chat: a system message\n"
+    "  --special            run: parse special-token text in the prompt (\"<|im_start|>\" etc.)\n"
+    "\n"
+    "examples:\n"
+    "  rf run -m model.gguf -p \"The capital of France is\" -n 32 --temp 0\n"
+    "  rf chat -m model.gguf --system \"You answer in one sentence.\"\n";
 
 static const char *usage_info =
     "usage: rf info model.gguf [--json] [--all]\n"
@@ -329,14 +361,302 @@ static int cmd_synth(int argc, char **argv) {
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+   rf run, rf chat */
+
+typedef struct gen_opts {
+    const char *model, *prompt, *prompt_file, *system;
+    int32_t max_tokens;
+    int max_set, special;
+    rf_ctx_params cp;
+    rf_sampler_params sp;
+    const char *stops[16];
+    size_t n_stops;
+} gen_opts;
+
+static int parse_f32(const char *opt, const char *s, float *out) {
+    char *end;
+    double v = strtod(s ? s : "", &end);
+    if (!s || !*s || *end) {
+        fprintf(stderr, "rf: %s needs a number, got '%s'\n", opt, s ? s : "");
+        return 0;
+    }
+    *out = (float)v;
+    return 1;
+}
+
+static int parse_int(const char *opt, const char *s, int64_t *out) {
+    char *end;
+    long long v = strtoll(s ? s : "", &end, 10);
+    if (!s || !*s || *end || v < 0) {
+        fprintf(stderr, "rf: %s needs a non-negative integer, got '%s'\n", opt, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* 0 on success, else the exit code. */
+static int parse_gen_opts(int argc, char **argv, gen_opts *o) {
+    int i, ok = 1;
+    int64_t v = 0;
+    memset(o, 0, sizeof *o);
+    o->sp = rf_sampler_default_params();
+    for (i = 0; i < argc && ok; i++) {
+        const char *a = argv[i], *n = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage_run), -1;
+        if (!strcmp(a, "--special")) { o->special = 1; continue; }
+        if (a[0] != '-' || !n) {
+            fprintf(stderr, "rf: %s %s\n\n%s", a[0] != '-' ? "unexpected argument" : "missing value for", a, usage_run);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = n;
+        else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = n;
+        else if (!strcmp(a, "-f") || !strcmp(a, "--file")) o->prompt_file = n;
+        else if (!strcmp(a, "--system")) o->system = n;
+        else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, &v), o->max_tokens = (int32_t)v, o->max_set = 1;
+        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, &v), o->cp.n_ctx = (int32_t)v;
+        else if (!strcmp(a, "--temp")) ok = parse_f32(a, n, &o->sp.temperature);
+        else if (!strcmp(a, "--top-k")) ok = parse_int(a, n, &v), o->sp.top_k = (int32_t)v;
+        else if (!strcmp(a, "--top-p")) ok = parse_f32(a, n, &o->sp.top_p);
+        else if (!strcmp(a, "--min-p")) ok = parse_f32(a, n, &o->sp.min_p);
+        else if (!strcmp(a, "--typical")) ok = parse_f32(a, n, &o->sp.typical_p);
+        else if (!strcmp(a, "--repeat-penalty")) ok = parse_f32(a, n, &o->sp.repeat_penalty);
+        else if (!strcmp(a, "--presence-penalty")) ok = parse_f32(a, n, &o->sp.presence_penalty);
+        else if (!strcmp(a, "--frequency-penalty")) ok = parse_f32(a, n, &o->sp.frequency_penalty);
+        else if (!strcmp(a, "--penalty-last-n")) ok = parse_int(a, n, &v), o->sp.penalty_last_n = (int32_t)v;
+        else if (!strcmp(a, "--seed")) ok = parse_int(a, n, &v), o->sp.seed = (uint64_t)v;
+        else if (!strcmp(a, "--stop")) {
+            if (o->n_stops == sizeof o->stops / sizeof o->stops[0]) return fprintf(stderr, "rf: at most 16 --stop\n"), 2;
+            o->stops[o->n_stops++] = n;
+        } else if (!strcmp(a, "--kv")) {
+            if (!strcmp(n, "f16")) o->cp.kv_type = RF_KV_F16;
+            else if (!strcmp(n, "q8_0")) o->cp.kv_type = RF_KV_Q8_0;
+            else if (!strcmp(n, "f32")) o->cp.kv_type = RF_KV_F32;
+            else return fprintf(stderr, "rf: --kv takes f16, q8_0 or f32\n"), 2;
+        } else return fprintf(stderr, "rf: unknown option %s\n\n%s", a, usage_run), 2;
+    }
+    if (!ok) return 2;
+    if (!o->model) return fprintf(stderr, "rf: no model (-m model.gguf)\n\n%s", usage_run), 2;
+    return 0;
+}
+
+static int load_model(const char *path, rf_model **m) {
+    rf_logger lg;
+    rf_model_params mp;
+    rf_status s;
+    memset(&lg, 0, sizeof lg);
+    memset(&mp, 0, sizeof mp);
+    lg.level = RF_LOG_WARN;
+    lg.fn = log_to_terminal;
+    mp.log = &lg;
+    if ((s = rf_model_load(path, &mp, m)) != RF_OK) return fail(s, path);
+    return 0;
+}
+
+static int write_piece(void *user, const char *text, size_t len) {
+    (void)user;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    return 0;
+}
+
+static void print_speed(const rf_gen_result *r) {
+    fprintf(stderr, "\n[prompt: %d tokens (%d reused), %.1f tokens/s | generation: %d tokens, %.1f tokens/s]\n",
+            r->n_prompt, r->n_reused, r->prompt_s > 0 ? (r->n_prompt - r->n_reused) / r->prompt_s : 0.0, r->n_gen,
+            r->gen_s > 0 ? r->n_gen / r->gen_s : 0.0);
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = (char *)malloc((size_t)n + 1)) != NULL) {
+        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = 0;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+static int cmd_run(int argc, char **argv) {
+    gen_opts o;
+    rf_model *m = NULL;
+    rf_ctx *c = NULL;
+    rf_sampler *smp = NULL;
+    rf_gen_params gp;
+    rf_gen_result r;
+    rf_status s;
+    char *file_text = NULL;
+    const char *prompt;
+    int rc = parse_gen_opts(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (o.prompt_file && !(file_text = read_file(o.prompt_file)))
+        return fprintf(stderr, "rf: cannot read %s\n", o.prompt_file), 1;
+    prompt = file_text ? file_text : o.prompt;
+    if (!prompt) return fprintf(stderr, "rf run: no prompt (-p TEXT or -f FILE)\n\n%s", usage_run), 2;
+    if ((rc = load_model(o.model, &m)) != 0) return free(file_text), rc;
+    if ((s = rf_ctx_new(m, &o.cp, &c)) != RF_OK || (s = rf_sampler_new(&o.sp, rf_model_n_vocab(m), &smp)) != RF_OK) {
+        rc = fail(s, o.model);
+    } else {
+        memset(&gp, 0, sizeof gp);
+        gp.max_tokens = o.max_set ? o.max_tokens : 128;
+        gp.stop = o.stops;
+        gp.n_stop = o.n_stops;
+        gp.parse_special = o.special;
+        gp.on_piece = write_piece;
+        fputs(prompt, stdout);
+        if ((s = rf_generate(c, smp, prompt, strlen(prompt), &gp, &r)) != RF_OK) rc = fail(s, "generate");
+        else print_speed(&r);
+        if (s == RF_OK && r.stop == RF_STOP_CONTEXT) fprintf(stderr, "[stopped: the context (%d tokens) is full]\n", rf_ctx_n_ctx(c));
+    }
+    rf_sampler_free(smp);
+    rf_ctx_free(c);
+    rf_model_free(m);
+    free(file_text);
+    return rc;
+}
+
+/* Ctrl-C during a reply stops the reply; the flag is the program's, not the library's. */
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+/* chat: stream the reply and keep it, to add it to the conversation */
+typedef struct reply_buf {
+    char *p;
+    size_t n, cap;
+} reply_buf;
+
+static int write_piece_and_keep(void *user, const char *text, size_t len) {
+    reply_buf *b = (reply_buf *)user;
+    write_piece(NULL, text, len);
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = 2 * (b->n + len + 1);
+        char *p = (char *)realloc(b->p, cap);
+        if (!p) return 1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, text, len);
+    b->n += len;
+    b->p[b->n] = 0;
+    return interrupted != 0;
+}
+
+static int cmd_chat(int argc, char **argv) {
+    gen_opts o;
+    rf_model *m = NULL;
+    rf_ctx *c = NULL;
+    rf_sampler *smp = NULL;
+    rf_chat_msg msgs[256];
+    char *owned[256];
+    size_t n_msgs = 0, i;
+    char line[8192], *buf = NULL;
+    size_t cap = 0, need = 0;
+    rf_chat_format fmt;
+    const rf_tokenizer *tok;
+    char bos[64] = "", eos[64] = "";
+    rf_status s;
+    int rc = parse_gen_opts(argc, argv, &o), tty = isatty(0);
+    if (rc) return rc < 0 ? 0 : rc;
+    if ((rc = load_model(o.model, &m)) != 0) return rc;
+    if ((s = rf_ctx_new(m, &o.cp, &c)) != RF_OK || (s = rf_sampler_new(&o.sp, rf_model_n_vocab(m), &smp)) != RF_OK) {
+        rc = fail(s, o.model);
+        goto done;
+    }
+    fmt = rf_model_chat_format(m);
+    if (fmt == RF_CHAT_UNKNOWN) {
+        fprintf(stderr, "warning: the model's chat template is not one rocmforge knows; using chatml\n");
+        fmt = RF_CHAT_CHATML;
+    }
+    tok = rf_model_tokenizer(m);
+    if (rf_tokenizer_bos(tok) >= 0) rf_token_to_piece(tok, rf_tokenizer_bos(tok), RF_TOK_RENDER_SPECIAL, bos, sizeof bos - 1, &need), bos[RF__MIN(need, sizeof bos - 1)] = 0;
+    if (rf_tokenizer_eos(tok) >= 0) rf_token_to_piece(tok, rf_tokenizer_eos(tok), RF_TOK_RENDER_SPECIAL, eos, sizeof eos - 1, &need), eos[RF__MIN(need, sizeof eos - 1)] = 0;
+    if (o.system) {
+        msgs[n_msgs].role = "system";
+        msgs[n_msgs].content = o.system;
+        owned[n_msgs++] = NULL;
+    }
+    signal(SIGINT, on_sigint);
+    if (tty) fprintf(stderr, "rf chat: %s (%s template). Ctrl-C stops a reply; Ctrl-D or /quit ends.\n", o.model, rf_chat_format_name(fmt));
+    for (;;) {
+        rf_gen_params gp;
+        rf_gen_result r;
+        size_t len;
+        reply_buf reply;
+        if (tty) fprintf(stderr, "\n> ");
+        interrupted = 0;
+        if (!fgets(line, sizeof line, stdin)) break;
+        len = strlen(line);
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (!strcmp(line, "/quit")) break;
+        if (!len) continue;
+        if (n_msgs + 2 > sizeof msgs / sizeof msgs[0]) {
+            fprintf(stderr, "rf chat: the conversation is too long for this session; start a new one\n");
+            break;
+        }
+        if (!(owned[n_msgs] = (char *)malloc(len + 1))) break;
+        memcpy(owned[n_msgs], line, len + 1);
+        msgs[n_msgs].role = "user";
+        msgs[n_msgs].content = owned[n_msgs];
+        n_msgs++;
+        /* render the whole conversation; rf_generate reuses the cached prefix */
+        while ((s = rf_chat_render(fmt, msgs, n_msgs, 1, bos, eos, buf, cap, &need)) == RF_ERR_TOO_LARGE) {
+            free(buf);
+            cap = need + 1;
+            if (!(buf = (char *)malloc(cap))) { s = RF_ERR_OOM; break; }
+        }
+        if (s != RF_OK) { rc = fail(s, "chat template"); break; }
+        memset(&gp, 0, sizeof gp);
+        gp.max_tokens = o.max_set ? o.max_tokens : 1024;
+        gp.stop = o.stops;
+        gp.n_stop = o.n_stops;
+        gp.no_add_special = 1; /* the rendered template carries BOS itself */
+        gp.parse_special = 1;
+        gp.on_piece = write_piece_and_keep;
+        memset(&reply, 0, sizeof reply);
+        gp.user = &reply;
+        s = rf_generate(c, smp, buf, need, &gp, &r);
+        if (s != RF_OK) { free(reply.p); rc = fail(s, "generate"); break; }
+        if (r.stop == RF_STOP_CALLBACK) fprintf(stderr, "\n[stopped]");
+        if (r.stop == RF_STOP_CONTEXT) fprintf(stderr, "\n[the context is full: /quit and start again]");
+        if (tty) print_speed(&r);
+        else printf("\n");
+        /* the reply joins the conversation (empty if the model said nothing) */
+        owned[n_msgs] = reply.p;
+        msgs[n_msgs].role = "assistant";
+        msgs[n_msgs].content = reply.p ? reply.p : "";
+        n_msgs++;
+    }
+done:
+    for (i = 0; i < n_msgs; i++) free(owned[i]);
+    free(buf);
+    rf_sampler_free(smp);
+    rf_ctx_free(c);
+    rf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "help";
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "chat")) return cmd_chat(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) return printf("rf %s\n", RF_VERSION), 0;
     if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
         const char *sub = argc > 2 ? argv[2] : "";
-        printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth : usage_main);
+        printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth
+                     : (!strcmp(sub, "run") || !strcmp(sub, "chat")) ? usage_run : usage_main);
         return 0;
     }
     fprintf(stderr, "rf: unknown command '%s'\n\n%s", cmd, usage_main);

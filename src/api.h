@@ -419,6 +419,40 @@ RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
 RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */
 
+/* ---------------------------------------------------------------------------------------------
+   Generation: the loop the CLI and the server share -- prompt text -> tokens (reusing the prefix
+   already in the context's cache) -> prefill -> sample / decode -> text pieces, streamed through
+   a callback as soon as they are whole UTF-8 and cannot be the start of a stop string. */
+
+typedef int (*rf_piece_fn)(void *user, const char *text, size_t len);  /* return nonzero to stop */
+
+typedef enum rf_stop_reason {
+    RF_STOP_NONE = 0, RF_STOP_EOG, RF_STOP_LENGTH, RF_STOP_STRING, RF_STOP_CALLBACK, RF_STOP_CONTEXT
+} rf_stop_reason;
+
+typedef struct rf_gen_params {
+    int32_t max_tokens;        /* 0: until end of generation or a full context */
+    const char *const *stop;   /* stop strings; the text stops before them */
+    size_t n_stop;
+    int no_add_special;        /* 1: no BOS/EOS added (a chat-rendered prompt carries its own) */
+    int parse_special;         /* 1: special-token text in the prompt becomes special tokens */
+    rf_piece_fn on_piece;      /* NULL: nothing streamed */
+    void *user;
+} rf_gen_params;
+
+typedef struct rf_gen_result {
+    int32_t n_prompt;          /* prompt tokens */
+    int32_t n_reused;          /* of those, already in the cache (not recomputed) */
+    int32_t n_gen;             /* generated tokens */
+    double prompt_s, gen_s;    /* seconds for the prefill and for the generation */
+    rf_stop_reason stop;
+} rf_gen_result;
+
+RF_API rf_status rf_generate(rf_ctx *c, rf_sampler *s, const char *prompt, size_t len,
+                             const rf_gen_params *p, rf_gen_result *r);
+/* The tokens in the context's cache, oldest first (*n of them). */
+RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@ struct rf_ctx {
     uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
     float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *logits;
     void *qbuf;
+    int32_t *tokens;  /* the token at each cached position, for prefix reuse */
 };
 
 RF_API void rf_ctx_free(rf_ctx *c) {
@@ -34,6 +35,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->kv_row);
     RF_FREE(c->logits);
     RF_FREE(c->qbuf);
+    RF_FREE(c->tokens);
     RF_FREE(c);
 }
 
@@ -75,7 +77,8 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->kv_row = RF__NEW(float, kv_dim);
     c->logits = RF__NEWZ(float, m->n_vocab);
     c->qbuf = RF_MALLOC(m->max_act_bytes ? m->max_act_bytes : 1);
-    if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
+    c->tokens = RF__NEW(int32_t, n_ctx);
+    if (!c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
         !c->kv_row || !c->logits || !c->qbuf) {
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
@@ -185,13 +188,21 @@ RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
         if (tokens[i] < 0 || tokens[i] >= c->m->n_vocab)
             return rf__err(RF_ERR_INVALID_ARG, "token %d at index %d is outside the vocabulary (%lld)", tokens[i], i,
                            (long long)c->m->n_vocab);
-    for (i = 0; i < n; i++) rf__forward(c, tokens[i], i == n - 1);
+    for (i = 0; i < n; i++) {
+        c->tokens[c->pos] = tokens[i];
+        rf__forward(c, tokens[i], i == n - 1);
+    }
     return RF_OK;
 }
 
 RF_API const float *rf_ctx_logits(const rf_ctx *c) { return c ? c->logits : NULL; }
 RF_API int32_t rf_ctx_pos(const rf_ctx *c) { return c ? c->pos : 0; }
 RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c) { return c ? c->n_ctx : 0; }
+
+RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n) {
+    if (n) *n = c ? c->pos : 0;
+    return c ? c->tokens : NULL;
+}
 
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos) {
     if (!c || pos < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_truncate: bad arguments");
