@@ -21,6 +21,7 @@ API = ["src/api.h"]
 SOURCES = [
     "src/internal.h",  # private declarations shared by the files below
     "src/base.c",      # status strings, error detail, logging, timing
+    "src/pool.c",      # a pthread pool that sleeps when idle
     "src/types.c",     # the table of tensor types: names, block sizes, byte sizes
     "src/gguf.c",      # GGUF v2/v3 reader (mmap or read)
     "src/gguf_write.c",  # GGUF v3 writer

@@ -622,6 +622,138 @@ static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
     return 1;
 }
 /* --- end src/base.c --- */
+/* --- src/pool.c --- */
+/* A small thread pool: rf__pool_run(p, fn, arg) calls fn(arg, i, n) for i = 0..n-1, one per
+   thread (the caller is thread 0), and returns when all are done. Idle workers sleep on a
+   condition variable -- nothing spins while no work is queued. */
+
+typedef void (*rf__task_fn)(void *arg, int ith, int nth);
+
+typedef struct rf__pool {
+    int n; /* threads, the caller included */
+#ifndef RF_NO_THREADS
+    pthread_t *th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    rf__task_fn fn;
+    void *arg;
+    uint64_t job;   /* bumped for every rf__pool_run */
+    int pending;    /* workers still running the current job */
+    int quit;
+    int started;    /* workers successfully created */
+#endif
+} rf__pool;
+
+#ifndef RF_NO_THREADS
+typedef struct rf__worker_arg {
+    rf__pool *p;
+    int ith;
+} rf__worker_arg;
+
+static void *rf__pool_worker(void *varg) {
+    rf__worker_arg *wa = (rf__worker_arg *)varg;
+    rf__pool *p = wa->p;
+    int ith = wa->ith;
+    uint64_t seen = 0;
+    RF_FREE(wa);
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->job == seen && !p->quit) pthread_cond_wait(&p->cv_work, &p->mu);
+        if (p->quit) break;
+        seen = p->job;
+        pthread_mutex_unlock(&p->mu);
+        p->fn(p->arg, ith, p->n);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0) pthread_cond_signal(&p->cv_done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+#endif
+
+static int rf__cpu_count(void) {
+#if defined(_SC_NPROCESSORS_ONLN)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+#else
+    return 1;
+#endif
+}
+
+static void rf__pool_free(rf__pool *p) {
+    if (!p) return;
+#ifndef RF_NO_THREADS
+    if (p->th) {
+        int i;
+        pthread_mutex_lock(&p->mu);
+        p->quit = 1;
+        pthread_cond_broadcast(&p->cv_work);
+        pthread_mutex_unlock(&p->mu);
+        for (i = 0; i < p->started; i++) pthread_join(p->th[i], NULL);
+        RF_FREE(p->th);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv_work);
+        pthread_cond_destroy(&p->cv_done);
+    }
+#endif
+    RF_FREE(p);
+}
+
+/* n_threads <= 0: one per core. A thread that cannot be created just means fewer threads. */
+static rf_status rf__pool_new(int n_threads, rf__pool **out) {
+    rf__pool *p = RF__NEWZ(rf__pool, 1);
+    if (!p) return rf__err(RF_ERR_OOM, "thread pool: out of memory");
+    p->n = n_threads > 0 ? n_threads : rf__cpu_count();
+#ifdef RF_NO_THREADS
+    p->n = 1;
+#else
+    if (p->n > 1) {
+        int i;
+        if (!(p->th = RF__NEW(pthread_t, p->n - 1))) {
+            RF_FREE(p);
+            return rf__err(RF_ERR_OOM, "thread pool: out of memory");
+        }
+        pthread_mutex_init(&p->mu, NULL);
+        pthread_cond_init(&p->cv_work, NULL);
+        pthread_cond_init(&p->cv_done, NULL);
+        for (i = 0; i < p->n - 1; i++) {
+            rf__worker_arg *wa = RF__NEW(rf__worker_arg, 1);
+            if (!wa) break;
+            wa->p = p;
+            wa->ith = i + 1;
+            if (pthread_create(&p->th[i], NULL, rf__pool_worker, wa) != 0) {
+                RF_FREE(wa);
+                break;
+            }
+            p->started++;
+        }
+        p->n = p->started + 1;
+    }
+#endif
+    *out = p;
+    return RF_OK;
+}
+
+static void rf__pool_run(rf__pool *p, rf__task_fn fn, void *arg) {
+#ifndef RF_NO_THREADS
+    if (p->n > 1) {
+        pthread_mutex_lock(&p->mu);
+        p->fn = fn;
+        p->arg = arg;
+        p->pending = p->n - 1;
+        p->job++;
+        pthread_cond_broadcast(&p->cv_work);
+        pthread_mutex_unlock(&p->mu);
+        fn(arg, 0, p->n);
+        pthread_mutex_lock(&p->mu);
+        while (p->pending > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+#endif
+    fn(arg, 0, 1);
+}
+/* --- end src/pool.c --- */
 /* --- src/types.c --- */
 /* The table of tensor types. Ids, block sizes and byte sizes are ggml's (the GGUF spec's type
    table); Q8_1 is 36 bytes as ggml lays it out (fp16 d, fp16 s, 32 x int8) -- gguf-py's
@@ -3340,6 +3472,7 @@ typedef struct rf__syn_tensor {
     uint64_t seed;
     rf__syn_kind kind;
     const rf_logger *log;
+    rf__pool *pool;
     int64_t index, count;  /* for progress */
     double t0;
 } rf__syn_tensor;
@@ -3367,80 +3500,43 @@ static void rf__syn_row(const rf__syn_tensor *st, int64_t row, float *x, int64_t
     for (i = 0; i < n; i++) x[i] = base + a * rf__syn_uniform(&s);
 }
 
+/* One tensor's rows, split over the pool: thread i writes rows [rows*i/n, rows*(i+1)/n). */
 typedef struct rf__syn_job {
     const rf__syn_tensor *st;
     const rf_gguf_tensor *t;
     uint8_t *dst;
     uint64_t row_bytes;
-    int64_t row0, row1;
-    rf_status status;
+    rf_status status[256]; /* per thread: a pool has at most 256 */
 } rf__syn_job;
 
-static void *rf__syn_work(void *arg) {
+static void rf__syn_task(void *arg, int ith, int nth) {
     rf__syn_job *j = (rf__syn_job *)arg;
-    int64_t n = j->t->ne[0], r;
+    int64_t n = j->t->ne[0], rows = j->t->ne[1] * j->t->ne[2] * j->t->ne[3], r;
     float *x = RF__NEW(float, n);
-    if (!x) {
-        j->status = RF_ERR_OOM;
-        return NULL;
-    }
-    for (r = j->row0; r < j->row1 && j->status == RF_OK; r++) {
+    rf_status s = x ? RF_OK : RF_ERR_OOM;
+    for (r = rows * ith / nth; r < rows * (ith + 1) / nth && s == RF_OK; r++) {
         rf__syn_row(j->st, r, x, n);
-        j->status = rf_quantize(j->t->type, x, j->dst + (uint64_t)r * j->row_bytes, n);
+        s = rf_quantize(j->t->type, x, j->dst + (uint64_t)r * j->row_bytes, n);
     }
     RF_FREE(x);
-    return NULL;
-}
-
-static int rf__syn_threads(void) {
-#if defined(RF_NO_THREADS) || !defined(_SC_NPROCESSORS_ONLN)
-    return 1;
-#else
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-#endif
+    j->status[ith] = s;
 }
 
 static rf_status rf__syn_fill(void *user, const rf_gguf_tensor *t, void *dst, uint64_t size) {
     const rf__syn_tensor *st = (const rf__syn_tensor *)user;
-    int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
-    rf__syn_job jobs[64];
-    int nt = rf__syn_threads(), i, started = 0;
-    rf_status s = RF_OK;
-    /* small tensors are not worth a thread */
-    if ((int64_t)nt > rows) nt = (int)rows;
-    if (size < (1u << 20)) nt = 1;
-    for (i = 0; i < nt; i++) {
-        jobs[i].st = st;
-        jobs[i].t = t;
-        jobs[i].dst = (uint8_t *)dst;
-        jobs[i].row_bytes = size / (uint64_t)rows;
-        jobs[i].row0 = rows * i / nt;
-        jobs[i].row1 = rows * (i + 1) / nt;
-        jobs[i].status = RF_OK;
-    }
-#ifndef RF_NO_THREADS
-    {
-        pthread_t th[64];
-        for (i = 1; i < nt; i++) {
-            if (pthread_create(&th[i], NULL, rf__syn_work, &jobs[i]) != 0) break;
-            started = i;
-        }
-        for (i = started + 1; i < nt; i++) rf__syn_work(&jobs[i]); /* could not start: do it here */
-        rf__syn_work(&jobs[0]);
-        for (i = 1; i <= started; i++) pthread_join(th[i], NULL);
-    }
-#else
-    for (i = 0; i < nt; i++) rf__syn_work(&jobs[i]);
-#endif
-    (void)started;
-    for (i = 0; i < nt; i++)
-        if (jobs[i].status != RF_OK) s = jobs[i].status;
-    if (s == RF_OK)
-        rf__log(st->log, RF_LOG_INFO, "synth: tensor %lld/%lld %s (%s, %.1f MB) %.1f s",
-                (long long)st->index + 1, (long long)st->count, t->name, rf_type_name(t->type),
-                (double)size / 1e6, rf__now() - st->t0);
-    return s;
+    rf__syn_job j;
+    int i;
+    j.st = st;
+    j.t = t;
+    j.dst = (uint8_t *)dst;
+    j.row_bytes = size / (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
+    for (i = 0; i < 256; i++) j.status[i] = RF_OK;
+    rf__pool_run(st->pool, rf__syn_task, &j);
+    for (i = 0; i < 256; i++)
+        if (j.status[i] != RF_OK) return rf__err(j.status[i], "synth: tensor '%s': out of memory", t->name);
+    rf__log(st->log, RF_LOG_INFO, "synth: tensor %lld/%lld %s (%s, %.1f MB) %.1f s", (long long)st->index + 1,
+            (long long)st->count, t->name, rf_type_name(t->type), (double)size / 1e6, rf__now() - st->t0);
+    return RF_OK;
 }
 
 /* The pieces of the synthetic vocabulary: roots "a".."z" and marker+"a".."z" ("▁" for SPM, "Ġ"
@@ -3745,6 +3841,7 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
     rf_synth_params p;
     rf__syn_ctx c;
     rf__syn_vocab v;
+    rf__pool *pool = NULL;
     rf_status s;
     int64_t i;
     if (!params || !path) return rf__err(RF_ERR_INVALID_ARG, "rf_synth_write: NULL argument");
@@ -3780,15 +3877,18 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
         RF_FREE(c.specs);
         return s;
     }
-    s = rf_gguf_writer_new(&c.w);
+    s = rf__pool_new(0, &pool);
+    if (s == RF_OK) s = rf_gguf_writer_new(&c.w);
     if (s == RF_OK) s = rf__syn_metadata(&c, &v);
     if (s == RF_OK) s = rf__syn_tensors(&c);
     for (i = 0; i < c.n_specs; i++) {
         c.specs[i].count = c.n_specs;
         c.specs[i].t0 = rf__now();
+        c.specs[i].pool = pool;
     }
     if (s == RF_OK) s = rf_gguf_writer_write(c.w, path);
     rf_gguf_writer_free(c.w);
+    rf__pool_free(pool);
     rf__syn_vocab_free(&v);
     RF_FREE(c.specs);
     return s;
@@ -3835,15 +3935,29 @@ static void rf__matvec_rows(const rf__mat *w, const void *a, float *y, int64_t r
     for (r = r0; r < r1; r++) rf_vec_dot(w->type, w->ne0, w->data + (uint64_t)r * w->row_bytes, a, &y[r]);
 }
 
-/* y = W x. qbuf holds at least rf__act_bytes(w) bytes. */
-static void rf__matvec(const rf__mat *w, const float *x, float *y, void *qbuf) {
+typedef struct rf__matvec_job {
+    const rf__mat *w;
+    const void *a;
+    float *y;
+} rf__matvec_job;
+
+static void rf__matvec_task(void *arg, int ith, int nth) {
+    const rf__matvec_job *j = (const rf__matvec_job *)arg;
+    rf__matvec_rows(j->w, j->a, j->y, j->w->ne1 * ith / nth, j->w->ne1 * (ith + 1) / nth);
+}
+
+/* y = W x, rows split over the pool's threads. qbuf holds at least rf__act_bytes(w) bytes. */
+static void rf__matvec(rf__pool *pool, const rf__mat *w, const float *x, float *y, void *qbuf) {
     rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    const void *a = x;
+    rf__matvec_job j;
+    j.w = w;
+    j.a = x;
+    j.y = y;
     if (at != RF_TYPE_F32) {
         rf_quantize(at, x, qbuf, w->ne0);
-        a = qbuf;
+        j.a = qbuf;
     }
-    rf__matvec_rows(w, a, y, 0, w->ne1);
+    rf__pool_run(pool, rf__matvec_task, &j);
 }
 
 /* Row `row` of a matrix as floats (embedding lookup). */
@@ -4259,6 +4373,7 @@ struct rf_ctx {
     float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *logits;
     void *qbuf;
     int32_t *tokens;  /* the token at each cached position, for prefix reuse */
+    rf__pool *pool;
 };
 
 RF_API void rf_ctx_free(rf_ctx *c) {
@@ -4276,6 +4391,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->logits);
     RF_FREE(c->qbuf);
     RF_FREE(c->tokens);
+    rf__pool_free(c->pool);
     RF_FREE(c);
 }
 
@@ -4296,6 +4412,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->kv_type = !p || p->kv_type == RF_KV_F16 ? RF_TYPE_F16 : p->kv_type == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
     kv_dim = m->n_head_kv * m->head_dim;
     q_dim = m->n_head * m->head_dim;
+    if ((s = rf__pool_new(p ? p->n_threads : 0, &c->pool)) != RF_OK) {
+        RF_FREE(c);
+        return s;
+    }
     if ((s = rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes)) != RF_OK) {
         rf_ctx_free(c);
         return rf__err(s, "ctx: a KV row of %lld values cannot be stored as %s", (long long)kv_dim,
@@ -4352,11 +4472,11 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
         /* attention: q, k, v of this token */
         rf__rmsnorm(xb, x, L->attn_norm, d, m->rms_eps);
         if (L->wqkv.data) {
-            rf__matvec(&L->wqkv, xb, c->qkv, c->qbuf); /* q, k, v stacked in one output */
+            rf__matvec(c->pool, &L->wqkv, xb, c->qkv, c->qbuf); /* q, k, v stacked in one output */
         } else {
-            rf__matvec(&L->wq, xb, q, c->qbuf);
-            rf__matvec(&L->wk, xb, k, c->qbuf);
-            rf__matvec(&L->wv, xb, v, c->qbuf);
+            rf__matvec(c->pool, &L->wq, xb, q, c->qbuf);
+            rf__matvec(c->pool, &L->wk, xb, k, c->qbuf);
+            rf__matvec(c->pool, &L->wv, xb, v, c->qbuf);
         }
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
@@ -4390,17 +4510,17 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
                 for (i = 0; i < hd; i++) oh[i] += a * vh[i];
             }
         }
-        rf__matvec(&L->wo, xb2, xb, c->qbuf);
+        rf__matvec(c->pool, &L->wo, xb2, xb, c->qbuf);
         if (L->post_attn_norm) rf__rmsnorm(xb, xb, L->post_attn_norm, d, m->rms_eps);
         rf__add(x, xb, d);
 
         /* feed-forward: act(gate) * up, then down */
         rf__rmsnorm(xb, x, L->ffn_norm, d, m->rms_eps);
         if (L->w_gate.data) {
-            rf__matvec(&L->w_gate, xb, c->hb, c->qbuf);
-            rf__matvec(&L->w_up, xb, c->hb2, c->qbuf);
+            rf__matvec(c->pool, &L->w_gate, xb, c->hb, c->qbuf);
+            rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
         } else { /* fused: gate rows first, then up rows */
-            rf__matvec(&L->w_up, xb, c->hb2, c->qbuf);
+            rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
             memcpy(c->hb, c->hb2, sizeof(float) * (size_t)m->n_ff);
             memmove(c->hb2, c->hb2 + m->n_ff, sizeof(float) * (size_t)m->n_ff);
         }
@@ -4408,14 +4528,14 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
             for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__gelu(c->hb[i]) * c->hb2[i];
         else
             for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__silu(c->hb[i]) * c->hb2[i];
-        rf__matvec(&L->w_down, c->hb, xb, c->qbuf);
+        rf__matvec(c->pool, &L->w_down, c->hb, xb, c->qbuf);
         if (L->post_ffn_norm) rf__rmsnorm(xb, xb, L->post_ffn_norm, d, m->rms_eps);
         rf__add(x, xb, d);
     }
     c->pos++;
     if (!want_logits) return;
     rf__rmsnorm(x, x, m->out_norm, d, m->rms_eps);
-    rf__matvec(&m->output, x, c->logits, c->qbuf);
+    rf__matvec(c->pool, &m->output, x, c->logits, c->qbuf);
 }
 
 RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {

@@ -19,6 +19,7 @@ struct rf_ctx {
     float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *logits;
     void *qbuf;
     int32_t *tokens;  /* the token at each cached position, for prefix reuse */
+    rf__pool *pool;
 };
 
 RF_API void rf_ctx_free(rf_ctx *c) {
@@ -36,6 +37,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->logits);
     RF_FREE(c->qbuf);
     RF_FREE(c->tokens);
+    rf__pool_free(c->pool);
     RF_FREE(c);
 }
 
@@ -56,6 +58,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->kv_type = !p || p->kv_type == RF_KV_F16 ? RF_TYPE_F16 : p->kv_type == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
     kv_dim = m->n_head_kv * m->head_dim;
     q_dim = m->n_head * m->head_dim;
+    if ((s = rf__pool_new(p ? p->n_threads : 0, &c->pool)) != RF_OK) {
+        RF_FREE(c);
+        return s;
+    }
     if ((s = rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes)) != RF_OK) {
         rf_ctx_free(c);
         return rf__err(s, "ctx: a KV row of %lld values cannot be stored as %s", (long long)kv_dim,
@@ -112,11 +118,11 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
         /* attention: q, k, v of this token */
         rf__rmsnorm(xb, x, L->attn_norm, d, m->rms_eps);
         if (L->wqkv.data) {
-            rf__matvec(&L->wqkv, xb, c->qkv, c->qbuf); /* q, k, v stacked in one output */
+            rf__matvec(c->pool, &L->wqkv, xb, c->qkv, c->qbuf); /* q, k, v stacked in one output */
         } else {
-            rf__matvec(&L->wq, xb, q, c->qbuf);
-            rf__matvec(&L->wk, xb, k, c->qbuf);
-            rf__matvec(&L->wv, xb, v, c->qbuf);
+            rf__matvec(c->pool, &L->wq, xb, q, c->qbuf);
+            rf__matvec(c->pool, &L->wk, xb, k, c->qbuf);
+            rf__matvec(c->pool, &L->wv, xb, v, c->qbuf);
         }
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
@@ -150,17 +156,17 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
                 for (i = 0; i < hd; i++) oh[i] += a * vh[i];
             }
         }
-        rf__matvec(&L->wo, xb2, xb, c->qbuf);
+        rf__matvec(c->pool, &L->wo, xb2, xb, c->qbuf);
         if (L->post_attn_norm) rf__rmsnorm(xb, xb, L->post_attn_norm, d, m->rms_eps);
         rf__add(x, xb, d);
 
         /* feed-forward: act(gate) * up, then down */
         rf__rmsnorm(xb, x, L->ffn_norm, d, m->rms_eps);
         if (L->w_gate.data) {
-            rf__matvec(&L->w_gate, xb, c->hb, c->qbuf);
-            rf__matvec(&L->w_up, xb, c->hb2, c->qbuf);
+            rf__matvec(c->pool, &L->w_gate, xb, c->hb, c->qbuf);
+            rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
         } else { /* fused: gate rows first, then up rows */
-            rf__matvec(&L->w_up, xb, c->hb2, c->qbuf);
+            rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
             memcpy(c->hb, c->hb2, sizeof(float) * (size_t)m->n_ff);
             memmove(c->hb2, c->hb2 + m->n_ff, sizeof(float) * (size_t)m->n_ff);
         }
@@ -168,14 +174,14 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
             for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__gelu(c->hb[i]) * c->hb2[i];
         else
             for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__silu(c->hb[i]) * c->hb2[i];
-        rf__matvec(&L->w_down, c->hb, xb, c->qbuf);
+        rf__matvec(c->pool, &L->w_down, c->hb, xb, c->qbuf);
         if (L->post_ffn_norm) rf__rmsnorm(xb, xb, L->post_ffn_norm, d, m->rms_eps);
         rf__add(x, xb, d);
     }
     c->pos++;
     if (!want_logits) return;
     rf__rmsnorm(x, x, m->out_norm, d, m->rms_eps);
-    rf__matvec(&m->output, x, c->logits, c->qbuf);
+    rf__matvec(c->pool, &m->output, x, c->logits, c->qbuf);
 }
 
 RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {

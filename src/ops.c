@@ -26,15 +26,29 @@ static void rf__matvec_rows(const rf__mat *w, const void *a, float *y, int64_t r
     for (r = r0; r < r1; r++) rf_vec_dot(w->type, w->ne0, w->data + (uint64_t)r * w->row_bytes, a, &y[r]);
 }
 
-/* y = W x. qbuf holds at least rf__act_bytes(w) bytes. */
-static void rf__matvec(const rf__mat *w, const float *x, float *y, void *qbuf) {
+typedef struct rf__matvec_job {
+    const rf__mat *w;
+    const void *a;
+    float *y;
+} rf__matvec_job;
+
+static void rf__matvec_task(void *arg, int ith, int nth) {
+    const rf__matvec_job *j = (const rf__matvec_job *)arg;
+    rf__matvec_rows(j->w, j->a, j->y, j->w->ne1 * ith / nth, j->w->ne1 * (ith + 1) / nth);
+}
+
+/* y = W x, rows split over the pool's threads. qbuf holds at least rf__act_bytes(w) bytes. */
+static void rf__matvec(rf__pool *pool, const rf__mat *w, const float *x, float *y, void *qbuf) {
     rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    const void *a = x;
+    rf__matvec_job j;
+    j.w = w;
+    j.a = x;
+    j.y = y;
     if (at != RF_TYPE_F32) {
         rf_quantize(at, x, qbuf, w->ne0);
-        a = qbuf;
+        j.a = qbuf;
     }
-    rf__matvec_rows(w, a, y, 0, w->ne1);
+    rf__pool_run(pool, rf__matvec_task, &j);
 }
 
 /* Row `row` of a matrix as floats (embedding lookup). */

@@ -13,6 +13,7 @@ typedef struct rf__syn_tensor {
     uint64_t seed;
     rf__syn_kind kind;
     const rf_logger *log;
+    rf__pool *pool;
     int64_t index, count;  /* for progress */
     double t0;
 } rf__syn_tensor;
@@ -40,80 +41,43 @@ static void rf__syn_row(const rf__syn_tensor *st, int64_t row, float *x, int64_t
     for (i = 0; i < n; i++) x[i] = base + a * rf__syn_uniform(&s);
 }
 
+/* One tensor's rows, split over the pool: thread i writes rows [rows*i/n, rows*(i+1)/n). */
 typedef struct rf__syn_job {
     const rf__syn_tensor *st;
     const rf_gguf_tensor *t;
     uint8_t *dst;
     uint64_t row_bytes;
-    int64_t row0, row1;
-    rf_status status;
+    rf_status status[256]; /* per thread: a pool has at most 256 */
 } rf__syn_job;
 
-static void *rf__syn_work(void *arg) {
+static void rf__syn_task(void *arg, int ith, int nth) {
     rf__syn_job *j = (rf__syn_job *)arg;
-    int64_t n = j->t->ne[0], r;
+    int64_t n = j->t->ne[0], rows = j->t->ne[1] * j->t->ne[2] * j->t->ne[3], r;
     float *x = RF__NEW(float, n);
-    if (!x) {
-        j->status = RF_ERR_OOM;
-        return NULL;
-    }
-    for (r = j->row0; r < j->row1 && j->status == RF_OK; r++) {
+    rf_status s = x ? RF_OK : RF_ERR_OOM;
+    for (r = rows * ith / nth; r < rows * (ith + 1) / nth && s == RF_OK; r++) {
         rf__syn_row(j->st, r, x, n);
-        j->status = rf_quantize(j->t->type, x, j->dst + (uint64_t)r * j->row_bytes, n);
+        s = rf_quantize(j->t->type, x, j->dst + (uint64_t)r * j->row_bytes, n);
     }
     RF_FREE(x);
-    return NULL;
-}
-
-static int rf__syn_threads(void) {
-#if defined(RF_NO_THREADS) || !defined(_SC_NPROCESSORS_ONLN)
-    return 1;
-#else
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-#endif
+    j->status[ith] = s;
 }
 
 static rf_status rf__syn_fill(void *user, const rf_gguf_tensor *t, void *dst, uint64_t size) {
     const rf__syn_tensor *st = (const rf__syn_tensor *)user;
-    int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
-    rf__syn_job jobs[64];
-    int nt = rf__syn_threads(), i, started = 0;
-    rf_status s = RF_OK;
-    /* small tensors are not worth a thread */
-    if ((int64_t)nt > rows) nt = (int)rows;
-    if (size < (1u << 20)) nt = 1;
-    for (i = 0; i < nt; i++) {
-        jobs[i].st = st;
-        jobs[i].t = t;
-        jobs[i].dst = (uint8_t *)dst;
-        jobs[i].row_bytes = size / (uint64_t)rows;
-        jobs[i].row0 = rows * i / nt;
-        jobs[i].row1 = rows * (i + 1) / nt;
-        jobs[i].status = RF_OK;
-    }
-#ifndef RF_NO_THREADS
-    {
-        pthread_t th[64];
-        for (i = 1; i < nt; i++) {
-            if (pthread_create(&th[i], NULL, rf__syn_work, &jobs[i]) != 0) break;
-            started = i;
-        }
-        for (i = started + 1; i < nt; i++) rf__syn_work(&jobs[i]); /* could not start: do it here */
-        rf__syn_work(&jobs[0]);
-        for (i = 1; i <= started; i++) pthread_join(th[i], NULL);
-    }
-#else
-    for (i = 0; i < nt; i++) rf__syn_work(&jobs[i]);
-#endif
-    (void)started;
-    for (i = 0; i < nt; i++)
-        if (jobs[i].status != RF_OK) s = jobs[i].status;
-    if (s == RF_OK)
-        rf__log(st->log, RF_LOG_INFO, "synth: tensor %lld/%lld %s (%s, %.1f MB) %.1f s",
-                (long long)st->index + 1, (long long)st->count, t->name, rf_type_name(t->type),
-                (double)size / 1e6, rf__now() - st->t0);
-    return s;
+    rf__syn_job j;
+    int i;
+    j.st = st;
+    j.t = t;
+    j.dst = (uint8_t *)dst;
+    j.row_bytes = size / (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
+    for (i = 0; i < 256; i++) j.status[i] = RF_OK;
+    rf__pool_run(st->pool, rf__syn_task, &j);
+    for (i = 0; i < 256; i++)
+        if (j.status[i] != RF_OK) return rf__err(j.status[i], "synth: tensor '%s': out of memory", t->name);
+    rf__log(st->log, RF_LOG_INFO, "synth: tensor %lld/%lld %s (%s, %.1f MB) %.1f s", (long long)st->index + 1,
+            (long long)st->count, t->name, rf_type_name(t->type), (double)size / 1e6, rf__now() - st->t0);
+    return RF_OK;
 }
 
 /* The pieces of the synthetic vocabulary: roots "a".."z" and marker+"a".."z" ("▁" for SPM, "Ġ"
@@ -418,6 +382,7 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
     rf_synth_params p;
     rf__syn_ctx c;
     rf__syn_vocab v;
+    rf__pool *pool = NULL;
     rf_status s;
     int64_t i;
     if (!params || !path) return rf__err(RF_ERR_INVALID_ARG, "rf_synth_write: NULL argument");
@@ -453,15 +418,18 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
         RF_FREE(c.specs);
         return s;
     }
-    s = rf_gguf_writer_new(&c.w);
+    s = rf__pool_new(0, &pool);
+    if (s == RF_OK) s = rf_gguf_writer_new(&c.w);
     if (s == RF_OK) s = rf__syn_metadata(&c, &v);
     if (s == RF_OK) s = rf__syn_tensors(&c);
     for (i = 0; i < c.n_specs; i++) {
         c.specs[i].count = c.n_specs;
         c.specs[i].t0 = rf__now();
+        c.specs[i].pool = pool;
     }
     if (s == RF_OK) s = rf_gguf_writer_write(c.w, path);
     rf_gguf_writer_free(c.w);
+    rf__pool_free(pool);
     rf__syn_vocab_free(&v);
     RF_FREE(c.specs);
     return s;
