@@ -4061,6 +4061,9 @@ typedef struct rf__layer {
     float *q_norm, *k_norm;                                       /* [head_dim] */
     float *bq, *bk, *bv;                                          /* [n_head*hd], [n_kv*hd] */
     rf__mat wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
+    /* mixture of experts: the router (n_expert rows) and each expert's matrices stacked
+       along a third dimension -- expert e is rows [e*ne1, (e+1)*ne1) */
+    rf__mat moe_router, moe_gate, moe_up, moe_down;
     int sliding;       /* attends to the last sliding_window positions only */
     float rope_base;   /* gemma3's local layers use another base */
     float rope_scale;  /* frequency scale (1 / linear factor) */
@@ -4073,6 +4076,7 @@ struct rf_model {
     rf_logger log;
     int64_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx_train, n_rot;
     int64_t sliding_window;
+    int64_t n_expert, n_expert_used; /* 0 for dense models */
     float rms_eps, embed_scale, attn_scale;
     rf__mat tok_embd, output;
     float *out_norm;
@@ -4112,16 +4116,18 @@ static float rf__hp_f32(const rf_model *m, const char *suffix, float def) {
 /* ---------------------------------------------------------------------------------------------
    Weights */
 
-/* A 2-D weight of ne0 x ne1, checked against the file; absent and optional: data stays NULL. */
-static rf_status rf__load_mat(rf_model *m, const char *name, int64_t ne0, int64_t ne1, int required, rf__mat *out) {
+/* A weight of ne0 x ne1 (x ne2 stacked matrices, for experts), checked against the file; absent
+   and optional: data stays NULL. */
+static rf_status rf__load_mat3(rf_model *m, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, int required,
+                               rf__mat *out) {
     const rf_gguf_tensor *t = rf_gguf_find_tensor(m->g, name);
     const rf_type_traits *tr;
     memset(out, 0, sizeof *out);
     if (!t) return required ? rf__err(RF_ERR_NOT_FOUND, "model: tensor '%s' is missing", name) : RF_OK;
-    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
-        return rf__err(RF_ERR_BAD_SHAPE, "model: tensor '%s' is %lld x %lld x %lld x %lld, expected %lld x %lld", name,
-                       (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
-                       (long long)ne0, (long long)ne1);
+    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != ne2 || t->ne[3] != 1)
+        return rf__err(RF_ERR_BAD_SHAPE, "model: tensor '%s' is %lld x %lld x %lld x %lld, expected %lld x %lld x %lld",
+                       name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+                       (long long)ne0, (long long)ne1, (long long)ne2);
     tr = rf_type_get((uint32_t)t->type);
     if (!tr->can_dequant)
         return rf__err(RF_ERR_UNSUPPORTED, "model: tensor '%s' has type %s, which this build cannot compute with",
@@ -4130,10 +4136,14 @@ static rf_status rf__load_mat(rf_model *m, const char *name, int64_t ne0, int64_
     out->type = t->type;
     out->ne0 = ne0;
     out->ne1 = ne1;
-    out->row_bytes = t->size / (uint64_t)ne1;
+    out->row_bytes = t->size / (uint64_t)(ne1 * ne2);
     if (rf__act_bytes(out) > m->max_act_bytes) m->max_act_bytes = rf__act_bytes(out);
     if (ne1 > m->max_rows) m->max_rows = ne1;
     return RF_OK;
+}
+
+static rf_status rf__load_mat(rf_model *m, const char *name, int64_t ne0, int64_t ne1, int required, rf__mat *out) {
+    return rf__load_mat3(m, name, ne0, ne1, 1, required, out);
 }
 
 /* A 1-D weight of n values, converted to f32 (norms and biases are tiny). */
@@ -4174,6 +4184,14 @@ static rf_status rf__load_layer(rf_model *m, int64_t il, rf__layer *L) {
     RF__TRY(rf__load_mat(m, RF__NAME("attn_output.weight"), q, d, 1, &L->wo));
     RF__TRY(rf__load_vec(m, RF__NAME("post_attention_norm.weight"), d, (f & RF__ARCH_POST_NORMS) != 0, &L->post_attn_norm));
     RF__TRY(rf__load_vec(m, RF__NAME("ffn_norm.weight"), d, 1, &L->ffn_norm));
+    if (m->n_expert > 0) {
+        RF__TRY(rf__load_mat(m, RF__NAME("ffn_gate_inp.weight"), d, m->n_expert, 1, &L->moe_router));
+        RF__TRY(rf__load_mat3(m, RF__NAME("ffn_gate_exps.weight"), d, m->n_ff, m->n_expert, 1, &L->moe_gate));
+        RF__TRY(rf__load_mat3(m, RF__NAME("ffn_up_exps.weight"), d, m->n_ff, m->n_expert, 1, &L->moe_up));
+        RF__TRY(rf__load_mat3(m, RF__NAME("ffn_down_exps.weight"), m->n_ff, d, m->n_expert, 1, &L->moe_down));
+        RF__TRY(rf__load_vec(m, RF__NAME("post_ffw_norm.weight"), d, (f & RF__ARCH_POST_NORMS) != 0, &L->post_ffn_norm));
+        return RF_OK;
+    }
     if (f & RF__ARCH_FUSED_GATE_UP) {
         RF__TRY(rf__load_mat(m, RF__NAME("ffn_up.weight"), d, 2 * m->n_ff, 1, &L->w_up));
     } else {
@@ -4236,6 +4254,10 @@ static rf_status rf__model_hparams(rf_model *m) {
     RF__TRY(rf__hp_i64(m, "context_length", 2048, 1, 1 << 24, &m->n_ctx_train));
     RF__TRY(rf__hp_i64(m, "rope.dimension_count", m->head_dim, 2, m->head_dim, &m->n_rot));
     RF__TRY(rf__hp_i64(m, "attention.sliding_window", 0, 0, 1 << 24, &m->sliding_window));
+    RF__TRY(rf__hp_i64(m, "expert_count", 0, 0, 1 << 16, &m->n_expert));
+    RF__TRY(rf__hp_i64(m, "expert_used_count", m->n_expert ? 2 : 0, 0, m->n_expert, &m->n_expert_used));
+    if (m->n_expert > 0 && m->n_expert_used < 1)
+        return rf__err(RF_ERR_BAD_SHAPE, "model: %lld experts but expert_used_count is 0", (long long)m->n_expert);
     m->rms_eps = rf__hp_f32(m, "attention.layer_norm_rms_epsilon", 1e-5f);
     m->embed_scale = (m->arch->flags & RF__ARCH_EMBED_SCALE) ? sqrtf((float)m->n_embd) : 1.0f;
     m->attn_scale = 1.0f / sqrtf((float)m->head_dim);
@@ -4292,10 +4314,6 @@ RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_mo
     if (!m->arch) {
         s = rf__err(RF_ERR_UNSUPPORTED, "model: architecture '%.*s' is not supported (have llama, qwen2, qwen3, gemma3, phi3)",
                     (int)alen, arch);
-        goto fail;
-    }
-    if (rf_gguf_get_i64(m->g, "llama.expert_count", &il) == RF_OK && il > 0) {
-        s = rf__err(RF_ERR_UNSUPPORTED, "model: mixture-of-experts models are not supported yet");
         goto fail;
     }
     /* the layer array first: hparams fill in per-layer RoPE and window settings */
@@ -4370,7 +4388,7 @@ struct rf_ctx {
     rf_type kv_type;
     uint64_t kv_row_bytes;     /* one position's k (or v) row of one layer */
     uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
-    float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *logits;
+    float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *kv_row_moe, *logits;
     void *qbuf;
     int32_t *tokens;  /* the token at each cached position, for prefix reuse */
     rf__pool *pool;
@@ -4388,6 +4406,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->hb);
     RF_FREE(c->hb2);
     RF_FREE(c->kv_row);
+    RF_FREE(c->kv_row_moe);
     RF_FREE(c->logits);
     RF_FREE(c->qbuf);
     RF_FREE(c->tokens);
@@ -4431,14 +4450,15 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->xb = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
     c->xb2 = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
     c->qkv = RF__NEW(float, q_dim + 2 * kv_dim);
-    c->att = RF__NEW(float, m->n_head * n_ctx);
+    c->att = RF__NEW(float, RF__MAX(m->n_head * n_ctx, m->n_expert));
     c->hb = RF__NEW(float, 2 * m->n_ff);
     c->hb2 = RF__NEW(float, 2 * m->n_ff);
     c->kv_row = RF__NEW(float, kv_dim);
+    c->kv_row_moe = RF__NEW(float, m->n_embd);
     c->logits = RF__NEWZ(float, m->n_vocab);
     c->qbuf = RF_MALLOC(m->max_act_bytes ? m->max_act_bytes : 1);
     c->tokens = RF__NEW(int32_t, n_ctx);
-    if (!c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
+    if (!c->kv_row_moe || !c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
         !c->kv_row || !c->logits || !c->qbuf) {
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
@@ -4450,6 +4470,53 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
 
 static uint8_t *rf__kv_at(const rf_ctx *c, uint8_t *cache, int64_t layer, int64_t pos) {
     return cache + ((uint64_t)layer * (uint64_t)c->n_ctx + (uint64_t)pos) * c->kv_row_bytes;
+}
+
+/* hb = act(hb) * hb2: SwiGLU, or GeGLU for gemma */
+static void rf__glu(const rf_model *m, float *hb, const float *hb2) {
+    int64_t i;
+    if (m->arch->flags & RF__ARCH_GELU)
+        for (i = 0; i < m->n_ff; i++) hb[i] = rf__gelu(hb[i]) * hb2[i];
+    else
+        for (i = 0; i < m->n_ff; i++) hb[i] = rf__silu(hb[i]) * hb2[i];
+}
+
+static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
+    rf__mat w = *stack;
+    w.data += (uint64_t)e * (uint64_t)w.ne1 * w.row_bytes;
+    return w;
+}
+
+/* Mixtral-style mixture of experts: router probabilities p = softmax(R x); the top k experts,
+   their weights renormalized to sum to 1; out = sum_e w_e * down_e(act(gate_e x) * up_e x). */
+static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out) {
+    const rf_model *m = c->m;
+    float *probs = c->att; /* free at this point of the layer; n_head * n_ctx >= n_expert is checked at ctx creation */
+    int64_t chosen[64], k, e, i;
+    float wsum = 0;
+    rf__matvec(c->pool, &L->moe_router, x, probs, c->qbuf);
+    rf__softmax(probs, m->n_expert);
+    for (k = 0; k < m->n_expert_used; k++) { /* top-k by selection: k is small */
+        int64_t best = -1;
+        for (e = 0; e < m->n_expert; e++) {
+            int taken = 0;
+            for (i = 0; i < k; i++) taken |= chosen[i] == e;
+            if (!taken && (best < 0 || probs[e] > probs[best])) best = e;
+        }
+        chosen[k] = best;
+        wsum += probs[best];
+    }
+    memset(out, 0, sizeof(float) * (size_t)m->n_embd);
+    for (k = 0; k < m->n_expert_used; k++) {
+        rf__mat g = rf__expert(&L->moe_gate, chosen[k]), u = rf__expert(&L->moe_up, chosen[k]),
+                dn = rf__expert(&L->moe_down, chosen[k]);
+        float w = probs[chosen[k]] / wsum;
+        rf__matvec(c->pool, &g, x, c->hb, c->qbuf);
+        rf__matvec(c->pool, &u, x, c->hb2, c->qbuf);
+        rf__glu(m, c->hb, c->hb2);
+        rf__matvec(c->pool, &dn, c->hb, c->kv_row_moe, c->qbuf);
+        for (i = 0; i < m->n_embd; i++) out[i] += w * c->kv_row_moe[i];
+    }
 }
 
 static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
@@ -4514,9 +4581,12 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
         if (L->post_attn_norm) rf__rmsnorm(xb, xb, L->post_attn_norm, d, m->rms_eps);
         rf__add(x, xb, d);
 
-        /* feed-forward: act(gate) * up, then down */
+        /* feed-forward: act(gate) * up, then down (for MoE: a weighted sum over the chosen experts) */
         rf__rmsnorm(xb, x, L->ffn_norm, d, m->rms_eps);
-        if (L->w_gate.data) {
+        if (m->n_expert > 0) {
+            rf__moe(c, L, xb, xb2);
+            memcpy(xb, xb2, sizeof(float) * (size_t)d);
+        } else if (L->w_gate.data) {
             rf__matvec(c->pool, &L->w_gate, xb, c->hb, c->qbuf);
             rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
         } else { /* fused: gate rows first, then up rows */
@@ -4524,11 +4594,10 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
             memcpy(c->hb, c->hb2, sizeof(float) * (size_t)m->n_ff);
             memmove(c->hb2, c->hb2 + m->n_ff, sizeof(float) * (size_t)m->n_ff);
         }
-        if (m->arch->flags & RF__ARCH_GELU)
-            for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__gelu(c->hb[i]) * c->hb2[i];
-        else
-            for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__silu(c->hb[i]) * c->hb2[i];
-        rf__matvec(c->pool, &L->w_down, c->hb, xb, c->qbuf);
+        if (m->n_expert == 0) {
+            rf__glu(m, c->hb, c->hb2);
+            rf__matvec(c->pool, &L->w_down, c->hb, xb, c->qbuf);
+        }
         if (L->post_ffn_norm) rf__rmsnorm(xb, xb, L->post_ffn_norm, d, m->rms_eps);
         rf__add(x, xb, d);
     }

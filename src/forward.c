@@ -16,7 +16,7 @@ struct rf_ctx {
     rf_type kv_type;
     uint64_t kv_row_bytes;     /* one position's k (or v) row of one layer */
     uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
-    float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *logits;
+    float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *kv_row_moe, *logits;
     void *qbuf;
     int32_t *tokens;  /* the token at each cached position, for prefix reuse */
     rf__pool *pool;
@@ -34,6 +34,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->hb);
     RF_FREE(c->hb2);
     RF_FREE(c->kv_row);
+    RF_FREE(c->kv_row_moe);
     RF_FREE(c->logits);
     RF_FREE(c->qbuf);
     RF_FREE(c->tokens);
@@ -77,14 +78,15 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->xb = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
     c->xb2 = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
     c->qkv = RF__NEW(float, q_dim + 2 * kv_dim);
-    c->att = RF__NEW(float, m->n_head * n_ctx);
+    c->att = RF__NEW(float, RF__MAX(m->n_head * n_ctx, m->n_expert));
     c->hb = RF__NEW(float, 2 * m->n_ff);
     c->hb2 = RF__NEW(float, 2 * m->n_ff);
     c->kv_row = RF__NEW(float, kv_dim);
+    c->kv_row_moe = RF__NEW(float, m->n_embd);
     c->logits = RF__NEWZ(float, m->n_vocab);
     c->qbuf = RF_MALLOC(m->max_act_bytes ? m->max_act_bytes : 1);
     c->tokens = RF__NEW(int32_t, n_ctx);
-    if (!c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
+    if (!c->kv_row_moe || !c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
         !c->kv_row || !c->logits || !c->qbuf) {
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
@@ -96,6 +98,53 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
 
 static uint8_t *rf__kv_at(const rf_ctx *c, uint8_t *cache, int64_t layer, int64_t pos) {
     return cache + ((uint64_t)layer * (uint64_t)c->n_ctx + (uint64_t)pos) * c->kv_row_bytes;
+}
+
+/* hb = act(hb) * hb2: SwiGLU, or GeGLU for gemma */
+static void rf__glu(const rf_model *m, float *hb, const float *hb2) {
+    int64_t i;
+    if (m->arch->flags & RF__ARCH_GELU)
+        for (i = 0; i < m->n_ff; i++) hb[i] = rf__gelu(hb[i]) * hb2[i];
+    else
+        for (i = 0; i < m->n_ff; i++) hb[i] = rf__silu(hb[i]) * hb2[i];
+}
+
+static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
+    rf__mat w = *stack;
+    w.data += (uint64_t)e * (uint64_t)w.ne1 * w.row_bytes;
+    return w;
+}
+
+/* Mixtral-style mixture of experts: router probabilities p = softmax(R x); the top k experts,
+   their weights renormalized to sum to 1; out = sum_e w_e * down_e(act(gate_e x) * up_e x). */
+static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out) {
+    const rf_model *m = c->m;
+    float *probs = c->att; /* free at this point of the layer; n_head * n_ctx >= n_expert is checked at ctx creation */
+    int64_t chosen[64], k, e, i;
+    float wsum = 0;
+    rf__matvec(c->pool, &L->moe_router, x, probs, c->qbuf);
+    rf__softmax(probs, m->n_expert);
+    for (k = 0; k < m->n_expert_used; k++) { /* top-k by selection: k is small */
+        int64_t best = -1;
+        for (e = 0; e < m->n_expert; e++) {
+            int taken = 0;
+            for (i = 0; i < k; i++) taken |= chosen[i] == e;
+            if (!taken && (best < 0 || probs[e] > probs[best])) best = e;
+        }
+        chosen[k] = best;
+        wsum += probs[best];
+    }
+    memset(out, 0, sizeof(float) * (size_t)m->n_embd);
+    for (k = 0; k < m->n_expert_used; k++) {
+        rf__mat g = rf__expert(&L->moe_gate, chosen[k]), u = rf__expert(&L->moe_up, chosen[k]),
+                dn = rf__expert(&L->moe_down, chosen[k]);
+        float w = probs[chosen[k]] / wsum;
+        rf__matvec(c->pool, &g, x, c->hb, c->qbuf);
+        rf__matvec(c->pool, &u, x, c->hb2, c->qbuf);
+        rf__glu(m, c->hb, c->hb2);
+        rf__matvec(c->pool, &dn, c->hb, c->kv_row_moe, c->qbuf);
+        for (i = 0; i < m->n_embd; i++) out[i] += w * c->kv_row_moe[i];
+    }
 }
 
 static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
@@ -160,9 +209,12 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
         if (L->post_attn_norm) rf__rmsnorm(xb, xb, L->post_attn_norm, d, m->rms_eps);
         rf__add(x, xb, d);
 
-        /* feed-forward: act(gate) * up, then down */
+        /* feed-forward: act(gate) * up, then down (for MoE: a weighted sum over the chosen experts) */
         rf__rmsnorm(xb, x, L->ffn_norm, d, m->rms_eps);
-        if (L->w_gate.data) {
+        if (m->n_expert > 0) {
+            rf__moe(c, L, xb, xb2);
+            memcpy(xb, xb2, sizeof(float) * (size_t)d);
+        } else if (L->w_gate.data) {
             rf__matvec(c->pool, &L->w_gate, xb, c->hb, c->qbuf);
             rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
         } else { /* fused: gate rows first, then up rows */
@@ -170,11 +222,10 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
             memcpy(c->hb, c->hb2, sizeof(float) * (size_t)m->n_ff);
             memmove(c->hb2, c->hb2 + m->n_ff, sizeof(float) * (size_t)m->n_ff);
         }
-        if (m->arch->flags & RF__ARCH_GELU)
-            for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__gelu(c->hb[i]) * c->hb2[i];
-        else
-            for (i = 0; i < m->n_ff; i++) c->hb[i] = rf__silu(c->hb[i]) * c->hb2[i];
-        rf__matvec(c->pool, &L->w_down, c->hb, xb, c->qbuf);
+        if (m->n_expert == 0) {
+            rf__glu(m, c->hb, c->hb2);
+            rf__matvec(c->pool, &L->w_down, c->hb, xb, c->qbuf);
+        }
         if (L->post_ffn_norm) rf__rmsnorm(xb, xb, L->post_ffn_norm, d, m->rms_eps);
         rf__add(x, xb, d);
     }

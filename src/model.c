@@ -34,6 +34,9 @@ typedef struct rf__layer {
     float *q_norm, *k_norm;                                       /* [head_dim] */
     float *bq, *bk, *bv;                                          /* [n_head*hd], [n_kv*hd] */
     rf__mat wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
+    /* mixture of experts: the router (n_expert rows) and each expert's matrices stacked
+       along a third dimension -- expert e is rows [e*ne1, (e+1)*ne1) */
+    rf__mat moe_router, moe_gate, moe_up, moe_down;
     int sliding;       /* attends to the last sliding_window positions only */
     float rope_base;   /* gemma3's local layers use another base */
     float rope_scale;  /* frequency scale (1 / linear factor) */
@@ -46,6 +49,7 @@ struct rf_model {
     rf_logger log;
     int64_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx_train, n_rot;
     int64_t sliding_window;
+    int64_t n_expert, n_expert_used; /* 0 for dense models */
     float rms_eps, embed_scale, attn_scale;
     rf__mat tok_embd, output;
     float *out_norm;
@@ -85,16 +89,18 @@ static float rf__hp_f32(const rf_model *m, const char *suffix, float def) {
 /* ---------------------------------------------------------------------------------------------
    Weights */
 
-/* A 2-D weight of ne0 x ne1, checked against the file; absent and optional: data stays NULL. */
-static rf_status rf__load_mat(rf_model *m, const char *name, int64_t ne0, int64_t ne1, int required, rf__mat *out) {
+/* A weight of ne0 x ne1 (x ne2 stacked matrices, for experts), checked against the file; absent
+   and optional: data stays NULL. */
+static rf_status rf__load_mat3(rf_model *m, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, int required,
+                               rf__mat *out) {
     const rf_gguf_tensor *t = rf_gguf_find_tensor(m->g, name);
     const rf_type_traits *tr;
     memset(out, 0, sizeof *out);
     if (!t) return required ? rf__err(RF_ERR_NOT_FOUND, "model: tensor '%s' is missing", name) : RF_OK;
-    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
-        return rf__err(RF_ERR_BAD_SHAPE, "model: tensor '%s' is %lld x %lld x %lld x %lld, expected %lld x %lld", name,
-                       (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
-                       (long long)ne0, (long long)ne1);
+    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != ne2 || t->ne[3] != 1)
+        return rf__err(RF_ERR_BAD_SHAPE, "model: tensor '%s' is %lld x %lld x %lld x %lld, expected %lld x %lld x %lld",
+                       name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+                       (long long)ne0, (long long)ne1, (long long)ne2);
     tr = rf_type_get((uint32_t)t->type);
     if (!tr->can_dequant)
         return rf__err(RF_ERR_UNSUPPORTED, "model: tensor '%s' has type %s, which this build cannot compute with",
@@ -103,10 +109,14 @@ static rf_status rf__load_mat(rf_model *m, const char *name, int64_t ne0, int64_
     out->type = t->type;
     out->ne0 = ne0;
     out->ne1 = ne1;
-    out->row_bytes = t->size / (uint64_t)ne1;
+    out->row_bytes = t->size / (uint64_t)(ne1 * ne2);
     if (rf__act_bytes(out) > m->max_act_bytes) m->max_act_bytes = rf__act_bytes(out);
     if (ne1 > m->max_rows) m->max_rows = ne1;
     return RF_OK;
+}
+
+static rf_status rf__load_mat(rf_model *m, const char *name, int64_t ne0, int64_t ne1, int required, rf__mat *out) {
+    return rf__load_mat3(m, name, ne0, ne1, 1, required, out);
 }
 
 /* A 1-D weight of n values, converted to f32 (norms and biases are tiny). */
@@ -147,6 +157,14 @@ static rf_status rf__load_layer(rf_model *m, int64_t il, rf__layer *L) {
     RF__TRY(rf__load_mat(m, RF__NAME("attn_output.weight"), q, d, 1, &L->wo));
     RF__TRY(rf__load_vec(m, RF__NAME("post_attention_norm.weight"), d, (f & RF__ARCH_POST_NORMS) != 0, &L->post_attn_norm));
     RF__TRY(rf__load_vec(m, RF__NAME("ffn_norm.weight"), d, 1, &L->ffn_norm));
+    if (m->n_expert > 0) {
+        RF__TRY(rf__load_mat(m, RF__NAME("ffn_gate_inp.weight"), d, m->n_expert, 1, &L->moe_router));
+        RF__TRY(rf__load_mat3(m, RF__NAME("ffn_gate_exps.weight"), d, m->n_ff, m->n_expert, 1, &L->moe_gate));
+        RF__TRY(rf__load_mat3(m, RF__NAME("ffn_up_exps.weight"), d, m->n_ff, m->n_expert, 1, &L->moe_up));
+        RF__TRY(rf__load_mat3(m, RF__NAME("ffn_down_exps.weight"), m->n_ff, d, m->n_expert, 1, &L->moe_down));
+        RF__TRY(rf__load_vec(m, RF__NAME("post_ffw_norm.weight"), d, (f & RF__ARCH_POST_NORMS) != 0, &L->post_ffn_norm));
+        return RF_OK;
+    }
     if (f & RF__ARCH_FUSED_GATE_UP) {
         RF__TRY(rf__load_mat(m, RF__NAME("ffn_up.weight"), d, 2 * m->n_ff, 1, &L->w_up));
     } else {
@@ -209,6 +227,10 @@ static rf_status rf__model_hparams(rf_model *m) {
     RF__TRY(rf__hp_i64(m, "context_length", 2048, 1, 1 << 24, &m->n_ctx_train));
     RF__TRY(rf__hp_i64(m, "rope.dimension_count", m->head_dim, 2, m->head_dim, &m->n_rot));
     RF__TRY(rf__hp_i64(m, "attention.sliding_window", 0, 0, 1 << 24, &m->sliding_window));
+    RF__TRY(rf__hp_i64(m, "expert_count", 0, 0, 1 << 16, &m->n_expert));
+    RF__TRY(rf__hp_i64(m, "expert_used_count", m->n_expert ? 2 : 0, 0, m->n_expert, &m->n_expert_used));
+    if (m->n_expert > 0 && m->n_expert_used < 1)
+        return rf__err(RF_ERR_BAD_SHAPE, "model: %lld experts but expert_used_count is 0", (long long)m->n_expert);
     m->rms_eps = rf__hp_f32(m, "attention.layer_norm_rms_epsilon", 1e-5f);
     m->embed_scale = (m->arch->flags & RF__ARCH_EMBED_SCALE) ? sqrtf((float)m->n_embd) : 1.0f;
     m->attn_scale = 1.0f / sqrtf((float)m->head_dim);
@@ -265,10 +287,6 @@ RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_mo
     if (!m->arch) {
         s = rf__err(RF_ERR_UNSUPPORTED, "model: architecture '%.*s' is not supported (have llama, qwen2, qwen3, gemma3, phi3)",
                     (int)alen, arch);
-        goto fail;
-    }
-    if (rf_gguf_get_i64(m->g, "llama.expert_count", &il) == RF_OK && il > 0) {
-        s = rf__err(RF_ERR_UNSUPPORTED, "model: mixture-of-experts models are not supported yet");
         goto fail;
     }
     /* the layer array first: hparams fill in per-layer RoPE and window settings */
