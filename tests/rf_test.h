@@ -27,8 +27,9 @@ static char rft_skip_[256];    /* set by SKIP */
 #define CHECK(cond) CHECKF(cond, "%s", "")
 #define REQUIRE(cond)                                                          \
     do {                                                                       \
-        CHECK(cond);                                                           \
-        if (!(cond)) return;                                                   \
+        int rft_ok_ = (cond) ? 1 : 0; /* evaluated once */                     \
+        CHECKF(rft_ok_, "%s", #cond);                                          \
+        if (!rft_ok_) return;                                                  \
     } while (0)
 #define SKIP(...)                                                              \
     do {                                                                       \

@@ -117,7 +117,10 @@ def make_synth_test(arch, typ):
         if expect is not None:
             assert t["blk.0.attn_q.weight"].tensor_type == expect
         if typ == "q4_k_m":  # the mix: output (when untied) and some attn_v / ffn_down in Q6_K
-            assert t["blk.0.attn_v.weight"].tensor_type == Q.Q6_K
+            # with 2 layers the last eighth (layer >= 7*2/8 = 1) gets more bits; layer 0 does not
+            assert t["blk.1.attn_v.weight"].tensor_type == Q.Q6_K
+            assert t["blk.1.ffn_down.weight"].tensor_type == Q.Q6_K
+            assert t["blk.0.attn_v.weight"].tensor_type == Q.Q4_K
             assert t["blk.0.attn_q.weight"].tensor_type == Q.Q4_K
             if "output.weight" in t:
                 assert t["output.weight"].tensor_type == Q.Q6_K
