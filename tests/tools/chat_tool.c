@@ -32,13 +32,28 @@ static char *read_all(FILE *f, size_t *len) {
     return buf;
 }
 
+/* Renders, checking the buffer protocol on the way; returns the exit code. */
+static int render_msgs(rf_chat_format f, const rf_chat_msg *msgs, size_t n, int gen, char **argv,
+                       char *half, char *out, size_t full) {
+    size_t half_n = 0, len = 0;
+    rf_status st;
+    /* Half the length: the first half written, nothing past it (canary). */
+    half[full / 2] = 'Z';
+    st = rf_chat_render(f, msgs, n, gen, argv[4], argv[5], half, full / 2, &half_n);
+    if (half_n != full || half[full / 2] != 'Z' || (full / 2 < full && st != RF_ERR_TOO_LARGE)) return 3;
+    st = rf_chat_render(f, msgs, n, gen, argv[4], argv[5], out, full, &len);
+    if (st != RF_OK || len != full || memcmp(out, half, full / 2) != 0) return 3;
+    fwrite(out, 1, full, stdout);
+    return 0;
+}
+
 static int render(int argc, char **argv) {
-    size_t len, n = 0, i, full = 0, half_n = 0;
-    char *in, *out, *half;
+    size_t len, n = 0, i, full = 0;
+    char *in, *out = NULL, *half = NULL;
     rf_chat_msg *msgs;
     rf_chat_format f = RF_CHAT_UNKNOWN;
     rf_status st;
-    int k, gen;
+    int k, gen, rc;
     if (argc != 6) return 1;
     for (k = 0; k < RF_CHAT_FORMAT_COUNT; k++)
         if (strcmp(argv[2], rf_chat_format_name((rf_chat_format)k)) == 0) f = (rf_chat_format)k;
@@ -47,7 +62,10 @@ static int render(int argc, char **argv) {
     if (!in) return 1;
     /* Split "role\0content\0role\0content\0..." into messages. */
     msgs = (rf_chat_msg *)calloc(len / 2 + 1, sizeof(rf_chat_msg));
-    if (!msgs) return 1;
+    if (!msgs) {
+        free(in);
+        return 1;
+    }
     for (i = 0; i < len;) {
         msgs[n].role = in + i;
         i += strlen(in + i) + 1;
@@ -59,24 +77,19 @@ static int render(int argc, char **argv) {
     st = rf_chat_render(f, msgs, n, gen, argv[4], argv[5], NULL, 0, &full);
     if (st != RF_OK && st != RF_ERR_TOO_LARGE) {
         fprintf(stderr, "error %s: %s\n", rf_status_str(st), rf_last_error());
-        return 2;
+        rc = 2;
+    } else if ((full > 0) != (st == RF_ERR_TOO_LARGE)) {
+        rc = 3;
+    } else {
+        half = (char *)malloc(full / 2 + 1);
+        out = (char *)malloc(full + 1);
+        rc = half && out ? render_msgs(f, msgs, n, gen, argv, half, out, full) : 1;
     }
-    if ((full > 0) != (st == RF_ERR_TOO_LARGE)) return 3;
-    /* Half the length: the first half written, nothing past it (canary). */
-    half = (char *)malloc(full / 2 + 1);
-    out = (char *)malloc(full + 1);
-    if (!half || !out) return 1;
-    half[full / 2] = 'Z';
-    st = rf_chat_render(f, msgs, n, gen, argv[4], argv[5], half, full / 2, &half_n);
-    if (half_n != full || half[full / 2] != 'Z' || (full / 2 < full && st != RF_ERR_TOO_LARGE)) return 3;
-    st = rf_chat_render(f, msgs, n, gen, argv[4], argv[5], out, full, &len);
-    if (st != RF_OK || len != full || memcmp(out, half, full / 2) != 0) return 3;
-    fwrite(out, 1, full, stdout);
     free(in);
     free(msgs);
     free(half);
     free(out);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv) {
