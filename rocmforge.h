@@ -367,7 +367,9 @@ typedef struct rf_sampler rf_sampler;
 RF_API rf_sampler_params rf_sampler_default_params(void);
 RF_API rf_status rf_sampler_new(const rf_sampler_params *p, int32_t n_vocab, rf_sampler **out);
 RF_API void rf_sampler_free(rf_sampler *s);
-/* Pick a token from n_vocab logits (not modified). */
+/* Pick a token from n_vocab logits (not modified). NaN logits count as -inf, +inf as the largest
+   float. If every logit is -inf after bias and penalties, *out is 0 and the status is
+   RF_ERR_INVALID_ARG. penalty_last_n: 0 turns penalties off, < 0 means every token since reset. */
 RF_API rf_status rf_sampler_sample(rf_sampler *s, const float *logits, int32_t *out);
 /* Record a token (prompt or generated) in the penalty window. */
 RF_API void rf_sampler_accept(rf_sampler *s, int32_t token);
@@ -3901,10 +3903,812 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
 /* token: not written yet. */
 /* --- end src/token.c --- */
 /* --- src/chat.c --- */
-/* chat: not written yet. */
+/* Chat templates: recognise the tokenizer.chat_template of the common model families and
+   render a conversation the way that template renders it under Hugging Face's settings
+   (jinja2 ImmutableSandboxedEnvironment, trim_blocks and lstrip_blocks). There is no Jinja
+   engine here: each format is a short function that mirrors one real template, named in its
+   comment; tests/test_chat.py checks every function against jinja2 byte for byte.
+
+   A family's templates differ between releases (Llama 3.1 adds a "Cutting Knowledge Date"
+   system block, Qwen2.5 a default system prompt, ...). A format renders the one template
+   named at its function; other members of the family are detected as the same format and
+   rendered that way, as llama.cpp's built-in formats do. */
+
+static const char *const rf__chat_names[RF_CHAT_FORMAT_COUNT] = {
+    "unknown", "chatml", "llama2", "llama3", "mistral", "gemma", "phi3",
+};
+
+RF_API const char *rf_chat_format_name(rf_chat_format f) {
+    if ((int)f < 0 || f >= RF_CHAT_FORMAT_COUNT) return "unknown";
+    return rf__chat_names[f];
+}
+
+/* 1 if needle occurs in s[0..len); s need not be NUL-terminated. */
+static int rf__chat_has(const char *s, size_t len, const char *needle) {
+    size_t m = strlen(needle), i;
+    if (m > len) return 0;
+    for (i = 0; i + m <= len; i++)
+        if (s[i] == needle[0] && memcmp(s + i, needle, m) == 0) return 1;
+    return 0;
+}
+
+RF_API rf_chat_format rf_chat_detect(const char *tmpl, size_t len) {
+    if (!tmpl) return RF_CHAT_UNKNOWN;
+    /* Each family's turn markers are spelled out literally in its templates. Order matters
+       only where families share a marker: "[INST]" is both llama2's and mistral's, and only
+       llama2 wraps the system prompt in <<SYS>>. */
+    if (rf__chat_has(tmpl, len, "<|im_start|>")) return RF_CHAT_CHATML;
+    if (rf__chat_has(tmpl, len, "<|start_header_id|>")) return RF_CHAT_LLAMA3;
+    if (rf__chat_has(tmpl, len, "<start_of_turn>")) return RF_CHAT_GEMMA;
+    /* Phi-3 ends turns with <|end|>; GLM templates use <|user|> too, but never <|end|>. */
+    if (rf__chat_has(tmpl, len, "<|end|>") &&
+        (rf__chat_has(tmpl, len, "<|user|>") || rf__chat_has(tmpl, len, "<|assistant|>")))
+        return RF_CHAT_PHI3;
+    if (rf__chat_has(tmpl, len, "[INST]"))
+        return rf__chat_has(tmpl, len, "<<SYS>>") ? RF_CHAT_LLAMA2 : RF_CHAT_MISTRAL;
+    return RF_CHAT_UNKNOWN;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Output: writes what fits into the caller's buffer and counts everything, so one pass gives
+   both the text and the full length. */
+
+typedef struct rf__chat_out {
+    char *buf;
+    size_t cap;
+    size_t len;      /* full length so far, including what did not fit */
+    int overflow;    /* len would exceed SIZE_MAX */
+} rf__chat_out;
+
+static void rf__chat_put(rf__chat_out *o, const char *s, size_t n) {
+    if (n > SIZE_MAX - o->len) {
+        o->overflow = 1;
+        return;
+    }
+    if (o->len < o->cap) memcpy(o->buf + o->len, s, RF__MIN(n, o->cap - o->len));
+    o->len += n;
+}
+
+static void rf__chat_puts(rf__chat_out *o, const char *s) { rf__chat_put(o, s, strlen(s)); }
+
+/* Python's str.isspace() for one code point: jinja's |trim and str.strip() use it, so a
+   template strips Unicode spaces (U+00A0, U+3000, ...) as well as ASCII ones. */
+static int rf__py_isspace(uint32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/* Length of the UTF-8 sequence at s[0..n) if it encodes a Python space, else 0. Spaces above
+   U+007F take 2 or 3 bytes; invalid bytes are never spaces. */
+static size_t rf__space_at(const unsigned char *s, size_t n) {
+    if (n >= 1 && s[0] < 0x80) return rf__py_isspace(s[0]) ? 1 : 0;
+    if (n >= 2 && (s[0] & 0xE0) == 0xC0 && (s[1] & 0xC0) == 0x80)
+        return rf__py_isspace(((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F)) ? 2 : 0;
+    if (n >= 3 && (s[0] & 0xF0) == 0xE0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80)
+        return rf__py_isspace(((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) |
+                              (s[2] & 0x3F)) ? 3 : 0;
+    return 0;
+}
+
+/* Offset of the first non-space byte of s[0..n). */
+static size_t rf__lstrip_at(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t b = 0, k;
+    while (b < n && (k = rf__space_at(s + b, n - b)) > 0) b += k;
+    return b;
+}
+
+/* End of s[0..n) without its trailing spaces: tries the 1-, 2- and 3-byte sequences that
+   could end at each position. */
+static size_t rf__rstrip_at(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t e = n, w;
+    while (e > 0) {
+        for (w = 1; w <= 3 && w <= e; w++)
+            if (rf__space_at(s + e - w, w) == w) break;
+        if (w > 3 || w > e) break;
+        e -= w;
+    }
+    return e;
+}
+
+/* Writes the concatenation of parts[0..np) with leading and trailing Python whitespace
+   removed, as jinja's |trim or str.strip() on the joined string would: a part that is all
+   whitespace lets the strip reach into its neighbour. */
+static void rf__chat_put_stripped(rf__chat_out *o, const char *const *parts, size_t np) {
+    size_t first = 0, last = np, b = 0, e = 0, i;
+    /* Leading: skip whole parts that are all space, then the spaces of the first one left. */
+    for (; first < np; first++) {
+        size_t n = strlen(parts[first]);
+        b = rf__lstrip_at(parts[first], n);
+        if (b < n) break;
+    }
+    if (first == np) return;  /* all whitespace */
+    for (; last > first; last--) {
+        size_t n = strlen(parts[last - 1]);
+        /* The strip from the front already ate part of `first`; never cross it. */
+        e = rf__rstrip_at(parts[last - 1], n);
+        if (last - 1 == first ? e > b : e > 0) break;
+    }
+    for (i = first; i < last; i++) {
+        const char *p = parts[i];
+        size_t from = i == first ? b : 0, to = i == last - 1 ? e : strlen(p);
+        rf__chat_put(o, p + from, to - from);
+    }
+}
+
+static void rf__chat_put_trimmed(rf__chat_out *o, const char *s) { rf__chat_put_stripped(o, &s, 1); }
+
+static int rf__role_is(const rf_chat_msg *m, const char *role) { return strcmp(m->role, role) == 0; }
+
+/* The templates' raise_exception(): the render fails with the template's own message. */
+static rf_status rf__chat_raise(const char *msg) {
+    return rf__err(RF_ERR_INVALID_ARG, "chat template: %s", msg);
+}
+
+static const char rf__alternate_msg[] = "Conversation roles must alternate user/assistant/user/assistant/...";
+
+/* ---------------------------------------------------------------------------------------------
+   The formats. Each mirrors one template, quoted in tests/data/chat_templates/. */
+
+/* teknium/OpenHermes-2.5-Mistral-7B (plain ChatML): every message as
+   <|im_start|>role\ncontent<|im_end|>\n. No BOS; roles are not checked. */
+static rf_status rf__render_chatml(rf__chat_out *o, const rf_chat_msg *m, size_t n, int gen) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        rf__chat_puts(o, "<|im_start|>");
+        rf__chat_puts(o, m[i].role);
+        rf__chat_puts(o, "\n");
+        rf__chat_puts(o, m[i].content);
+        rf__chat_puts(o, "<|im_end|>\n");
+    }
+    if (gen) rf__chat_puts(o, "<|im_start|>assistant\n");
+    return RF_OK;
+}
+
+/* meta-llama/Llama-2-7b-chat-hf: a leading system message goes into the first turn inside
+   <<SYS>>; every user turn opens with BOS; contents are stripped. The template has no
+   generation prompt (the last [/INST] is one). */
+static rf_status rf__render_llama2(rf__chat_out *o, const rf_chat_msg *m, size_t n, const char *bos,
+                                   const char *eos) {
+    const char *sys = NULL;
+    size_t i, first = 0;
+    if (n == 0) return rf__chat_raise("messages[0] is undefined");
+    if (rf__role_is(&m[0], "system")) {
+        sys = m[0].content;
+        first = 1;
+    }
+    for (i = first; i < n; i++) {
+        size_t idx = i - first;  /* the template's loop.index0 over the non-system messages */
+        int user = rf__role_is(&m[i], "user");
+        if (user != (idx % 2 == 0)) return rf__chat_raise(rf__alternate_msg);
+        if (user) {
+            rf__chat_puts(o, bos);
+            rf__chat_puts(o, "[INST] ");
+        } else if (rf__role_is(&m[i], "assistant")) {
+            rf__chat_puts(o, " ");
+        } else {
+            continue;  /* any other role renders nothing */
+        }
+        if (idx == 0 && sys) {
+            /* content = '<<SYS>>\n' + system + '\n<</SYS>>\n\n' + content, stripped whole */
+            const char *parts[4];
+            parts[0] = "<<SYS>>\n";
+            parts[1] = sys;
+            parts[2] = "\n<</SYS>>\n\n";
+            parts[3] = m[i].content;
+            rf__chat_put_stripped(o, parts, 4);
+        } else {
+            rf__chat_put_trimmed(o, m[i].content);
+        }
+        if (user) {
+            rf__chat_puts(o, " [/INST]");
+        } else {
+            rf__chat_puts(o, " ");
+            rf__chat_puts(o, eos);
+        }
+    }
+    return RF_OK;
+}
+
+/* meta-llama/Meta-Llama-3-8B-Instruct: <|start_header_id|>role<|end_header_id|>\n\n, the
+   trimmed content, <|eot_id|>; BOS before the first message. */
+static rf_status rf__render_llama3(rf__chat_out *o, const rf_chat_msg *m, size_t n, int gen,
+                                   const char *bos) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (i == 0) rf__chat_puts(o, bos);
+        rf__chat_puts(o, "<|start_header_id|>");
+        rf__chat_puts(o, m[i].role);
+        rf__chat_puts(o, "<|end_header_id|>\n\n");
+        rf__chat_put_trimmed(o, m[i].content);
+        rf__chat_puts(o, "<|eot_id|>");
+    }
+    if (gen) rf__chat_puts(o, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    return RF_OK;
+}
+
+/* mistralai/Mistral-7B-Instruct-v0.2, the "v1" template with a system prompt: BOS once,
+   " [INST] " ... " [/INST]" per user turn, the system prompt and a blank line before the
+   first user message, " " + reply + EOS per assistant turn. Contents are not stripped. The
+   template has no generation prompt. */
+static rf_status rf__render_mistral(rf__chat_out *o, const rf_chat_msg *m, size_t n, const char *bos,
+                                    const char *eos) {
+    const char *sys = NULL;
+    size_t i, first = 0;
+    if (n == 0) return rf__chat_raise("messages[0] is undefined");
+    if (rf__role_is(&m[0], "system")) {
+        sys = m[0].content;
+        first = 1;
+    }
+    rf__chat_puts(o, bos);
+    for (i = first; i < n; i++) {
+        size_t idx = i - first;
+        int user = rf__role_is(&m[i], "user");
+        if (user != (idx % 2 == 0))
+            return rf__chat_raise("After the optional system message, conversation roles must "
+                                  "alternate user/assistant/user/assistant/...");
+        if (user) {
+            rf__chat_puts(o, " [INST] ");
+            if (idx == 0 && sys) {
+                rf__chat_puts(o, sys);
+                rf__chat_puts(o, "\n\n");
+            }
+            rf__chat_puts(o, m[i].content);
+            rf__chat_puts(o, " [/INST]");
+        } else if (rf__role_is(&m[i], "assistant")) {
+            rf__chat_puts(o, " ");
+            rf__chat_puts(o, m[i].content);
+            rf__chat_puts(o, eos);
+        } else {
+            return rf__chat_raise("Only user and assistant roles are supported, with the exception "
+                                  "of an initial optional system message!");
+        }
+    }
+    return RF_OK;
+}
+
+/* google/gemma-3 (-it): BOS, then <start_of_turn>role\n ... <end_of_turn>\n with the
+   assistant called "model"; a leading system message is folded into the first turn as
+   system + "\n\n" (not trimmed), before the trimmed content. */
+static rf_status rf__render_gemma(rf__chat_out *o, const rf_chat_msg *m, size_t n, int gen,
+                                  const char *bos) {
+    const char *sys = NULL;
+    size_t i, first = 0;
+    rf__chat_puts(o, bos);
+    if (n == 0) return rf__chat_raise("messages[0] is undefined");
+    if (rf__role_is(&m[0], "system")) {
+        sys = m[0].content;
+        first = 1;
+    }
+    for (i = first; i < n; i++) {
+        size_t idx = i - first;
+        int user = rf__role_is(&m[i], "user");
+        if (user != (idx % 2 == 0)) return rf__chat_raise(rf__alternate_msg);
+        rf__chat_puts(o, "<start_of_turn>");
+        rf__chat_puts(o, rf__role_is(&m[i], "assistant") ? "model" : m[i].role);
+        rf__chat_puts(o, "\n");
+        if (idx == 0 && sys) {
+            rf__chat_puts(o, sys);
+            rf__chat_puts(o, "\n\n");
+        }
+        rf__chat_put_trimmed(o, m[i].content);
+        rf__chat_puts(o, "<end_of_turn>\n");
+    }
+    if (gen) rf__chat_puts(o, "<start_of_turn>model\n");
+    return RF_OK;
+}
+
+/* microsoft/Phi-3.5-mini-instruct: <|role|>\ncontent<|end|>\n for system (when not empty),
+   user and assistant; other roles render nothing. Ends with the generation prompt, or with
+   EOS when there is none. */
+static rf_status rf__render_phi3(rf__chat_out *o, const rf_chat_msg *m, size_t n, int gen,
+                                 const char *eos) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const char *tag;
+        if (rf__role_is(&m[i], "system")) {
+            if (!m[i].content[0]) continue;  /* the template tests the content's truth */
+            tag = "<|system|>\n";
+        } else if (rf__role_is(&m[i], "user")) {
+            tag = "<|user|>\n";
+        } else if (rf__role_is(&m[i], "assistant")) {
+            tag = "<|assistant|>\n";
+        } else {
+            continue;
+        }
+        rf__chat_puts(o, tag);
+        rf__chat_puts(o, m[i].content);
+        rf__chat_puts(o, "<|end|>\n");
+    }
+    rf__chat_puts(o, gen ? "<|assistant|>\n" : eos);
+    return RF_OK;
+}
+
+RF_API rf_status rf_chat_render(rf_chat_format f, const rf_chat_msg *msgs, size_t n, int add_assistant,
+                                const char *bos, const char *eos, char *buf, size_t cap, size_t *n_out) {
+    rf__chat_out o;
+    rf_status st;
+    size_t i;
+    if (n_out) *n_out = 0;
+    if (!n_out || (n && !msgs) || (cap && !buf))
+        return rf__err(RF_ERR_INVALID_ARG, "rf_chat_render: NULL argument");
+    if ((int)f < 0 || f >= RF_CHAT_FORMAT_COUNT)
+        return rf__err(RF_ERR_INVALID_ARG, "rf_chat_render: unknown format %d", (int)f);
+    for (i = 0; i < n; i++)
+        if (!msgs[i].role || !msgs[i].content)
+            return rf__err(RF_ERR_INVALID_ARG, "rf_chat_render: message %zu has a NULL role or content", i);
+    if (!bos) bos = "";
+    if (!eos) eos = "";
+    memset(&o, 0, sizeof o);
+    o.buf = buf;
+    o.cap = cap;
+    switch (f) {
+    case RF_CHAT_LLAMA2: st = rf__render_llama2(&o, msgs, n, bos, eos); break;
+    case RF_CHAT_LLAMA3: st = rf__render_llama3(&o, msgs, n, add_assistant, bos); break;
+    case RF_CHAT_MISTRAL: st = rf__render_mistral(&o, msgs, n, bos, eos); break;
+    case RF_CHAT_GEMMA: st = rf__render_gemma(&o, msgs, n, add_assistant, bos); break;
+    case RF_CHAT_PHI3: st = rf__render_phi3(&o, msgs, n, add_assistant, eos); break;
+    default: st = rf__render_chatml(&o, msgs, n, add_assistant); break;  /* chatml, unknown */
+    }
+    if (st != RF_OK) return st;
+    if (o.overflow) return rf__err(RF_ERR_TOO_LARGE, "rf_chat_render: output longer than SIZE_MAX");
+    *n_out = o.len;
+    if (o.len > cap)
+        return rf__err(RF_ERR_TOO_LARGE, "rf_chat_render: %zu bytes do not fit in %zu", o.len, cap);
+    return RF_OK;
+}
 /* --- end src/chat.c --- */
 /* --- src/sample.c --- */
-/* sample: not written yet. */
+/* Sampler: turns one step's logits into a token id through a fixed chain, and finds stop
+   strings in streamed text.
+
+   The chain (api.h documents it for users):
+       logit bias -> repeat/presence/frequency penalties -> [temperature <= 0: argmax]
+       -> top-k -> typical-p -> top-p -> min-p -> temperature -> draw
+   The filters (top-k .. min-p) look at the distribution at temperature 1; temperature only
+   reshapes what survives them, as in llama.cpp's default chain.
+
+   Numerics: logits are copied into a candidate list (id, logit) so the caller's array is
+   never touched. NaN is treated as -inf (a token the model cannot mean), +inf as FLT_MAX (so
+   several +inf tokens share the mass instead of producing inf - inf = NaN). Tokens at -inf
+   are dropped before any filter. Probabilities are computed in double.
+
+   Memory: rf_sampler_new allocates everything sampling needs, sized from n_vocab; sampling
+   allocates nothing. */
+
+/* A candidate token: its id and its current (biased, penalised, filtered) logit. */
+typedef struct rf__cand {
+    int32_t id;
+    float logit;
+} rf__cand;
+
+/* A candidate with a sort key (typical-p's distance from the entropy) and its probability. */
+typedef struct rf__keyed {
+    double key;
+    double p;
+    rf__cand c;
+} rf__keyed;
+
+struct rf_sampler {
+    rf_sampler_params p;      /* validated copy; p.logit_bias points at `bias` below */
+    int32_t n_vocab;
+    rf_logit_bias *bias;      /* copy of the caller's logit bias list */
+    /* Penalty window: counts[t] is how often t occurs among the last penalty_last_n accepted
+       tokens; `ring` holds those tokens in order so the oldest can be forgotten. With
+       penalty_last_n < 0 the window is unbounded and there is no ring. */
+    uint32_t *counts;
+    int32_t *ring;
+    int32_t ring_cap, ring_len, ring_head;  /* head: index of the oldest entry */
+    /* Scratch for one sample() call. */
+    rf__cand *cand;
+    double *prob;             /* per candidate, parallel to cand */
+    rf__keyed *keyed;        /* typical-p's sort */
+    int32_t n_cand;
+    uint64_t rng[4];          /* xoshiro256** state */
+};
+
+/* ---------------------------------------------------------------------------------------------
+   RNG: xoshiro256** (Blackman & Vigna, 2018), seeded by expanding the 64-bit seed with
+   splitmix64 as its authors recommend. Pure 64-bit integer arithmetic, so a seed gives the
+   same stream on every platform and compiler. */
+
+static uint64_t rf__splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void rf__rng_seed(uint64_t st[4], uint64_t seed) {
+    int i;
+    /* splitmix64 never yields four zero words in a row, so the state is never all zero
+       (the one state xoshiro cannot leave). */
+    for (i = 0; i < 4; i++) st[i] = rf__splitmix64(&seed);
+}
+
+static uint64_t rf__rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rf__rng_next(uint64_t st[4]) {
+    uint64_t result = rf__rotl64(st[1] * 5, 7) * 9;
+    uint64_t t = st[1] << 17;
+    st[2] ^= st[0];
+    st[3] ^= st[1];
+    st[1] ^= st[2];
+    st[0] ^= st[3];
+    st[2] ^= t;
+    st[3] = rf__rotl64(st[3], 45);
+    return result;
+}
+
+/* Uniform double in [0, 1): the top 53 bits scaled by 2^-53, exact in every IEEE double. */
+static double rf__rng_uniform(uint64_t st[4]) {
+    return (double)(rf__rng_next(st) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Parameters and lifetime */
+
+RF_API rf_sampler_params rf_sampler_default_params(void) {
+    rf_sampler_params p;
+    memset(&p, 0, sizeof p);
+    p.temperature = 0.8f;
+    p.top_k = 40;
+    p.top_p = 0.95f;
+    p.min_p = 0.05f;
+    p.typical_p = 1.0f;
+    p.repeat_penalty = 1.0f;
+    p.presence_penalty = 0.0f;
+    p.frequency_penalty = 0.0f;
+    p.penalty_last_n = 64;
+    p.seed = 0xC0FFEE;
+    return p;
+}
+
+RF_API void rf_sampler_free(rf_sampler *s) {
+    if (!s) return;
+    RF_FREE(s->bias);
+    RF_FREE(s->counts);
+    RF_FREE(s->ring);
+    RF_FREE(s->cand);
+    RF_FREE(s->prob);
+    RF_FREE(s->keyed);
+    RF_FREE(s);
+}
+
+RF_API rf_status rf_sampler_new(const rf_sampler_params *p, int32_t n_vocab, rf_sampler **out) {
+    rf_sampler *s;
+    size_t i;
+    if (!out) return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_new: out is NULL");
+    *out = NULL;
+    if (!p) return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_new: params are NULL");
+    if (n_vocab <= 0) return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_new: n_vocab %d", (int)n_vocab);
+    /* NaN parameters would silently disable or break a stage; refuse them. (x != x is NaN.) */
+    if (p->temperature != p->temperature || p->top_p != p->top_p || p->min_p != p->min_p ||
+        p->typical_p != p->typical_p || p->repeat_penalty != p->repeat_penalty ||
+        p->presence_penalty != p->presence_penalty || p->frequency_penalty != p->frequency_penalty)
+        return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_new: a parameter is NaN");
+    if (p->repeat_penalty <= 0.0f)
+        return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_new: repeat_penalty %g must be > 0 (1 is off)",
+                       (double)p->repeat_penalty);
+    if (p->n_logit_bias && !p->logit_bias)
+        return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_new: n_logit_bias %zu but logit_bias is NULL",
+                       p->n_logit_bias);
+    for (i = 0; i < p->n_logit_bias; i++) {
+        int32_t t = p->logit_bias[i].token;
+        if (t < 0 || t >= n_vocab)
+            return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_new: logit_bias[%zu].token %d outside [0, %d)",
+                           i, (int)t, (int)n_vocab);
+    }
+
+    s = RF__NEWZ(rf_sampler, 1);
+    if (!s) return rf__err(RF_ERR_OOM, "rf_sampler_new: out of memory");
+    s->p = *p;
+    s->n_vocab = n_vocab;
+    s->ring_cap = p->penalty_last_n > 0 ? p->penalty_last_n : 0;
+    s->counts = RF__NEWZ(uint32_t, n_vocab);
+    s->cand = RF__NEW(rf__cand, n_vocab);
+    s->prob = RF__NEW(double, n_vocab);
+    s->keyed = RF__NEW(rf__keyed, n_vocab);
+    if (s->ring_cap) s->ring = RF__NEW(int32_t, s->ring_cap);
+    if (p->n_logit_bias) {
+        s->bias = RF__NEW(rf_logit_bias, p->n_logit_bias);
+        if (s->bias) memcpy(s->bias, p->logit_bias, sizeof(rf_logit_bias) * p->n_logit_bias);
+    }
+    if (!s->counts || !s->cand || !s->prob || !s->keyed || (s->ring_cap && !s->ring) ||
+        (p->n_logit_bias && !s->bias)) {
+        rf_sampler_free(s);
+        return rf__err(RF_ERR_OOM, "rf_sampler_new: out of memory (n_vocab %d)", (int)n_vocab);
+    }
+    s->p.logit_bias = s->bias;
+    rf__rng_seed(s->rng, p->seed);
+    *out = s;
+    return RF_OK;
+}
+
+RF_API void rf_sampler_reset(rf_sampler *s) {
+    if (!s) return;
+    memset(s->counts, 0, sizeof(uint32_t) * (size_t)s->n_vocab);
+    s->ring_len = 0;
+    s->ring_head = 0;
+    rf__rng_seed(s->rng, s->p.seed);
+}
+
+RF_API void rf_sampler_accept(rf_sampler *s, int32_t token) {
+    /* Out-of-range ids cannot be penalised; ignoring them keeps counts[] in bounds. */
+    if (!s || token < 0 || token >= s->n_vocab || s->p.penalty_last_n == 0) return;
+    if (s->ring_cap) {
+        if (s->ring_len == s->ring_cap) {  /* full: forget the oldest token */
+            s->counts[s->ring[s->ring_head]]--;
+            s->ring[s->ring_head] = token;
+            s->ring_head = (s->ring_head + 1) % s->ring_cap;
+        } else {
+            s->ring[(s->ring_head + s->ring_len) % s->ring_cap] = token;
+            s->ring_len++;
+        }
+    }
+    if (s->counts[token] < UINT32_MAX) s->counts[token]++;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Ordering. Candidates are ordered by logit, highest first, ties to the lower id: a total
+   order, so every sort below gives one answer on every platform whatever qsort does. */
+
+static int rf__cand_before(const rf__cand *a, const rf__cand *b) {
+    if (a->logit != b->logit) return a->logit > b->logit;
+    return a->id < b->id;
+}
+
+static int rf__cand_cmp(const void *pa, const void *pb) {
+    const rf__cand *a = (const rf__cand *)pa, *b = (const rf__cand *)pb;
+    if (rf__cand_before(a, b)) return -1;
+    if (rf__cand_before(b, a)) return 1;
+    return 0;
+}
+
+static int rf__keyed_cmp(const void *pa, const void *pb) {
+    const rf__keyed *a = (const rf__keyed *)pa, *b = (const rf__keyed *)pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return rf__cand_cmp(&a->c, &b->c);
+}
+
+/* Min-heap on "before": the root is the worst of the kept candidates. */
+static void rf__heap_sift_down(rf__cand *h, int32_t n, int32_t i) {
+    for (;;) {
+        int32_t l = 2 * i + 1, r = l + 1, w = i;
+        rf__cand t;
+        if (l < n && rf__cand_before(&h[w], &h[l])) w = l;
+        if (r < n && rf__cand_before(&h[w], &h[r])) w = r;
+        if (w == i) return;
+        t = h[i]; h[i] = h[w]; h[w] = t;
+        i = w;
+    }
+}
+
+/* Keep the k best candidates, sorted best first, in O(n log k): a heap of the k best so far
+   replaces its worst whenever a better one comes by; then a heap sort puts them in order.
+   This avoids sorting the whole vocabulary (150k+) on every token. */
+static void rf__top_k(rf__cand *c, int32_t n, int32_t k) {
+    int32_t i;
+    rf__cand t;
+    for (i = k / 2 - 1; i >= 0; i--) rf__heap_sift_down(c, k, i);
+    for (i = k; i < n; i++) {
+        if (rf__cand_before(&c[i], &c[0])) {
+            c[0] = c[i];
+            rf__heap_sift_down(c, k, 0);
+        }
+    }
+    /* Pop the worst to the back, repeatedly: leaves c[0..k) best first. */
+    for (i = k - 1; i > 0; i--) {
+        t = c[0]; c[0] = c[i]; c[i] = t;
+        rf__heap_sift_down(c, i, 0);
+    }
+}
+
+/* Softmax of the candidates' logits at temperature 1 (in double) into s->prob. */
+static void rf__softmax(rf_sampler *s) {
+    int32_t i, n = s->n_cand;
+    double mx = s->cand[0].logit, sum = 0.0;
+    for (i = 1; i < n; i++) if (s->cand[i].logit > mx) mx = s->cand[i].logit;
+    for (i = 0; i < n; i++) sum += (s->prob[i] = exp((double)s->cand[i].logit - mx));
+    for (i = 0; i < n; i++) s->prob[i] /= sum;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   The chain's stages. Each works on s->cand[0..n_cand) and may shrink n_cand (never to 0). */
+
+static void rf__apply_penalties(rf_sampler *s) {
+    const rf_sampler_params *p = &s->p;
+    int32_t i;
+    if (p->penalty_last_n == 0 ||
+        (p->repeat_penalty == 1.0f && p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f))
+        return;
+    /* The candidates are still in id order here, so cand[t] is token t. Looping over the
+       vocabulary (not the window) applies each penalty once per distinct token. */
+    for (i = 0; i < s->n_vocab; i++) {
+        uint32_t c = s->counts[i];
+        float l;
+        if (!c) continue;
+        l = s->cand[i].logit;
+        /* Dividing a positive logit and multiplying a negative one both make the token less
+           likely (CTRL, Keskar et al. 2019, as llama.cpp applies it). */
+        l = l > 0.0f ? l / p->repeat_penalty : l * p->repeat_penalty;
+        l -= (float)c * p->frequency_penalty + p->presence_penalty;
+        s->cand[i].logit = l;
+    }
+}
+
+/* Locally typical sampling (Meister et al. 2022): order tokens by how far their surprise
+   -log p is from the entropy of the distribution, most typical first, and keep the smallest
+   such prefix whose mass reaches typical_p (compared at float precision, as in top-p). */
+static void rf__typical(rf_sampler *s, float typical_p) {
+    int32_t i, n = s->n_cand;
+    double ent = 0.0, cum = 0.0;
+    rf__softmax(s);
+    for (i = 0; i < n; i++)
+        if (s->prob[i] > 0.0) ent -= s->prob[i] * log(s->prob[i]);
+    for (i = 0; i < n; i++) {
+        /* p == 0 (underflow) is as atypical as a token gets. */
+        s->keyed[i].key = s->prob[i] > 0.0 ? fabs(-log(s->prob[i]) - ent) : HUGE_VAL;
+        s->keyed[i].p = s->prob[i];
+        s->keyed[i].c = s->cand[i];
+    }
+    qsort(s->keyed, (size_t)n, sizeof(rf__keyed), rf__keyed_cmp);
+    for (i = 0; i < n; i++) {
+        s->cand[i] = s->keyed[i].c;
+        s->prob[i] = s->keyed[i].p;
+    }
+    for (i = 0; i < n; i++) {
+        cum += s->prob[i];
+        if ((float)cum >= typical_p) {
+            s->n_cand = i + 1;
+            return;
+        }
+    }
+}
+
+/* Nucleus sampling (Holtzman et al. 2020): the smallest set of most likely tokens whose mass
+   reaches top_p. The sum is compared at float precision because top_p is a float: 0.8f is
+   0.800000012, and a mass of exactly 0.8 should count as reaching it. */
+static void rf__top_p(rf_sampler *s, float top_p) {
+    int32_t i, n = s->n_cand;
+    double cum = 0.0;
+    qsort(s->cand, (size_t)n, sizeof(rf__cand), rf__cand_cmp);
+    rf__softmax(s);
+    for (i = 0; i < n; i++) {
+        cum += s->prob[i];
+        if ((float)cum >= top_p) {
+            s->n_cand = i + 1;
+            return;
+        }
+    }
+}
+
+/* Keep tokens whose probability is at least min_p times the most likely one's. */
+static void rf__min_p(rf_sampler *s, float min_p) {
+    int32_t i, kept = 0;
+    double pmax = 0.0;
+    rf__softmax(s);
+    for (i = 0; i < s->n_cand; i++) if (s->prob[i] > pmax) pmax = s->prob[i];
+    for (i = 0; i < s->n_cand; i++) {
+        if (s->prob[i] >= (double)min_p * pmax) {
+            s->cand[kept] = s->cand[i];
+            s->prob[kept] = s->prob[i];
+            kept++;
+        }
+    }
+    s->n_cand = kept;  /* >= 1: the most likely token always passes */
+}
+
+/* Softmax at temperature t, then walk the cumulative mass up to a uniform draw. */
+static int32_t rf__draw(rf_sampler *s, double t) {
+    int32_t i, n = s->n_cand;
+    double mx = s->cand[0].logit, sum = 0.0, target, cum = 0.0;
+    for (i = 1; i < n; i++) if (s->cand[i].logit > mx) mx = s->cand[i].logit;
+    /* (l - max) / t <= 0, so exp never overflows even for tiny t; the max itself gives 1. */
+    for (i = 0; i < n; i++) sum += (s->prob[i] = exp(((double)s->cand[i].logit - mx) / t));
+    target = rf__rng_uniform(s->rng) * sum;
+    for (i = 0; i < n; i++) {
+        cum += s->prob[i];
+        if (target < cum) return s->cand[i].id;
+    }
+    return s->cand[n - 1].id;  /* rounding left target == sum: the last candidate */
+}
+
+RF_API rf_status rf_sampler_sample(rf_sampler *s, const float *logits, int32_t *out) {
+    const rf_sampler_params *p;
+    int32_t i, n;
+    size_t b;
+    if (out) *out = 0;
+    if (!s || !logits || !out) return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_sample: NULL argument");
+    p = &s->p;
+
+    for (i = 0; i < s->n_vocab; i++) {
+        s->cand[i].id = i;
+        s->cand[i].logit = logits[i];
+    }
+    for (b = 0; b < p->n_logit_bias; b++) s->cand[p->logit_bias[b].token].logit += p->logit_bias[b].bias;
+    rf__apply_penalties(s);
+
+    /* Drop -inf (and NaN) candidates; clamp +inf. Keeps id order. */
+    n = 0;
+    for (i = 0; i < s->n_vocab; i++) {
+        float l = s->cand[i].logit;
+        if (l != l || l == -INFINITY) continue;
+        if (l == INFINITY) l = FLT_MAX;
+        s->cand[n].id = s->cand[i].id;
+        s->cand[n].logit = l;
+        n++;
+    }
+    s->n_cand = n;
+    if (n == 0)
+        return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_sample: every logit is -inf or NaN "
+                       "(after bias and penalties); returned token 0");
+
+    if (p->temperature <= 0.0f) {
+        /* Argmax; strict > keeps the lowest id among ties, as the list is in id order. */
+        int32_t best = 0;
+        for (i = 1; i < n; i++) if (s->cand[i].logit > s->cand[best].logit) best = i;
+        *out = s->cand[best].id;
+        return RF_OK;
+    }
+
+    if (p->top_k > 0 && p->top_k < s->n_cand) {
+        rf__top_k(s->cand, s->n_cand, p->top_k);
+        s->n_cand = p->top_k;
+    }
+    if (p->typical_p < 1.0f && s->n_cand > 1) rf__typical(s, p->typical_p);
+    if (p->top_p < 1.0f && s->n_cand > 1) rf__top_p(s, p->top_p);
+    if (p->min_p > 0.0f && s->n_cand > 1) rf__min_p(s, p->min_p);
+    *out = rf__draw(s, (double)p->temperature);
+    return RF_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Stop strings */
+
+/* 1 if needle[0..m) occurs at text[at..at+m), which the caller keeps inside the text. */
+static int rf__match_at(const char *text, size_t at, const char *needle, size_t m) {
+    return memcmp(text + at, needle, m) == 0;
+}
+
+RF_API void rf_stop_scan(const char *const *stops, size_t n_stops, const char *text, size_t len,
+                         size_t *stop_at, size_t *safe_len) {
+    size_t first = len, hold = 0, i, at, k;
+    if (!text) len = 0;
+    first = len;
+    /* The earliest complete occurrence of any stop string. Empty and NULL stops never match
+       (an empty stop would end every generation at once). */
+    for (i = 0; stops && i < n_stops; i++) {
+        size_t m;
+        if (!stops[i] || !(m = strlen(stops[i])) || m > len) continue;
+        for (at = 0; at + m <= len && at < first; at++) {
+            if (rf__match_at(text, at, stops[i], m)) {
+                first = at;
+                break;
+            }
+        }
+    }
+    if (first < len) {
+        if (stop_at) *stop_at = first;
+        if (safe_len) *safe_len = first;
+        return;
+    }
+    /* No stop yet: hold back the longest tail that is a proper prefix of some stop string, as
+       the next piece of text may complete it. */
+    for (i = 0; stops && i < n_stops; i++) {
+        size_t m = stops[i] ? strlen(stops[i]) : 0;
+        for (k = RF__MIN(m ? m - 1 : 0, len); k > hold; k--) {
+            if (rf__match_at(text, len - k, stops[i], k)) {
+                hold = k;
+                break;
+            }
+        }
+    }
+    if (stop_at) *stop_at = len;
+    if (safe_len) *safe_len = len - hold;
+}
 /* --- end src/sample.c --- */
 /* --- src/ops.c --- */
 /* CPU tensor ops, scalar. Each is one equation; the forward pass in forward.c reads as a list of

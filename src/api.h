@@ -365,7 +365,9 @@ typedef struct rf_sampler rf_sampler;
 RF_API rf_sampler_params rf_sampler_default_params(void);
 RF_API rf_status rf_sampler_new(const rf_sampler_params *p, int32_t n_vocab, rf_sampler **out);
 RF_API void rf_sampler_free(rf_sampler *s);
-/* Pick a token from n_vocab logits (not modified). */
+/* Pick a token from n_vocab logits (not modified). NaN logits count as -inf, +inf as the largest
+   float. If every logit is -inf after bias and penalties, *out is 0 and the status is
+   RF_ERR_INVALID_ARG. penalty_last_n: 0 turns penalties off, < 0 means every token since reset. */
 RF_API rf_status rf_sampler_sample(rf_sampler *s, const float *logits, int32_t *out);
 /* Record a token (prompt or generated) in the penalty window. */
 RF_API void rf_sampler_accept(rf_sampler *s, int32_t token);
