@@ -4,7 +4,8 @@
 
    Prints one JSON object: "greedy" (n argmax continuations, each fed back), "last_prompt_logits"
    (all logits after the last prompt token), "step_logits" (with --all-logits: the logits at
-   every generated step). No tokenizer involved: the ids come from the reference. */
+   every generated step, interleaved after each step_top2 entry). No tokenizer involved: the ids
+   come from the reference. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,15 +65,28 @@ int main(int argc, char **argv) {
     nv = rf_model_n_vocab(m);
     printf("{\"status\": \"RF_OK\", \"last_prompt_logits\": ");
     print_logits(rf_ctx_logits(c), nv);
-    printf(", \"greedy\": [");
-    for (i = 0; i < n_gen; i++) {
-        int32_t t = argmax(rf_ctx_logits(c), nv);
-        printf("%s%d", i ? "," : "", t);
-        if (i + 1 < n_gen && (s = rf_ctx_decode(c, &t, 1)) != RF_OK) break;
+    /* greedy: each argmax fed back; per step the top two (id, logit) as in the reference's step_top2 */
+    {
+        int32_t *greedy = (int32_t *)malloc(sizeof(int32_t) * (size_t)(n_gen > 0 ? n_gen : 1));
+        printf(", \"step_top2\": [");
+        for (i = 0; i < n_gen && greedy; i++) {
+            const float *lg = rf_ctx_logits(c);
+            int32_t t = argmax(lg, nv), j, t2 = t == 0 ? 1 : 0;
+            for (j = 0; j < nv; j++)
+                if (j != t && lg[j] > lg[t2]) t2 = j;
+            printf("%s[%d,%.6g,%d,%.6g]", i ? "," : "", t, lg[t], t2, lg[t2]);
+            if (all_logits) {
+                printf(",");
+                print_logits(lg, nv);
+            }
+            greedy[i] = t;
+            if (i + 1 < n_gen && (s = rf_ctx_decode(c, &t, 1)) != RF_OK) break;
+        }
+        printf("], \"greedy\": [");
+        for (i = 0; i < n_gen && greedy; i++) printf("%s%d", i ? "," : "", greedy[i]);
+        printf("]}\n");
+        free(greedy);
     }
-    printf("]");
-    if (all_logits) printf(", \"note\": \"--all-logits not needed yet\"");
-    printf("}\n");
     rf_ctx_free(c);
     rf_model_free(m);
     return s == RF_OK ? 0 : 1;
