@@ -244,7 +244,7 @@ static void rf__top_k(rf__cand *c, int32_t n, int32_t k) {
 }
 
 /* Softmax of the candidates' logits at temperature 1 (in double) into s->prob. */
-static void rf__softmax(rf_sampler *s) {
+static void rf__sampler_softmax(rf_sampler *s) {
     int32_t i, n = s->n_cand;
     double mx = s->cand[0].logit, sum = 0.0;
     for (i = 1; i < n; i++) if (s->cand[i].logit > mx) mx = s->cand[i].logit;
@@ -282,7 +282,7 @@ static void rf__apply_penalties(rf_sampler *s) {
 static void rf__typical(rf_sampler *s, float typical_p) {
     int32_t i, n = s->n_cand;
     double ent = 0.0, cum = 0.0;
-    rf__softmax(s);
+    rf__sampler_softmax(s);
     for (i = 0; i < n; i++)
         if (s->prob[i] > 0.0) ent -= s->prob[i] * log(s->prob[i]);
     for (i = 0; i < n; i++) {
@@ -312,7 +312,7 @@ static void rf__top_p(rf_sampler *s, float top_p) {
     int32_t i, n = s->n_cand;
     double cum = 0.0;
     qsort(s->cand, (size_t)n, sizeof(rf__cand), rf__cand_cmp);
-    rf__softmax(s);
+    rf__sampler_softmax(s);
     for (i = 0; i < n; i++) {
         cum += s->prob[i];
         if ((float)cum >= top_p) {
@@ -326,7 +326,7 @@ static void rf__top_p(rf_sampler *s, float top_p) {
 static void rf__min_p(rf_sampler *s, float min_p) {
     int32_t i, kept = 0;
     double pmax = 0.0;
-    rf__softmax(s);
+    rf__sampler_softmax(s);
     for (i = 0; i < s->n_cand; i++) if (s->prob[i] > pmax) pmax = s->prob[i];
     for (i = 0; i < s->n_cand; i++) {
         if (s->prob[i] >= (double)min_p * pmax) {
