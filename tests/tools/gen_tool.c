@@ -1,10 +1,12 @@
 /* gen_tool -- drives the forward pass from token ids, for the Python tests.
 
-     gen_tool MODEL --ids 1,2,3 [-n 64] [--kv f16|q8_0|f32] [--ctx N] [--all-logits]
+     gen_tool MODEL --ids 1,2,3 [-n 64] [--kv f16|q8_0|f32] [--ctx N] [--all-logits] [--prompt-logits]
 
    Prints one JSON object: "greedy" (n argmax continuations, each fed back), "last_prompt_logits"
    (all logits after the last prompt token), "step_logits" (with --all-logits: the logits at
-   every generated step, interleaved after each step_top2 entry). No tokenizer involved: the ids
+   every generated step, interleaved after each step_top2 entry), "prompt_logits" (with
+   --prompt-logits: the prompt is run one token at a time and the logits after each position are
+   printed). No tokenizer involved: the ids
    come from the reference. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@ static void print_logits(const float *x, int n) {
 
 int main(int argc, char **argv) {
     const char *path = NULL, *ids_arg = NULL;
-    int n_gen = 0, all_logits = 0, i, n_ids = 0, nv;
+    int n_gen = 0, all_logits = 0, prompt_logits = 0, i, n_ids = 0, nv;
     int32_t ids[4096];
     rf_model *m;
     rf_ctx *c;
@@ -43,6 +45,7 @@ int main(int argc, char **argv) {
             cp.kv_type = !strcmp(k, "q8_0") ? RF_KV_Q8_0 : !strcmp(k, "f32") ? RF_KV_F32 : RF_KV_F16;
         }
         else if (!strcmp(argv[i], "--all-logits")) all_logits = 1;
+        else if (!strcmp(argv[i], "--prompt-logits")) prompt_logits = 1;
         else path = argv[i];
     }
     if (!path || !ids_arg) {
@@ -57,13 +60,31 @@ int main(int argc, char **argv) {
         printf("{\"status\": \"%s\", \"error\": \"%s\"}\n", rf_status_str(s), rf_last_error());
         return 1;
     }
-    if ((s = rf_ctx_new(m, &cp, &c)) != RF_OK || (s = rf_ctx_decode(c, ids, n_ids)) != RF_OK) {
+    if ((s = rf_ctx_new(m, &cp, &c)) != RF_OK) {
         printf("{\"status\": \"%s\", \"error\": \"%s\"}\n", rf_status_str(s), rf_last_error());
         rf_model_free(m);
         return 1;
     }
     nv = rf_model_n_vocab(m);
-    printf("{\"status\": \"RF_OK\", \"last_prompt_logits\": ");
+    printf("{\"status\": \"RF_OK\", ");
+    if (prompt_logits) {
+        printf("\"prompt_logits\": [");
+        for (i = 0; i < n_ids && s == RF_OK; i++) {
+            if ((s = rf_ctx_decode(c, &ids[i], 1)) != RF_OK) break;
+            printf("%s", i ? "," : "");
+            print_logits(rf_ctx_logits(c), nv);
+        }
+        printf("], ");
+    } else {
+        s = rf_ctx_decode(c, ids, n_ids);
+    }
+    if (s != RF_OK) {
+        printf("\"error\": \"%s\"}\n", rf_last_error());
+        rf_ctx_free(c);
+        rf_model_free(m);
+        return 1;
+    }
+    printf("\"last_prompt_logits\": ");
     print_logits(rf_ctx_logits(c), nv);
     /* greedy: each argmax fed back; per step the top two (id, logit) as in the reference's step_top2 */
     {

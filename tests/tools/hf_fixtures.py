@@ -66,7 +66,7 @@ def weights(arch):
     def vec(name, n, base=1.0, std=0.1):
         w[name] = (base + rng_for(arch, name).standard_normal(n) * std).astype(np.float32)
 
-    mat("model.embed_tokens.weight", VOCAB, d, std=1.0 if arch == "gemma3" else 0.5)
+    mat("model.embed_tokens.weight", VOCAB, d, std=0.2 if arch == "gemma3" else 0.5)
     vec("model.norm.weight", d, base=0.0 if arch == "gemma3" else 1.0)
     if not s["tied"]:
         mat("lm_head.weight", VOCAB, d)
@@ -231,6 +231,22 @@ def write_all(outdir):
 # -------------------------------------------------------------------------------------------------
 # transformers (GPU machine)
 
+def set_rope(cfg, arch, s):
+    """transformers 5 keeps RoPE settings in rope_parameters (per layer type for Gemma 3);
+    older versions read rope_theta / rope_local_base_freq. Set whichever this version has."""
+    theta = s.get("rope_theta", 10000.0)
+    if hasattr(cfg, "rope_parameters") and cfg.rope_parameters is not None:
+        if arch == "gemma3":
+            cfg.rope_parameters = {"full_attention": {"rope_type": "default", "rope_theta": theta},
+                                   "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}
+        else:
+            cfg.rope_parameters = {"rope_type": "default", "rope_theta": theta}
+    else:
+        cfg.rope_theta = theta
+        if arch == "gemma3":
+            cfg.rope_local_base_freq = 10000.0
+
+
 def hf_model(arch, w):
     import torch
     import transformers as T
@@ -238,8 +254,7 @@ def hf_model(arch, w):
     common = dict(vocab_size=VOCAB, hidden_size=s["dim"], intermediate_size=s["ffn"],
                   num_hidden_layers=s["n_layers"], num_attention_heads=s["n_heads"],
                   num_key_value_heads=s["n_kv"], max_position_embeddings=s["ctx"], rms_norm_eps=1e-6,
-                  rope_theta=s.get("rope_theta", 10000.0), tie_word_embeddings=s["tied"],
-                  bos_token_id=1, eos_token_id=2, pad_token_id=0)
+                  tie_word_embeddings=s["tied"], bos_token_id=1, eos_token_id=2, pad_token_id=0)
     if arch == "llama":
         cfg, cls = T.LlamaConfig(head_dim=s["head_dim"], **common), T.LlamaForCausalLM
     elif arch == "mistral":
@@ -251,15 +266,16 @@ def hf_model(arch, w):
     elif arch == "gemma3":
         layer_types = ["full_attention" if (i + 1) % 6 == 0 else "sliding_attention" for i in range(s["n_layers"])]
         cfg = T.Gemma3TextConfig(head_dim=s["head_dim"], sliding_window=s["sliding_window"],
-                                 query_pre_attn_scalar=s["head_dim"], rope_local_base_freq=10000.0,
-                                 hidden_activation="gelu_pytorch_tanh", final_logit_softcapping=None,
-                                 attn_logit_softcapping=None, rope_scaling=None, layer_types=layer_types, **common)
+                                 query_pre_attn_scalar=s["head_dim"], hidden_activation="gelu_pytorch_tanh",
+                                 final_logit_softcapping=None, attn_logit_softcapping=None,
+                                 layer_types=layer_types, **common)
         cls = T.Gemma3ForCausalLM
     elif arch == "phi3":
         cfg, cls = T.Phi3Config(sliding_window=None, **common), T.Phi3ForCausalLM
     elif arch == "mixtral":
         cfg, cls = T.MixtralConfig(num_local_experts=s["n_experts"], num_experts_per_tok=s["n_experts_used"],
                                    head_dim=s["head_dim"], sliding_window=None, **common), T.MixtralForCausalLM
+    set_rope(cfg, arch, s)
     cfg._attn_implementation = "eager"
     torch.manual_seed(0)
     model = cls(cfg).eval().float()
@@ -299,12 +315,19 @@ def make_fixture(out):
     torch.set_grad_enabled(False)
     fx = {"transformers": transformers.__version__, "torch": torch.__version__, "vocab": VOCAB,
           "sequences": sequences(), "f32_positions": F32_POSITIONS, "n_greedy": N_GREEDY, "models": {}}
+    import traceback
+    errors = {}
     for arch in ARCHS:
         for dtype in ("f32", "f16"):
             w = weights(arch)
             if dtype == "f16":
                 w = f16_rounded(w)
-            model = hf_model(arch, w)
+            try:
+                model = hf_model(arch, w)
+            except Exception:
+                errors["%s-%s" % (arch, dtype)] = traceback.format_exc()
+                print(errors["%s-%s" % (arch, dtype)], file=sys.stderr)
+                continue
             entry = {"logits": [], "greedy": []}
             for seq in fx["sequences"]:
                 ids = torch.tensor([seq])
@@ -319,6 +342,9 @@ def make_fixture(out):
     with open(out, "w") as f:
         json.dump(fx, f, separators=(",", ":"))
         f.write("\n")
+    if errors:
+        print("FAILED: %s" % ", ".join(sorted(errors)), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
