@@ -22,7 +22,8 @@ SOURCES = [
     "src/internal.h",  # private declarations shared by the files below
     "src/base.c",      # status strings, error detail, logging, timing
     "src/types.c",     # the table of tensor types: names, block sizes, byte sizes
-    "src/gguf.c",      # GGUF v2/v3 reader (mmap or read) and writer
+    "src/gguf.c",      # GGUF v2/v3 reader (mmap or read)
+    "src/gguf_write.c",  # GGUF v3 writer
     "src/quant.c",     # F16/BF16, legacy 32-blocks, IQ4_NL, MXFP4: (de)quantize, dot
     "src/quant_k.c",   # K-quants (Q2_K..Q6_K, Q8_K) and IQ4_XS: (de)quantize, dot
     "src/synth.c",     # random-weight model writer (rf synth)
