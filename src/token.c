@@ -186,8 +186,10 @@ done:
 typedef struct rf__out { char *buf; size_t cap, n; int strip_space; } rf__out;
 
 static void rf__out_put(rf__out *o, const char *s, size_t n) {
-    if (n && o->strip_space && s[0] == ' ') { s++; n--; }
-    if (n) o->strip_space = 0;
+    if (n && o->strip_space) {
+        o->strip_space = 0;
+        if (s[0] == ' ') { s++; n--; }
+    }
     if (o->n < o->cap) memcpy(o->buf + o->n, s, RF__MIN(n, o->cap - o->n));
     o->n += n;
 }

@@ -222,7 +222,7 @@ static rf_status rf__tok_load_tokens(rf_tokenizer *t, const rf_gguf *g) {
         }
         /* Byte tokens are spelled "<0xNN>" (SPM byte fallback). */
         t->byte_val[i] = -1;
-        if (t->type[i] == RF__TT_BYTE && e.n == 6) {
+        if (t->type[i] == RF__TT_BYTE && t->len[i] == 6) {
             const char *s = t->text + t->off[i];
             unsigned v;
             if (s[0] == '<' && s[1] == '0' && s[2] == 'x' && s[5] == '>' && sscanf(s + 3, "%2x", &v) == 1)
