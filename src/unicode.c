@@ -49,6 +49,7 @@ static size_t rf__utf8_encode(uint32_t cp, char *out) {
 /* The general category class (RF__UCAT_*) of cp: binary search for the last range start <= cp. */
 static int rf__ucat(uint32_t cp) {
     size_t lo = 0, hi = sizeof rf__ucat_ranges / sizeof rf__ucat_ranges[0];
+    if (cp < 0x100) return rf__ucat_latin1[cp];
     if (cp >= 0x110000) return RF__UCAT_NONE;
     while (hi - lo > 1) {  /* invariant: ranges[lo].first <= cp < ranges[hi].first */
         size_t mid = lo + (hi - lo) / 2;

@@ -50,6 +50,11 @@ def main():
         if c != prev:
             ranges.append((cp, c))
             prev = c
+    w("/* The class of each Latin-1 code point, for the common case without a search. */\n")
+    w("static const uint8_t rf__ucat_latin1[256] = {\n")
+    for i in range(0, 256, 32):
+        w("    " + ",".join(str(cls(c)) for c in range(i, i + 32)) + ",\n")
+    w("};\n\n")
     w("typedef struct rf__ucat_range { uint32_t first; uint8_t cat; } rf__ucat_range;\n")
     w("static const rf__ucat_range rf__ucat_ranges[%d] = {\n" % len(ranges))
     for i in range(0, len(ranges), 6):
