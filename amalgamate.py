@@ -28,8 +28,12 @@ SOURCES = [
     "src/quant.c",     # F16/BF16, legacy 32-blocks, IQ4_NL, MXFP4: (de)quantize, dot
     "src/quant_k.c",   # K-quants (Q2_K..Q6_K, Q8_K) and IQ4_XS: (de)quantize, dot
     "src/synth.c",     # random-weight model writer (rf synth)
-    "src/unicode.c",   # UTF-8 and Unicode category tables for the pre-tokenizers
-    "src/token.c",     # SPM / BPE / WPM tokenizers from GGUF vocab
+    "src/unicode_data.c",  # generated Unicode tables (tools/gen_unicode.py)
+    "src/unicode.c",   # UTF-8 decoding and Unicode category / case / NFD lookups
+    "src/token_regex.c",   # regex engine and the BPE pre-tokenizer patterns
+    "src/token_vocab.c",   # vocab from tokenizer.ggml.*: texts, hash tables, merges, specials
+    "src/token_models.c",  # SPM, BPE and WPM algorithms
+    "src/token.c",     # rf_tokenize / rf_detokenize: special tokens, buffers
     "src/chat.c",      # chat template detection and rendering
     "src/sample.c",    # sampler chain, seeded RNG, stop strings
     "src/ops.c",       # CPU tensor ops: matvec over quantized rows, RMSNorm, RoPE, softmax, ...
