@@ -463,7 +463,7 @@ static int write_piece(void *user, const char *text, size_t len) {
 }
 
 static void print_speed(const rf_gen_result *r) {
-    fprintf(stderr, "\n[prompt: %d tokens (%d reused), %.1f tokens/s | generation: %d tokens, %.1f tokens/s]\n",
+    fprintf(stderr, "[prompt: %d tokens (%d reused), %.1f tokens/s | generation: %d tokens, %.1f tokens/s]\n",
             r->n_prompt, r->n_reused, r->prompt_s > 0 ? (r->n_prompt - r->n_reused) / r->prompt_s : 0.0, r->n_gen,
             r->gen_s > 0 ? r->n_gen / r->gen_s : 0.0);
 }
@@ -513,7 +513,9 @@ static int cmd_run(int argc, char **argv) {
         gp.parse_special = o.special;
         gp.on_piece = write_piece;
         fputs(prompt, stdout);
-        if ((s = rf_generate(c, smp, prompt, strlen(prompt), &gp, &r)) != RF_OK) rc = fail(s, "generate");
+        s = rf_generate(c, smp, prompt, strlen(prompt), &gp, &r);
+        printf("\n");
+        if (s != RF_OK) rc = fail(s, "generate");
         else print_speed(&r);
         if (s == RF_OK && r.stop == RF_STOP_CONTEXT) fprintf(stderr, "[stopped: the context (%d tokens) is full]\n", rf_ctx_n_ctx(c));
     }
