@@ -117,7 +117,7 @@ static rf_status rf__spm_fragment(const rf_tokenizer *t, const char *s, size_t n
     char *buf;
     rf_status st;
     for (i = 0; i < n; i++) spaces += s[i] == ' ';
-    if (n > SIZE_MAX / 2 - 8) return rf__err(RF_ERR_TOO_LARGE, "tokenize: text too long");
+    if (n > SIZE_MAX / 4) return rf__err(RF_ERR_TOO_LARGE, "tokenize: text too long");
     buf = RF__NEW(char, n + 2 * spaces + 1);
     if (!buf) return rf__err(RF_ERR_OOM, "tokenize: out of memory");
     if (prefix) { memcpy(buf, "\xE2\x96\x81", 3); m = 3; }

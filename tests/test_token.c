@@ -578,6 +578,53 @@ static void test_long_input(void) {
     free(ids);
 }
 
+/* Random bytes (mostly invalid UTF-8, with special-token texts mixed in) through every vocab
+   with every flag: always RF_OK with ids in range; GPT-2's byte-level BPE gives the bytes back. */
+static void test_random_bytes(void) {
+    const char *sh = rft_shared_dir();
+    static const char *const pieces[] = {"<s>", "</s>", "<|endoftext|>", "<unk>", "[CLS]", " ", "\n", "\xE2\x96\x81",
+                                         "'s", "123", "\xC3\xA9", "<0x41>", "\xEF\xBF\xBD"};
+    size_t k;
+    unsigned seed = 12345;
+    if (!sh) SKIP("shared/ not found (set RF_SHARED)");
+    for (k = 0; k < sizeof vocabs / sizeof vocabs[0]; k++) {
+        char path[1024], text[300], back[2048];
+        int32_t ids[600];
+        int iter;
+        rf_tokenizer *t;
+        snprintf(path, sizeof path, "%s/%s", sh, vocabs[k].gguf);
+        if (!(t = open_tok(path))) { CHECK(0); continue; }
+        for (iter = 0; iter < 200; iter++) {
+            size_t len = 0, n = 0, m = 0, i;
+            unsigned flags = (unsigned)iter & 7u;
+            rf_status st;
+            while (len < sizeof text - 20) {
+                seed = seed * 1103515245u + 12345u;
+                if ((seed >> 16) % 5 == 0) {
+                    const char *p = pieces[(seed >> 8) % (sizeof pieces / sizeof pieces[0])];
+                    memcpy(text + len, p, strlen(p));
+                    len += strlen(p);
+                } else {
+                    text[len++] = (char)(seed >> 16);
+                }
+                if ((seed >> 20) % 37 == 0) break;
+            }
+            st = rf_tokenize(t, text, len, flags, ids, 600, &n);
+            CHECKF(st == RF_OK, "%s iter %d: %s", path, iter, rf_last_error());
+            for (i = 0; i < n && st == RF_OK; i++) CHECK(ids[i] >= 0 && ids[i] < rf_tokenizer_n_vocab(t));
+            st = rf_detokenize(t, ids, RF__TEST_MIN(n, 600), flags, back, sizeof back, &m);
+            CHECK(st == RF_OK);
+            /* Only GPT-2 has a token for each of the 256 bytes and no user-defined ones: the
+               others drop bytes that never occur in UTF-8 (0xC0, 0xF5..0xFF: no token), print
+               user-defined byte characters ('\xC3\xB5' for byte 0xF5, as llama.cpp does), or
+               split a lone lead byte from the U+2581 after it (SPM). */
+            if (strstr(vocabs[k].gguf, "gpt-2") && flags == 0)
+                CHECKF(m == len && memcmp(back, text, len) == 0, "%s iter %d: round trip", path, iter);
+        }
+        rf_tokenizer_free(t);
+    }
+}
+
 int main(void) {
     RUN(test_spm_basics);
     RUN(test_add_special);
@@ -587,6 +634,7 @@ int main(void) {
     RUN(test_bad_vocab);
     RUN(test_wpm);
     RUN(test_vectors);
+    RUN(test_random_bytes);
     RUN(test_long_input);
     return TEST_EXIT();
 }
