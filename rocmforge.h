@@ -5276,8 +5276,8 @@ static void rf__rx_finish_class(rf__rx *rx, rf__rx_class *c) {
     c->nr = w;
 }
 
-/* Parse one atom: a class, an escape, a literal, or (when the atom is a single code point)
-   return its class through *cls. Groups are handled by the caller. */
+/* Parse one single-character atom -- a class [...], a class escape, or a literal -- into a new
+   class; returns its index. Groups are handled by the caller. */
 static int rf__rx_parse_class_atom(rf__rx_parser *ps) {
     int ci = rf__rx_new_class(ps);
     rf__rx_class *c = &ps->rx->classes[ci];
@@ -5309,11 +5309,12 @@ static int rf__rx_parse_class_atom(rf__rx_parser *ps) {
 
 static int rf__rx_parse_alt(rf__rx_parser *ps, int next);
 
-/* Parse a sequence of atoms up to '|' or ')' or the end; returns its start node. Built back to
-   front: the atoms are parsed into a small list first, then linked from the last one. */
+/* Parse a sequence of atoms up to '|' or ')' or the end; returns its start node.
+   A node needs its successor when it is made, so the sequence is built back to front in two
+   passes: the first only finds where each atom (with its quantifier) starts and ends, the second
+   builds the atoms from the last to the first, each pointing at the one built before it.
+   Patterns are short constants, so reading them twice costs nothing. */
 static int rf__rx_parse_seq(rf__rx_parser *ps, int next) {
-    /* Each atom is remembered as its source position; linking re-parses it with the right
-       `next`. Patterns are short, so parsing twice costs nothing and keeps this simple. */
     size_t starts[64], ends[64];
     int n = 0, i, cur = next;
     while (!ps->bad && ps->p[ps->pos] && ps->p[ps->pos] != '|' && ps->p[ps->pos] != ')') {
@@ -5764,7 +5765,7 @@ static rf_status rf__tok_array(const rf_gguf *g, const char *key, int want_strin
 
 /* An optional token id key: -1 (UINT32_MAX in the file) means none; others must be in range. */
 static rf_status rf__tok_id_key(const rf_gguf *g, const char *key, int32_t n_vocab, int32_t *id) {
-    uint32_t v;
+    uint32_t v = 0;
     rf_status st = rf_gguf_get_u32(g, key, &v);
     if (st == RF_ERR_NOT_FOUND) {
         if (*id >= n_vocab) *id = -1;  /* a default that this vocab is too small for */
@@ -6433,8 +6434,9 @@ static rf_status rf__wpm_tokenize(const rf_tokenizer *t, const char *s, size_t n
     char *w;
     size_t off = 0, wn = 3, len;
     rf_status st = RF_OK;
-    /* a word is at most 4 bytes per input byte... each input code point of k bytes gives one
-       code point of at most 4 bytes, so 4*n + the 3-byte U+2581 prefix bounds it */
+    /* each input code point (>= 1 byte) gives at most one code point (<= 4 bytes), so a word
+       is at most 4*n bytes after its 3-byte U+2581 */
+    if (n > SIZE_MAX / 4 - 8) return rf__err(RF_ERR_TOO_LARGE, "tokenize: text of %zu bytes", n);
     w = RF__NEW(char, 4 * n + 8);
     if (!w) return rf__err(RF_ERR_OOM, "tokenize: out of memory");
     memcpy(w, "\xE2\x96\x81", 3);
@@ -6591,7 +6593,7 @@ static rf_status rf__spm_fragment(const rf_tokenizer *t, const char *s, size_t n
     char *buf;
     rf_status st;
     for (i = 0; i < n; i++) spaces += s[i] == ' ';
-    if (n > SIZE_MAX / 2 - 8) return rf__err(RF_ERR_TOO_LARGE, "tokenize: text too long");
+    if (n > SIZE_MAX / 4) return rf__err(RF_ERR_TOO_LARGE, "tokenize: text too long");
     buf = RF__NEW(char, n + 2 * spaces + 1);
     if (!buf) return rf__err(RF_ERR_OOM, "tokenize: out of memory");
     if (prefix) { memcpy(buf, "\xE2\x96\x81", 3); m = 3; }
@@ -6641,7 +6643,7 @@ RF_API rf_status rf_tokenize(const rf_tokenizer *t, const char *text, size_t len
     }
     if (st) goto done;
     if (add && t->add_eos && t->eos >= 0 && !rf__ids_push(&ids, t->eos)) goto oom;
-    if (ids.n) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);
+    if (ids.n && cap) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);
     *n_out = ids.n;
     if (ids.n > cap) st = rf__err(RF_ERR_TOO_LARGE, "rf_tokenize: %zu tokens, buffer holds %zu", ids.n, cap);
     goto done;

@@ -117,7 +117,7 @@ static rf_status rf__spm_fragment(const rf_tokenizer *t, const char *s, size_t n
     char *buf;
     rf_status st;
     for (i = 0; i < n; i++) spaces += s[i] == ' ';
-    if (n > SIZE_MAX / 2 - 8) return rf__err(RF_ERR_TOO_LARGE, "tokenize: text too long");
+    if (n > SIZE_MAX / 4) return rf__err(RF_ERR_TOO_LARGE, "tokenize: text too long");
     buf = RF__NEW(char, n + 2 * spaces + 1);
     if (!buf) return rf__err(RF_ERR_OOM, "tokenize: out of memory");
     if (prefix) { memcpy(buf, "\xE2\x96\x81", 3); m = 3; }
@@ -167,7 +167,7 @@ RF_API rf_status rf_tokenize(const rf_tokenizer *t, const char *text, size_t len
     }
     if (st) goto done;
     if (add && t->add_eos && t->eos >= 0 && !rf__ids_push(&ids, t->eos)) goto oom;
-    if (ids.n) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);
+    if (ids.n && cap) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);
     *n_out = ids.n;
     if (ids.n > cap) st = rf__err(RF_ERR_TOO_LARGE, "rf_tokenize: %zu tokens, buffer holds %zu", ids.n, cap);
     goto done;

@@ -314,8 +314,9 @@ static rf_status rf__wpm_tokenize(const rf_tokenizer *t, const char *s, size_t n
     char *w;
     size_t off = 0, wn = 3, len;
     rf_status st = RF_OK;
-    /* a word is at most 4 bytes per input byte... each input code point of k bytes gives one
-       code point of at most 4 bytes, so 4*n + the 3-byte U+2581 prefix bounds it */
+    /* each input code point (>= 1 byte) gives at most one code point (<= 4 bytes), so a word
+       is at most 4*n bytes after its 3-byte U+2581 */
+    if (n > SIZE_MAX / 4 - 8) return rf__err(RF_ERR_TOO_LARGE, "tokenize: text of %zu bytes", n);
     w = RF__NEW(char, 4 * n + 8);
     if (!w) return rf__err(RF_ERR_OOM, "tokenize: out of memory");
     memcpy(w, "\xE2\x96\x81", 3);

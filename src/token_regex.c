@@ -185,8 +185,8 @@ static void rf__rx_finish_class(rf__rx *rx, rf__rx_class *c) {
     c->nr = w;
 }
 
-/* Parse one atom: a class, an escape, a literal, or (when the atom is a single code point)
-   return its class through *cls. Groups are handled by the caller. */
+/* Parse one single-character atom -- a class [...], a class escape, or a literal -- into a new
+   class; returns its index. Groups are handled by the caller. */
 static int rf__rx_parse_class_atom(rf__rx_parser *ps) {
     int ci = rf__rx_new_class(ps);
     rf__rx_class *c = &ps->rx->classes[ci];
@@ -218,11 +218,12 @@ static int rf__rx_parse_class_atom(rf__rx_parser *ps) {
 
 static int rf__rx_parse_alt(rf__rx_parser *ps, int next);
 
-/* Parse a sequence of atoms up to '|' or ')' or the end; returns its start node. Built back to
-   front: the atoms are parsed into a small list first, then linked from the last one. */
+/* Parse a sequence of atoms up to '|' or ')' or the end; returns its start node.
+   A node needs its successor when it is made, so the sequence is built back to front in two
+   passes: the first only finds where each atom (with its quantifier) starts and ends, the second
+   builds the atoms from the last to the first, each pointing at the one built before it.
+   Patterns are short constants, so reading them twice costs nothing. */
 static int rf__rx_parse_seq(rf__rx_parser *ps, int next) {
-    /* Each atom is remembered as its source position; linking re-parses it with the right
-       `next`. Patterns are short, so parsing twice costs nothing and keeps this simple. */
     size_t starts[64], ends[64];
     int n = 0, i, cur = next;
     while (!ps->bad && ps->p[ps->pos] && ps->p[ps->pos] != '|' && ps->p[ps->pos] != ')') {

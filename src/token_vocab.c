@@ -121,7 +121,7 @@ static rf_status rf__tok_array(const rf_gguf *g, const char *key, int want_strin
 
 /* An optional token id key: -1 (UINT32_MAX in the file) means none; others must be in range. */
 static rf_status rf__tok_id_key(const rf_gguf *g, const char *key, int32_t n_vocab, int32_t *id) {
-    uint32_t v;
+    uint32_t v = 0;
     rf_status st = rf_gguf_get_u32(g, key, &v);
     if (st == RF_ERR_NOT_FOUND) {
         if (*id >= n_vocab) *id = -1;  /* a default that this vocab is too small for */

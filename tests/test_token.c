@@ -301,13 +301,15 @@ static void bpe_spec(vspec *v) {
 }
 
 static void test_spm_basics(void) {
+    rf_status st;
     vspec v;
     rf_tokenizer *t;
     int32_t ids[64];
     size_t n = 0;
     char buf[64];
     spm_spec(&v);
-    REQUIRE(build(&v, &t) == RF_OK);
+    st = build(&v, &t);
+    REQUIRE(st == RF_OK);
     /* "hello" -> "\u2581hello" merges up to one piece; "é" is not a piece -> its two bytes */
     CHECK(rf_tokenize(t, "hello", 5, 0, ids, 64, &n) == RF_OK && n == 1 && ids[0] == SPM_ID_HELLO);
     CHECK(rf_tokenize(t, "h\xC3\xA9", 3, 0, ids, 64, &n) == RF_OK && n == 4);
@@ -323,13 +325,15 @@ static void test_spm_basics(void) {
 /* ADD_SPECIAL adds BOS/EOS as the vocab's flags say; detokenize drops the space prefix after an
    unrendered BOS and keeps it after a rendered one. */
 static void test_add_special(void) {
+    rf_status st;
     vspec v;
     rf_tokenizer *t;
     int32_t ids[64];
     size_t n = 0;
     char buf[64];
     spm_spec(&v);
-    REQUIRE(build(&v, &t) == RF_OK);  /* SPM default: add_bos on, add_eos off */
+    st = build(&v, &t);
+    REQUIRE(st == RF_OK);  /* SPM default: add_bos on, add_eos off */
     CHECK(rf_tokenize(t, "hello", 5, RF_TOK_ADD_SPECIAL, ids, 64, &n) == RF_OK && n == 2 && ids[0] == 1 && ids[1] == SPM_ID_HELLO);
     CHECK(rf_detokenize(t, ids, n, 0, buf, sizeof buf, &n) == RF_OK && n == 5 && memcmp(buf, "hello", 5) == 0);
     n = 2;
@@ -338,12 +342,14 @@ static void test_add_special(void) {
     rf_tokenizer_free(t);
     v.add_bos = 0;
     v.add_eos = 1;
-    REQUIRE(build(&v, &t) == RF_OK);
+    st = build(&v, &t);
+    REQUIRE(st == RF_OK);
     CHECK(rf_tokenize(t, "hello", 5, RF_TOK_ADD_SPECIAL, ids, 64, &n) == RF_OK && n == 2 && ids[0] == SPM_ID_HELLO && ids[1] == 2);
     CHECK(rf_tokenize(t, "hello", 5, 0, ids, 64, &n) == RF_OK && n == 1);
     rf_tokenizer_free(t);
     bpe_spec(&v);  /* BPE without add_bos_token: nothing is added */
-    REQUIRE(build(&v, &t) == RF_OK);
+    st = build(&v, &t);
+    REQUIRE(st == RF_OK);
     CHECK(rf_tokenize(t, "hello", 5, RF_TOK_ADD_SPECIAL, ids, 64, &n) == RF_OK && n == 1 && ids[0] == 259);
     rf_tokenizer_free(t);
 }
@@ -351,6 +357,7 @@ static void test_add_special(void) {
 /* Control tokens are matched only with PARSE_SPECIAL; user-defined ones always (llama.cpp does
    the same, and the vector ids depend on it); the longest special text wins. */
 static void test_special_parsing(void) {
+    rf_status st;
     static const char text[] = "<|im_start|>hello<tool> w<s>xy";
     vspec v;
     rf_tokenizer *t;
@@ -359,7 +366,8 @@ static void test_special_parsing(void) {
     char buf[128];
     int has_im = 0, has_tool = 0, has_sx = 0;
     bpe_spec(&v);
-    REQUIRE(build(&v, &t) == RF_OK);
+    st = build(&v, &t);
+    REQUIRE(st == RF_OK);
     CHECK(rf_tokenize(t, text, strlen(text), RF_TOK_PARSE_SPECIAL, ids, 128, &n) == RF_OK);
     /* <|im_start|> hello <tool> " w" <s>x y */
     CHECK(n == 6 && ids[0] == 262 && ids[1] == 259 && ids[2] == 263 && ids[3] == 260 && ids[4] == 265 && ids[5] == 'y');
@@ -379,7 +387,8 @@ static void test_special_parsing(void) {
     rf_tokenizer_free(t);
 
     spm_spec(&v);  /* SPM: a special token is followed by a fresh space prefix */
-    REQUIRE(build(&v, &t) == RF_OK);
+    st = build(&v, &t);
+    REQUIRE(st == RF_OK);
     CHECK(rf_tokenize(t, "<|im_start|>hello", 17, RF_TOK_PARSE_SPECIAL, ids, 128, &n) == RF_OK && n == 2 &&
           ids[0] == SPM_ID_IMSTART && ids[1] == SPM_ID_HELLO);
     CHECK(rf_tokenize(t, "<tool>hello", 11, 0, ids, 128, &n) == RF_OK && n == 2 && ids[0] == SPM_ID_TOOL);
@@ -388,13 +397,15 @@ static void test_special_parsing(void) {
 
 /* Too small a buffer: RF_ERR_TOO_LARGE, the full count in *n_out, and what fits written. */
 static void test_buffer_protocol(void) {
+    rf_status st;
     vspec v;
     rf_tokenizer *t;
     int32_t ids[8], all[8];
     size_t n = 0, full = 0;
     char buf[8];
     bpe_spec(&v);
-    REQUIRE(build(&v, &t) == RF_OK);
+    st = build(&v, &t);
+    REQUIRE(st == RF_OK);
     CHECK(rf_tokenize(t, "hello w!?", 9, 0, all, 8, &full) == RF_OK && full == 4);
     CHECK(rf_tokenize(t, "hello w!?", 9, 0, NULL, 0, &n) == RF_ERR_TOO_LARGE && n == 4);
     memset(ids, 0x7F, sizeof ids);
@@ -415,6 +426,7 @@ static void test_buffer_protocol(void) {
 /* Malformed UTF-8, each case at the very end of an exactly sized heap buffer (ASan catches a
    read past it): tokenize succeeds, and SPM/BPE give the same bytes back. */
 static void test_invalid_utf8(void) {
+    rf_status st;
     static const char *const bad[] = {"\x80", "a\xBF", "\xC3", "\xE2\x96", "\xF0\x9F\x98", "\xC0\xAF",
                                       "\xED\xA0\x80", "\xFF", "\xF8\x88\x80\x80\x80", "\xC3\x28", "x\xE2\x28\xA1",
                                       "\xF4\x90\x80\x80", " \xC3 \xE2\x96"};
@@ -423,7 +435,8 @@ static void test_invalid_utf8(void) {
     size_t k;
     spm_spec(&sv);
     bpe_spec(&bv);
-    REQUIRE(build(&sv, &ts) == RF_OK);
+    st = build(&sv, &ts);
+    REQUIRE(st == RF_OK);
     if (build(&bv, &tb) != RF_OK) { rf_tokenizer_free(ts); REQUIRE(0); }
     for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         size_t len = strlen(bad[k]), n = 0, m = 0;
@@ -499,6 +512,7 @@ static void test_bad_vocab(void) {
 /* WordPiece on a tiny BERT vocab: lowercase, accents dropped, punctuation split, "##" pieces
    (spelled without "##" in GGUF, word-initial ones with U+2581). */
 static void test_wpm(void) {
+    rf_status st;
     static const char *const toks[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "\xE2\x96\x81hello", "\xE2\x96\x81world",
                                        "\xE2\x96\x81un", "aff", "able", "\xE2\x96\x81,", "\xE2\x96\x81!"};
     static const int32_t types[] = {3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1};
@@ -513,7 +527,8 @@ static void test_wpm(void) {
     v.tokens = toks; v.n = 11;
     v.types = types; v.n_types = 11;
     v.unk = 1;
-    REQUIRE(build(&v, &t) == RF_OK);
+    st = build(&v, &t);
+    REQUIRE(st == RF_OK);
     CHECK(rf_tokenize(t, text, strlen(text), 0, ids, 32, &n) == RF_OK);
     CHECK(n == 8 && ids[0] == 4 && ids[1] == 9 && ids[2] == 6 && ids[3] == 7 && ids[4] == 8 && ids[5] == 5 &&
           ids[6] == 10 && ids[7] == 1);
@@ -563,6 +578,53 @@ static void test_long_input(void) {
     free(ids);
 }
 
+/* Random bytes (mostly invalid UTF-8, with special-token texts mixed in) through every vocab
+   with every flag: always RF_OK with ids in range; GPT-2's byte-level BPE gives the bytes back. */
+static void test_random_bytes(void) {
+    const char *sh = rft_shared_dir();
+    static const char *const pieces[] = {"<s>", "</s>", "<|endoftext|>", "<unk>", "[CLS]", " ", "\n", "\xE2\x96\x81",
+                                         "'s", "123", "\xC3\xA9", "<0x41>", "\xEF\xBF\xBD"};
+    size_t k;
+    unsigned seed = 12345;
+    if (!sh) SKIP("shared/ not found (set RF_SHARED)");
+    for (k = 0; k < sizeof vocabs / sizeof vocabs[0]; k++) {
+        char path[1024], text[300], back[2048];
+        int32_t ids[600];
+        int iter;
+        rf_tokenizer *t;
+        snprintf(path, sizeof path, "%s/%s", sh, vocabs[k].gguf);
+        if (!(t = open_tok(path))) { CHECK(0); continue; }
+        for (iter = 0; iter < 200; iter++) {
+            size_t len = 0, n = 0, m = 0, i;
+            unsigned flags = (unsigned)iter & 7u;
+            rf_status st;
+            while (len < sizeof text - 20) {
+                seed = seed * 1103515245u + 12345u;
+                if ((seed >> 16) % 5 == 0) {
+                    const char *p = pieces[(seed >> 8) % (sizeof pieces / sizeof pieces[0])];
+                    memcpy(text + len, p, strlen(p));
+                    len += strlen(p);
+                } else {
+                    text[len++] = (char)(seed >> 16);
+                }
+                if ((seed >> 20) % 37 == 0) break;
+            }
+            st = rf_tokenize(t, text, len, flags, ids, 600, &n);
+            CHECKF(st == RF_OK, "%s iter %d: %s", path, iter, rf_last_error());
+            for (i = 0; i < n && st == RF_OK; i++) CHECK(ids[i] >= 0 && ids[i] < rf_tokenizer_n_vocab(t));
+            st = rf_detokenize(t, ids, RF__TEST_MIN(n, 600), flags, back, sizeof back, &m);
+            CHECK(st == RF_OK);
+            /* Only GPT-2 has a token for each of the 256 bytes and no user-defined ones: the
+               others drop bytes that never occur in UTF-8 (0xC0, 0xF5..0xFF: no token), print
+               user-defined byte characters ('\xC3\xB5' for byte 0xF5, as llama.cpp does), or
+               split a lone lead byte from the U+2581 after it (SPM). */
+            if (strstr(vocabs[k].gguf, "gpt-2") && flags == 0)
+                CHECKF(m == len && memcmp(back, text, len) == 0, "%s iter %d: round trip", path, iter);
+        }
+        rf_tokenizer_free(t);
+    }
+}
+
 int main(void) {
     RUN(test_spm_basics);
     RUN(test_add_special);
@@ -572,6 +634,7 @@ int main(void) {
     RUN(test_bad_vocab);
     RUN(test_wpm);
     RUN(test_vectors);
+    RUN(test_random_bytes);
     RUN(test_long_input);
     return TEST_EXIT();
 }
