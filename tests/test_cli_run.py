@@ -18,7 +18,7 @@ TMP = tempfile.TemporaryDirectory()
 
 
 def rf(*args, stdin=None, check=True):
-    p = subprocess.run([RF, *args], capture_output=True, text=True, timeout=300, input=stdin)
+    p = subprocess.run([RF, *args], capture_output=True, text=True, errors="replace", timeout=300, input=stdin)
     if check and p.returncode != 0:
         raise AssertionError("rf %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr))
     return p
