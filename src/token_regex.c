@@ -95,11 +95,14 @@ static uint32_t rf__rx_hex(rf__rx_parser *ps) {  /* after "\x{" up to "}" */
     return v;
 }
 
-/* One literal code point in a class or outside one (not a class escape). */
-static uint32_t rf__rx_literal(rf__rx_parser *ps) {
+/* One literal code point (not a class escape). Outside a class, an unescaped operator here
+   means a construct this engine lacks (a lazy quantifier, a stray parenthesis): refuse it
+   rather than read it as a literal. */
+static uint32_t rf__rx_literal(rf__rx_parser *ps, int in_class) {
     const unsigned char *s = (const unsigned char *)ps->p + ps->pos;
     size_t len;
     uint32_t cp;
+    if (!in_class && s[0] && strchr("?*+{}()|[].^", s[0])) { ps->bad = 1; return 0; }
     if (s[0] == '\\') {
         ps->pos += 2;
         switch (s[1]) {
@@ -198,10 +201,10 @@ static int rf__rx_parse_class_atom(rf__rx_parser *ps) {
         while (!ps->bad && ps->p[ps->pos] && ps->p[ps->pos] != ']') {
             uint32_t lo, hi;
             if ((bits = rf__rx_class_escape(ps)) != 0) { c->bits |= bits; continue; }
-            lo = hi = rf__rx_literal(ps);
+            lo = hi = rf__rx_literal(ps, 1);
             if (ps->p[ps->pos] == '-' && ps->p[ps->pos + 1] && ps->p[ps->pos + 1] != ']') {
                 ps->pos++;
-                hi = rf__rx_literal(ps);
+                hi = rf__rx_literal(ps, 1);
             }
             rf__rx_add_range(ps, c, lo, hi);
         }
@@ -209,7 +212,7 @@ static int rf__rx_parse_class_atom(rf__rx_parser *ps) {
     } else if ((bits = rf__rx_class_escape(ps)) != 0) {
         c->bits = bits;
     } else {
-        uint32_t cp = rf__rx_literal(ps);
+        uint32_t cp = rf__rx_literal(ps, 0);
         rf__rx_add_range(ps, c, cp, cp);
     }
     rf__rx_finish_class(ps->rx, c);
@@ -268,6 +271,10 @@ static int rf__rx_parse_seq(rf__rx_parser *ps, int next) {
             int lookahead = ps->p[starts[i] + 1] == '?' && ps->p[starts[i] + 2] == '!';
             int body_next;
             if (!opt && *q != ')') { ps->bad = 1; break; }  /* only ? may follow a group */
+            if (ps->p[starts[i] + 1] == '?' && !lookahead && ps->p[starts[i] + 2] != ':') {
+                ps->bad = 1;  /* (?i:...), (?=...), ...: not supported */
+                break;
+            }
             sub.pos = starts[i] + 1;
             if (lookahead) {
                 int acc = rf__rx_new_node(&sub, RF__RX_ACCEPT, -1);
@@ -292,7 +299,7 @@ static int rf__rx_parse_seq(rf__rx_parser *ps, int next) {
                     cur = rf__rx_parse_alt(&sub, body_next);
                 }
             }
-            if (sub.bad) ps->bad = 1;
+            if (sub.bad || sub.p[sub.pos] != ')') ps->bad = 1;
         } else if (ps->p[starts[i]] == '$') {
             cur = rf__rx_new_node(ps, RF__RX_EOL, cur);
         } else {
@@ -323,7 +330,7 @@ static int rf__rx_parse_seq(rf__rx_parser *ps, int next) {
     return cur;
 }
 
-/* alternation: seq ('|' seq)* up to ')' or the end; consumes the closing ')' if any */
+/* alternation: seq ('|' seq)* up to ')' or the end (the caller checks which) */
 static int rf__rx_parse_alt(rf__rx_parser *ps, int next) {
     int first[64], n = 0, i, node;
     for (;;) {
@@ -331,7 +338,6 @@ static int rf__rx_parse_alt(rf__rx_parser *ps, int next) {
         first[n++] = rf__rx_parse_seq(ps, next);
         if (ps->bad) return 0;
         if (ps->p[ps->pos] == '|') { ps->pos++; continue; }
-        if (ps->p[ps->pos] == ')') ps->pos++;
         break;
     }
     if (n == 1) return first[0];

@@ -241,28 +241,26 @@ static rf_status rf__tok_load_tokens(rf_tokenizer *t, const rf_gguf *g) {
     return RF_OK;
 }
 
-/* The byte-level alphabet of GPT-2 BPE: printable Latin-1 bytes stand for themselves, the other
-   68 bytes map in order to U+0100.. so that every byte is a visible character. */
-static uint32_t rf__byte_to_cp(int b) {
-    int i, n = 0;
-    if ((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)) return (uint32_t)b;
-    for (i = 0; i < b; i++)
-        if (!((i >= 0x21 && i <= 0x7E) || (i >= 0xA1 && i <= 0xAC) || (i >= 0xAE && i <= 0xFF))) n++;
-    return 0x100u + (uint32_t)n;
+/* The byte-level alphabet of GPT-2 BPE: the printable Latin-1 bytes 0x21..0x7E, 0xA1..0xAC and
+   0xAE..0xFF stand for themselves; the other 68 bytes (0x00..0x20, 0x7F..0xA0, 0xAD), in order,
+   become U+0100..U+0143, so that every byte is a visible character. */
+static int rf__bpe_byte_printable(unsigned b) {
+    return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+}
+
+static uint32_t rf__byte_to_cp(unsigned b) {
+    if (rf__bpe_byte_printable(b)) return b;
+    if (b <= 0x20) return 0x100 + b;                  /* 33 control and space bytes */
+    if (b <= 0xA0) return 0x100 + 33 + (b - 0x7F);    /* DEL, C1 controls, NBSP: 34 bytes */
+    return 0x100 + 67;                                /* 0xAD, the soft hyphen */
 }
 
 /* The byte a byte-level character stands for, or -1. */
 static int rf__cp_to_byte(uint32_t cp) {
-    if ((cp >= 0x21 && cp <= 0x7E) || (cp >= 0xA1 && cp <= 0xAC) || (cp >= 0xAE && cp <= 0xFF)) return (int)cp;
-    if (cp >= 0x100 && cp < 0x100 + 68) {
-        int b, n = 0;
-        for (b = 0; b < 256; b++) {
-            if ((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)) continue;
-            if (0x100u + (uint32_t)n == cp) return b;
-            n++;
-        }
-    }
-    return -1;
+    if (cp < 0x100) return rf__bpe_byte_printable(cp) ? (int)cp : -1;
+    if (cp < 0x100 + 33) return (int)(cp - 0x100);
+    if (cp < 0x100 + 67) return (int)(cp - 0x100 - 33 + 0x7F);
+    return cp == 0x100 + 67 ? 0xAD : -1;
 }
 
 static rf_status rf__tok_load_merges(rf_tokenizer *t, const rf_gguf *g) {
@@ -270,6 +268,7 @@ static rf_status rf__tok_load_merges(rf_tokenizer *t, const rf_gguf *g) {
     int present;
     uint64_t i;
     size_t cap;
+    char *buf;  /* left + right, to look the result up */
     rf_status st = rf__tok_array(g, "tokenizer.ggml.merges", 1, 0, &arr, &present);
     if (st) return st;
     if (!present) return rf__err(RF_ERR_NOT_FOUND, "tokenizer: BPE vocab without tokenizer.ggml.merges");
@@ -280,29 +279,33 @@ static rf_status rf__tok_load_merges(rf_tokenizer *t, const rf_gguf *g) {
     if (!t->merges) return rf__err(RF_ERR_OOM, "tokenizer: out of memory for %llu merges", (unsigned long long)arr.n);
     memset(t->merges, 0xFF, cap * sizeof *t->merges);
     t->merge_mask = cap - 1;
+    if (!(buf = RF__NEW(char, (size_t)t->max_len + 1))) return rf__err(RF_ERR_OOM, "tokenizer: out of memory");
     for (i = 0; i < arr.n; i++) {
         const char *sp;
-        int32_t l, r, res;
+        int32_t l, r, res = -1;
         uint64_t key;
         size_t h, ln, rn;
-        char buf[1024];
-        if ((st = rf_gguf_array_get(g, &arr, i, &e)) != RF_OK) return st;
+        if ((st = rf_gguf_array_get(g, &arr, i, &e)) != RF_OK) break;
         /* "left right"; the split is the first space after the first byte, as llama.cpp reads it */
         sp = e.n > 1 ? (const char *)memchr(e.str + 1, ' ', (size_t)e.n - 1) : NULL;
-        if (!sp) return rf__err(RF_ERR_BAD_STRING, "tokenizer: merge %llu is not \"left right\"", (unsigned long long)i);
+        if (!sp) {
+            st = rf__err(RF_ERR_BAD_STRING, "tokenizer: merge %llu is not \"left right\"", (unsigned long long)i);
+            break;
+        }
         ln = (size_t)(sp - e.str);
         rn = (size_t)e.n - ln - 1;
         l = rf__tok_find(t, e.str, ln);
         r = rf__tok_find(t, sp + 1, rn);
-        res = -1;
-        if (ln + rn <= sizeof buf) {
+        if (ln + rn <= t->max_len) {  /* longer than any token: cannot be one */
             memcpy(buf, e.str, ln);
             memcpy(buf + ln, sp + 1, rn);
             res = rf__tok_find(t, buf, ln + rn);
         }
-        if (l < 0 || r < 0 || res < 0)
-            return rf__err(RF_ERR_BAD_STRING, "tokenizer: merge %llu '%.*s' refers to a text that is not a token",
-                           (unsigned long long)i, (int)RF__MIN(e.n, 200), e.str);
+        if (l < 0 || r < 0 || res < 0) {
+            st = rf__err(RF_ERR_BAD_STRING, "tokenizer: merge %llu '%.*s' refers to a text that is not a token",
+                         (unsigned long long)i, (int)RF__MIN(e.n, 200), e.str);
+            break;
+        }
         key = ((uint64_t)(uint32_t)l << 32) | (uint32_t)r;
         h = (size_t)rf__merge_hash(key) & t->merge_mask;
         for (;; h = (h + 1) & t->merge_mask) {
@@ -315,7 +318,8 @@ static rf_status rf__tok_load_merges(rf_tokenizer *t, const rf_gguf *g) {
             }
         }
     }
-    return RF_OK;
+    RF_FREE(buf);
+    return st;
 }
 
 /* Special ids, flags, the special-text list and end-of-generation ids. */

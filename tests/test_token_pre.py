@@ -86,9 +86,9 @@ def reference_split(regex, patterns, text):
     return pieces
 
 
-def our_split(name, texts):
+def our_split(name, texts, cmd="pre"):
     data = b"".join(t.encode("utf-8") + b"\0" for t in texts)
-    r = subprocess.run([TOOL, "pre", name], input=data, stdout=subprocess.PIPE, check=True)
+    r = subprocess.run([TOOL, cmd, name], input=data, stdout=subprocess.PIPE, check=True)
     lines = r.stdout.decode().split("\n")[:-1]
     assert len(lines) == len(texts), (len(lines), len(texts))
     return [[bytes.fromhex(h).decode("utf-8") for h in line.split(" ")] if line else [] for line in lines]
@@ -134,6 +134,26 @@ def make_test(name, patterns, texts):
     return fn
 
 
+# The engine on its own: constructs the patterns use, in other combinations.
+ENGINE = [r"a+b|ab|b", r"(?:ab)?c", r"[^a-c]{2,3}", r"x(?!y)", r"\s+$", r"[\p{L}\p{N}]+", r"\p{P}?\S+",
+          r"(IMG)[A-C]{1,4}Z", r"'[sS]|'t", r"\p{M}+|\p{S}+", r"[\r\n]*\s*[\r\n]+", r"a{2}"]
+UNSUPPORTED = [r"a+?", r"(?i:'s)", r"(?=a)", r"(ab)+", r"a.b", r"^a", r"\w+", r"[a-", r"(a", r"a)", r"\p{Lu}"]
+
+
+def test_engine():
+    import regex
+    texts = ["", "aab abc xyzzy  x xy \n\r\n  ", "IMGABZ IMGABCDZ 's 'S 't éé ü\u0301 ++ -- ..", "aaaa bbbb"] + \
+        ["".join(random.Random(i).choice("abcxyIMGZ' \n\r.+é\u0301") for _ in range(30)) for i in range(200)]
+    for p in ENGINE:
+        ours = our_split(p, texts, "rx")
+        for t, mine in zip(texts, ours):
+            ref = reference_split(regex, [p], t)
+            assert mine == ref, "%r on %r: ref %r ours %r" % (p, t, ref, mine)
+    for p in UNSUPPORTED:  # refused with a message, not misread
+        r = subprocess.run([TOOL, "rx", p], input=b"", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert r.returncode == 3 and b"cannot compile" in r.stderr, (p, r.returncode, r.stderr)
+
+
 def main():
     try:
         import regex  # noqa: F401
@@ -143,6 +163,7 @@ def main():
     if not os.path.exists(TOOL):
         print("skip pre_tokenizers: %s not built" % TOOL)
         return 0
+    rftest.run(test_engine)
     texts = test_inputs()
     for name, pats in PRE.items():
         rftest.run(make_test(name, pats, texts))

@@ -3,6 +3,7 @@
      tok_tool encode VOCAB.gguf [--special] [--parse-special]   stdin text -> ids, one line
      tok_tool decode VOCAB.gguf [--render-special] ID...        ids -> text on stdout
      tok_tool pre NAME                                           pre-tokenizer pieces
+     tok_tool rx PATTERN                                         one regex's pieces (engine test)
 
    `pre` reads texts separated by NUL bytes from stdin and prints, per text, one line of its
    pieces, each as hex bytes, separated by spaces (tests/test_token_pre.py compares them with
@@ -32,15 +33,23 @@ static char *read_stdin(size_t *n) {
     return buf;
 }
 
-static int cmd_pre(const char *name) {
-    const rf__pre_spec *spec = rf__pre_find(name, strlen(name));
+/* `pre NAME` splits with a pre-tokenizer's patterns, `rx PATTERN` with one pattern. */
+static int cmd_pre(const char *name, int is_pattern) {
+    const rf__pre_spec *spec = is_pattern ? NULL : rf__pre_find(name, strlen(name));
+    const char *one[2];
+    const char *const *pats = one;
     rf__rx *rx[8];
     int n_rx = 0, i, rc = 0;
     size_t n, off = 0;
     char *text;
-    if (!spec) { fprintf(stderr, "unknown pre-tokenizer %s\n", name); return 2; }
-    for (i = 0; spec->patterns[i]; i++) {
-        if (rf__rx_compile(spec->patterns[i], &rx[n_rx]) != RF_OK) { fprintf(stderr, "%s\n", rf_last_error()); return 1; }
+    one[0] = name;
+    one[1] = NULL;
+    if (!is_pattern) {
+        if (!spec) { fprintf(stderr, "unknown pre-tokenizer %s\n", name); return 2; }
+        pats = spec->patterns;
+    }
+    for (i = 0; pats[i]; i++) {
+        if (rf__rx_compile(pats[i], &rx[n_rx]) != RF_OK) { fprintf(stderr, "%s\n", rf_last_error()); return 3; }
         n_rx++;
     }
     if (!(text = read_stdin(&n))) return 1;
@@ -93,7 +102,8 @@ int main(int argc, char **argv) {
     rf_tokenizer *t;
     int i;
     unsigned flags = 0;
-    if (argc >= 3 && strcmp(argv[1], "pre") == 0) return cmd_pre(argv[2]);
+    if (argc >= 3 && strcmp(argv[1], "pre") == 0) return cmd_pre(argv[2], 0);
+    if (argc >= 3 && strcmp(argv[1], "rx") == 0) return cmd_pre(argv[2], 1);
     if (argc >= 3 && strcmp(argv[1], "encode") == 0) {
         size_t n, cap, count = 0;
         char *text;
