@@ -38,8 +38,13 @@ ARCHS = {
     "gemma3": dict(tied=True, n_layers=6, head_dim=32, sliding_window=8, rope_theta=1e6),
     "phi3": dict(tied=False, n_kv=4),
     "mixtral": dict(tied=False, n_experts=4, n_experts_used=2),
+    # RoPE scaling as Llama 3.1 (per-frequency factors) and as linear position interpolation;
+    # original context 64 puts head_dim 16's wavelengths on both sides of the llama3 band
+    "llama3rope": dict(tied=False, rope_theta=10000.0, rope_scaling=dict(
+        rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_position_embeddings=64)),
+    "linearrope": dict(tied=False, rope_scaling=dict(rope_type="linear", factor=2.0)),
 }
-GGUF_ARCH = {"mistral": "llama", "mixtral": "llama"}
+GGUF_ARCH = {"mistral": "llama", "mixtral": "llama", "llama3rope": "llama", "linearrope": "llama"}
 
 
 def shape(arch):
@@ -121,6 +126,28 @@ def sequences():
 # -------------------------------------------------------------------------------------------------
 # GGUF
 
+def llama3_rope_factors(s):
+    """rope_freqs.weight for Llama 3.1 scaling: each frequency's divisor, by the published rule
+    (factor for long wavelengths, 1 for short, a smooth blend between)."""
+    import math
+    r = s["rope_scaling"]
+    hd, theta = s["head_dim"], s.get("rope_theta", 10000.0)
+    low_wl = r["original_max_position_embeddings"] / r["low_freq_factor"]
+    high_wl = r["original_max_position_embeddings"] / r["high_freq_factor"]
+    out = []
+    for i in range(0, hd, 2):
+        freq = 1.0 / theta ** (i / hd)
+        wl = 2 * math.pi / freq
+        if wl < high_wl:
+            out.append(1.0)
+        elif wl > low_wl:
+            out.append(r["factor"])
+        else:
+            smooth = (r["original_max_position_embeddings"] / wl - r["low_freq_factor"]) / (r["high_freq_factor"] - r["low_freq_factor"])
+            out.append(1.0 / ((1 - smooth) / r["factor"] + smooth))
+    return np.array(out, dtype=np.float32)
+
+
 def permute_rope(w, n_heads):
     """HF llama rotates halves (neox-style); GGUF llama rotates pairs: reorder each head's rows."""
     rows, cols = w.shape
@@ -148,6 +175,9 @@ def write_gguf(arch, dtype, path):
     gw.add_layer_norm_rms_eps(1e-6)
     if "sliding_window" in s:
         gw.add_sliding_window(s["sliding_window"])
+    if s.get("rope_scaling", {}).get("rope_type") == "linear":
+        gw.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        gw.add_rope_scaling_factor(s["rope_scaling"]["factor"])
     if arch == "mixtral":
         gw.add_expert_count(s["n_experts"])
         gw.add_expert_used_count(s["n_experts_used"])
@@ -170,6 +200,8 @@ def write_gguf(arch, dtype, path):
 
     g1 = 1.0 if arch == "gemma3" else 0.0  # (1 + w) folded in
     put("token_embd.weight", w["model.embed_tokens.weight"])
+    if s.get("rope_scaling", {}).get("rope_type") == "llama3":
+        put("rope_freqs.weight", llama3_rope_factors(s))
     put("output_norm.weight", w["model.norm.weight"] + g1)
     if not s["tied"]:
         put("output.weight", w["lm_head.weight"])
@@ -235,14 +267,18 @@ def set_rope(cfg, arch, s):
     """transformers 5 keeps RoPE settings in rope_parameters (per layer type for Gemma 3);
     older versions read rope_theta / rope_local_base_freq. Set whichever this version has."""
     theta = s.get("rope_theta", 10000.0)
+    scaling = dict(s.get("rope_scaling") or {"rope_type": "default"})
     if hasattr(cfg, "rope_parameters") and cfg.rope_parameters is not None:
         if arch == "gemma3":
             cfg.rope_parameters = {"full_attention": {"rope_type": "default", "rope_theta": theta},
                                    "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}
         else:
-            cfg.rope_parameters = {"rope_type": "default", "rope_theta": theta}
+            scaling["rope_theta"] = theta
+            cfg.rope_parameters = scaling
     else:
         cfg.rope_theta = theta
+        if scaling["rope_type"] != "default":
+            cfg.rope_scaling = dict(scaling, type=scaling["rope_type"])
         if arch == "gemma3":
             cfg.rope_local_base_freq = 10000.0
 
@@ -255,7 +291,7 @@ def hf_model(arch, w):
                   num_hidden_layers=s["n_layers"], num_attention_heads=s["n_heads"],
                   num_key_value_heads=s["n_kv"], max_position_embeddings=s["ctx"], rms_norm_eps=1e-6,
                   tie_word_embeddings=s["tied"], bos_token_id=1, eos_token_id=2, pad_token_id=0)
-    if arch == "llama":
+    if arch in ("llama", "llama3rope", "linearrope"):
         cfg, cls = T.LlamaConfig(head_dim=s["head_dim"], **common), T.LlamaForCausalLM
     elif arch == "mistral":
         cfg, cls = T.MistralConfig(head_dim=s["head_dim"], sliding_window=s["sliding_window"], **common), T.MistralForCausalLM
