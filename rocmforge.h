@@ -293,7 +293,8 @@ typedef struct rf_tokenizer rf_tokenizer;
 
 enum {
     RF_TOK_ADD_SPECIAL = 1,    /* tokenize: add BOS/EOS as the vocab's add_bos/add_eos say */
-    RF_TOK_PARSE_SPECIAL = 2,  /* tokenize: text like "<|im_start|>" becomes its special token */
+    RF_TOK_PARSE_SPECIAL = 2,  /* tokenize: control-token text like "<|im_start|>" becomes its
+                                  token (user-defined tokens always match, as in llama.cpp) */
     RF_TOK_RENDER_SPECIAL = 4  /* detokenize: print control tokens' text instead of nothing */
 };
 
@@ -2633,6 +2634,7 @@ static void rf__quant_mxfp4(const float *src, void *dst, int64_t n) {
         rf__sanitize(src + i * 32, x, 32);
         amax = fabs(rf__signed_absmax(x, 32));
         memset(&b, 0, sizeof b);
+        memset(q, 0, sizeof q); /* always overwritten at t == 0; gcc -O3 cannot tell */
         if (amax > 0.0) frexp(amax, &p);
         for (t = 0; t < 2; t++) {
             int e = amax > 0.0 ? p - 3 + t + 127 : 0;

@@ -291,7 +291,8 @@ typedef struct rf_tokenizer rf_tokenizer;
 
 enum {
     RF_TOK_ADD_SPECIAL = 1,    /* tokenize: add BOS/EOS as the vocab's add_bos/add_eos say */
-    RF_TOK_PARSE_SPECIAL = 2,  /* tokenize: text like "<|im_start|>" becomes its special token */
+    RF_TOK_PARSE_SPECIAL = 2,  /* tokenize: control-token text like "<|im_start|>" becomes its
+                                  token (user-defined tokens always match, as in llama.cpp) */
     RF_TOK_RENDER_SPECIAL = 4  /* detokenize: print control tokens' text instead of nothing */
 };
 

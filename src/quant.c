@@ -630,6 +630,7 @@ static void rf__quant_mxfp4(const float *src, void *dst, int64_t n) {
         rf__sanitize(src + i * 32, x, 32);
         amax = fabs(rf__signed_absmax(x, 32));
         memset(&b, 0, sizeof b);
+        memset(q, 0, sizeof q); /* always overwritten at t == 0; gcc -O3 cannot tell */
         if (amax > 0.0) frexp(amax, &p);
         for (t = 0; t < 2; t++) {
             int e = amax > 0.0 ? p - 3 + t + 127 : 0;
