@@ -70,6 +70,7 @@ compile-check: rocmforge.h
 	gcc   -std=c11   $(WARN) -O1 -I. -o $(BUILD)/compile/gcc   tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	clang -std=c11   $(WARN) -O1 -I. -o $(BUILD)/compile/clang tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	g++   -std=c++17 $(WARN) -O1 -I. -x c++ -o $(BUILD)/compile/gxx tests/compile/impl.c tests/compile/user.c $(LDLIBS)
+	gcc   -std=c11   $(WARN) -O3 -I. -c -o $(BUILD)/compile/o3.o tests/compile/impl.c
 	$(BUILD)/compile/gcc && $(BUILD)/compile/clang && $(BUILD)/compile/gxx
 
 clean:

@@ -3416,6 +3416,7 @@ static int rf__get_quant_ops(rf_type t, rf__quant_ops *o) {
 static rf_status rf__quant_check(const char *what, rf_type type, int64_t n, const void *p1, const void *p2,
                                  const void *p3, int can, rf__quant_ops *ops) {
     const rf_type_traits *t = rf_type_get((uint32_t)type);
+    memset(ops, 0, sizeof *ops); /* set on success only; gcc -O3 cannot tell */
     if (!t) return rf__err(RF_ERR_BAD_TYPE, "rf_%s: unknown tensor type id %d", what, (int)type);
     if (!p1 || !p2 || !p3) return rf__err(RF_ERR_INVALID_ARG, "rf_%s(%s, n=%lld): NULL pointer", what, t->name, (long long)n);
     if (n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_%s(%s, n=%lld): negative length", what, t->name, (long long)n);
@@ -7910,8 +7911,8 @@ RF_API void rf_model_free(rf_model *m) {
 static rf_status rf__model_hparams(rf_model *m) {
     rf_status s;
     int64_t v;
-    const char *ctype;
-    size_t clen;
+    const char *ctype = NULL;
+    size_t clen = 0;
     char key[128];
     float factor;
 #define RF__TRY(x) do { if ((s = (x)) != RF_OK) return s; } while (0)
@@ -7972,8 +7973,8 @@ static rf_status rf__model_hparams(rf_model *m) {
 RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_model **out) {
     rf_model *m;
     rf_status s;
-    const char *arch;
-    size_t alen, i;
+    const char *arch = NULL;
+    size_t alen = 0, i;
     int64_t il;
     const rf_gguf_tensor *tf;
     if (!path || !out) return rf__err(RF_ERR_INVALID_ARG, "rf_model_load: NULL argument");
@@ -8035,8 +8036,8 @@ RF_API int32_t rf_model_n_vocab(const rf_model *m) { return m ? (int32_t)m->n_vo
 RF_API int32_t rf_model_n_ctx_train(const rf_model *m) { return m ? (int32_t)m->n_ctx_train : 0; }
 
 RF_API rf_chat_format rf_model_chat_format(const rf_model *m) {
-    const char *t;
-    size_t n;
+    const char *t = NULL;
+    size_t n = 0;
     if (!m) return RF_CHAT_UNKNOWN;
     if (rf_gguf_get_str(m->g, "tokenizer.chat_template", &t, &n) == RF_OK) return rf_chat_detect(t, n);
     /* no template in the file: the architecture's own format, where it has one */

@@ -616,6 +616,7 @@ static int rf__get_quant_ops(rf_type t, rf__quant_ops *o) {
 static rf_status rf__quant_check(const char *what, rf_type type, int64_t n, const void *p1, const void *p2,
                                  const void *p3, int can, rf__quant_ops *ops) {
     const rf_type_traits *t = rf_type_get((uint32_t)type);
+    memset(ops, 0, sizeof *ops); /* set on success only; gcc -O3 cannot tell */
     if (!t) return rf__err(RF_ERR_BAD_TYPE, "rf_%s: unknown tensor type id %d", what, (int)type);
     if (!p1 || !p2 || !p3) return rf__err(RF_ERR_INVALID_ARG, "rf_%s(%s, n=%lld): NULL pointer", what, t->name, (long long)n);
     if (n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_%s(%s, n=%lld): negative length", what, t->name, (long long)n);
