@@ -22,8 +22,8 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 ALLFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -I$(BUILD)
 
-.PHONY: all test asan static amalgamate compile-check clean run
-all: rocmforge.h $(BUILD)/rf $(TEST_BINS) $(TOOL_BINS)
+.PHONY: all test asan static amalgamate compile-check clean run install
+all: rocmforge.h $(BUILD)/rf $(BUILD)/embed $(TEST_BINS) $(TOOL_BINS)
 
 rocmforge.h: amalgamate.py $(SRC_FILES)
 	$(PYTHON) amalgamate.py
@@ -34,6 +34,9 @@ $(BUILD)/rocmforge.h: amalgamate.py $(SRC_FILES)
 
 $(BUILD)/rf: examples/rf.c $(BUILD)/rocmforge.h
 	$(CC) $(ALLFLAGS) -o $@ examples/rf.c $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/embed: examples/embed.c $(BUILD)/rocmforge.h
+	$(CC) $(ALLFLAGS) -o $@ examples/embed.c $(LDFLAGS) $(LDLIBS)
 
 # Tests link one shared implementation object and use only the public API.
 $(BUILD)/impl.o: tests/impl.c $(BUILD)/rocmforge.h
@@ -71,7 +74,17 @@ compile-check: rocmforge.h
 	clang -std=c11   $(WARN) -O1 -I. -o $(BUILD)/compile/clang tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	g++   -std=c++17 $(WARN) -O1 -I. -x c++ -o $(BUILD)/compile/gxx tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	gcc   -std=c11   $(WARN) -O3 -I. -c -o $(BUILD)/compile/o3.o tests/compile/impl.c
+	cc    -std=c11   $(WARN) -O2 -I. -o $(BUILD)/compile/embed examples/embed.c $(LDLIBS)
+	g++   -std=c++17 $(WARN) -O2 -I. -x c++ -o $(BUILD)/compile/embed-cxx examples/embed.c $(LDLIBS)
 	$(BUILD)/compile/gcc && $(BUILD)/compile/clang && $(BUILD)/compile/gxx
+
+# make install PREFIX=/usr/local [DESTDIR=...]: the headers and the rf binary.
+PREFIX ?= /usr/local
+install: rocmforge.h $(BUILD)/rf
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 644 rocmforge.h $(DESTDIR)$(PREFIX)/include/
+	if [ -f rocmforge_hip.h ]; then install -m 644 rocmforge_hip.h $(DESTDIR)$(PREFIX)/include/; fi
+	install -m 755 $(BUILD)/rf $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf build build-asan
