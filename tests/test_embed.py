@@ -1,6 +1,7 @@
 """examples/embed.c, the README's embedding example, runs: it prints its prompt-token count, the
 prompt, a continuation, and a speed line, and exits 0; and it fails cleanly on a missing file."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,8 @@ def embed_generates():
         out = p.stdout.decode("utf-8", "replace")
         assert p.returncode == 0, p.stderr
         assert out.startswith("[") and "prompt tokens]\nOnce upon a time" in out, out
-        assert "[48 tokens," in out, out
+        m = re.search(r"\n\[(\d+) tokens, [0-9.]+ tokens/s\]\n$", out)
+        assert m and 1 <= int(m.group(1)) <= 48, out  # 48 unless the model samples its end token
         p = subprocess.run([EMBED, os.path.join(d, "missing.gguf"), "x"], capture_output=True, timeout=60)
         assert p.returncode == 1 and b"RF_ERR_IO" in p.stderr, p.stderr
 
