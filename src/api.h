@@ -1,26 +1,56 @@
-/* rocmforge -- a freestanding LLM inference engine in one header.
+/* rocmforge -- a freestanding LLM inference engine in one header. MIT license (at the end).
 
    Do this:
        #define ROCMFORGE_IMPLEMENTATION
-   before you include this file in *one* C or C++ file to create the implementation.
+   before you include this file in *one* C or C++ file to create the implementation, and include
+   it there before any other header (it asks libc for POSIX/GNU calls: mmap, clock_gettime).
    Every other file may include it without the macro and gets only the declarations.
+   Build: C11 or C++17, libc and pthreads: cc -std=c11 -O2 app.c -lm -lpthread
 
-       // in exactly one .c file
-       #define ROCMFORGE_IMPLEMENTATION
-       #include "rocmforge.h"
+   EXAMPLE (examples/embed.c is the complete program)
 
-   Build: C11 (or C++17), libc and pthreads; link with -lm -lpthread.
+       rf_model *m; rf_ctx *c; rf_sampler *s; rf_gen_params gp;
+       rf_sampler_params sp = rf_sampler_default_params();
+       if (rf_model_load("model.gguf", NULL, &m) != RF_OK) {
+           fprintf(stderr, "%s\n", rf_last_error());      // "tensor 'blk.3...': ..."
+           return 1;
+       }
+       rf_ctx_new(m, NULL, &c);                          // KV cache + scratch
+       rf_sampler_new(&sp, rf_model_n_vocab(m), &s);
+       memset(&gp, 0, sizeof gp);
+       gp.max_tokens = 64;
+       gp.on_piece = print_piece;                        // int (*)(void*, const char*, size_t)
+       rf_generate(c, s, "Once upon a time", 16, &gp, NULL);
+       rf_sampler_free(s); rf_ctx_free(c); rf_model_free(m);
 
    MANUAL
-   1. Every fallible call returns an rf_status. RF_OK is 0. rf_status_str() names a status and
+   1. Errors. Every fallible call returns an rf_status (RF_OK is 0). rf_status_str() names it and
       rf_last_error() gives the detail of the last failure on the calling thread, e.g.
       "tensor 'blk.3.ffn_up.weight': data [9123, 12000) past end of file (8000 bytes)".
-      No call aborts, prints or exits on bad input.
-   2. GGUF files: rf_gguf_open() maps a file (read() fallback) and validates every count, length,
-      offset and type against the file before anything uses it; rf_gguf_writer_* writes one.
-   3. Tensor types: rf_type_* describe the block formats; rf_dequantize / rf_quantize /
-      rf_vec_dot are the scalar reference every SIMD and GPU kernel is tested against.
-   4. rf_synth_write() writes a random-weight model of a chosen architecture and shape.
+      No call aborts, prints or exits on bad input. Logging goes through an rf_logger you pass
+      (NULL: stderr, warnings and errors only).
+   2. The API by handle (zero-initialized params structs mean "defaults"):
+      rf_gguf          GGUF reader: rf_gguf_open / _open_memory, metadata getters, tensors.
+      rf_gguf_writer   GGUF writer: rf_gguf_set_*, rf_gguf_add_tensor[_fn], rf_gguf_writer_write.
+      (types)          rf_type_get, rf_dequantize, rf_quantize, rf_vec_dot: the scalar reference
+                       kernels for every tensor format; rf_fp16/bf16 conversions.
+      rf_tokenizer     rf_tokenizer_load (from an rf_gguf), rf_tokenize, rf_detokenize,
+                       rf_token_to_piece; a model owns one: rf_model_tokenizer().
+      (chat)           rf_chat_detect, rf_chat_render: the chat template formats.
+      rf_model         rf_model_load: weights (mapped, not copied) + hyperparameters + tokenizer.
+      rf_ctx           rf_ctx_new: one session (KV cache, position); rf_ctx_decode runs token
+                       ids, rf_ctx_logits reads the next-token logits.
+      rf_sampler       rf_sampler_new: the sampling chain with its own seeded RNG.
+      (generation)     rf_generate: prompt -> prefill (reusing the cached prefix) -> sample /
+                       decode -> text streamed in whole UTF-8 pieces, stop strings honoured.
+      (synthetic)      rf_synth_write: a random-weight model of any shape, for tests/benchmarks.
+   3. Memory. Every handle is freed by its _free/_close (NULL is fine); nothing else owns memory.
+      Model weights stay in the mapped file.
+
+   THREAD SAFETY
+   rf_model, rf_tokenizer and a reading rf_gguf are read-only once loaded: share them between
+   threads. rf_ctx, rf_sampler and rf_gguf_writer belong to one thread at a time (use one
+   rf_ctx per concurrent session). rf_last_error() is per thread.
 
    OPTIONS (define before the include that has ROCMFORGE_IMPLEMENTATION)
    | macro                    | default                  | meaning                                  |
@@ -28,18 +58,15 @@
    | RF_API                   | extern                   | linkage of every public function         |
    | RF_STATIC                | off                      | make every public function static        |
    | RF_MALLOC(n)             | malloc(n)                | allocator used for everything            |
-   | RF_REALLOC(p, n)         | realloc(p, n)            |                                          |
+   | RF_REALLOC(p, n)         | realloc(p, n)            | (define all three together)              |
    | RF_FREE(p)               | free(p)                  |                                          |
    | RF_ASSERT(x)             | assert(x)                | internal invariants only, never input    |
    | RF_NO_MMAP               | off                      | read files with read() instead of mmap   |
-   | RF_NO_THREADS            | off                      | no pthreads; error detail is not per-thread |
-
-   THREAD SAFETY
-   A read-only handle (rf_gguf) may be shared by threads once opened. A writer is used by one
-   thread at a time. rf_last_error() is per thread.
+   | RF_NO_THREADS            | off                      | no pthreads: one thread, error detail global |
 
    VERSION HISTORY
-   0.1.0  GGUF reader/writer, tensor types, rf info, rf synth.
+   0.1.0  GGUF reader/writer, tensor formats, tokenizers, chat templates, sampler, CPU inference
+          for llama/mistral/mixtral/qwen2/qwen3/gemma3/phi3, rf run/chat/info/synth.
 */
 #ifndef ROCMFORGE_H
 #define ROCMFORGE_H
