@@ -319,12 +319,12 @@ template <int T> __device__ __forceinline__ void rf_dq32(const uint8_t *row, int
         const uint8_t *b = row + 22 * c;
         float d = rf_h2f(rf_ld16(b));
         uint32_t qh = rf_ld32(b + 2);
-        for (int j = 0; j < 32; j++) o[j] = d * (float)((rf_nib32(b + 6, j) | (((qh >> j) & 1) << 4)) - 16);
+        for (int j = 0; j < 32; j++) o[j] = d * (float)((rf_nib32(b + 6, j) | (int)(((qh >> j) & 1u) << 4)) - 16);
     } else if (T == RF_T_Q5_1) { /* 24 bytes: d, m, qh[4], qs[16] */
         const uint8_t *b = row + 24 * c;
         float d = rf_h2f(rf_ld16(b)), m = rf_h2f(rf_ld16(b + 2));
         uint32_t qh = rf_ld32(b + 4);
-        for (int j = 0; j < 32; j++) o[j] = d * (float)(rf_nib32(b + 8, j) | (((qh >> j) & 1) << 4)) + m;
+        for (int j = 0; j < 32; j++) o[j] = d * (float)(rf_nib32(b + 8, j) | (int)(((qh >> j) & 1u) << 4)) + m;
     } else if (T == RF_T_Q8_0) { /* 34 bytes: d, int8 qs[32] */
         const uint8_t *b = row + 34 * c;
         float d = rf_h2f(rf_ld16(b));
@@ -830,13 +830,13 @@ extern "C" int rf_hip_open(int device, rf_hip_dev **out, char *err, size_t err_l
 
 extern "C" void rf_hip_close(rf_hip_dev *d) {
     if (!d) return;
-    hipSetDevice(d->device);
-    if (d->stream) hipStreamSynchronize(d->stream);
+    (void)hipSetDevice(d->device);
+    if (d->stream) (void)hipStreamSynchronize(d->stream);
     for (int i = 0; i < 2; i++) {
-        if (d->staged[i]) hipEventDestroy(d->staged[i]);
-        if (d->staging[i]) hipHostFree(d->staging[i]);
+        if (d->staged[i]) (void)hipEventDestroy(d->staged[i]);
+        if (d->staging[i]) (void)hipHostFree(d->staging[i]);
     }
-    if (d->stream) hipStreamDestroy(d->stream);
+    if (d->stream) (void)hipStreamDestroy(d->stream);
     delete d;
 }
 
@@ -858,7 +858,7 @@ extern "C" void rf_hip_get_info(const rf_hip_dev *d, rf_hip_info *o) {
     o->n_cu = d->prop.multiProcessorCount;
     o->shared_per_block = d->prop.sharedMemPerBlock;
     o->total_mem = d->prop.totalGlobalMem;
-    hipSetDevice(d->device);
+    (void)hipSetDevice(d->device);
     if (hipMemGetInfo(&o->free_mem, &o->total_mem) != hipSuccess) (void)hipGetLastError();
 }
 
@@ -869,7 +869,7 @@ extern "C" int rf_hip_buf_new(rf_hip_dev *d, size_t bytes, rf_hip_buf **out) {
     if (!b) return rf_hip_fail(d, hipErrorOutOfMemory, "rf_hip_buf_new");
     b->dev = d;
     b->size = bytes;
-    hipSetDevice(d->device);
+    (void)hipSetDevice(d->device);
     e = hipMalloc((void **)&b->base, bytes ? bytes : 1);
     if (e != hipSuccess) {
         char what[96];
@@ -884,8 +884,8 @@ extern "C" int rf_hip_buf_new(rf_hip_dev *d, size_t bytes, rf_hip_buf **out) {
 
 extern "C" void rf_hip_buf_free(rf_hip_buf *b) {
     if (!b) return;
-    hipSetDevice(b->dev->device);
-    hipFree(b->base);
+    (void)hipSetDevice(b->dev->device);
+    (void)hipFree(b->base);
     delete b;
 }
 

@@ -53,12 +53,12 @@ template <int T> __device__ __forceinline__ void rf_dq32(const uint8_t *row, int
         const uint8_t *b = row + 22 * c;
         float d = rf_h2f(rf_ld16(b));
         uint32_t qh = rf_ld32(b + 2);
-        for (int j = 0; j < 32; j++) o[j] = d * (float)((rf_nib32(b + 6, j) | (((qh >> j) & 1) << 4)) - 16);
+        for (int j = 0; j < 32; j++) o[j] = d * (float)((rf_nib32(b + 6, j) | (int)(((qh >> j) & 1u) << 4)) - 16);
     } else if (T == RF_T_Q5_1) { /* 24 bytes: d, m, qh[4], qs[16] */
         const uint8_t *b = row + 24 * c;
         float d = rf_h2f(rf_ld16(b)), m = rf_h2f(rf_ld16(b + 2));
         uint32_t qh = rf_ld32(b + 4);
-        for (int j = 0; j < 32; j++) o[j] = d * (float)(rf_nib32(b + 8, j) | (((qh >> j) & 1) << 4)) + m;
+        for (int j = 0; j < 32; j++) o[j] = d * (float)(rf_nib32(b + 8, j) | (int)(((qh >> j) & 1u) << 4)) + m;
     } else if (T == RF_T_Q8_0) { /* 34 bytes: d, int8 qs[32] */
         const uint8_t *b = row + 34 * c;
         float d = rf_h2f(rf_ld16(b));

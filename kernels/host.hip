@@ -88,13 +88,13 @@ extern "C" int rf_hip_open(int device, rf_hip_dev **out, char *err, size_t err_l
 
 extern "C" void rf_hip_close(rf_hip_dev *d) {
     if (!d) return;
-    hipSetDevice(d->device);
-    if (d->stream) hipStreamSynchronize(d->stream);
+    (void)hipSetDevice(d->device);
+    if (d->stream) (void)hipStreamSynchronize(d->stream);
     for (int i = 0; i < 2; i++) {
-        if (d->staged[i]) hipEventDestroy(d->staged[i]);
-        if (d->staging[i]) hipHostFree(d->staging[i]);
+        if (d->staged[i]) (void)hipEventDestroy(d->staged[i]);
+        if (d->staging[i]) (void)hipHostFree(d->staging[i]);
     }
-    if (d->stream) hipStreamDestroy(d->stream);
+    if (d->stream) (void)hipStreamDestroy(d->stream);
     delete d;
 }
 
@@ -116,7 +116,7 @@ extern "C" void rf_hip_get_info(const rf_hip_dev *d, rf_hip_info *o) {
     o->n_cu = d->prop.multiProcessorCount;
     o->shared_per_block = d->prop.sharedMemPerBlock;
     o->total_mem = d->prop.totalGlobalMem;
-    hipSetDevice(d->device);
+    (void)hipSetDevice(d->device);
     if (hipMemGetInfo(&o->free_mem, &o->total_mem) != hipSuccess) (void)hipGetLastError();
 }
 
@@ -127,7 +127,7 @@ extern "C" int rf_hip_buf_new(rf_hip_dev *d, size_t bytes, rf_hip_buf **out) {
     if (!b) return rf_hip_fail(d, hipErrorOutOfMemory, "rf_hip_buf_new");
     b->dev = d;
     b->size = bytes;
-    hipSetDevice(d->device);
+    (void)hipSetDevice(d->device);
     e = hipMalloc((void **)&b->base, bytes ? bytes : 1);
     if (e != hipSuccess) {
         char what[96];
@@ -142,8 +142,8 @@ extern "C" int rf_hip_buf_new(rf_hip_dev *d, size_t bytes, rf_hip_buf **out) {
 
 extern "C" void rf_hip_buf_free(rf_hip_buf *b) {
     if (!b) return;
-    hipSetDevice(b->dev->device);
-    hipFree(b->base);
+    (void)hipSetDevice(b->dev->device);
+    (void)hipFree(b->base);
     delete b;
 }
 
