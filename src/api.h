@@ -415,6 +415,9 @@ typedef struct rf_model rf_model;
 typedef struct rf_model_params {
     unsigned gguf_flags;   /* RF_GGUF_NO_MMAP */
     rf_logger *log;        /* NULL: the default logger */
+    int32_t n_gpu_layers;  /* 0: CPU. < 0 or >= the layer count: every layer on the GPU (builds with
+                              ROCMFORGE_HIP; otherwise a warning and the CPU). A split is not done yet. */
+    int32_t gpu_device;    /* which GPU (0: the first) */
 } rf_model_params;
 
 RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_model **out);

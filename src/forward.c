@@ -20,10 +20,12 @@ struct rf_ctx {
     void *qbuf;
     int32_t *tokens;  /* the token at each cached position, for prefix reuse */
     rf__pool *pool;
+    struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch when the model is on the GPU */
 };
 
 RF_API void rf_ctx_free(rf_ctx *c) {
     if (!c) return;
+    rf__hip_ctx_free(c->gpu);
     RF_FREE(c->k_cache);
     RF_FREE(c->v_cache);
     RF_FREE(c->x);
@@ -91,6 +93,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
                        (long long)n_ctx, 2.0 * (double)cache_bytes / 1e6);
+    }
+    if (m->gpu && (s = rf__hip_ctx_new(m, c->n_ctx, &c->gpu)) != RF_OK) {
+        rf_ctx_free(c);
+        return s;
     }
     *out = c;
     return RF_OK;
@@ -245,6 +251,11 @@ RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
         if (tokens[i] < 0 || tokens[i] >= c->m->n_vocab)
             return rf__err(RF_ERR_INVALID_ARG, "token %d at index %d is outside the vocabulary (%lld)", tokens[i], i,
                            (long long)c->m->n_vocab);
+    if (c->gpu) { /* the whole forward pass on the GPU (hip.c) */
+        rf_status s = rf__hip_decode(c->gpu, tokens, n, c->pos, c->logits);
+        if (s == RF_OK) memcpy(c->tokens + c->pos, tokens, sizeof(int32_t) * (size_t)n), c->pos += n;
+        return s;
+    }
     for (i = 0; i < n; i++) {
         c->tokens[c->pos] = tokens[i];
         rf__forward(c, tokens[i], i == n - 1);

@@ -66,3 +66,13 @@ static double rf__now(void) RF__UNUSED;
 /* Overflow-checked arithmetic on sizes read from files: return 0 on overflow. */
 static int rf__add_u64(uint64_t a, uint64_t b, uint64_t *out) RF__UNUSED;
 static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) RF__UNUSED;
+
+/* hip.c: the GPU side of rf_model / rf_ctx (stubs that log without ROCMFORGE_HIP) */
+struct rf_model;
+struct rf__hip_model;
+struct rf__hip_ctx;
+static rf_status rf__hip_model_new(struct rf_model *m, int32_t n_gpu_layers, int32_t device, struct rf__hip_model **out) RF__UNUSED;
+static void rf__hip_model_free(struct rf__hip_model *g) RF__UNUSED;
+static rf_status rf__hip_ctx_new(const struct rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) RF__UNUSED;
+static void rf__hip_ctx_free(struct rf__hip_ctx *c) RF__UNUSED;
+static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, int32_t n, int32_t pos, float *logits) RF__UNUSED;

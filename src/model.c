@@ -57,6 +57,7 @@ struct rf_model {
     rf__layer *layers;
     uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
     int64_t max_rows;       /* longest output of any matvec */
+    struct rf__hip_model *gpu; /* the weights on the GPU (hip.c), or NULL */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -195,6 +196,7 @@ RF_API void rf_model_free(rf_model *m) {
             RF_FREE(L->bv);
         }
     }
+    rf__hip_model_free(m->gpu);
     RF_FREE(m->layers);
     RF_FREE(m->out_norm);
     RF_FREE(m->rope_freqs);
@@ -317,6 +319,7 @@ RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_mo
     if ((s = rf__load_vec(m, "rope_freqs.weight", m->n_rot / 2, 0, &m->rope_freqs)) != RF_OK) goto fail;
     for (il = 0; il < m->n_layer; il++)
         if ((s = rf__load_layer(m, il, &m->layers[il])) != RF_OK) goto fail;
+    if (p && (s = rf__hip_model_new(m, p->n_gpu_layers, p->gpu_device, &m->gpu)) != RF_OK) goto fail;
     *out = m;
     return RF_OK;
 fail:

@@ -1,0 +1,112 @@
+/* rocmforge_hip.h -- the GPU backend of rocmforge, one file, for AMD (hipcc) and NVIDIA (nvcc).
+
+   Do this in *one* source file, compiled by hipcc (-x hip) or nvcc (-x cu):
+       #define ROCMFORGE_HIP_IMPLEMENTATION
+       #include "rocmforge_hip.h"
+   and build the file that defines ROCMFORGE_IMPLEMENTATION with -DROCMFORGE_HIP; link both.
+   Without ROCMFORGE_HIP_IMPLEMENTATION this file is the C declarations below: rocmforge.h
+   includes it that way, so the engine itself stays plain C11.
+
+       hipcc -O2 -x hip --offload-arch=gfx90a --offload-arch=gfx1030 -c rf_hip.cpp
+       nvcc  -O2 -x cu  -arch=sm_90 -c rf_hip.cpp
+
+   The host API is extern "C". Every call that can fail returns 0 or the runtime's error code
+   and leaves the runtime's message in rf_hip_error(dev). Handles that own device memory
+   (rf_hip_dev, rf_hip_buf) are opaque pointers: they cannot be copied, only passed, and each is
+   freed exactly once by its _close / _free.
+
+   Memory: one rf_hip_buf per purpose (weights, KV cache, scratch), each one allocation carved
+   by rf_hip_buf_alloc (a bump arena with alignment). Uploads go through two pinned staging
+   buffers so the copy of one chunk overlaps the memcpy into the next. */
+#ifndef ROCMFORGE_HIP_H
+#define ROCMFORGE_HIP_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rf_hip_dev rf_hip_dev; /* a device, one stream, pinned staging buffers */
+typedef struct rf_hip_buf rf_hip_buf; /* one device allocation, carved as an arena */
+
+typedef struct rf_hip_info {
+    char name[256];          /* "NVIDIA H100 80GB HBM3", "AMD Instinct MI210", ... */
+    char arch[64];           /* "gfx90a", "sm_90" */
+    int wave;                /* wavefront / warp width: 64 on CDNA, 32 on RDNA and NVIDIA */
+    int n_cu;                /* compute units (SMs) */
+    size_t shared_per_block; /* LDS / shared memory a block may use */
+    size_t total_mem, free_mem;
+    int matrix_cores;        /* MFMA (CDNA), WMMA (RDNA3), mma (NVIDIA sm_70+); unused yet */
+} rf_hip_info;
+
+int rf_hip_device_count(void);
+/* err (err_len bytes) receives the runtime's message when the open fails. */
+int rf_hip_open(int device, rf_hip_dev **out, char *err, size_t err_len);
+void rf_hip_close(rf_hip_dev *d); /* NULL is fine */
+const char *rf_hip_error(const rf_hip_dev *d);
+void rf_hip_get_info(const rf_hip_dev *d, rf_hip_info *out);
+
+int rf_hip_buf_new(rf_hip_dev *d, size_t bytes, rf_hip_buf **out);
+void rf_hip_buf_free(rf_hip_buf *b); /* NULL is fine */
+void *rf_hip_buf_alloc(rf_hip_buf *b, size_t bytes, size_t align); /* NULL when full */
+size_t rf_hip_buf_used(const rf_hip_buf *b);
+
+/* Host -> device through the pinned staging buffers; the copy is done when this returns. */
+int rf_hip_upload(rf_hip_dev *d, void *dst, const void *src, size_t n);
+int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n); /* waits */
+int rf_hip_memset(rf_hip_dev *d, void *dst, int v, size_t n);
+int rf_hip_sync(rf_hip_dev *d); /* waits for the stream; reports launch/execution errors */
+
+/* Ops. All activations are row-major float [rows][ld]; every op is queued on the stream. */
+
+/* y[t][r] = sum_i W[r][i] * x[t][i] for r < ne1, t < n_tok. W is ne1 rows of row_bytes bytes of
+   `type` (ggml ids). With expert != NULL, W starts expert[0] * expert_stride bytes further (MoE:
+   the expert is chosen on the device). */
+int rf_hip_gemv(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, uint64_t row_bytes,
+                const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, const int32_t *expert,
+                uint64_t expert_stride);
+/* xq = what the CPU's activation quantization to act_type (q8_0, q8_1 or q8_K) gives back, row by
+   row (n values per row, whole blocks), so the GPU's products match the CPU reference. */
+int rf_hip_quant_act(rf_hip_dev *d, int act_type, const float *x, int64_t ldx, float *xq, int64_t n, int64_t rows);
+/* out = x / sqrt(mean(x^2) + eps) * w, per row of n (w may be NULL). */
+int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const float *w, int64_t n, int64_t rows, float eps);
+/* RoPE on n_tok rows (stride ld) of n_heads heads of hd, the first n_rot dims; token t is at pos0 + t. */
+int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, int64_t n_heads, int64_t hd, int64_t n_rot,
+                int32_t pos0, float base, float freq_scale, const float *freq_factors, int neox);
+/* f16 KV cache rows [n_ctx][kv_dim] of one layer; writes positions pos0 .. pos0 + n_tok - 1. */
+int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cache, const float *k, const float *v,
+                    int64_t ld, int64_t kv_dim, int32_t pos0, int64_t n_tok);
+/* Causal attention of n_tok queries at pos0.. over the f16 cache; GQA (head h reads kv head
+   h / (nh / nkv)); window > 0 keeps the last `window` positions. out [n_tok][nh * hd]. */
+int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
+                     const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                     int64_t window, float scale);
+/* h[t][i] = act(g[t][i]) * u[t][i], act SiLU (gelu = 0) or tanh GELU (gelu = 1). */
+int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
+               int64_t n, int64_t rows, int gelu);
+/* y[t][i] += alpha * x[t][i] (ldx 0: x is one row added to every row; weight != NULL: alpha is
+   also multiplied by weight[t * wstride + widx]). */
+int rf_hip_add(rf_hip_dev *d, float *y, int64_t ldy, const float *x, int64_t ldx, int64_t n, int64_t rows,
+               float alpha, const float *weight, int64_t wstride, int64_t widx);
+/* out[t][i] = dequantized row ids[t] of the matrix, times scale. */
+int rf_hip_embed(rf_hip_dev *d, float *out, int64_t ld, int type, const void *w, int64_t ne0, uint64_t row_bytes,
+                 const int32_t *ids, int64_t n_tok, float scale);
+/* In place softmax of each row of n. */
+int rf_hip_softmax(rf_hip_dev *d, float *x, int64_t ld, int64_t n, int64_t rows);
+/* MoE router: per row, softmax of n_expert logits, the top k (first on ties) and their
+   probabilities renormalized to sum 1: ids [rows][k], weights [rows][k]. logits become the
+   probabilities. */
+int rf_hip_moe_route(rf_hip_dev *d, float *logits, int64_t ld, int64_t n_expert, int64_t k, int64_t rows,
+                     int32_t *ids, float *weights);
+/* *out = the index of the largest of x[0..n) (the first on ties; NaN never wins). */
+int rf_hip_argmax(rf_hip_dev *d, const float *x, int64_t n, int32_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ROCMFORGE_HIP_H */
+
+#ifdef ROCMFORGE_HIP_IMPLEMENTATION
+#ifndef ROCMFORGE_HIP_IMPLEMENTATION_DONE
+#define ROCMFORGE_HIP_IMPLEMENTATION_DONE

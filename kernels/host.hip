@@ -1,0 +1,342 @@
+/* The host API: the device and its stream, arenas, staged uploads, and one launcher per op.
+   Every launcher sizes its grid from the device's properties (wave width, CU count), checks the
+   launch, and on failure leaves "what: runtime message" in the device's error string. */
+
+struct rf_hip_dev {
+    int device;
+    hipStream_t stream;
+    hipDeviceProp_t prop;
+    void *staging[2];      /* pinned, allocated on the first upload */
+    hipEvent_t staged[2];  /* the copy out of staging[i] is done */
+    size_t staging_bytes;
+    char err[512];
+    rf_hip_dev() : device(0), stream(0), staging_bytes(0) {
+        staging[0] = staging[1] = 0;
+        staged[0] = staged[1] = 0;
+        err[0] = 0;
+        memset(&prop, 0, sizeof prop);
+    }
+    rf_hip_dev(const rf_hip_dev &) = delete; /* owns a stream and pinned memory */
+    rf_hip_dev &operator=(const rf_hip_dev &) = delete;
+};
+
+struct rf_hip_buf {
+    rf_hip_dev *dev;
+    uint8_t *base;
+    size_t size, used;
+    rf_hip_buf() : dev(0), base(0), size(0), used(0) {}
+    rf_hip_buf(const rf_hip_buf &) = delete; /* owns one device allocation */
+    rf_hip_buf &operator=(const rf_hip_buf &) = delete;
+};
+
+static int rf_hip_fail(rf_hip_dev *d, hipError_t e, const char *what) {
+    snprintf(d->err, sizeof d->err, "%s: %s (error %d)", what, hipGetErrorString(e), (int)e);
+    return e == hipSuccess ? -1 : (int)e;
+}
+#define RF_HIP_TRY(d, call, what) \
+    do { \
+        hipError_t rf_e_ = (call); \
+        if (rf_e_ != hipSuccess) return rf_hip_fail((d), rf_e_, (what)); \
+    } while (0)
+#define RF_HIP_LAUNCHED(d, what) RF_HIP_TRY((d), hipGetLastError(), (what))
+
+/* Threads per block: whole waves, RF_BLOCK_THREADS in all (256 / 64 = 4 waves on CDNA). */
+static int rf_hip_threads(const rf_hip_dev *d) {
+    int w = d->prop.warpSize > 0 ? d->prop.warpSize : 32;
+    return RF_BLOCK_THREADS / w * w;
+}
+/* Blocks for a grid-stride loop over n items: enough to fill every CU a few times, no more. */
+static unsigned rf_hip_blocks(const rf_hip_dev *d, int64_t n) {
+    int64_t b = (n + rf_hip_threads(d) - 1) / rf_hip_threads(d), cap = 8 * (int64_t)(d->prop.multiProcessorCount > 0 ? d->prop.multiProcessorCount : 1);
+    return (unsigned)(b < 1 ? 1 : b > cap ? cap : b);
+}
+
+extern "C" int rf_hip_device_count(void) {
+    int n = 0;
+    if (hipGetDeviceCount(&n) != hipSuccess) {
+        (void)hipGetLastError();
+        return 0;
+    }
+    return n;
+}
+
+extern "C" int rf_hip_open(int device, rf_hip_dev **out, char *err, size_t err_len) {
+    rf_hip_dev *d = new (std::nothrow) rf_hip_dev();
+    hipError_t e;
+    int n = 0;
+    *out = 0;
+    if (!d) {
+        if (err && err_len) snprintf(err, err_len, "out of host memory");
+        return (int)hipErrorOutOfMemory;
+    }
+    d->device = device;
+    e = hipGetDeviceCount(&n);
+    if (e == hipSuccess && (device < 0 || device >= n)) e = hipErrorInvalidValue;
+    if (e == hipSuccess) e = hipSetDevice(device);
+    if (e == hipSuccess) e = hipGetDeviceProperties(&d->prop, device);
+    if (e == hipSuccess) e = hipStreamCreateWithFlags(&d->stream, hipStreamNonBlocking);
+    if (e != hipSuccess) {
+        if (err && err_len)
+            snprintf(err, err_len, "GPU %d of %d: %s", device, n, hipGetErrorString(e));
+        (void)hipGetLastError();
+        delete d;
+        return (int)e;
+    }
+    *out = d;
+    return 0;
+}
+
+extern "C" void rf_hip_close(rf_hip_dev *d) {
+    if (!d) return;
+    (void)hipSetDevice(d->device);
+    if (d->stream) (void)hipStreamSynchronize(d->stream);
+    for (int i = 0; i < 2; i++) {
+        if (d->staged[i]) (void)hipEventDestroy(d->staged[i]);
+        if (d->staging[i]) (void)hipHostFree(d->staging[i]);
+    }
+    if (d->stream) (void)hipStreamDestroy(d->stream);
+    delete d;
+}
+
+extern "C" const char *rf_hip_error(const rf_hip_dev *d) { return d ? d->err : "no device"; }
+
+extern "C" void rf_hip_get_info(const rf_hip_dev *d, rf_hip_info *o) {
+    memset(o, 0, sizeof *o);
+    snprintf(o->name, sizeof o->name, "%s", d->prop.name);
+#if RF_HIP_AMD
+    snprintf(o->arch, sizeof o->arch, "%s", d->prop.gcnArchName);
+    o->matrix_cores = !strncmp(o->arch, "gfx908", 6) || !strncmp(o->arch, "gfx90a", 6) ||
+                      !strncmp(o->arch, "gfx94", 5) || !strncmp(o->arch, "gfx95", 5) || !strncmp(o->arch, "gfx11", 5) ||
+                      !strncmp(o->arch, "gfx12", 5);
+#else
+    snprintf(o->arch, sizeof o->arch, "sm_%d%d", d->prop.major, d->prop.minor);
+    o->matrix_cores = d->prop.major >= 7;
+#endif
+    o->wave = d->prop.warpSize;
+    o->n_cu = d->prop.multiProcessorCount;
+    o->shared_per_block = d->prop.sharedMemPerBlock;
+    o->total_mem = d->prop.totalGlobalMem;
+    (void)hipSetDevice(d->device);
+    if (hipMemGetInfo(&o->free_mem, &o->total_mem) != hipSuccess) (void)hipGetLastError();
+}
+
+extern "C" int rf_hip_buf_new(rf_hip_dev *d, size_t bytes, rf_hip_buf **out) {
+    rf_hip_buf *b = new (std::nothrow) rf_hip_buf();
+    hipError_t e;
+    *out = 0;
+    if (!b) return rf_hip_fail(d, hipErrorOutOfMemory, "rf_hip_buf_new");
+    b->dev = d;
+    b->size = bytes;
+    (void)hipSetDevice(d->device);
+    e = hipMalloc((void **)&b->base, bytes ? bytes : 1);
+    if (e != hipSuccess) {
+        char what[96];
+        snprintf(what, sizeof what, "allocating %.1f MB on the GPU", (double)bytes / 1e6);
+        (void)hipGetLastError();
+        delete b;
+        return rf_hip_fail(d, e, what);
+    }
+    *out = b;
+    return 0;
+}
+
+extern "C" void rf_hip_buf_free(rf_hip_buf *b) {
+    if (!b) return;
+    (void)hipSetDevice(b->dev->device);
+    (void)hipFree(b->base);
+    delete b;
+}
+
+extern "C" void *rf_hip_buf_alloc(rf_hip_buf *b, size_t bytes, size_t align) {
+    size_t at;
+    if (align < 1) align = 1;
+    at = (b->used + align - 1) / align * align;
+    if (at > b->size || bytes > b->size - at) return 0;
+    b->used = at + bytes;
+    return b->base + at;
+}
+extern "C" size_t rf_hip_buf_used(const rf_hip_buf *b) { return b ? b->used : 0; }
+
+/* Two pinned buffers of 16 MB: the host fills one while the DMA engine drains the other. */
+extern "C" int rf_hip_upload(rf_hip_dev *d, void *dst, const void *src, size_t n) {
+    const size_t chunk = (size_t)16 << 20;
+    size_t off = 0;
+    int i = 0;
+    if (!d->staging[0]) {
+        for (int k = 0; k < 2; k++) {
+            RF_HIP_TRY(d, RF_HIP_HOST_ALLOC(&d->staging[k], chunk), "allocating pinned staging memory");
+            RF_HIP_TRY(d, hipEventCreateWithFlags(&d->staged[k], hipEventDisableTiming), "creating an event");
+            RF_HIP_TRY(d, hipEventRecord(d->staged[k], d->stream), "recording an event");
+        }
+        d->staging_bytes = chunk;
+    }
+    for (; off < n; off += chunk, i ^= 1) {
+        size_t len = n - off < chunk ? n - off : chunk;
+        RF_HIP_TRY(d, hipEventSynchronize(d->staged[i]), "waiting for a staged copy");
+        memcpy(d->staging[i], (const uint8_t *)src + off, len);
+        RF_HIP_TRY(d, hipMemcpyAsync((uint8_t *)dst + off, d->staging[i], len, hipMemcpyHostToDevice, d->stream),
+                   "copying weights to the GPU");
+        RF_HIP_TRY(d, hipEventRecord(d->staged[i], d->stream), "recording an event");
+    }
+    RF_HIP_TRY(d, hipStreamSynchronize(d->stream), "uploading to the GPU");
+    return 0;
+}
+
+extern "C" int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n) {
+    RF_HIP_TRY(d, hipMemcpyAsync(dst, src, n, hipMemcpyDeviceToHost, d->stream), "copying from the GPU");
+    RF_HIP_TRY(d, hipStreamSynchronize(d->stream), "running on the GPU");
+    return 0;
+}
+
+extern "C" int rf_hip_memset(rf_hip_dev *d, void *dst, int v, size_t n) {
+    RF_HIP_TRY(d, hipMemsetAsync(dst, v, n, d->stream), "clearing GPU memory");
+    return 0;
+}
+
+extern "C" int rf_hip_sync(rf_hip_dev *d) {
+    RF_HIP_TRY(d, hipStreamSynchronize(d->stream), "running on the GPU");
+    return 0;
+}
+
+extern "C" int rf_hip_gemv(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, uint64_t row_bytes,
+                           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, const int32_t *expert,
+                           uint64_t expert_stride) {
+    const int th = rf_hip_threads(d), rows_per_block = th / d->prop.warpSize;
+    const dim3 g1((unsigned)((ne1 + rows_per_block - 1) / rows_per_block), 1),
+        gn((unsigned)((ne1 + rows_per_block - 1) / rows_per_block), (unsigned)((n_tok + RF_GEMV_TILE - 1) / RF_GEMV_TILE));
+    const uint8_t *wb = (const uint8_t *)w;
+    if (n_tok < 1 || ne1 < 1) return 0;
+#define RF_GEMV_CASE(T) \
+    case T: rf_gemv_launch<T>(g1, gn, th, d->stream, wb, ne0, ne1, row_bytes, x, ldx, y, ldy, n_tok, expert, expert_stride); break
+    switch (type) {
+        RF_GEMV_CASE(RF_T_F32); RF_GEMV_CASE(RF_T_F16); RF_GEMV_CASE(RF_T_BF16);
+        RF_GEMV_CASE(RF_T_Q4_0); RF_GEMV_CASE(RF_T_Q4_1); RF_GEMV_CASE(RF_T_Q5_0); RF_GEMV_CASE(RF_T_Q5_1);
+        RF_GEMV_CASE(RF_T_Q8_0); RF_GEMV_CASE(RF_T_Q2_K); RF_GEMV_CASE(RF_T_Q3_K); RF_GEMV_CASE(RF_T_Q4_K);
+        RF_GEMV_CASE(RF_T_Q5_K); RF_GEMV_CASE(RF_T_Q6_K); RF_GEMV_CASE(RF_T_IQ4_NL); RF_GEMV_CASE(RF_T_IQ4_XS);
+        RF_GEMV_CASE(RF_T_MXFP4);
+    default:
+        snprintf(d->err, sizeof d->err, "rf_hip_gemv: tensor type %d has no GPU kernel", type);
+        return -1;
+    }
+#undef RF_GEMV_CASE
+    RF_HIP_LAUNCHED(d, "launching gemv");
+    return 0;
+}
+
+extern "C" int rf_hip_quant_act(rf_hip_dev *d, int act_type, const float *x, int64_t ldx, float *xq, int64_t n, int64_t rows) {
+    const int kq = act_type == 15; /* q8_K */
+    const int bs = kq ? 256 : 32;
+    if (act_type != 8 && act_type != 9 && !kq) {
+        snprintf(d->err, sizeof d->err, "rf_hip_quant_act: activation type %d", act_type);
+        return -1;
+    }
+    rf_quant_act_kernel<<<rf_hip_blocks(d, rows * (n / bs)), rf_hip_threads(d), 0, d->stream>>>(bs, kq, x, ldx, xq, n, rows);
+    RF_HIP_LAUNCHED(d, "launching quant_act");
+    return 0;
+}
+
+extern "C" int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const float *w, int64_t n, int64_t rows, float eps) {
+    if (rows < 1) return 0;
+    rf_rmsnorm_kernel<<<(unsigned)rows, rf_hip_threads(d), 0, d->stream>>>(out, x, w, n, eps);
+    RF_HIP_LAUNCHED(d, "launching rmsnorm");
+    return 0;
+}
+
+extern "C" int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, int64_t n_heads, int64_t hd, int64_t n_rot,
+                           int32_t pos0, float base, float freq_scale, const float *freq_factors, int neox) {
+    const int64_t half = n_rot / 2;
+    int th = d->prop.warpSize;
+    while (th < half && th < rf_hip_threads(d)) th *= 2;
+    if (n_tok < 1) return 0;
+    rf_rope_kernel<<<dim3((unsigned)n_tok, (unsigned)n_heads), th, 0, d->stream>>>(x, ld, hd, n_rot, pos0, base, freq_scale,
+                                                                                  freq_factors, neox);
+    RF_HIP_LAUNCHED(d, "launching rope");
+    return 0;
+}
+
+extern "C" int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cache, const float *k, const float *v,
+                               int64_t ld, int64_t kv_dim, int32_t pos0, int64_t n_tok) {
+    rf_kv_store_kernel<<<rf_hip_blocks(d, n_tok * kv_dim), rf_hip_threads(d), 0, d->stream>>>(k_cache, v_cache, k, v, ld,
+                                                                                                kv_dim, pos0, n_tok);
+    RF_HIP_LAUNCHED(d, "launching kv_store");
+    return 0;
+}
+
+extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
+                                const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                                int64_t window, float scale) {
+    const int th = rf_hip_threads(d), nw = th / d->prop.warpSize;
+    const size_t shared = sizeof(float) * ((size_t)nw * (size_t)hd + 2 * (size_t)nw);
+    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv) {
+        snprintf(d->err, sizeof d->err, "rf_hip_attention: head_dim %lld (at most %d) or %lld heads over %lld kv heads",
+                 (long long)hd, RF_HEAD_DIM_MAX, (long long)nh, (long long)nkv);
+        return -1;
+    }
+    if (shared > d->prop.sharedMemPerBlock) {
+        snprintf(d->err, sizeof d->err, "rf_hip_attention: needs %zu bytes of LDS, the device has %zu", shared,
+                 (size_t)d->prop.sharedMemPerBlock);
+        return -1;
+    }
+    if (n_tok < 1) return 0;
+    rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv,
+                                                                                        hd, pos0, window, scale);
+    RF_HIP_LAUNCHED(d, "launching attention");
+    return 0;
+}
+
+extern "C" int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
+                          int64_t n, int64_t rows, int gelu) {
+    rf_glu_kernel<<<rf_hip_blocks(d, n * rows), rf_hip_threads(d), 0, d->stream>>>(h, ldh, g, ldg, u, ldu, n, rows, gelu);
+    RF_HIP_LAUNCHED(d, "launching glu");
+    return 0;
+}
+
+extern "C" int rf_hip_add(rf_hip_dev *d, float *y, int64_t ldy, const float *x, int64_t ldx, int64_t n, int64_t rows,
+                          float alpha, const float *weight, int64_t wstride, int64_t widx) {
+    rf_add_kernel<<<rf_hip_blocks(d, n * rows), rf_hip_threads(d), 0, d->stream>>>(y, ldy, x, ldx, n, rows, alpha, weight,
+                                                                                 wstride, widx);
+    RF_HIP_LAUNCHED(d, "launching add");
+    return 0;
+}
+
+extern "C" int rf_hip_embed(rf_hip_dev *d, float *out, int64_t ld, int type, const void *w, int64_t ne0,
+                            uint64_t row_bytes, const int32_t *ids, int64_t n_tok, float scale) {
+    const unsigned nb = rf_hip_blocks(d, n_tok * rf_n_chunks(ne0));
+    const int th = rf_hip_threads(d);
+    const uint8_t *wb = (const uint8_t *)w;
+#define RF_EMBED_CASE(T) \
+    case T: rf_embed_kernel<T><<<nb, th, 0, d->stream>>>(out, ld, wb, ne0, row_bytes, ids, n_tok, scale); break
+    switch (type) {
+        RF_EMBED_CASE(RF_T_F32); RF_EMBED_CASE(RF_T_F16); RF_EMBED_CASE(RF_T_BF16);
+        RF_EMBED_CASE(RF_T_Q4_0); RF_EMBED_CASE(RF_T_Q4_1); RF_EMBED_CASE(RF_T_Q5_0); RF_EMBED_CASE(RF_T_Q5_1);
+        RF_EMBED_CASE(RF_T_Q8_0); RF_EMBED_CASE(RF_T_Q2_K); RF_EMBED_CASE(RF_T_Q3_K); RF_EMBED_CASE(RF_T_Q4_K);
+        RF_EMBED_CASE(RF_T_Q5_K); RF_EMBED_CASE(RF_T_Q6_K); RF_EMBED_CASE(RF_T_IQ4_NL); RF_EMBED_CASE(RF_T_IQ4_XS);
+        RF_EMBED_CASE(RF_T_MXFP4);
+    default:
+        snprintf(d->err, sizeof d->err, "rf_hip_embed: tensor type %d has no GPU kernel", type);
+        return -1;
+    }
+#undef RF_EMBED_CASE
+    RF_HIP_LAUNCHED(d, "launching embed");
+    return 0;
+}
+
+extern "C" int rf_hip_softmax(rf_hip_dev *d, float *x, int64_t ld, int64_t n, int64_t rows) {
+    rf_softmax_kernel<<<rf_hip_blocks(d, rows), rf_hip_threads(d), 0, d->stream>>>(x, ld, n, rows);
+    RF_HIP_LAUNCHED(d, "launching softmax");
+    return 0;
+}
+
+extern "C" int rf_hip_moe_route(rf_hip_dev *d, float *logits, int64_t ld, int64_t n_expert, int64_t k, int64_t rows,
+                                int32_t *ids, float *weights) {
+    rf_moe_route_kernel<<<rf_hip_blocks(d, rows), rf_hip_threads(d), 0, d->stream>>>(logits, ld, n_expert, k, rows, ids,
+                                                                                   weights);
+    RF_HIP_LAUNCHED(d, "launching moe_route");
+    return 0;
+}
+
+extern "C" int rf_hip_argmax(rf_hip_dev *d, const float *x, int64_t n, int32_t *out) {
+    rf_argmax_kernel<<<1, RF_BLOCK_THREADS, 0, d->stream>>>(x, n, out);
+    RF_HIP_LAUNCHED(d, "launching argmax");
+    return 0;
+}

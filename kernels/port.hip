@@ -1,0 +1,77 @@
+/* Portability: one HIP source for AMD and NVIDIA. Under hipcc, HIP itself. Under nvcc, the few
+   hip* calls and intrinsics this backend uses, mapped onto the CUDA runtime (HIP's own NVIDIA
+   headers do the same, but do not build with CUDA 13). Nothing else may call the runtime.
+
+   Hardware facts are never literals:
+     RF_WAVE      the wavefront width, from the target (device code only): 64 on CDNA/GCN,
+                  32 on RDNA and NVIDIA. Host code reads hipDeviceProp_t::warpSize instead and
+                  launches whole wavefronts; kernels derive lane and wave from RF_WAVE.
+     LDS size, CU count: hipDeviceProp_t (sharedMemPerBlock, multiProcessorCount). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <float.h>
+#include <new>
+
+#if defined(__HIPCC__) || defined(__HIP_PLATFORM_AMD__)
+#include <hip/hip_runtime.h>
+#include <hip/hip_fp16.h>
+#define RF_HIP_AMD 1
+#define RF_SHFL_XOR(v, mask, width) __shfl_xor((v), (mask), (width))
+#define RF_HIP_HOST_ALLOC(p, n) hipHostMalloc((p), (n), hipHostMallocDefault)
+#elif defined(__CUDACC__)
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#define RF_HIP_AMD 0
+typedef cudaError_t hipError_t;
+typedef cudaStream_t hipStream_t;
+typedef cudaEvent_t hipEvent_t;
+typedef cudaDeviceProp hipDeviceProp_t;
+#define hipSuccess cudaSuccess
+#define hipErrorInvalidValue cudaErrorInvalidValue
+#define hipErrorOutOfMemory cudaErrorMemoryAllocation
+#define hipMemcpyHostToDevice cudaMemcpyHostToDevice
+#define hipMemcpyDeviceToHost cudaMemcpyDeviceToHost
+#define hipGetErrorString cudaGetErrorString
+#define hipGetLastError cudaGetLastError
+#define hipGetDeviceCount cudaGetDeviceCount
+#define hipGetDeviceProperties cudaGetDeviceProperties
+#define hipSetDevice cudaSetDevice
+#define hipMalloc cudaMalloc
+#define hipFree cudaFree
+#define hipHostFree cudaFreeHost
+#define hipMemcpyAsync cudaMemcpyAsync
+#define hipMemsetAsync cudaMemsetAsync
+#define hipMemGetInfo cudaMemGetInfo
+#define hipStreamCreateWithFlags cudaStreamCreateWithFlags
+#define hipStreamNonBlocking cudaStreamNonBlocking
+#define hipStreamDestroy cudaStreamDestroy
+#define hipStreamSynchronize cudaStreamSynchronize
+#define hipEventCreateWithFlags cudaEventCreateWithFlags
+#define hipEventDisableTiming cudaEventDisableTiming
+#define hipEventDestroy cudaEventDestroy
+#define hipEventRecord cudaEventRecord
+#define hipEventSynchronize cudaEventSynchronize
+#define RF_SHFL_XOR(v, mask, width) __shfl_xor_sync(0xffffffffu, (v), (mask), (width))
+#define RF_HIP_HOST_ALLOC(p, n) cudaMallocHost((p), (n))
+#else
+#error "rocmforge_hip.h: compile the implementation with hipcc or nvcc"
+#endif
+
+/* The wavefront width the device code is compiled for. */
+#if defined(__AMDGCN_WAVEFRONT_SIZE)
+#define RF_WAVE __AMDGCN_WAVEFRONT_SIZE
+#elif defined(__CUDACC__) && !RF_HIP_AMD
+#define RF_WAVE warpSize
+#else
+#define RF_WAVE 64 /* host pass of hipcc: never used for launch math (that reads warpSize) */
+#endif
+/* The narrowest wavefront of any supported GPU: sizes per-lane register arrays (a head of
+   RF_HEAD_DIM_MAX values spread over the lanes of one wave). */
+#define RF_WAVE_MIN 32
+#define RF_HEAD_DIM_MAX 256
+
+/* Waves per block for the kernels that use several: sized so a block is 256 threads on
+   wave64 and wave32 alike (host side: 256 / warpSize). */
+#define RF_BLOCK_THREADS 256

@@ -1,0 +1,22 @@
+/* Rotary position embedding: pair i of each head rotates by pos * theta_i, theta_i =
+   freq_scale * base^(-2i / n_rot) / factor_i (llama3's per-frequency factors). Normal RoPE pairs
+   (2i, 2i + 1), NeoX (i, i + n_rot / 2). The angle is computed in double, like the CPU, so
+   positions in the thousands keep their digits.
+
+   Bandwidth: reads and writes q and k once (8 bytes per value); ~20 flops per pair. Negligible
+   next to the projections that produce q and k. Grid: (token, head); threads over pairs. */
+
+__global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, int32_t pos0, float base,
+                               float freq_scale, const float *factors, int neox) {
+    const int64_t t = blockIdx.x, h = blockIdx.y, half = n_rot / 2;
+    float *p = x + t * ld + h * hd;
+    for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
+        double theta = (double)(pos0 + t) * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
+        if (factors) theta /= factors[i];
+        const float c = (float)cos(theta), s = (float)sin(theta);
+        const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+        const float x0 = p[i0], x1 = p[i1];
+        p[i0] = x0 * c - x1 * s;
+        p[i1] = x0 * s + x1 * c;
+    }
+}

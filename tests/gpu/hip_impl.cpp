@@ -1,0 +1,2 @@
+#define ROCMFORGE_HIP_IMPLEMENTATION
+#include "rocmforge_hip.h"

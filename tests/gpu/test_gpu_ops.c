@@ -1,0 +1,453 @@
+/* Every GPU op against the CPU reference on random inputs and awkward shapes (odd rows, tails,
+   1 token, 512 tokens), like llama.cpp's test-backend-ops. Built only with make CUDA=1 / HIP=1.
+   This file holds the implementation itself so it can call the CPU's static ops (rf__rmsnorm,
+   rf__rope, rf__softmax, ...) as the reference.
+
+   Tolerances (stated per test): err = max |gpu - ref| / max(scale, 1e-30), with scale the
+   natural magnitude of the result (sum |w||x| for a dot product, max |ref| otherwise). */
+#define ROCMFORGE_IMPLEMENTATION
+#ifndef ROCMFORGE_HIP
+#define ROCMFORGE_HIP
+#endif
+#include "rocmforge.h"
+#include "rf_test.h"
+
+static rf_hip_dev *G;
+static uint64_t rng = 88172645463325252ull;
+static float frand(void) { /* xorshift, uniform in [-1, 1) */
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+static void *dev_alloc(rf_hip_buf **b, size_t n) {
+    if (rf_hip_buf_new(G, n, b)) return NULL;
+    return rf_hip_buf_alloc(*b, n, 256);
+}
+static void *dev_copy(rf_hip_buf **b, const void *src, size_t n) {
+    void *p = dev_alloc(b, n);
+    if (p && rf_hip_upload(G, p, src, n)) return NULL;
+    return p;
+}
+
+/* ----- GEMV: every type, against dequantize + double dot (exact weights, f32 activations), and
+   with the CPU's activation rounding against rf_vec_dot (what the CPU forward pass computes). */
+static const rf_type gemv_types[] = {RF_TYPE_F32, RF_TYPE_F16, RF_TYPE_BF16, RF_TYPE_Q4_0, RF_TYPE_Q4_1, RF_TYPE_Q5_0,
+                                     RF_TYPE_Q5_1, RF_TYPE_Q8_0, RF_TYPE_Q2_K, RF_TYPE_Q3_K, RF_TYPE_Q4_K, RF_TYPE_Q5_K,
+                                     RF_TYPE_Q6_K, RF_TYPE_IQ4_NL, RF_TYPE_IQ4_XS, RF_TYPE_MXFP4};
+
+static double gemv_case(rf_type type, int64_t ne0, int64_t ne1, int64_t nt, int cpu_act) {
+    const rf_type_traits *tr = rf_type_get(type);
+    rf_type at = tr->vec_dot_type;
+    uint64_t rb = 0, ab = 0;
+    float *w = RF__NEW(float, ne0 * ne1), *x = RF__NEW(float, ne0 * nt), *y = RF__NEW(float, ne1 * nt), *row = RF__NEW(float, ne0);
+    uint8_t *wq, *aq;
+    rf_hip_buf *bw = NULL, *bx = NULL, *by = NULL, *bq = NULL;
+    void *dw, *dx, *dy, *dq = NULL;
+    double worst = 0;
+    int64_t r, t, i;
+    rf_type_row_bytes(type, ne0, &rb);
+    wq = RF__NEW(uint8_t, rb * ne1);
+    rf_type_row_bytes(at == RF_TYPE_F32 ? RF_TYPE_F32 : at, ne0, &ab);
+    aq = RF__NEW(uint8_t, ab);
+    for (i = 0; i < ne0 * ne1; i++) w[i] = frand();
+    for (i = 0; i < ne0 * nt; i++) x[i] = frand() * 2.0f;
+    for (r = 0; r < ne1; r++) rf_quantize(type, w + r * ne0, wq + r * rb, ne0);
+    dw = dev_copy(&bw, wq, rb * ne1);
+    dx = dev_copy(&bx, x, sizeof(float) * ne0 * nt);
+    dy = dev_alloc(&by, sizeof(float) * ne1 * nt);
+    if (cpu_act && at != RF_TYPE_F32) dq = dev_alloc(&bq, sizeof(float) * ne0 * nt);
+    if (!dw || !dx || !dy || (cpu_act && at != RF_TYPE_F32 && !dq)) {
+        worst = 1e30;
+        goto done;
+    }
+    if (dq) {
+        if (rf_hip_quant_act(G, (int)at, (const float *)dx, ne0, (float *)dq, ne0, nt)) worst = 1e30;
+        dx = dq;
+    }
+    if (rf_hip_gemv(G, (int)type, dw, ne0, ne1, rb, (const float *)dx, ne0, (float *)dy, ne1, nt, NULL, 0) ||
+        rf_hip_download(G, y, dy, sizeof(float) * ne1 * nt)) {
+        worst = 1e30;
+        goto done;
+    }
+    for (t = 0; t < nt; t++) {
+        if (cpu_act && at != RF_TYPE_F32) rf_quantize(at, x + t * ne0, aq, ne0);
+        for (r = 0; r < ne1; r++) {
+            double ref = 0, mag = 0;
+            rf_dequantize(type, wq + r * rb, row, ne0);
+            for (i = 0; i < ne0; i++) mag += fabs((double)row[i] * x[t * ne0 + i]);
+            if (cpu_act) {
+                float v;
+                rf_vec_dot(type, ne0, wq + r * rb, at == RF_TYPE_F32 ? (const void *)(x + t * ne0) : (const void *)aq, &v);
+                ref = v;
+            } else {
+                for (i = 0; i < ne0; i++) ref += (double)row[i] * x[t * ne0 + i];
+            }
+            if (fabs(y[t * ne1 + r] - ref) / (mag + 1e-30) > worst) worst = fabs(y[t * ne1 + r] - ref) / (mag + 1e-30);
+        }
+    }
+done:
+    rf_hip_buf_free(bw), rf_hip_buf_free(bx), rf_hip_buf_free(by), rf_hip_buf_free(bq);
+    RF_FREE(w), RF_FREE(x), RF_FREE(y), RF_FREE(row), RF_FREE(wq), RF_FREE(aq);
+    return worst;
+}
+
+/* tolerance: 1e-5 of sum |w x| (float accumulation of up to 4096 products); 1e-4 against
+   rf_vec_dot for q4_1/q5_1, whose q8_1 partner stores s = d * sum(q) rounded to fp16 (a 2^-11
+   relative error in the min term that the GPU, computing the min term exactly, does not make) */
+static void test_gemv_all_types(void) {
+    static const int64_t shapes[][3] = {{256, 1, 1}, {256, 17, 1}, {512, 33, 7}, {1024, 131, 9}, {2048, 64, 512}, {4096, 5, 3}};
+    size_t ti, si;
+    for (ti = 0; ti < sizeof gemv_types / sizeof gemv_types[0]; ti++)
+        for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            double e0 = gemv_case(gemv_types[ti], shapes[si][0], shapes[si][1], shapes[si][2], 0);
+            double e1 = gemv_case(gemv_types[ti], shapes[si][0], shapes[si][1], shapes[si][2], 1);
+            const double tol1 = rf_type_get(gemv_types[ti])->vec_dot_type == RF_TYPE_Q8_1 ? 1e-4 : 1e-5;
+            CHECKF(e0 < 1e-5 && e1 < tol1, "%s %lldx%lld x %lld tokens: err %.3g (f32 act), %.3g (cpu act)",
+                   rf_type_name(gemv_types[ti]), (long long)shapes[si][0], (long long)shapes[si][1],
+                   (long long)shapes[si][2], e0, e1);
+        }
+    printf("  gemv: %d types x 6 shapes, both activation modes\n", (int)(sizeof gemv_types / sizeof gemv_types[0]));
+}
+
+/* Plain types have no block: odd row lengths and tails (tolerance as above). */
+static void test_gemv_odd_rows(void) {
+    static const int64_t shapes[][3] = {{1, 3, 1}, {33, 5, 2}, {1031, 7, 9}, {4099, 3, 1}};
+    size_t si, ti;
+    for (ti = 0; ti < 3; ti++)
+        for (si = 0; si < 4; si++) {
+            double e = gemv_case(gemv_types[ti], shapes[si][0], shapes[si][1], shapes[si][2], 1);
+            CHECKF(e < 1e-5, "%s ne0 %lld: err %.3g", rf_type_name(gemv_types[ti]), (long long)shapes[si][0], e);
+        }
+}
+
+/* q8 activation rounding: bit-identical to rf_quantize + rf_dequantize (tolerance 0). */
+static void test_quant_act_exact(void) {
+    static const rf_type acts[] = {RF_TYPE_Q8_0, RF_TYPE_Q8_K};
+    const int64_t n = 1024, rows = 3;
+    float *x = RF__NEW(float, n * rows), *y = RF__NEW(float, n * rows), *ref = RF__NEW(float, n);
+    uint8_t *q = RF__NEW(uint8_t, 2 * n);
+    rf_hip_buf *bx = NULL, *by = NULL;
+    float *dx, *dy;
+    size_t a;
+    int64_t i, r, bad = 0;
+    for (i = 0; i < n * rows; i++) x[i] = frand() * (i % 97 == 0 ? 100.0f : 1.0f);
+    dx = (float *)dev_copy(&bx, x, sizeof(float) * n * rows);
+    dy = (float *)dev_alloc(&by, sizeof(float) * n * rows);
+    REQUIRE(dx && dy);
+    for (a = 0; a < 2; a++) {
+        REQUIRE(rf_hip_quant_act(G, (int)acts[a], dx, n, dy, n, rows) == 0);
+        REQUIRE(rf_hip_download(G, y, dy, sizeof(float) * n * rows) == 0);
+        for (r = 0; r < rows; r++) {
+            rf_quantize(acts[a], x + r * n, q, n);
+            rf_dequantize(acts[a], q, ref, n);
+            for (i = 0; i < n; i++) bad += y[r * n + i] != ref[i];
+        }
+        CHECKF(bad == 0, "%s: %lld values differ", rf_type_name(acts[a]), (long long)bad);
+    }
+    rf_hip_buf_free(bx), rf_hip_buf_free(by);
+    RF_FREE(x), RF_FREE(y), RF_FREE(ref), RF_FREE(q);
+}
+
+static double max_rel(const float *a, const float *b, int64_t n) {
+    double mx = 0, err = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
+    for (i = 0; i < n; i++) err = fabs(a[i] - b[i]) > err ? fabs(a[i] - b[i]) : err;
+    return err / (mx > 0 ? mx : 1);
+}
+
+/* RMSNorm rows of 1, 7, 4099 (tolerance 1e-6 of max |out|) */
+static void test_rmsnorm(void) {
+    static const int64_t ns[] = {1, 7, 64, 4099};
+    size_t k;
+    for (k = 0; k < 4; k++) {
+        const int64_t n = ns[k], rows = 5;
+        float *x = RF__NEW(float, n * rows), *w = RF__NEW(float, n), *y = RF__NEW(float, n * rows), *ref = RF__NEW(float, n * rows);
+        rf_hip_buf *bx = NULL, *bw = NULL;
+        float *dx, *dw;
+        int64_t i;
+        for (i = 0; i < n * rows; i++) x[i] = frand() * 3;
+        for (i = 0; i < n; i++) w[i] = frand();
+        for (i = 0; i < rows; i++) rf__rmsnorm(ref + i * n, x + i * n, w, n, 1e-6f);
+        dx = (float *)dev_copy(&bx, x, sizeof(float) * n * rows);
+        dw = (float *)dev_copy(&bw, w, sizeof(float) * n);
+        REQUIRE(dx && dw);
+        REQUIRE(rf_hip_rmsnorm(G, dx, dx, dw, n, rows, 1e-6f) == 0); /* in place, as the forward pass uses it */
+        REQUIRE(rf_hip_download(G, y, dx, sizeof(float) * n * rows) == 0);
+        CHECKF(max_rel(y, ref, n * rows) < 1e-6, "n %lld: err %.3g", (long long)n, max_rel(y, ref, n * rows));
+        rf_hip_buf_free(bx), rf_hip_buf_free(bw);
+        RF_FREE(x), RF_FREE(w), RF_FREE(y), RF_FREE(ref);
+    }
+}
+
+/* RoPE, normal and NeoX, partial rotation, llama3 factors, positions near 1000 (tolerance 1e-5) */
+static void test_rope(void) {
+    int neox, ff;
+    for (neox = 0; neox < 2; neox++)
+        for (ff = 0; ff < 2; ff++) {
+            const int64_t nt = 5, nh = 3, hd = 64, n_rot = 32, ld = nh * hd + 7;
+            float *x = RF__NEW(float, ld * nt), *y = RF__NEW(float, ld * nt), fac[16];
+            rf_hip_buf *bx = NULL, *bf = NULL;
+            float *dx, *df = NULL;
+            int64_t i;
+            for (i = 0; i < ld * nt; i++) x[i] = frand();
+            for (i = 0; i < 16; i++) fac[i] = 1.0f + (float)i * 0.5f;
+            dx = (float *)dev_copy(&bx, x, sizeof(float) * ld * nt);
+            if (ff) df = (float *)dev_copy(&bf, fac, sizeof fac);
+            REQUIRE(dx && (!ff || df));
+            REQUIRE(rf_hip_rope(G, dx, ld, nt, nh, hd, n_rot, 997, 500000.0f, 0.5f, df, neox) == 0);
+            REQUIRE(rf_hip_download(G, y, dx, sizeof(float) * ld * nt) == 0);
+            for (i = 0; i < nt; i++) rf__rope(x + i * ld, nh, hd, n_rot, (int32_t)(997 + i), 500000.0f, 0.5f, ff ? fac : NULL, neox);
+            CHECKF(max_rel(y, x, ld * nt) < 1e-5, "neox %d factors %d: err %.3g", neox, ff, max_rel(y, x, ld * nt));
+            rf_hip_buf_free(bx), rf_hip_buf_free(bf);
+            RF_FREE(x), RF_FREE(y);
+        }
+}
+
+/* Attention + KV append: 1 query at 37, 7 queries at 100 with a window of 20, 512 queries from
+   0; GQA 8 heads over 2; head dims 64, 80 (not a multiple of the wave), 256. The reference is
+   forward.c's loop on the f16-rounded cache. Tolerance 2e-5 of max |out|. */
+static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd) {
+    const int64_t nh = 8, nkv = 2, kvd = nkv * hd, np = pos0 + nt, group = nh / nkv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *q = RF__NEW(float, nt * nh * hd), *k = RF__NEW(float, np * kvd), *v = RF__NEW(float, np * kvd);
+    float *out = RF__NEW(float, nt * nh * hd), *ref = RF__NEW(float, nt * nh * hd), *att = RF__NEW(float, np);
+    rf_hip_buf *b = NULL;
+    float *dq, *dk, *dv, *dout;
+    uint16_t *kc, *vc;
+    int64_t i, t, h, s, j;
+    for (i = 0; i < nt * nh * hd; i++) q[i] = frand() * 2;
+    for (i = 0; i < np * kvd; i++) k[i] = frand() * 2, v[i] = frand();
+    REQUIRE(rf_hip_buf_new(G, sizeof(float) * (size_t)(nt * nh * hd * 2 + 2 * np * kvd) + 2 * sizeof(uint16_t) * (size_t)(np * kvd) + 4096, &b) == 0);
+    dq = (float *)rf_hip_buf_alloc(b, sizeof(float) * nt * nh * hd, 256);
+    dout = (float *)rf_hip_buf_alloc(b, sizeof(float) * nt * nh * hd, 256);
+    dk = (float *)rf_hip_buf_alloc(b, sizeof(float) * np * kvd, 256);
+    dv = (float *)rf_hip_buf_alloc(b, sizeof(float) * np * kvd, 256);
+    kc = (uint16_t *)rf_hip_buf_alloc(b, sizeof(uint16_t) * np * kvd, 256);
+    vc = (uint16_t *)rf_hip_buf_alloc(b, sizeof(uint16_t) * np * kvd, 256);
+    REQUIRE(dq && dout && dk && dv && kc && vc);
+    REQUIRE(rf_hip_upload(G, dq, q, sizeof(float) * nt * nh * hd) == 0);
+    REQUIRE(rf_hip_upload(G, dk, k, sizeof(float) * np * kvd) == 0);
+    REQUIRE(rf_hip_upload(G, dv, v, sizeof(float) * np * kvd) == 0);
+    /* the cache in two appends: the history, then this batch */
+    if (pos0 > 0) REQUIRE(rf_hip_kv_store(G, kc, vc, dk, dv, kvd, kvd, 0, pos0) == 0);
+    REQUIRE(rf_hip_kv_store(G, kc, vc, dk + pos0 * kvd, dv + pos0 * kvd, kvd, kvd, pos0, nt) == 0);
+    REQUIRE(rf_hip_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, window, scale) == 0);
+    REQUIRE(rf_hip_download(G, out, dout, sizeof(float) * nt * nh * hd) == 0);
+    for (i = 0; i < np * kvd; i++) k[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(k[i])), v[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(v[i]));
+    for (t = 0; t < nt; t++) {
+        const int64_t p = pos0 + t, t0 = window > 0 ? RF__MAX(0, p - window + 1) : 0;
+        for (h = 0; h < nh; h++) {
+            const float *qh = q + (t * nh + h) * hd;
+            float *o = ref + (t * nh + h) * hd;
+            for (s = t0; s <= p; s++) {
+                float dot = 0;
+                for (j = 0; j < hd; j++) dot += qh[j] * k[s * kvd + (h / group) * hd + j];
+                att[s] = dot * scale;
+            }
+            rf__softmax(att + t0, p - t0 + 1);
+            memset(o, 0, sizeof(float) * hd);
+            for (s = t0; s <= p; s++)
+                for (j = 0; j < hd; j++) o[j] += att[s] * v[s * kvd + (h / group) * hd + j];
+        }
+    }
+    CHECKF(max_rel(out, ref, nt * nh * hd) < 2e-5, "%lld queries at %d, window %lld, hd %lld: err %.3g", (long long)nt,
+           (int)pos0, (long long)window, (long long)hd, max_rel(out, ref, nt * nh * hd));
+    rf_hip_buf_free(b);
+    RF_FREE(q), RF_FREE(k), RF_FREE(v), RF_FREE(out), RF_FREE(ref), RF_FREE(att);
+}
+static void test_attention(void) {
+    attn_case(1, 37, 0, 64);
+    attn_case(1, 0, 0, 64);
+    attn_case(7, 100, 20, 80);
+    attn_case(512, 0, 0, 64);
+    attn_case(512, 0, 100, 128);
+    attn_case(3, 5, 0, 256);
+}
+
+/* SwiGLU and GeGLU over 3 rows of 1001, strided inputs (tolerance 1e-6 of max |out|) */
+static void test_glu(void) {
+    int gelu;
+    for (gelu = 0; gelu < 2; gelu++) {
+        const int64_t n = 1001, rows = 3;
+        float *gu = RF__NEW(float, 2 * n * rows), *h = RF__NEW(float, n * rows), *ref = RF__NEW(float, n * rows);
+        rf_hip_buf *b = NULL, *bh = NULL;
+        float *dg, *dh;
+        int64_t i, r;
+        for (i = 0; i < 2 * n * rows; i++) gu[i] = frand() * 6;
+        for (r = 0; r < rows; r++)
+            for (i = 0; i < n; i++)
+                ref[r * n + i] = (gelu ? rf__gelu(gu[r * 2 * n + i]) : rf__silu(gu[r * 2 * n + i])) * gu[r * 2 * n + n + i];
+        dg = (float *)dev_copy(&b, gu, sizeof(float) * 2 * n * rows);
+        dh = (float *)dev_alloc(&bh, sizeof(float) * n * rows);
+        REQUIRE(dg && dh);
+        REQUIRE(rf_hip_glu(G, dh, n, dg, 2 * n, dg + n, 2 * n, n, rows, gelu) == 0);
+        REQUIRE(rf_hip_download(G, h, dh, sizeof(float) * n * rows) == 0);
+        CHECKF(max_rel(h, ref, n * rows) < 1e-6, "gelu %d: err %.3g", gelu, max_rel(h, ref, n * rows));
+        rf_hip_buf_free(b), rf_hip_buf_free(bh);
+        RF_FREE(gu), RF_FREE(h), RF_FREE(ref);
+    }
+}
+
+/* Residual add, bias broadcast, and the MoE's weighted add (exact: one rounding each) */
+static void test_add(void) {
+    const int64_t n = 333, rows = 4;
+    float y[333 * 4], x[333 * 4], w[8], ref[333 * 4], out[333 * 4];
+    rf_hip_buf *b = NULL;
+    float *dy, *dx, *dw;
+    int64_t i;
+    for (i = 0; i < n * rows; i++) y[i] = frand(), x[i] = frand();
+    for (i = 0; i < 8; i++) w[i] = frand();
+    REQUIRE(rf_hip_buf_new(G, 3 * sizeof y + 1024, &b) == 0);
+    dy = (float *)rf_hip_buf_alloc(b, sizeof y, 256), dx = (float *)rf_hip_buf_alloc(b, sizeof x, 256), dw = (float *)rf_hip_buf_alloc(b, sizeof w, 256);
+    REQUIRE(rf_hip_upload(G, dy, y, sizeof y) == 0 && rf_hip_upload(G, dx, x, sizeof x) == 0 && rf_hip_upload(G, dw, w, sizeof w) == 0);
+    REQUIRE(rf_hip_add(G, dy, n, dx, n, n, rows, 1.0f, NULL, 0, 0) == 0);   /* y += x */
+    REQUIRE(rf_hip_add(G, dy, n, dx, 0, n, rows, 1.0f, NULL, 0, 0) == 0);   /* y += x[0] (bias) */
+    REQUIRE(rf_hip_add(G, dy, n, dx, n, n, rows, 1.0f, dw, 2, 1) == 0);     /* y += w[2r + 1] x */
+    REQUIRE(rf_hip_download(G, out, dy, sizeof out) == 0);
+    for (i = 0; i < n * rows; i++) {
+        ref[i] = y[i] + x[i];
+        ref[i] += x[i % n];
+        ref[i] += w[2 * (i / n) + 1] * x[i];
+    }
+    CHECKF(max_rel(out, ref, n * rows) == 0, "err %.3g", max_rel(out, ref, n * rows));
+    rf_hip_buf_free(b);
+}
+
+/* Embedding rows of f32 (odd width), q4_0, q6_K, times a scale (exact: the dequantization is
+   the CPU's formula) */
+static void test_embed(void) {
+    static const rf_type types[] = {RF_TYPE_F32, RF_TYPE_F16, RF_TYPE_Q4_0, RF_TYPE_Q6_K, RF_TYPE_IQ4_XS};
+    size_t k;
+    for (k = 0; k < 5; k++) {
+        const int64_t ne0 = types[k] == RF_TYPE_F32 ? 77 : 512, nv = 50, nt = 4;
+        const int32_t ids[4] = {0, 49, 7, 7};
+        uint64_t rb;
+        float *w = RF__NEW(float, ne0 * nv), *out = RF__NEW(float, ne0 * nt), *ref = RF__NEW(float, ne0 * nt);
+        uint8_t *wq;
+        rf_hip_buf *bw = NULL, *bi = NULL, *bo = NULL;
+        void *dw, *di, *dout;
+        int64_t i;
+        rf_type_row_bytes(types[k], ne0, &rb);
+        wq = RF__NEW(uint8_t, rb * nv);
+        for (i = 0; i < ne0 * nv; i++) w[i] = frand();
+        for (i = 0; i < nv; i++) rf_quantize(types[k], w + i * ne0, wq + i * rb, ne0);
+        for (i = 0; i < nt; i++) {
+            int64_t j;
+            rf_dequantize(types[k], wq + (uint64_t)ids[i] * rb, ref + i * ne0, ne0);
+            for (j = 0; j < ne0; j++) ref[i * ne0 + j] *= 2.5f;
+        }
+        dw = dev_copy(&bw, wq, rb * nv), di = dev_copy(&bi, ids, sizeof ids), dout = dev_alloc(&bo, sizeof(float) * ne0 * nt);
+        REQUIRE(dw && di && dout);
+        REQUIRE(rf_hip_embed(G, (float *)dout, ne0, (int)types[k], dw, ne0, rb, (const int32_t *)di, nt, 2.5f) == 0);
+        REQUIRE(rf_hip_download(G, out, dout, sizeof(float) * ne0 * nt) == 0);
+        CHECKF(max_rel(out, ref, ne0 * nt) == 0, "%s: err %.3g", rf_type_name(types[k]), max_rel(out, ref, ne0 * nt));
+        rf_hip_buf_free(bw), rf_hip_buf_free(bi), rf_hip_buf_free(bo);
+        RF_FREE(w), RF_FREE(out), RF_FREE(ref), RF_FREE(wq);
+    }
+}
+
+/* Softmax rows and the MoE router's top-k (identical ids; weights within 1e-6) */
+static void test_softmax_moe(void) {
+    const int64_t ne = 8, K = 2, rows = 5, n = 1000;
+    float lg[5 * 8], p[5 * 8], wts[5 * 2], sm[1000 * 3], smref[1000 * 3];
+    int32_t ids[5 * 2];
+    rf_hip_buf *b = NULL;
+    float *dl, *dw, *ds;
+    int32_t *di;
+    int64_t r, i, j, e;
+    for (i = 0; i < ne * rows; i++) lg[i] = frand() * 4;
+    lg[3 * ne + 2] = lg[3 * ne + 5] = 9.0f; /* a tie: the first index wins */
+    for (i = 0; i < n * 3; i++) sm[i] = smref[i] = frand() * 30;
+    REQUIRE(rf_hip_buf_new(G, sizeof lg + sizeof wts + sizeof ids + sizeof sm + 4096, &b) == 0);
+    dl = (float *)rf_hip_buf_alloc(b, sizeof lg, 256), dw = (float *)rf_hip_buf_alloc(b, sizeof wts, 256);
+    di = (int32_t *)rf_hip_buf_alloc(b, sizeof ids, 256), ds = (float *)rf_hip_buf_alloc(b, sizeof sm, 256);
+    REQUIRE(rf_hip_upload(G, dl, lg, sizeof lg) == 0 && rf_hip_upload(G, ds, sm, sizeof sm) == 0);
+    REQUIRE(rf_hip_moe_route(G, dl, ne, ne, K, rows, di, dw) == 0);
+    REQUIRE(rf_hip_softmax(G, ds, n, n, 3) == 0);
+    REQUIRE(rf_hip_download(G, ids, di, sizeof ids) == 0 && rf_hip_download(G, wts, dw, sizeof wts) == 0);
+    REQUIRE(rf_hip_download(G, sm, ds, sizeof sm) == 0);
+    for (i = 0; i < 3; i++) rf__softmax(smref + i * n, n);
+    CHECKF(max_rel(sm, smref, 3 * n) < 1e-6, "softmax err %.3g", max_rel(sm, smref, 3 * n));
+    for (r = 0; r < rows; r++) {
+        int64_t chosen[2];
+        float wsum = 0;
+        memcpy(p + r * ne, lg + r * ne, sizeof(float) * ne);
+        rf__softmax(p + r * ne, ne);
+        for (j = 0; j < K; j++) {
+            int64_t best = -1;
+            for (e = 0; e < ne; e++) {
+                int taken = 0;
+                for (i = 0; i < j; i++) taken |= chosen[i] == e;
+                if (!taken && (best < 0 || p[r * ne + e] > p[r * ne + best])) best = e;
+            }
+            chosen[j] = best;
+            wsum += p[r * ne + best];
+        }
+        for (j = 0; j < K; j++) {
+            CHECKF(ids[r * K + j] == chosen[j], "row %lld pick %lld: %d vs %lld", (long long)r, (long long)j, ids[r * K + j], (long long)chosen[j]);
+            CHECK(fabs(wts[r * K + j] - p[r * ne + chosen[j]] / wsum) < 1e-6);
+        }
+    }
+    rf_hip_buf_free(b);
+}
+
+/* Argmax over a 151936-token vocabulary, with a tie (first wins) and NaNs (never win) */
+static void test_argmax(void) {
+    const int64_t n = 151936;
+    float *x = RF__NEW(float, n);
+    rf_hip_buf *b = NULL;
+    float *dx;
+    int32_t *dout, got = -1;
+    int64_t i;
+    for (i = 0; i < n; i++) x[i] = frand();
+    x[100] = NAN;
+    x[90001] = 5.0f, x[120000] = 5.0f;
+    REQUIRE(rf_hip_buf_new(G, sizeof(float) * n + 1024, &b) == 0);
+    dx = (float *)rf_hip_buf_alloc(b, sizeof(float) * n, 256), dout = (int32_t *)rf_hip_buf_alloc(b, 4, 256);
+    REQUIRE(rf_hip_upload(G, dx, x, sizeof(float) * n) == 0);
+    REQUIRE(rf_hip_argmax(G, dx, n, dout) == 0 && rf_hip_download(G, &got, dout, 4) == 0);
+    CHECKF(got == 90001, "got %d", got);
+    rf_hip_buf_free(b);
+    RF_FREE(x);
+}
+
+/* Errors are values with the runtime's message: no such device, an impossible allocation, a
+   type without a kernel. Nothing aborts. */
+static void test_errors(void) {
+    rf_hip_dev *d = NULL;
+    rf_hip_buf *b = NULL;
+    char err[256] = "";
+    CHECK(rf_hip_open(999, &d, err, sizeof err) != 0 && d == NULL && err[0]);
+    printf("  open(999): %s\n", err);
+    CHECK(rf_hip_buf_new(G, (size_t)1 << 52, &b) != 0 && b == NULL);
+    printf("  4 PB allocation: %s\n", rf_hip_error(G));
+    CHECK(rf_hip_gemv(G, RF_TYPE_IQ2_XXS, NULL, 256, 1, 66, NULL, 256, NULL, 1, 1, NULL, 0) != 0);
+    printf("  iq2_xxs gemv: %s\n", rf_hip_error(G));
+    CHECK(rf_hip_sync(G) == 0); /* the stream is still usable */
+}
+
+int main(void) {
+    char err[256];
+    rf_hip_info info;
+    if (rf_hip_device_count() < 1 || rf_hip_open(0, &G, err, sizeof err)) {
+        printf("skip gpu_ops: no GPU\n");
+        return 0;
+    }
+    rf_hip_get_info(G, &info);
+    printf("device: %s (%s), wave %d, %d CUs, %zu KB LDS/block, %.1f GB\n", info.name, info.arch, info.wave, info.n_cu,
+           info.shared_per_block / 1024, (double)info.total_mem / 1e9);
+    RUN(test_gemv_all_types);
+    RUN(test_gemv_odd_rows);
+    RUN(test_quant_act_exact);
+    RUN(test_rmsnorm);
+    RUN(test_rope);
+    RUN(test_attention);
+    RUN(test_glu);
+    RUN(test_add);
+    RUN(test_embed);
+    RUN(test_softmax_moe);
+    RUN(test_argmax);
+    RUN(test_errors);
+    rf_hip_close(G);
+    return TEST_EXIT();
+}
