@@ -455,6 +455,18 @@ RF_API rf_status rf_generate(rf_ctx *c, rf_sampler *s, const char *prompt, size_
 /* The tokens in the context's cache, oldest first (*n of them). */
 RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n);
 
+/* The same loop one step at a time, for callers that interleave many generations (the server
+   advances each of its slots by one step per round). rf_gen_begin tokenizes the prompt and finds
+   the cached prefix; each rf_gen_step runs the prefill (the first step) or one generated token
+   and streams through on_piece; the generation is over when rf_gen_result_of(g)->stop is set
+   (or a step fails). rf_gen_end frees it (any time: ending early cancels) and gives the result. */
+typedef struct rf_gen rf_gen;
+RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *s, const char *prompt, size_t len,
+                              const rf_gen_params *p, rf_gen **out);
+RF_API rf_status rf_gen_step(rf_gen *g);
+RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g);  /* counts so far; stop when over */
+RF_API void rf_gen_end(rf_gen *g, rf_gen_result *r);             /* r may be NULL; g may be NULL */
+
 #ifdef __cplusplus
 }
 #endif
