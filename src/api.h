@@ -467,6 +467,40 @@ RF_API rf_status rf_gen_step(rf_gen *g);
 RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g);  /* counts so far; stop when over */
 RF_API void rf_gen_end(rf_gen *g, rf_gen_result *r);             /* r may be NULL; g may be NULL */
 
+/* ---------------------------------------------------------------------------------------------
+   JSON (RFC 8259), the reader and writer the server uses; bounded and non-throwing. A parsed
+   document is a read-only tree of nodes named by index: the root is node 0, -1 is "none" (every
+   accessor accepts it and answers RF_JSON_NONE / 0 / NULL / -1). Strings are decoded, valid
+   UTF-8 and NUL-terminated (a \u0000 escape is rejected). */
+
+typedef enum rf_json_type {
+    RF_JSON_NONE = 0, RF_JSON_NULL, RF_JSON_FALSE, RF_JSON_TRUE, RF_JSON_NUMBER, RF_JSON_STRING,
+    RF_JSON_ARRAY, RF_JSON_OBJECT
+} rf_json_type;
+
+typedef struct rf_json rf_json;
+typedef struct rf_json_limits {
+    int32_t max_depth;   /* nesting of arrays/objects (default 64, at most 256) */
+    size_t max_nodes;    /* values, keys included (default 2^20) */
+    size_t max_string;   /* decoded bytes of one string (default 2^24) */
+} rf_json_limits;
+
+RF_API rf_json_limits rf_json_default_limits(void);
+/* RF_ERR_BAD_STRING (with the byte offset in rf_last_error) for text that is not JSON or not
+   UTF-8, RF_ERR_TOO_LARGE past a limit. lim NULL: the defaults. */
+RF_API rf_status rf_json_parse(const char *text, size_t len, const rf_json_limits *lim, rf_json **out);
+RF_API void rf_json_free(rf_json *j);
+RF_API rf_json_type rf_json_type_of(const rf_json *j, int32_t node);
+RF_API int32_t rf_json_len(const rf_json *j, int32_t node);     /* elements, members, or string bytes */
+RF_API int32_t rf_json_at(const rf_json *j, int32_t node, int32_t i);  /* i-th element / member value */
+RF_API const char *rf_json_key(const rf_json *j, int32_t obj, int32_t i);  /* i-th member's key */
+RF_API int32_t rf_json_get(const rf_json *j, int32_t obj, const char *key);  /* last duplicate wins */
+RF_API const char *rf_json_str(const rf_json *j, int32_t node, size_t *len);
+RF_API double rf_json_num(const rf_json *j, int32_t node);
+/* s[0..n) as a quoted JSON string: ", \\ and control characters escaped, invalid UTF-8 bytes
+   replaced by U+FFFD. Buffer rules as rf_detokenize. */
+RF_API rf_status rf_json_escape(const char *s, size_t n, char *buf, size_t cap, size_t *n_out);
+
 #ifdef __cplusplus
 }
 #endif

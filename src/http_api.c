@@ -1,0 +1,1 @@
+/* OpenAI endpoints (in progress). */
