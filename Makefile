@@ -32,8 +32,9 @@ $(BUILD)/rocmforge.h: amalgamate.py $(SRC_FILES)
 	@mkdir -p $(BUILD)
 	$(PYTHON) amalgamate.py --lines -o $@
 
+# rf is built with the HTTP server (rf serve); the library's default build leaves it out.
 $(BUILD)/rf: examples/rf.c $(BUILD)/rocmforge.h
-	$(CC) $(ALLFLAGS) -o $@ examples/rf.c $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALLFLAGS) -DROCMFORGE_HTTP -o $@ examples/rf.c $(LDFLAGS) $(LDLIBS)
 
 # Tests link one shared implementation object and use only the public API.
 $(BUILD)/impl.o: tests/impl.c $(BUILD)/rocmforge.h
@@ -57,7 +58,7 @@ asan:
 	  LDFLAGS="-fsanitize=address,undefined" test
 
 static: $(BUILD)/rocmforge.h
-	$(CC) $(CSTD) $(WARN) -O2 -static -s -I$(BUILD) -o $(BUILD)/rf-static examples/rf.c $(LDLIBS)
+	$(CC) $(CSTD) $(WARN) -O2 -static -s -DROCMFORGE_HTTP -I$(BUILD) -o $(BUILD)/rf-static examples/rf.c $(LDLIBS)
 	@ls -l $(BUILD)/rf-static
 
 amalgamate:
@@ -70,7 +71,11 @@ compile-check: rocmforge.h
 	gcc   -std=c11   $(WARN) -O1 -I. -o $(BUILD)/compile/gcc   tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	clang -std=c11   $(WARN) -O1 -I. -o $(BUILD)/compile/clang tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	g++   -std=c++17 $(WARN) -O1 -I. -x c++ -o $(BUILD)/compile/gxx tests/compile/impl.c tests/compile/user.c $(LDLIBS)
+	gcc   -std=c11   $(WARN) -O1 -I. -DROCMFORGE_HTTP -o $(BUILD)/compile/gcc-http   tests/compile/impl.c tests/compile/user.c $(LDLIBS)
+	clang -std=c11   $(WARN) -O1 -I. -DROCMFORGE_HTTP -o $(BUILD)/compile/clang-http tests/compile/impl.c tests/compile/user.c $(LDLIBS)
+	g++   -std=c++17 $(WARN) -O1 -I. -DROCMFORGE_HTTP -x c++ -o $(BUILD)/compile/gxx-http tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	$(BUILD)/compile/gcc && $(BUILD)/compile/clang && $(BUILD)/compile/gxx
+	$(BUILD)/compile/gcc-http && $(BUILD)/compile/clang-http && $(BUILD)/compile/gxx-http
 
 clean:
 	rm -rf build build-asan

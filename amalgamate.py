@@ -46,7 +46,9 @@ SOURCES = [
 # The built-in OpenAI-compatible server: compiled only when the includer defines ROCMFORGE_HTTP.
 HTTP_SOURCES = [
     "src/http.c",      # HTTP/1.1 transport: sockets, poll loop, request parser, limits, timeouts
-    "src/http_api.c",  # OpenAI endpoints, slots and the step-wise scheduler, metrics, traces
+    "src/http_api.c",  # OpenAI requests -> jobs, jobs -> JSON / Server-Sent Events
+    "src/http_sched.c",  # slots, the step-wise scheduler, cancellation
+    "src/http_server.c",  # routing, /metrics, /traces, the loop, rf_server_run
 ]
 
 LICENSE = "src/LICENSE.txt"

@@ -501,6 +501,42 @@ RF_API double rf_json_num(const rf_json *j, int32_t node);
    replaced by U+FFFD. Buffer rules as rf_detokenize. */
 RF_API rf_status rf_json_escape(const char *s, size_t n, char *buf, size_t cap, size_t *n_out);
 
+#ifdef ROCMFORGE_HTTP
+/* ---------------------------------------------------------------------------------------------
+   The built-in OpenAI-compatible HTTP/1.1 server (define ROCMFORGE_HTTP; POSIX sockets, no other
+   dependency). POST /v1/chat/completions and /v1/completions (stream: true as Server-Sent
+   Events), GET /v1/models, POST /tokenize /detokenize, GET /health /ready /metrics /traces.
+   Zero fields take the defaults in brackets. */
+#include <signal.h>
+
+typedef struct rf_server_params {
+    const char *model_path;
+    const char *model_id;       /* the name in /v1/models [the file name] */
+    const char *host;           /* ["127.0.0.1"]: loopback unless asked otherwise */
+    int port;                   /* [8080] */
+    int n_parallel;             /* slots, each with its own context [1] */
+    int max_queue;              /* requests waiting for a slot; more get 503 [4 x slots] */
+    int max_conns;              /* open connections [256] */
+    size_t max_header;          /* bytes of request line + headers [16 KiB] */
+    size_t max_body;            /* bytes of a request body [1 MiB] */
+    int32_t max_json_depth;     /* [64] */
+    double request_timeout_s;   /* a request must arrive within this [30] */
+    double idle_timeout_s;      /* keep-alive connections close after this [60] */
+    double drain_timeout_s;     /* on shutdown, running requests get this long to finish [5] */
+    const char *api_key;        /* when set, every endpoint but /health and /ready needs
+                                   "Authorization: Bearer <api_key>" */
+    rf_ctx_params ctx;          /* per slot */
+    int32_t default_max_tokens; /* when a request names none [0: until the context is full] */
+    int n_traces;               /* requests kept for /traces [64] */
+    rf_logger *log;
+} rf_server_params;
+
+/* Load the model (while answering /health, and /ready with 503) and serve until *stop becomes
+   nonzero (a signal handler may set it); then stop accepting, let running requests finish for
+   drain_timeout_s, cancel the rest, and free everything. */
+RF_API rf_status rf_server_run(const rf_server_params *p, const volatile sig_atomic_t *stop);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
