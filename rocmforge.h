@@ -9182,8 +9182,9 @@ static int rf__http_parse(rf__conn *c, const rf__net_limits *lim, rf__http_req *
         const char *sp1 = (const char *)memchr(p, ' ', (size_t)(eol - p)), *sp2, *q;
         if (!sp1 || sp1 == p || (size_t)(sp1 - p) >= sizeof r->method) return *why = "malformed request line", 400;
         sp2 = (const char *)memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
-        if (!sp2 || sp2 == sp1 + 1 || eol - sp2 != 9 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0) return *why = "malformed request line", 400;
-        if (sp2[8] != '0' && sp2[8] != '1') return *why = "only HTTP/1.0 and HTTP/1.1 are spoken here", 505;
+        if (!sp2 || sp2 == sp1 + 1 || eol - sp2 != 9 || memcmp(sp2 + 1, "HTTP/", 5) != 0 || sp2[7] != '.')
+            return *why = "malformed request line", 400;
+        if (sp2[6] != '1' || (sp2[8] != '0' && sp2[8] != '1')) return *why = "only HTTP/1.0 and HTTP/1.1 are spoken here", 505;
         http10 = sp2[8] == '0';
         memcpy(r->method, p, (size_t)(sp1 - p));
         for (q = sp1 + 1; q < sp2 && *q != '?'; q++) {}
