@@ -32,8 +32,9 @@ $(BUILD)/rocmforge.h: amalgamate.py $(SRC_FILES)
 	@mkdir -p $(BUILD)
 	$(PYTHON) amalgamate.py --lines -o $@
 
+# rf is built with the HTTP server (rf serve); the library's default build leaves it out.
 $(BUILD)/rf: examples/rf.c $(BUILD)/rocmforge.h
-	$(CC) $(ALLFLAGS) -o $@ examples/rf.c $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALLFLAGS) -DROCMFORGE_HTTP -o $@ examples/rf.c $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/embed: examples/embed.c $(BUILD)/rocmforge.h
 	$(CC) $(ALLFLAGS) -o $@ examples/embed.c $(LDFLAGS) $(LDLIBS)
@@ -60,7 +61,7 @@ asan:
 	  LDFLAGS="-fsanitize=address,undefined" test
 
 static: $(BUILD)/rocmforge.h
-	$(CC) $(CSTD) $(WARN) -O2 -static -s -I$(BUILD) -o $(BUILD)/rf-static examples/rf.c $(LDLIBS)
+	$(CC) $(CSTD) $(WARN) -O2 -static -s -DROCMFORGE_HTTP -I$(BUILD) -o $(BUILD)/rf-static examples/rf.c $(LDLIBS)
 	@ls -l $(BUILD)/rf-static
 
 amalgamate:
@@ -76,7 +77,11 @@ compile-check: rocmforge.h
 	gcc   -std=c11   $(WARN) -O3 -I. -c -o $(BUILD)/compile/o3.o tests/compile/impl.c
 	cc    -std=c11   $(WARN) -O2 -I. -o $(BUILD)/compile/embed examples/embed.c $(LDLIBS)
 	g++   -std=c++17 $(WARN) -O2 -I. -x c++ -o $(BUILD)/compile/embed-cxx examples/embed.c $(LDLIBS)
+	gcc   -std=c11   $(WARN) -O1 -I. -DROCMFORGE_HTTP -o $(BUILD)/compile/gcc-http   tests/compile/impl.c tests/compile/user.c $(LDLIBS)
+	clang -std=c11   $(WARN) -O1 -I. -DROCMFORGE_HTTP -o $(BUILD)/compile/clang-http tests/compile/impl.c tests/compile/user.c $(LDLIBS)
+	g++   -std=c++17 $(WARN) -O1 -I. -DROCMFORGE_HTTP -x c++ -o $(BUILD)/compile/gxx-http tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	$(BUILD)/compile/gcc && $(BUILD)/compile/clang && $(BUILD)/compile/gxx
+	$(BUILD)/compile/gcc-http && $(BUILD)/compile/clang-http && $(BUILD)/compile/gxx-http
 
 # make install PREFIX=/usr/local [DESTDIR=...]: the headers and the rf binary.
 PREFIX ?= /usr/local

@@ -488,6 +488,88 @@ RF_API rf_status rf_generate(rf_ctx *c, rf_sampler *s, const char *prompt, size_
 /* The tokens in the context's cache, oldest first (*n of them). */
 RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n);
 
+/* The same loop one step at a time, for callers that interleave many generations (the server
+   advances each of its slots by one step per round). rf_gen_begin tokenizes the prompt and finds
+   the cached prefix; each rf_gen_step runs the prefill (the first step) or one generated token
+   and streams through on_piece; the generation is over when rf_gen_result_of(g)->stop is set
+   (or a step fails). rf_gen_end frees it (any time: ending early cancels) and gives the result. */
+typedef struct rf_gen rf_gen;
+RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *s, const char *prompt, size_t len,
+                              const rf_gen_params *p, rf_gen **out);
+RF_API rf_status rf_gen_step(rf_gen *g);
+RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g);  /* counts so far; stop when over */
+RF_API void rf_gen_end(rf_gen *g, rf_gen_result *r);             /* r may be NULL; g may be NULL */
+
+/* ---------------------------------------------------------------------------------------------
+   JSON (RFC 8259), the reader and writer the server uses; bounded and non-throwing. A parsed
+   document is a read-only tree of nodes named by index: the root is node 0, -1 is "none" (every
+   accessor accepts it and answers RF_JSON_NONE / 0 / NULL / -1). Strings are decoded, valid
+   UTF-8 and NUL-terminated (a \u0000 escape is rejected). */
+
+typedef enum rf_json_type {
+    RF_JSON_NONE = 0, RF_JSON_NULL, RF_JSON_FALSE, RF_JSON_TRUE, RF_JSON_NUMBER, RF_JSON_STRING,
+    RF_JSON_ARRAY, RF_JSON_OBJECT
+} rf_json_type;
+
+typedef struct rf_json rf_json;
+typedef struct rf_json_limits {
+    int32_t max_depth;   /* nesting of arrays/objects (default 64, at most 256) */
+    size_t max_nodes;    /* values, keys included (default 2^20) */
+    size_t max_string;   /* decoded bytes of one string (default 2^24) */
+} rf_json_limits;
+
+RF_API rf_json_limits rf_json_default_limits(void);
+/* RF_ERR_BAD_STRING (with the byte offset in rf_last_error) for text that is not JSON or not
+   UTF-8, RF_ERR_TOO_LARGE past a limit. lim NULL: the defaults. */
+RF_API rf_status rf_json_parse(const char *text, size_t len, const rf_json_limits *lim, rf_json **out);
+RF_API void rf_json_free(rf_json *j);
+RF_API rf_json_type rf_json_type_of(const rf_json *j, int32_t node);
+RF_API int32_t rf_json_len(const rf_json *j, int32_t node);     /* elements, members, or string bytes */
+RF_API int32_t rf_json_at(const rf_json *j, int32_t node, int32_t i);  /* i-th element / member value */
+RF_API const char *rf_json_key(const rf_json *j, int32_t obj, int32_t i);  /* i-th member's key */
+RF_API int32_t rf_json_get(const rf_json *j, int32_t obj, const char *key);  /* last duplicate wins */
+RF_API const char *rf_json_str(const rf_json *j, int32_t node, size_t *len);
+RF_API double rf_json_num(const rf_json *j, int32_t node);
+/* s[0..n) as a quoted JSON string: ", \\ and control characters escaped, invalid UTF-8 bytes
+   replaced by U+FFFD. Buffer rules as rf_detokenize. */
+RF_API rf_status rf_json_escape(const char *s, size_t n, char *buf, size_t cap, size_t *n_out);
+
+#ifdef ROCMFORGE_HTTP
+/* ---------------------------------------------------------------------------------------------
+   The built-in OpenAI-compatible HTTP/1.1 server (define ROCMFORGE_HTTP; POSIX sockets, no other
+   dependency). POST /v1/chat/completions and /v1/completions (stream: true as Server-Sent
+   Events), GET /v1/models, POST /tokenize /detokenize, GET /health /ready /metrics /traces.
+   Zero fields take the defaults in brackets. */
+#include <signal.h>
+
+typedef struct rf_server_params {
+    const char *model_path;
+    const char *model_id;       /* the name in /v1/models [the file name] */
+    const char *host;           /* ["127.0.0.1"]: loopback unless asked otherwise */
+    int port;                   /* [8080] */
+    int n_parallel;             /* slots, each with its own context [1] */
+    int max_queue;              /* requests waiting for a slot; more get 503 [4 x slots] */
+    int max_conns;              /* open connections [256] */
+    size_t max_header;          /* bytes of request line + headers [16 KiB] */
+    size_t max_body;            /* bytes of a request body [1 MiB] */
+    int32_t max_json_depth;     /* [64] */
+    double request_timeout_s;   /* a request must arrive within this [30] */
+    double idle_timeout_s;      /* keep-alive connections close after this [60] */
+    double drain_timeout_s;     /* on shutdown, running requests get this long to finish [5] */
+    const char *api_key;        /* when set, every endpoint but /health and /ready needs
+                                   "Authorization: Bearer <api_key>" */
+    rf_ctx_params ctx;          /* per slot */
+    int32_t default_max_tokens; /* when a request names none [0: until the context is full] */
+    int n_traces;               /* requests kept for /traces [64] */
+    rf_logger *log;
+} rf_server_params;
+
+/* Load the model (while answering /health, and /ready with 503) and serve until *stop becomes
+   nonzero (a signal handler may set it); then stop accepting, let running requests finish for
+   drain_timeout_s, cancel the rest, and free everything. */
+RF_API rf_status rf_server_run(const rf_server_params *p, const volatile sig_atomic_t *stop);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
@@ -8848,92 +8930,1991 @@ static rf_status rf__tokenize_alloc(const rf_tokenizer *tok, const char *text, s
     return RF_OK;
 }
 
-RF_API rf_status rf_generate(rf_ctx *c, rf_sampler *smp, const char *prompt, size_t len, const rf_gen_params *p,
-                             rf_gen_result *r) {
-    const rf_tokenizer *tok;
-    rf_gen_params gp;
+/* The state of one generation between steps. rf_generate runs the steps in a loop; a server
+   interleaves the steps of many generations (one rf_gen per slot). */
+struct rf_gen {
+    rf_ctx *c;
+    rf_sampler *smp;
+    rf_gen_params p;
     rf_gen_result res;
-    rf__text text;
-    int32_t *ids = NULL, n_cached, i, tokn;
-    const int32_t *cached;
-    size_t n_ids = 0, shown = 0;
+    int32_t *ids;          /* the prompt's tokens until the prefill has run */
+    size_t n_ids;
+    rf__text text;         /* everything generated; text.p[0..shown) has been streamed */
+    size_t shown;
+    int prefilled;
+    double t_gen;          /* when generation (after the prefill) started */
+};
+
+RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *smp, const char *prompt, size_t len, const rf_gen_params *p,
+                              rf_gen **out) {
+    rf_gen *g;
     unsigned flags;
     rf_status s;
-    double t0;
-    char piece[256];
-
-    if (!c || !smp || (!prompt && len)) return rf__err(RF_ERR_INVALID_ARG, "rf_generate: NULL argument");
-    memset(&gp, 0, sizeof gp);
-    if (p) gp = *p;
-    memset(&res, 0, sizeof res);
-    memset(&text, 0, sizeof text);
-    tok = c->m->tok;
-    flags = (gp.no_add_special ? 0u : (unsigned)RF_TOK_ADD_SPECIAL) | (gp.parse_special ? (unsigned)RF_TOK_PARSE_SPECIAL : 0u);
-    if ((s = rf__tokenize_alloc(tok, prompt ? prompt : "", len, flags, &ids, &n_ids)) != RF_OK) return s;
-    if (n_ids == 0) {
-        RF_FREE(ids);
-        return rf__err(RF_ERR_INVALID_ARG, "generate: the prompt is empty (and the vocab adds no BOS)");
+    int32_t n_cached, i;
+    const int32_t *cached;
+    if (!out) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_begin: NULL argument");
+    *out = NULL;
+    if (!c || !smp || (!prompt && len)) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_begin: NULL argument");
+    if (!(g = RF__NEWZ(rf_gen, 1))) return rf__err(RF_ERR_OOM, "generate: out of memory");
+    g->c = c;
+    g->smp = smp;
+    if (p) g->p = *p;
+    flags = (g->p.no_add_special ? 0u : (unsigned)RF_TOK_ADD_SPECIAL) | (g->p.parse_special ? (unsigned)RF_TOK_PARSE_SPECIAL : 0u);
+    if ((s = rf__tokenize_alloc(c->m->tok, prompt ? prompt : "", len, flags, &g->ids, &g->n_ids)) != RF_OK) {
+        RF_FREE(g);
+        return s;
     }
-    if (n_ids >= (size_t)c->n_ctx) {
-        RF_FREE(ids);
-        return rf__err(RF_ERR_TOO_LARGE, "generate: the prompt is %zu tokens, the context holds %d", n_ids, c->n_ctx);
+    if (g->n_ids == 0) s = rf__err(RF_ERR_INVALID_ARG, "generate: the prompt is empty (and the vocab adds no BOS)");
+    else if (g->n_ids >= (size_t)c->n_ctx)
+        s = rf__err(RF_ERR_TOO_LARGE, "generate: the prompt is %zu tokens, the context holds %d", g->n_ids, c->n_ctx);
+    if (s != RF_OK) {
+        rf_gen_end(g, NULL);
+        return s;
     }
-    res.n_prompt = (int32_t)n_ids;
-
+    g->res.n_prompt = (int32_t)g->n_ids;
     /* Reuse the cached prefix; at least the last prompt token is run again for its logits. */
     cached = rf_ctx_tokens(c, &n_cached);
-    for (i = 0; i < n_cached && (size_t)i < n_ids - 1 && cached[i] == ids[i]; i++) {}
-    res.n_reused = i;
+    for (i = 0; i < n_cached && (size_t)i < g->n_ids - 1 && cached[i] == g->ids[i]; i++) {}
+    g->res.n_reused = i;
     rf_ctx_truncate(c, i);
     rf_sampler_reset(smp);
-    for (i = 0; (size_t)i < n_ids; i++) rf_sampler_accept(smp, ids[i]);
-    t0 = rf__now();
-    s = rf_ctx_decode(c, ids + res.n_reused, (int32_t)n_ids - res.n_reused);
-    res.prompt_s = rf__now() - t0;
-    RF_FREE(ids);
-    if (s != RF_OK) return s;
+    for (i = 0; (size_t)i < g->n_ids; i++) rf_sampler_accept(smp, g->ids[i]);
+    *out = g;
+    return RF_OK;
+}
 
-    t0 = rf__now();
-    while (res.stop == RF_STOP_NONE) {
-        size_t plen = 0, stop_at = 0, safe = 0;
-        if ((s = rf_sampler_sample(smp, rf_ctx_logits(c), &tokn)) != RF_OK) break;
-        rf_sampler_accept(smp, tokn);
-        res.n_gen++;
-        if (rf_tokenizer_is_eog(tok, tokn)) {
-            res.stop = RF_STOP_EOG;
-            break;
-        }
-        s = rf_token_to_piece(tok, tokn, 0, piece, sizeof piece, &plen);
-        if (s == RF_ERR_TOO_LARGE) plen = sizeof piece, s = RF_OK; /* a >256-byte piece: cut (never seen) */
-        if (s != RF_OK || (s = rf__text_append(&text, piece, plen)) != RF_OK) break;
-        rf_stop_scan(gp.stop, gp.n_stop, text.p + shown, text.n - shown, &stop_at, &safe);
-        if (stop_at < text.n - shown) {
-            safe = stop_at;
-            res.stop = RF_STOP_STRING;
-        } else {
-            safe = rf__utf8_complete(text.p + shown, safe);
-        }
-        if (safe > 0 && gp.on_piece && gp.on_piece(gp.user, text.p + shown, safe) && res.stop == RF_STOP_NONE)
-            res.stop = RF_STOP_CALLBACK;
-        shown += safe;
-        if (res.stop != RF_STOP_NONE) break;
-        if (gp.max_tokens > 0 && res.n_gen >= gp.max_tokens) {
-            res.stop = RF_STOP_LENGTH;
-        } else if (rf_ctx_pos(c) >= rf_ctx_n_ctx(c)) {
-            res.stop = RF_STOP_CONTEXT;
-        } else if ((s = rf_ctx_decode(c, &tokn, 1)) != RF_OK) {
-            break;
-        }
+/* The prefill: the prompt tokens not already in the cache. */
+static rf_status rf__gen_prefill(rf_gen *g) {
+    double t0 = rf__now();
+    rf_status s = rf_ctx_decode(g->c, g->ids + g->res.n_reused, (int32_t)g->n_ids - g->res.n_reused);
+    g->res.prompt_s = rf__now() - t0;
+    RF_FREE(g->ids);
+    g->ids = NULL;
+    g->prefilled = 1;
+    g->t_gen = rf__now();
+    return s;
+}
+
+/* One generated token: sample, stream what is safe to show, decode it for the next logits. */
+static rf_status rf__gen_token(rf_gen *g) {
+    const rf_tokenizer *tok = g->c->m->tok;
+    rf_gen_result *res = &g->res;
+    size_t plen = 0, stop_at = 0, safe = 0;
+    int32_t tokn;
+    char piece[256];
+    rf_status s;
+    if ((s = rf_sampler_sample(g->smp, rf_ctx_logits(g->c), &tokn)) != RF_OK) return s;
+    rf_sampler_accept(g->smp, tokn);
+    res->n_gen++;
+    if (rf_tokenizer_is_eog(tok, tokn)) {
+        res->stop = RF_STOP_EOG;
+        return RF_OK;
     }
+    s = rf_token_to_piece(tok, tokn, 0, piece, sizeof piece, &plen);
+    if (s == RF_ERR_TOO_LARGE) plen = sizeof piece, s = RF_OK; /* a >256-byte piece: cut (never seen) */
+    if (s != RF_OK || (s = rf__text_append(&g->text, piece, plen)) != RF_OK) return s;
+    rf_stop_scan(g->p.stop, g->p.n_stop, g->text.p + g->shown, g->text.n - g->shown, &stop_at, &safe);
+    if (stop_at < g->text.n - g->shown) {
+        safe = stop_at;
+        res->stop = RF_STOP_STRING;
+    } else {
+        safe = rf__utf8_complete(g->text.p + g->shown, safe);
+    }
+    if (safe > 0 && g->p.on_piece && g->p.on_piece(g->p.user, g->text.p + g->shown, safe) && res->stop == RF_STOP_NONE)
+        res->stop = RF_STOP_CALLBACK;
+    g->shown += safe;
+    if (res->stop != RF_STOP_NONE) return RF_OK;
+    if (g->p.max_tokens > 0 && res->n_gen >= g->p.max_tokens) res->stop = RF_STOP_LENGTH;
+    else if (rf_ctx_pos(g->c) >= rf_ctx_n_ctx(g->c)) res->stop = RF_STOP_CONTEXT;
+    else s = rf_ctx_decode(g->c, &tokn, 1);
+    return s;
+}
+
+RF_API rf_status rf_gen_step(rf_gen *g) {
+    rf_status s;
+    if (!g) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_step: NULL argument");
+    if (g->res.stop != RF_STOP_NONE) return RF_OK;
+    s = g->prefilled ? rf__gen_token(g) : rf__gen_prefill(g);
+    g->res.gen_s = g->prefilled ? rf__now() - g->t_gen : 0.0;
     /* what is left (a held-back tail that turned out not to be a stop) is shown at the end */
-    if (s == RF_OK && res.stop != RF_STOP_STRING && res.stop != RF_STOP_CALLBACK && text.n > shown && gp.on_piece)
-        gp.on_piece(gp.user, text.p + shown, text.n - shown);
-    res.gen_s = rf__now() - t0;
-    RF_FREE(text.p);
-    if (r) *r = res;
+    if (s == RF_OK && (g->res.stop == RF_STOP_EOG || g->res.stop == RF_STOP_LENGTH || g->res.stop == RF_STOP_CONTEXT) &&
+        g->text.n > g->shown && g->p.on_piece) {
+        g->p.on_piece(g->p.user, g->text.p + g->shown, g->text.n - g->shown);
+        g->shown = g->text.n;
+    }
+    return s;
+}
+
+RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g) { return g ? &g->res : NULL; }
+
+RF_API void rf_gen_end(rf_gen *g, rf_gen_result *r) {
+    if (!g) return;
+    if (r) *r = g->res;
+    RF_FREE(g->ids);
+    RF_FREE(g->text.p);
+    RF_FREE(g);
+}
+
+RF_API rf_status rf_generate(rf_ctx *c, rf_sampler *smp, const char *prompt, size_t len, const rf_gen_params *p,
+                             rf_gen_result *r) {
+    rf_gen *g = NULL;
+    rf_status s = rf_gen_begin(c, smp, prompt, len, p, &g);
+    if (s != RF_OK) return s;
+    while (s == RF_OK && rf_gen_result_of(g)->stop == RF_STOP_NONE) s = rf_gen_step(g);
+    rf_gen_end(g, r);
     return s;
 }
 /* --- end src/gen.c --- */
+/* --- src/json.c --- */
+/* JSON (RFC 8259) reader and writer for the server, bounded and non-throwing.
+
+   Reader: one pass over the text builds a flat array of nodes in document order. A container's
+   children follow it; `end` is the index just past its subtree, so siblings are found by
+   jumping from one `end` to the next. An object's children alternate key (a string node) and
+   value. Strings are decoded (escapes, surrogate pairs) into one buffer owned by the document;
+   decoding never grows a string (the longest output, 4 bytes for a surrogate pair, comes from
+   12 input bytes), so a buffer of len + nodes bytes always suffices. Input must be valid UTF-8
+   (overlongs, surrogates and code points past U+10FFFF are rejected, as RFC 3629 says), and a
+   lone surrogate escape is rejected, so every decoded string is valid UTF-8.
+
+   Limits (rf_json_limits) bound the depth (recursion is replaced by an explicit stack, but a
+   deep document still costs memory), the node count and the length of one string. Errors name
+   the byte offset. */
+
+typedef struct rf__jnode {
+    rf_json_type type;
+    int32_t end;     /* index after this node's subtree */
+    int32_t n;       /* array: elements; object: members; string: bytes */
+    double num;
+    size_t str;      /* string: offset of its bytes (NUL-terminated) in the document's buffer */
+} rf__jnode;
+
+struct rf_json {
+    rf__jnode *nodes;
+    int32_t n_nodes, cap_nodes;
+    char *strs;
+    size_t n_strs;
+};
+
+typedef struct rf__jparse {
+    const unsigned char *s;
+    size_t len, i;
+    rf_json *doc;
+    rf_json_limits lim;
+} rf__jparse;
+
+RF_API rf_json_limits rf_json_default_limits(void) {
+    rf_json_limits l;
+    memset(&l, 0, sizeof l);
+    l.max_depth = 64;
+    l.max_nodes = 1 << 20;
+    l.max_string = 1 << 24;
+    return l;
+}
+
+static rf_status rf__jerr(rf__jparse *p, const char *what) {
+    return rf__err(RF_ERR_BAD_STRING, "json: %s at byte %zu", what, p->i);
+}
+
+static void rf__jws(rf__jparse *p) {
+    while (p->i < p->len && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r')) p->i++;
+}
+
+static rf_status rf__jnew(rf__jparse *p, rf_json_type t, int32_t *out) {
+    rf_json *d = p->doc;
+    if (d->n_nodes >= d->cap_nodes) {
+        int32_t cap = d->cap_nodes ? 2 * d->cap_nodes : 64;
+        rf__jnode *nn;
+        if ((size_t)d->n_nodes >= p->lim.max_nodes) return rf__err(RF_ERR_TOO_LARGE, "json: more than %zu values", p->lim.max_nodes);
+        if ((size_t)cap > p->lim.max_nodes) cap = (int32_t)p->lim.max_nodes;
+        if (!(nn = (rf__jnode *)RF_REALLOC(d->nodes, sizeof(rf__jnode) * (size_t)cap))) return rf__err(RF_ERR_OOM, "json: out of memory");
+        d->nodes = nn;
+        d->cap_nodes = cap;
+    }
+    memset(&d->nodes[d->n_nodes], 0, sizeof(rf__jnode));
+    d->nodes[d->n_nodes].type = t;
+    d->nodes[d->n_nodes].end = d->n_nodes + 1;
+    *out = d->n_nodes++;
+    return RF_OK;
+}
+
+static int rf__jhex4(const unsigned char *s, uint32_t *out) {
+    uint32_t v = 0;
+    int k;
+    for (k = 0; k < 4; k++) {
+        unsigned c = s[k];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= c - '0';
+        else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 (RFC 3629's table of well-formed bytes). */
+static size_t rf__utf8_valid_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF; /* no overlongs, no surrogates */
+        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF; /* U+10000..U+10FFFF */
+        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+static size_t rf__utf8_put(char *o, uint32_t cp) {
+    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+static rf_status rf__jstring(rf__jparse *p, int32_t *out) {
+    rf_json *d = p->doc;
+    size_t start = d->n_strs;
+    rf_status s;
+    p->i++; /* the opening quote */
+    if ((s = rf__jnew(p, RF_JSON_STRING, out)) != RF_OK) return s;
+    for (;;) {
+        unsigned c;
+        if (p->i >= p->len) return rf__jerr(p, "unterminated string");
+        c = p->s[p->i];
+        if (d->n_strs - start > p->lim.max_string) return rf__err(RF_ERR_TOO_LARGE, "json: a string longer than %zu bytes", p->lim.max_string);
+        if (c == '"') { p->i++; break; }
+        if (c < 0x20) return rf__jerr(p, "control character in a string");
+        if (c == '\\') {
+            uint32_t cp;
+            if (p->i + 1 >= p->len) return rf__jerr(p, "unterminated escape");
+            c = p->s[p->i + 1];
+            p->i += 2;
+            switch (c) {
+            case '"': case '\\': case '/': d->strs[d->n_strs++] = (char)c; continue;
+            case 'b': d->strs[d->n_strs++] = '\b'; continue;
+            case 'f': d->strs[d->n_strs++] = '\f'; continue;
+            case 'n': d->strs[d->n_strs++] = '\n'; continue;
+            case 'r': d->strs[d->n_strs++] = '\r'; continue;
+            case 't': d->strs[d->n_strs++] = '\t'; continue;
+            case 'u': break;
+            default: p->i -= 2; return rf__jerr(p, "bad escape");
+            }
+            if (p->i + 4 > p->len || !rf__jhex4(p->s + p->i, &cp)) return rf__jerr(p, "bad \\u escape");
+            p->i += 4;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) return rf__jerr(p, "lone low surrogate");
+            if (cp >= 0xD800 && cp <= 0xDBFF) { /* a high surrogate must be followed by \uDC00..\uDFFF */
+                uint32_t lo;
+                if (p->i + 6 > p->len || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u' || !rf__jhex4(p->s + p->i + 2, &lo) ||
+                    lo < 0xDC00 || lo > 0xDFFF)
+                    return rf__jerr(p, "lone high surrogate");
+                p->i += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            if (cp == 0) return rf__jerr(p, "\\u0000 in a string"); /* strings are C strings to their users */
+            d->n_strs += rf__utf8_put(d->strs + d->n_strs, cp);
+        } else {
+            size_t k = rf__utf8_valid_len(p->s + p->i, p->len - p->i);
+            if (!k) return rf__jerr(p, "invalid UTF-8");
+            memcpy(d->strs + d->n_strs, p->s + p->i, k);
+            d->n_strs += k;
+            p->i += k;
+        }
+    }
+    d->strs[d->n_strs++] = 0;
+    d->nodes[*out].str = start;
+    d->nodes[*out].n = (int32_t)RF__MIN(d->n_strs - 1 - start, (size_t)INT32_MAX);
+    return RF_OK;
+}
+
+/* RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, then strtod on a copy
+   (the text is not NUL-terminated, and strtod alone accepts more than JSON does). */
+static rf_status rf__jnumber(rf__jparse *p, int32_t *out) {
+    size_t st = p->i, n;
+    char buf[64];
+    rf_status s;
+    if (p->i < p->len && p->s[p->i] == '-') p->i++;
+    if (p->i < p->len && p->s[p->i] == '0') p->i++;
+    else if (p->i < p->len && p->s[p->i] >= '1' && p->s[p->i] <= '9') while (p->i < p->len && p->s[p->i] >= '0' && p->s[p->i] <= '9') p->i++;
+    else return rf__jerr(p, "bad number");
+    if (p->i < p->len && p->s[p->i] == '.') {
+        p->i++;
+        if (p->i >= p->len || p->s[p->i] < '0' || p->s[p->i] > '9') return rf__jerr(p, "bad number");
+        while (p->i < p->len && p->s[p->i] >= '0' && p->s[p->i] <= '9') p->i++;
+    }
+    if (p->i < p->len && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
+        p->i++;
+        if (p->i < p->len && (p->s[p->i] == '+' || p->s[p->i] == '-')) p->i++;
+        if (p->i >= p->len || p->s[p->i] < '0' || p->s[p->i] > '9') return rf__jerr(p, "bad number");
+        while (p->i < p->len && p->s[p->i] >= '0' && p->s[p->i] <= '9') p->i++;
+    }
+    n = p->i - st;
+    if (n >= sizeof buf) return rf__jerr(p, "number longer than 63 characters");
+    memcpy(buf, p->s + st, n);
+    buf[n] = 0;
+    if ((s = rf__jnew(p, RF_JSON_NUMBER, out)) != RF_OK) return s;
+    p->doc->nodes[*out].num = strtod(buf, NULL); /* overflow gives +-HUGE_VAL: callers range-check */
+    return RF_OK;
+}
+
+static rf_status rf__jliteral(rf__jparse *p, const char *word, rf_json_type t, int32_t *out) {
+    size_t n = strlen(word);
+    if (p->len - p->i < n || memcmp(p->s + p->i, word, n) != 0) return rf__jerr(p, "unexpected character");
+    p->i += n;
+    return rf__jnew(p, t, out);
+}
+
+/* The parser proper: an explicit stack of open containers instead of recursion. */
+static rf_status rf__jparse_doc(rf__jparse *p) {
+    int32_t stack[256], depth = 0, node;
+    rf__jnode *nodes;
+    rf_status s;
+    int32_t max_depth = RF__MIN(p->lim.max_depth, (int32_t)(sizeof stack / sizeof stack[0]));
+    for (;;) {
+        /* a value */
+        rf__jws(p);
+        if (p->i >= p->len) return rf__jerr(p, "unexpected end");
+        switch (p->s[p->i]) {
+        case '{': case '[':
+            if (depth >= max_depth) return rf__err(RF_ERR_TOO_LARGE, "json: nested deeper than %d at byte %zu", max_depth, p->i);
+            if ((s = rf__jnew(p, p->s[p->i] == '{' ? RF_JSON_OBJECT : RF_JSON_ARRAY, &node)) != RF_OK) return s;
+            stack[depth++] = node;
+            p->i++;
+            rf__jws(p);
+            if (p->i < p->len && p->s[p->i] == (p->doc->nodes[node].type == RF_JSON_OBJECT ? '}' : ']')) {
+                p->i++;
+                depth--;
+                break; /* an empty container is a complete value */
+            }
+            if (p->doc->nodes[node].type == RF_JSON_OBJECT) {
+                if (p->i >= p->len || p->s[p->i] != '"') return rf__jerr(p, "expected a key");
+                if ((s = rf__jstring(p, &node)) != RF_OK) return s;
+                rf__jws(p);
+                if (p->i >= p->len || p->s[p->i] != ':') return rf__jerr(p, "expected ':'");
+                p->i++;
+            }
+            continue; /* parse the first element */
+        case '"': if ((s = rf__jstring(p, &node)) != RF_OK) return s; break;
+        case 't': if ((s = rf__jliteral(p, "true", RF_JSON_TRUE, &node)) != RF_OK) return s; break;
+        case 'f': if ((s = rf__jliteral(p, "false", RF_JSON_FALSE, &node)) != RF_OK) return s; break;
+        case 'n': if ((s = rf__jliteral(p, "null", RF_JSON_NULL, &node)) != RF_OK) return s; break;
+        default: if ((s = rf__jnumber(p, &node)) != RF_OK) return s; break;
+        }
+        /* after a complete value: close containers or move to the next element */
+        for (;;) {
+            rf__jnode *top;
+            if (depth == 0) {
+                rf__jws(p);
+                if (p->i != p->len) return rf__jerr(p, "trailing characters after the document");
+                return RF_OK;
+            }
+            nodes = p->doc->nodes;
+            top = &nodes[stack[depth - 1]];
+            top->n++;
+            rf__jws(p);
+            if (p->i >= p->len) return rf__jerr(p, "unexpected end");
+            if (p->s[p->i] == ',') {
+                p->i++;
+                if (top->type == RF_JSON_OBJECT) {
+                    rf__jws(p);
+                    if (p->i >= p->len || p->s[p->i] != '"') return rf__jerr(p, "expected a key");
+                    if ((s = rf__jstring(p, &node)) != RF_OK) return s;
+                    rf__jws(p);
+                    if (p->i >= p->len || p->s[p->i] != ':') return rf__jerr(p, "expected ':'");
+                    p->i++;
+                }
+                break; /* next value */
+            }
+            if (p->s[p->i] != (top->type == RF_JSON_OBJECT ? '}' : ']')) return rf__jerr(p, "expected ',' or a closing bracket");
+            p->i++;
+            top->end = p->doc->n_nodes;
+            depth--;
+        }
+    }
+}
+
+RF_API rf_status rf_json_parse(const char *text, size_t len, const rf_json_limits *lim, rf_json **out) {
+    rf__jparse p;
+    rf_status s;
+    if (!out || (!text && len)) return rf__err(RF_ERR_INVALID_ARG, "rf_json_parse: NULL argument");
+    *out = NULL;
+    memset(&p, 0, sizeof p);
+    p.s = (const unsigned char *)text;
+    p.len = len;
+    p.lim = lim ? *lim : rf_json_default_limits();
+    if (p.lim.max_depth <= 0 || p.lim.max_nodes == 0 || p.lim.max_nodes > INT32_MAX - 1)
+        return rf__err(RF_ERR_INVALID_ARG, "rf_json_parse: bad limits");
+    if (len > SIZE_MAX / 2 - 16) return rf__err(RF_ERR_TOO_LARGE, "json: text too large");
+    if (!(p.doc = RF__NEWZ(rf_json, 1))) return rf__err(RF_ERR_OOM, "json: out of memory");
+    /* decoded strings never outgrow their source; +1 NUL per string, and strings < len */
+    if (!(p.doc->strs = RF__NEW(char, 2 * len + 16))) {
+        rf_json_free(p.doc);
+        return rf__err(RF_ERR_OOM, "json: out of memory");
+    }
+    if ((s = rf__jparse_doc(&p)) != RF_OK) {
+        rf_json_free(p.doc);
+        return s;
+    }
+    *out = p.doc;
+    return RF_OK;
+}
+
+RF_API void rf_json_free(rf_json *j) {
+    if (!j) return;
+    RF_FREE(j->nodes);
+    RF_FREE(j->strs);
+    RF_FREE(j);
+}
+
+static const rf__jnode *rf__jat(const rf_json *j, int32_t node) {
+    return j && node >= 0 && node < j->n_nodes ? &j->nodes[node] : NULL;
+}
+
+RF_API rf_json_type rf_json_type_of(const rf_json *j, int32_t node) {
+    const rf__jnode *n = rf__jat(j, node);
+    return n ? n->type : RF_JSON_NONE;
+}
+
+RF_API int32_t rf_json_len(const rf_json *j, int32_t node) {
+    const rf__jnode *n = rf__jat(j, node);
+    return n && (n->type == RF_JSON_ARRAY || n->type == RF_JSON_OBJECT || n->type == RF_JSON_STRING) ? n->n : 0;
+}
+
+RF_API int32_t rf_json_at(const rf_json *j, int32_t node, int32_t i) {
+    const rf__jnode *n = rf__jat(j, node);
+    int32_t k, c;
+    if (!n || (n->type != RF_JSON_ARRAY && n->type != RF_JSON_OBJECT) || i < 0 || i >= n->n) return -1;
+    c = node + 1;
+    for (k = 0; k < i; k++) {
+        if (n->type == RF_JSON_OBJECT) c = j->nodes[c].end; /* skip the key */
+        c = j->nodes[c].end;
+    }
+    return n->type == RF_JSON_OBJECT ? j->nodes[c].end : c;
+}
+
+RF_API const char *rf_json_key(const rf_json *j, int32_t node, int32_t i) {
+    const rf__jnode *n = rf__jat(j, node);
+    if (!n || n->type != RF_JSON_OBJECT || i < 0 || i >= n->n) return NULL;
+    return rf_json_str(j, rf_json_at(j, node, i) - 1, NULL); /* a value's key is the node before it */
+}
+
+RF_API int32_t rf_json_get(const rf_json *j, int32_t obj, const char *key) {
+    const rf__jnode *n = rf__jat(j, obj);
+    int32_t k, c, found = -1;
+    if (!n || n->type != RF_JSON_OBJECT || !key) return -1;
+    /* the last duplicate wins, as in JavaScript's JSON.parse and Python's json */
+    for (k = 0, c = obj + 1; k < n->n; k++) {
+        if (!strcmp(j->strs + j->nodes[c].str, key)) found = j->nodes[c].end;
+        c = j->nodes[j->nodes[c].end].end;
+    }
+    return found;
+}
+
+RF_API const char *rf_json_str(const rf_json *j, int32_t node, size_t *len) {
+    const rf__jnode *n = rf__jat(j, node);
+    if (!n || n->type != RF_JSON_STRING) return NULL;
+    if (len) *len = (size_t)n->n;
+    return j->strs + n->str;
+}
+
+RF_API double rf_json_num(const rf_json *j, int32_t node) {
+    const rf__jnode *n = rf__jat(j, node);
+    return n && n->type == RF_JSON_NUMBER ? n->num : 0.0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Writer: a string as a JSON string literal. Control characters, quote and backslash are
+   escaped; invalid UTF-8 bytes become U+FFFD, so the output is always valid JSON in UTF-8. */
+
+/* Copy k bytes at offset o when they fit; the offset advances either way (to count the need). */
+static size_t rf__jput(char *buf, size_t cap, size_t o, const char *p, size_t k) {
+    if (o + k <= cap) memcpy(buf + o, p, k);
+    return o + k;
+}
+
+RF_API rf_status rf_json_escape(const char *s, size_t n, char *buf, size_t cap, size_t *n_out) {
+    size_t i = 0, o = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    char tmp[8];
+    if ((!s && n) || (!buf && cap) || !n_out) return rf__err(RF_ERR_INVALID_ARG, "rf_json_escape: NULL argument");
+#define RF__JPUT(p, k) (o = rf__jput(buf, cap, o, p, k))
+    RF__JPUT("\"", 1);
+    while (i < n) {
+        unsigned c = u[i];
+        size_t k;
+        if (c == '"') RF__JPUT("\\\"", 2), i++;
+        else if (c == '\\') RF__JPUT("\\\\", 2), i++;
+        else if (c == '\n') RF__JPUT("\\n", 2), i++;
+        else if (c == '\r') RF__JPUT("\\r", 2), i++;
+        else if (c == '\t') RF__JPUT("\\t", 2), i++;
+        else if (c < 0x20 || c == 0x7F) {
+            snprintf(tmp, sizeof tmp, "\\u%04x", c);
+            RF__JPUT(tmp, 6);
+            i++;
+        } else if ((k = rf__utf8_valid_len(u + i, n - i)) != 0) {
+            RF__JPUT(s + i, k);
+            i += k;
+        } else {
+            RF__JPUT("\xEF\xBF\xBD", 3); /* U+FFFD REPLACEMENT CHARACTER for one bad byte */
+            i++;
+        }
+    }
+    RF__JPUT("\"", 1);
+#undef RF__JPUT
+    *n_out = o;
+    if (o > cap) return rf__err(RF_ERR_TOO_LARGE, "json: escaped string needs %zu bytes", o);
+    return RF_OK;
+}
+/* --- end src/json.c --- */
+
+#ifdef ROCMFORGE_HTTP
+/* --- src/http.c --- */
+/* HTTP/1.1 transport for the built-in server (ROCMFORGE_HTTP): non-blocking sockets, one poll()
+   loop, a request parser with hard limits, and response writing. No threads here: the loop in
+   http_api.c calls rf__net_poll between scheduler steps, so a request can never race a slot.
+
+   What a connection may cost is bounded: its input buffer holds at most max_header + max_body
+   bytes (a request that would not fit is refused with 431/413 before it is read), a request must
+   arrive completely within request_timeout (slow clients get 408), an idle keep-alive connection
+   is closed after idle_timeout, and at most max_conns are open (more are told 503 and closed).
+   Requests are answered one at a time per connection, in order, so pipelined requests work: the
+   next one is parsed only when the previous response is queued. Bodies need Content-Length;
+   chunked request bodies are refused (411), as many servers do. */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+typedef struct rf__job rf__job;
+
+#define RF__TEXT_LIT(t, lit) rf__text_append((t), (lit), sizeof(lit) - 1)
+
+typedef struct rf__conn {
+    int fd;
+    rf__text in;          /* bytes received: the current request and maybe pipelined ones */
+    rf__text out;         /* bytes to send; out.p[0..out_off) already sent */
+    size_t out_off;
+    size_t req_len;       /* bytes of the request being answered (0: none) */
+    double t_first;       /* when the first byte of the current request arrived (0: none yet) */
+    double t_last;        /* last activity */
+    int eof;              /* the peer closed (or half-closed) its side */
+    int close_after;      /* close once `out` is sent */
+    int sent_continue;    /* "100 Continue" already sent for this request */
+    rf__job *job;         /* the generation answering this connection's request, if any */
+} rf__conn;
+
+typedef struct rf__http_req {
+    char method[16];
+    char path[512];       /* target without the query string */
+    const char *body;
+    size_t body_len;
+    int keep_alive;
+    const char *auth;     /* the Authorization header's value (not NUL-terminated), or NULL */
+    size_t auth_len;
+} rf__http_req;
+
+typedef struct rf__net_limits {
+    size_t max_header, max_body;
+    int max_conns;
+    double request_timeout, idle_timeout;
+} rf__net_limits;
+
+typedef struct rf__net {
+    int listen_fd;
+    rf__conn **conns;
+    int n_conns;
+    rf__net_limits lim;
+    struct pollfd *pfds;
+} rf__net;
+
+static rf_status rf__text_printf(rf__text *t, const char *fmt, ...) RF__PRINTF(2, 3);
+static rf_status rf__text_printf(rf__text *t, const char *fmt, ...) {
+    char small[512];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return rf__err(RF_ERR_INVALID_ARG, "http: format error");
+    if ((size_t)n < sizeof small) return rf__text_append(t, small, (size_t)n);
+    {
+        char *big = RF__NEW(char, (size_t)n + 1);
+        rf_status s;
+        if (!big) return rf__err(RF_ERR_OOM, "http: out of memory");
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        s = rf__text_append(t, big, (size_t)n);
+        RF_FREE(big);
+        return s;
+    }
+}
+
+/* s[0..n) as a JSON string literal appended to t. */
+static rf_status rf__text_json(rf__text *t, const char *s, size_t n) {
+    size_t need = 0;
+    rf_json_escape(s, n, NULL, 0, &need);
+    if (t->n + need + 1 > t->cap) {
+        rf_status st = RF__TEXT_LIT(t, "");
+        size_t cap = t->n + need + 64;
+        char *p = (char *)RF_REALLOC(t->p, cap);
+        if (st != RF_OK || !p) return rf__err(RF_ERR_OOM, "http: out of memory");
+        t->p = p;
+        t->cap = cap;
+    }
+    rf_json_escape(s, n, t->p + t->n, t->cap - t->n, &need);
+    t->n += need;
+    t->p[t->n] = 0;
+    return RF_OK;
+}
+
+static const char *rf__http_reason(int code) {
+    switch (code) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+/* A whole response with a body. extra: more header lines, each ending in \r\n (or ""). */
+static void rf__http_respond(rf__conn *c, int code, const char *ctype, const char *body, size_t len, const char *extra,
+                             int keep_alive) {
+    if (!keep_alive) c->close_after = 1;
+    if (rf__text_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: %s\r\n\r\n", code,
+                        rf__http_reason(code), ctype, len, extra ? extra : "", keep_alive ? "keep-alive" : "close") != RF_OK ||
+        rf__text_append(&c->out, body, len) != RF_OK)
+        c->close_after = 1;
+}
+
+/* An error in OpenAI's shape: {"error": {"message", "type", "param", "code"}}. */
+static void rf__http_error(rf__conn *c, int code, const char *type, const char *param, const char *msg, int keep_alive) {
+    rf__text b;
+    memset(&b, 0, sizeof b);
+    RF__TEXT_LIT(&b, "{\"error\":{\"message\":");
+    rf__text_json(&b, msg, strlen(msg));
+    rf__text_printf(&b, ",\"type\":\"%s\",\"param\":", type);
+    if (param) rf__text_json(&b, param, strlen(param));
+    else RF__TEXT_LIT(&b, "null");
+    rf__text_printf(&b, ",\"code\":%d}}", code);
+    rf__http_respond(c, code, "application/json", b.p ? b.p : "", b.n,
+                     code == 503 ? "Retry-After: 1\r\n" : code == 401 ? "WWW-Authenticate: Bearer\r\n" : "", keep_alive);
+    RF_FREE(b.p);
+}
+
+static int rf__ieq(const char *a, size_t n, const char *b) {
+    size_t i;
+    if (strlen(b) != n) return 0;
+    for (i = 0; i < n; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return 0;
+    return 1;
+}
+
+static int rf__has_token(const char *v, size_t n, const char *tok) {
+    size_t i = 0, k = strlen(tok);
+    for (; i + k <= n; i++)
+        if (rf__ieq(v + i, k, tok)) return 1;
+    return 0;
+}
+
+/* Parse the request at the start of c->in. Returns 1 when complete (*r filled, c->req_len set),
+   0 when more bytes are needed, or an HTTP status (4xx/5xx) for a request that must be refused;
+   *why says why. */
+static int rf__http_parse(rf__conn *c, const rf__net_limits *lim, rf__http_req *r, const char **why) {
+    const char *p = c->in.p, *end, *line, *eol;
+    size_t hdr_len, clen = 0, i;
+    int have_clen = 0, http10 = 0, conn_close = 0, conn_keep = 0, expect = 0;
+    *why = "";
+    if (!p || c->in.n == 0) return 0;
+    end = NULL;
+    for (i = 0; i + 3 < c->in.n && i < lim->max_header; i++)
+        if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n') { end = p + i; break; }
+    if (!end) {
+        if (c->in.n >= lim->max_header) return *why = "request headers are too large", 431;
+        return 0;
+    }
+    hdr_len = (size_t)(end - p) + 4;
+    memset(r, 0, sizeof *r);
+    /* request line: METHOD SP target SP HTTP/1.x */
+    eol = (const char *)memchr(p, '\r', hdr_len);
+    {
+        const char *sp1 = (const char *)memchr(p, ' ', (size_t)(eol - p)), *sp2, *q;
+        if (!sp1 || sp1 == p || (size_t)(sp1 - p) >= sizeof r->method) return *why = "malformed request line", 400;
+        sp2 = (const char *)memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+        if (!sp2 || sp2 == sp1 + 1 || eol - sp2 != 9 || memcmp(sp2 + 1, "HTTP/", 5) != 0 || sp2[7] != '.')
+            return *why = "malformed request line", 400;
+        if (sp2[6] != '1' || (sp2[8] != '0' && sp2[8] != '1')) return *why = "only HTTP/1.0 and HTTP/1.1 are spoken here", 505;
+        http10 = sp2[8] == '0';
+        memcpy(r->method, p, (size_t)(sp1 - p));
+        for (q = sp1 + 1; q < sp2 && *q != '?'; q++) {}
+        if ((size_t)(q - sp1 - 1) >= sizeof r->path || sp1[1] != '/') return *why = "bad request target", 400;
+        memcpy(r->path, sp1 + 1, (size_t)(q - sp1 - 1));
+        for (i = 0; r->method[i]; i++)
+            if (r->method[i] < 'A' || r->method[i] > 'Z') return *why = "malformed method", 400;
+    }
+    /* header lines: name ":" OWS value OWS */
+    for (line = eol + 2; line < end + 2; line = eol + 2) {
+        const char *colon, *v, *ve;
+        eol = (const char *)memchr(line, '\r', (size_t)(end + 2 - line));
+        if (!eol || eol[1] != '\n') return *why = "bare CR in headers", 400;
+        if (eol == line) break;
+        if (*line == ' ' || *line == '\t') return *why = "obsolete header folding", 400;
+        colon = (const char *)memchr(line, ':', (size_t)(eol - line));
+        if (!colon || colon == line) return *why = "malformed header line", 400;
+        for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {}
+        for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {}
+        if (rf__ieq(line, (size_t)(colon - line), "content-length")) {
+            size_t n = 0;
+            const char *d;
+            if (v == ve) return *why = "empty Content-Length", 400;
+            for (d = v; d < ve; d++) {
+                if (*d < '0' || *d > '9') return *why = "bad Content-Length", 400;
+                if (n > (SIZE_MAX - 9) / 10) return *why = "bad Content-Length", 400;
+                n = n * 10 + (size_t)(*d - '0');
+            }
+            if (have_clen && n != clen) return *why = "conflicting Content-Length headers", 400;
+            clen = n;
+            have_clen = 1;
+        } else if (rf__ieq(line, (size_t)(colon - line), "transfer-encoding")) {
+            return *why = "chunked request bodies are not supported; send Content-Length", 411;
+        } else if (rf__ieq(line, (size_t)(colon - line), "connection")) {
+            conn_close |= rf__has_token(v, (size_t)(ve - v), "close");
+            conn_keep |= rf__has_token(v, (size_t)(ve - v), "keep-alive");
+        } else if (rf__ieq(line, (size_t)(colon - line), "authorization")) {
+            r->auth = v;
+            r->auth_len = (size_t)(ve - v);
+        } else if (rf__ieq(line, (size_t)(colon - line), "expect")) {
+            expect = rf__has_token(v, (size_t)(ve - v), "100-continue");
+        }
+    }
+    if (clen > lim->max_body) return *why = "request body is too large", 413;
+    r->keep_alive = http10 ? conn_keep && !conn_close : !conn_close;
+    if (c->in.n < hdr_len + clen) {
+        /* the client waits for our go-ahead before sending a large body (curl does this) */
+        if (expect && !c->sent_continue) {
+            RF__TEXT_LIT(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+            c->sent_continue = 1;
+        }
+        return 0;
+    }
+    r->body = p + hdr_len;
+    r->body_len = clen;
+    c->req_len = hdr_len + clen;
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Sockets */
+
+static rf_status rf__net_listen(rf__net *n, const char *host, int port) {
+    struct addrinfo hints, *res = NULL, *ai;
+    char portstr[16];
+    int fd = -1, one = 1, rc;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(portstr, sizeof portstr, "%d", port);
+    if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0)
+        return rf__err(RF_ERR_INVALID_ARG, "serve: cannot resolve host '%s': %s", host, gai_strerror(rc));
+    for (ai = res; ai; ai = ai->ai_next) {
+        if ((fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol)) < 0) continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0) break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return rf__err(RF_ERR_IO, "serve: cannot listen on %s:%d: %s", host, port, strerror(errno));
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
+    n->listen_fd = fd;
+    return RF_OK;
+}
+
+static void rf__conn_free(rf__conn *c) {
+    if (!c) return;
+    if (c->fd >= 0) close(c->fd);
+    RF_FREE(c->in.p);
+    RF_FREE(c->out.p);
+    RF_FREE(c);
+}
+
+/* Send what we can without blocking; -1 when the peer is gone. */
+static int rf__conn_flush(rf__conn *c) {
+    while (c->out_off < c->out.n) {
+        ssize_t k = send(c->fd, c->out.p + c->out_off, c->out.n - c->out_off, MSG_NOSIGNAL);
+        if (k > 0) {
+            c->out_off += (size_t)k;
+            c->t_last = rf__now();
+        } else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            return 0;
+        } else {
+            return -1;
+        }
+    }
+    c->out.n = c->out_off = 0; /* everything sent: reuse the buffer */
+    return 0;
+}
+
+/* Forget the answered request; pipelined bytes after it move to the front. */
+static void rf__conn_consume(rf__conn *c) {
+    if (c->req_len && c->req_len <= c->in.n) {
+        memmove(c->in.p, c->in.p + c->req_len, c->in.n - c->req_len);
+        c->in.n -= c->req_len;
+    }
+    c->req_len = 0;
+    c->sent_continue = 0;
+    c->t_first = c->in.n ? rf__now() : 0;
+}
+
+static void rf__net_accept(rf__net *n) {
+    int i;
+    for (i = 0; i < 64; i++) { /* bounded: other work must not starve behind a connect storm */
+        int fd = accept(n->listen_fd, NULL, NULL), one = 1;
+        rf__conn *c;
+        if (fd < 0) return;
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* streamed tokens leave at once */
+        if (n->n_conns >= n->lim.max_conns || !(c = RF__NEWZ(rf__conn, 1))) {
+            static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            ssize_t k = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL);
+            (void)k;
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->t_last = rf__now();
+        n->conns[n->n_conns++] = c;
+    }
+}
+
+/* Read what is there, up to the per-connection bound. */
+static void rf__conn_read(rf__conn *c, const rf__net_limits *lim) {
+    size_t bound = lim->max_header + lim->max_body;
+    char buf[16384];
+    while (c->in.n < bound && !c->eof) {
+        ssize_t k = recv(c->fd, buf, RF__MIN(sizeof buf, bound - c->in.n), 0);
+        if (k > 0) {
+            if (c->in.n == 0 && c->t_first == 0) c->t_first = rf__now();
+            if (rf__text_append(&c->in, buf, (size_t)k) != RF_OK) {
+                c->eof = 1;
+                return;
+            }
+            c->t_last = rf__now();
+        } else if (k == 0) {
+            c->eof = 1;
+        } else {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) c->eof = 1;
+            return;
+        }
+    }
+}
+/* --- end src/http.c --- */
+/* --- src/http_api.c --- */
+/* The OpenAI-compatible endpoints: requests -> validated jobs, and jobs -> responses (JSON or
+   Server-Sent Events). Scheduling the jobs onto slots is http_sched.c's.
+
+   A job owns copies of everything it needs (prompt text, stop strings, logit bias), so it does
+   not depend on the connection's buffer, which is reused once the request is read. */
+
+enum { RF__JOB_CHAT = 0, RF__JOB_COMPLETION = 1, RF__MAX_STOPS = 16 };
+
+struct rf__job {
+    rf__conn *conn;           /* NULL once the client has gone */
+    int kind, stream, include_usage;
+    const char *model;        /* the server's model id (lives as long as the server) */
+    char *prompt;
+    size_t prompt_len;
+    rf_sampler_params sp;
+    rf_logit_bias *bias;
+    char *stops[RF__MAX_STOPS];
+    size_t n_stops;
+    int32_t max_tokens;
+    char id[48];
+    long long created;
+    rf__text text;            /* the reply, for a non-streamed response */
+    int slot;                 /* -1 while queued */
+    rf__job *next;            /* the queue's link */
+    /* trace: monotonic times (0: not reached) and the wall clock at arrival */
+    double t_queued, t_start, t_first, t_end;
+    long long wall_ns;
+    int status;               /* HTTP status it ended with */
+    rf_gen_result res;
+};
+
+static void rf__job_free(rf__job *j) {
+    size_t i;
+    if (!j) return;
+    RF_FREE(j->prompt);
+    RF_FREE(j->bias);
+    for (i = 0; i < j->n_stops; i++) RF_FREE(j->stops[i]);
+    RF_FREE(j->text.p);
+    RF_FREE(j);
+}
+
+/* The reason for a 400, with the offending field (OpenAI's "param"). */
+typedef struct rf__bad {
+    const char *param;
+    char msg[256];
+} rf__bad;
+
+static int rf__bad_set(rf__bad *b, const char *param, const char *msg) {
+    size_t n = RF__MIN(strlen(msg), sizeof b->msg - 1); /* rf_last_error() may be longer: cut */
+    b->param = param;
+    memcpy(b->msg, msg, n);
+    b->msg[n] = 0;
+    return 0;
+}
+
+/* Optional number field within [lo, hi]; 1 when absent/null or good. */
+static int rf__field_num(const rf_json *j, const char *key, double lo, double hi, int integer, double *out, rf__bad *b) {
+    int32_t v = rf_json_get(j, 0, key);
+    double x;
+    rf_json_type t = rf_json_type_of(j, v);
+    if (t == RF_JSON_NONE || t == RF_JSON_NULL) return 1;
+    if (t != RF_JSON_NUMBER) {
+        snprintf(b->msg, sizeof b->msg, "'%s' must be a number", key);
+        b->param = key;
+        return 0;
+    }
+    x = rf_json_num(j, v);
+    if (!(x >= lo && x <= hi) || (integer && x != floor(x))) {
+        snprintf(b->msg, sizeof b->msg, "'%s' must be %s in [%g, %g]", key, integer ? "an integer" : "a number", lo, hi);
+        b->param = key;
+        return 0;
+    }
+    *out = x;
+    return 1;
+}
+
+static char *rf__dup_n(const char *s, size_t n) {
+    char *d = RF__NEW(char, n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+/* The text of a message's content: a string, or an array of {"type": "text", "text": ...} parts. */
+static int rf__content_text(const rf_json *j, int32_t v, rf__text *out, rf__bad *b) {
+    int32_t i;
+    if (rf_json_type_of(j, v) == RF_JSON_STRING) {
+        size_t n;
+        const char *s = rf_json_str(j, v, &n);
+        return rf__text_append(out, s, n) == RF_OK || rf__bad_set(b, "messages", "out of memory");
+    }
+    if (rf_json_type_of(j, v) == RF_JSON_NULL) return RF__TEXT_LIT(out, "") == RF_OK;
+    if (rf_json_type_of(j, v) != RF_JSON_ARRAY) return rf__bad_set(b, "messages", "a message's content must be a string or an array of text parts");
+    for (i = 0; i < rf_json_len(j, v); i++) {
+        int32_t part = rf_json_at(j, v, i);
+        const char *type = rf_json_str(j, rf_json_get(j, part, "type"), NULL);
+        size_t n;
+        const char *s = rf_json_str(j, rf_json_get(j, part, "text"), &n);
+        if (!type || strcmp(type, "text") != 0 || !s) return rf__bad_set(b, "messages", "only text content parts are supported");
+        if (rf__text_append(out, s, n) != RF_OK) return rf__bad_set(b, "messages", "out of memory");
+    }
+    return 1;
+}
+
+/* messages -> the prompt, through the model's chat template. */
+static int rf__chat_prompt(const rf_model *m, const rf_json *j, rf__job *job, rf__bad *b) {
+    int32_t msgs = rf_json_get(j, 0, "messages"), n, i;
+    rf_chat_msg *cm;
+    rf__text *texts;
+    rf_chat_format fmt = rf_model_chat_format(m);
+    const rf_tokenizer *tok = rf_model_tokenizer(m);
+    char bos[64] = "", eos[64] = "";
+    size_t need = 0;
+    int ok = 1;
+    if (rf_json_type_of(j, msgs) != RF_JSON_ARRAY || (n = rf_json_len(j, msgs)) == 0)
+        return rf__bad_set(b, "messages", "'messages' must be a non-empty array");
+    cm = RF__NEWZ(rf_chat_msg, n);
+    texts = RF__NEWZ(rf__text, n);
+    if (!cm || !texts) ok = rf__bad_set(b, "messages", "out of memory");
+    for (i = 0; ok && i < n; i++) {
+        int32_t msg = rf_json_at(j, msgs, i);
+        const char *role = rf_json_str(j, rf_json_get(j, msg, "role"), NULL);
+        if (rf_json_type_of(j, msg) != RF_JSON_OBJECT || !role) {
+            ok = rf__bad_set(b, "messages", "each message must be an object with a string 'role'");
+            break;
+        }
+        if (strcmp(role, "system") && strcmp(role, "developer") && strcmp(role, "user") && strcmp(role, "assistant")) {
+            ok = rf__bad_set(b, "messages", "a message's role must be system, developer, user or assistant");
+            break;
+        }
+        if (!(ok = rf__content_text(j, rf_json_get(j, msg, "content"), &texts[i], b))) break;
+        cm[i].role = strcmp(role, "developer") ? role : "system"; /* OpenAI's newer name for system */
+        cm[i].content = texts[i].p ? texts[i].p : "";
+    }
+    if (ok) {
+        if (fmt == RF_CHAT_UNKNOWN) fmt = RF_CHAT_CHATML;
+        if (rf_tokenizer_bos(tok) >= 0 && rf_token_to_piece(tok, rf_tokenizer_bos(tok), RF_TOK_RENDER_SPECIAL, bos, sizeof bos - 1, &need) == RF_OK) bos[need] = 0;
+        if (rf_tokenizer_eos(tok) >= 0 && rf_token_to_piece(tok, rf_tokenizer_eos(tok), RF_TOK_RENDER_SPECIAL, eos, sizeof eos - 1, &need) == RF_OK) eos[need] = 0;
+        if (rf_chat_render(fmt, cm, (size_t)n, 1, bos, eos, NULL, 0, &need) != RF_ERR_TOO_LARGE && need != 0)
+            ok = rf__bad_set(b, "messages", rf_last_error());
+        else if (!(job->prompt = RF__NEW(char, need + 1)))
+            ok = rf__bad_set(b, "messages", "out of memory");
+        else if (rf_chat_render(fmt, cm, (size_t)n, 1, bos, eos, job->prompt, need + 1, &need) != RF_OK)
+            ok = rf__bad_set(b, "messages", rf_last_error());
+        else
+            job->prompt[need] = 0, job->prompt_len = need;
+    }
+    for (i = 0; texts && i < n; i++) RF_FREE(texts[i].p);
+    RF_FREE(texts);
+    RF_FREE(cm);
+    return ok;
+}
+
+/* A request body -> a job, or 0 with the reason in *b. Unknown fields are ignored, as OpenAI's
+   own clients send fields a server may not know. */
+static int rf__job_parse(const rf_model *m, const rf_json *j, int kind, int32_t default_max, uint64_t seed, rf__job *job,
+                         rf__bad *b) {
+    double x;
+    int32_t v, i;
+    rf_json_type t;
+    job->kind = kind;
+    job->slot = -1;
+    job->sp = rf_sampler_default_params();
+    job->sp.seed = seed;
+    job->max_tokens = default_max;
+    if (rf_json_type_of(j, 0) != RF_JSON_OBJECT) return rf__bad_set(b, NULL, "the request body must be a JSON object");
+    t = rf_json_type_of(j, rf_json_get(j, 0, "model"));
+    if (t != RF_JSON_NONE && t != RF_JSON_STRING) return rf__bad_set(b, "model", "'model' must be a string");
+    t = rf_json_type_of(j, v = rf_json_get(j, 0, "stream"));
+    if (t != RF_JSON_NONE && t != RF_JSON_NULL && t != RF_JSON_TRUE && t != RF_JSON_FALSE) return rf__bad_set(b, "stream", "'stream' must be a boolean");
+    job->stream = t == RF_JSON_TRUE;
+    job->include_usage = rf_json_type_of(j, rf_json_get(j, rf_json_get(j, 0, "stream_options"), "include_usage")) == RF_JSON_TRUE;
+    x = 1;
+    if (!rf__field_num(j, "n", 1, 1, 1, &x, b)) return rf__bad_set(b, "n", "only n = 1 is supported");
+    if (!rf__field_num(j, "temperature", 0, 2, 0, &x, b)) return 0;
+    if (rf_json_get(j, 0, "temperature") >= 0 && rf_json_type_of(j, rf_json_get(j, 0, "temperature")) == RF_JSON_NUMBER) job->sp.temperature = (float)x;
+    x = -1;
+    if (!rf__field_num(j, "top_p", 0, 1, 0, &x, b)) return 0;
+    if (x >= 0) job->sp.top_p = (float)x;
+    x = -1;
+    if (!rf__field_num(j, "top_k", 0, 1e6, 1, &x, b)) return 0;
+    if (x >= 0) job->sp.top_k = (int32_t)x;
+    x = -1;
+    if (!rf__field_num(j, "min_p", 0, 1, 0, &x, b)) return 0;
+    if (x >= 0) job->sp.min_p = (float)x;
+    x = 0;
+    if (!rf__field_num(j, "presence_penalty", -2, 2, 0, &x, b)) return 0;
+    job->sp.presence_penalty = (float)x;
+    x = 0;
+    if (!rf__field_num(j, "frequency_penalty", -2, 2, 0, &x, b)) return 0;
+    job->sp.frequency_penalty = (float)x;
+    x = -1;
+    if (!rf__field_num(j, "seed", -9007199254740991.0, 9007199254740991.0, 1, &x, b)) return 0;
+    if (rf_json_type_of(j, rf_json_get(j, 0, "seed")) == RF_JSON_NUMBER) job->sp.seed = (uint64_t)(int64_t)x;
+    x = -1;
+    if (!rf__field_num(j, "max_completion_tokens", 1, 1e9, 1, &x, b)) return 0;
+    if (!rf__field_num(j, "max_tokens", 1, 1e9, 1, &x, b)) return 0;
+    if (x > 0) job->max_tokens = (int32_t)RF__MIN(x, (double)INT32_MAX);
+    /* stop: a string or an array of strings */
+    t = rf_json_type_of(j, v = rf_json_get(j, 0, "stop"));
+    if (t == RF_JSON_STRING || t == RF_JSON_ARRAY) {
+        int32_t n = t == RF_JSON_STRING ? 1 : rf_json_len(j, v);
+        if (n > RF__MAX_STOPS) return rf__bad_set(b, "stop", "at most 16 stop strings");
+        for (i = 0; i < n; i++) {
+            size_t len;
+            const char *s = rf_json_str(j, t == RF_JSON_STRING ? v : rf_json_at(j, v, i), &len);
+            if (!s) return rf__bad_set(b, "stop", "'stop' must be a string or an array of strings");
+            if (len == 0) continue;
+            if (!(job->stops[job->n_stops] = rf__dup_n(s, len))) return rf__bad_set(b, "stop", "out of memory");
+            job->n_stops++;
+        }
+    } else if (t != RF_JSON_NONE && t != RF_JSON_NULL) {
+        return rf__bad_set(b, "stop", "'stop' must be a string or an array of strings");
+    }
+    /* logit_bias: {"token id": bias in [-100, 100]} */
+    t = rf_json_type_of(j, v = rf_json_get(j, 0, "logit_bias"));
+    if (t == RF_JSON_OBJECT && rf_json_len(j, v) > 0) {
+        int32_t n = rf_json_len(j, v);
+        if (!(job->bias = RF__NEW(rf_logit_bias, n))) return rf__bad_set(b, "logit_bias", "out of memory");
+        for (i = 0; i < n; i++) {
+            const char *key = rf_json_key(j, v, i);
+            char *end;
+            long id = strtol(key, &end, 10);
+            int32_t bv = rf_json_at(j, v, i);
+            double bias = rf_json_num(j, bv);
+            if (!*key || *end || id < 0 || id >= rf_model_n_vocab(m)) return rf__bad_set(b, "logit_bias", "logit_bias keys must be token ids of this model");
+            if (rf_json_type_of(j, bv) != RF_JSON_NUMBER || !(bias >= -100 && bias <= 100)) return rf__bad_set(b, "logit_bias", "logit_bias values must be numbers in [-100, 100]");
+            job->bias[i].token = (int32_t)id;
+            job->bias[i].bias = (float)bias;
+        }
+        job->sp.logit_bias = job->bias;
+        job->sp.n_logit_bias = (size_t)n;
+    } else if (t != RF_JSON_NONE && t != RF_JSON_NULL && t != RF_JSON_OBJECT) {
+        return rf__bad_set(b, "logit_bias", "'logit_bias' must be an object");
+    }
+    if (kind == RF__JOB_CHAT) return rf__chat_prompt(m, j, job, b);
+    /* completions: prompt is a string, or an array holding one string */
+    t = rf_json_type_of(j, v = rf_json_get(j, 0, "prompt"));
+    if (t == RF_JSON_ARRAY && rf_json_len(j, v) == 1) v = rf_json_at(j, v, 0), t = rf_json_type_of(j, v);
+    if (t != RF_JSON_STRING) return rf__bad_set(b, "prompt", "'prompt' must be a string (or an array of one string)");
+    {
+        size_t len;
+        const char *s = rf_json_str(j, v, &len);
+        if (!(job->prompt = rf__dup_n(s, len))) return rf__bad_set(b, "prompt", "out of memory");
+        job->prompt_len = len;
+    }
+    return 1;
+}
+
+static const char *rf__finish_reason(rf_stop_reason r) {
+    return r == RF_STOP_LENGTH || r == RF_STOP_CONTEXT ? "length" : "stop";
+}
+
+static void rf__usage_json(rf__text *t, const rf_gen_result *r) {
+    rf__text_printf(t, "\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d,"
+                       "\"prompt_tokens_details\":{\"cached_tokens\":%d}}",
+                    r->n_prompt, r->n_gen, r->n_prompt + r->n_gen, r->n_reused);
+}
+
+/* The head of every response object and chunk: id, object, created, model. */
+static void rf__resp_head(rf__text *t, const rf__job *j, int chunk) {
+    const char *model = j->model ? j->model : "";
+    rf__text_printf(t, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":", j->id,
+                    j->kind == RF__JOB_CHAT ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion", j->created);
+    rf__text_json(t, model, strlen(model));
+    RF__TEXT_LIT(t, ",\"system_fingerprint\":\"rocmforge-" RF_VERSION "\",");
+}
+
+/* One SSE event carrying text (a piece), or the final event (finish != NULL). */
+static void rf__sse_chunk(rf__text *out, const rf__job *j, const char *text, size_t len, const char *finish,
+                          const rf_gen_result *usage, int role) {
+    RF__TEXT_LIT(out, "data: ");
+    rf__resp_head(out, j, 1);
+    RF__TEXT_LIT(out, "\"choices\":[{\"index\":0,");
+    if (j->kind == RF__JOB_CHAT) {
+        RF__TEXT_LIT(out, "\"delta\":{");
+        if (role) RF__TEXT_LIT(out, "\"role\":\"assistant\",");
+        if (!finish) RF__TEXT_LIT(out, "\"content\":"), rf__text_json(out, text, len);
+        RF__TEXT_LIT(out, "},");
+    } else {
+        RF__TEXT_LIT(out, "\"text\":");
+        rf__text_json(out, finish ? "" : text, finish ? 0 : len);
+        RF__TEXT_LIT(out, ",");
+    }
+    RF__TEXT_LIT(out, "\"logprobs\":null,\"finish_reason\":");
+    if (finish) rf__text_printf(out, "\"%s\"}]", finish);
+    else RF__TEXT_LIT(out, "null}]");
+    if (usage) RF__TEXT_LIT(out, ","), rf__usage_json(out, usage);
+    RF__TEXT_LIT(out, "}\n\n");
+}
+
+/* The whole non-streamed response. */
+static void rf__completion_json(rf__text *b, const rf__job *j) {
+    const char *text = j->text.p ? j->text.p : "";
+    rf__resp_head(b, j, 0);
+    RF__TEXT_LIT(b, "\"choices\":[{\"index\":0,");
+    if (j->kind == RF__JOB_CHAT) {
+        RF__TEXT_LIT(b, "\"message\":{\"role\":\"assistant\",\"content\":");
+        rf__text_json(b, text, j->text.n);
+        RF__TEXT_LIT(b, "},");
+    } else {
+        RF__TEXT_LIT(b, "\"text\":");
+        rf__text_json(b, text, j->text.n);
+        RF__TEXT_LIT(b, ",");
+    }
+    rf__text_printf(b, "\"logprobs\":null,\"finish_reason\":\"%s\"}],", rf__finish_reason(j->res.stop));
+    rf__usage_json(b, &j->res);
+    RF__TEXT_LIT(b, "}");
+}
+
+/* POST /tokenize {"content": "...", "add_special": bool} -> {"tokens": [...]} (llama-server's) */
+static void rf__api_tokenize(const rf_model *m, rf__conn *c, const rf_json *j, int keep) {
+    size_t len, n = 0, k;
+    const char *s = rf_json_str(j, rf_json_get(j, 0, "content"), &len);
+    int32_t *ids = NULL;
+    rf__text b;
+    unsigned flags = RF_TOK_PARSE_SPECIAL;
+    if (!s) {
+        rf__http_error(c, 400, "invalid_request_error", "content", "'content' must be a string", keep);
+        return;
+    }
+    if (rf_json_type_of(j, rf_json_get(j, 0, "add_special")) == RF_JSON_TRUE) flags |= RF_TOK_ADD_SPECIAL;
+    if (rf__tokenize_alloc(rf_model_tokenizer(m), s, len, flags, &ids, &n) != RF_OK) {
+        rf__http_error(c, 400, "invalid_request_error", "content", rf_last_error(), keep);
+        return;
+    }
+    memset(&b, 0, sizeof b);
+    RF__TEXT_LIT(&b, "{\"tokens\":[");
+    for (k = 0; k < n; k++) rf__text_printf(&b, k ? ",%d" : "%d", ids[k]);
+    RF__TEXT_LIT(&b, "]}");
+    rf__http_respond(c, 200, "application/json", b.p, b.n, "", keep);
+    RF_FREE(b.p);
+    RF_FREE(ids);
+}
+
+/* POST /detokenize {"tokens": [...]} -> {"content": "..."} */
+static void rf__api_detokenize(const rf_model *m, rf__conn *c, const rf_json *j, int keep) {
+    int32_t v = rf_json_get(j, 0, "tokens"), n = rf_json_len(j, v), i;
+    int32_t *ids;
+    size_t need = 0;
+    char *out = NULL;
+    rf__text b;
+    if (rf_json_type_of(j, v) != RF_JSON_ARRAY) {
+        rf__http_error(c, 400, "invalid_request_error", "tokens", "'tokens' must be an array of token ids", keep);
+        return;
+    }
+    if (!(ids = RF__NEW(int32_t, n + 1))) {
+        rf__http_error(c, 500, "server_error", NULL, "out of memory", keep);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        double x = rf_json_num(j, rf_json_at(j, v, i));
+        if (rf_json_type_of(j, rf_json_at(j, v, i)) != RF_JSON_NUMBER || x != floor(x) || x < 0 || x >= rf_model_n_vocab(m)) {
+            RF_FREE(ids);
+            rf__http_error(c, 400, "invalid_request_error", "tokens", "'tokens' must hold token ids of this model", keep);
+            return;
+        }
+        ids[i] = (int32_t)x;
+    }
+    rf_detokenize(rf_model_tokenizer(m), ids, (size_t)n, 0, NULL, 0, &need);
+    if ((out = RF__NEW(char, need + 1)) != NULL && rf_detokenize(rf_model_tokenizer(m), ids, (size_t)n, 0, out, need, &need) == RF_OK) {
+        memset(&b, 0, sizeof b);
+        RF__TEXT_LIT(&b, "{\"content\":");
+        rf__text_json(&b, out, need);
+        RF__TEXT_LIT(&b, "}");
+        rf__http_respond(c, 200, "application/json", b.p, b.n, "", keep);
+        RF_FREE(b.p);
+    } else {
+        rf__http_error(c, 500, "server_error", NULL, "detokenize failed", keep);
+    }
+    RF_FREE(out);
+    RF_FREE(ids);
+}
+/* --- end src/http_api.c --- */
+/* --- src/http_sched.c --- */
+/* The server: slots, the step-wise scheduler, metrics, traces and the loop that ties them to the
+   transport. One thread runs everything (the model loads on a second one, so /health answers
+   and /ready says 503 meanwhile); the matmuls inside a step use each context's thread pool.
+
+   Scheduling: each slot has its own rf_ctx (KV cache) and at most one job. One round of
+   rf__slots_step advances every busy slot by one step -- the prefill, or one token -- in turn,
+   so requests join and leave between steps and a long generation cannot hold others back. This
+   is the seam for a batched decode: when forward.c can decode a token for several sequences at
+   once, rf__slots_step becomes one call over all busy slots, and nothing else changes. Waiting
+   jobs sit in a FIFO of at most max_queue; beyond it a request gets 503 with Retry-After. A job
+   goes to the free slot whose last prompt shares the longest prefix with its own, so a
+   conversation's next turn finds its history in the cache (rf_gen_begin reuses it). */
+
+typedef struct rf__slot {
+    rf_ctx *ctx;
+    rf_sampler *smp;
+    rf_gen *gen;
+    rf__job *job;
+    char *last_prompt;        /* the prompt the cache holds the prefix of */
+    size_t last_len;
+} rf__slot;
+
+typedef struct rf__trace {
+    char trace_id[33], span_id[17];
+    int kind, status, stream;
+    long long wall_ns;
+    double queued_s, prefill_s, ttft_s, decode_s, total_s;
+    rf_gen_result res;
+} rf__trace;
+
+/* Time-to-first-token histogram bounds in seconds (Prometheus' default buckets). */
+static const double rf__ttft_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define RF__N_TTFT ((int)(sizeof rf__ttft_bounds / sizeof rf__ttft_bounds[0]))
+
+typedef struct rf__metrics {
+    uint64_t requests, requests_ok, requests_failed, rejected_busy;
+    uint64_t prompt_tokens, prompt_reused, gen_tokens, n_decode;
+    double prompt_s, gen_s;
+    uint64_t ttft_buckets[RF__N_TTFT + 1];
+    double ttft_sum;
+    uint64_t ttft_count;
+} rf__metrics;
+
+struct rf__server {
+    rf_server_params p;
+    rf__net net;
+    rf_model *model;
+    const char *model_id;
+    rf__slot *slots;
+    int n_slots;
+    rf__job *queue_head, *queue_tail;
+    int queue_len;
+    rf__metrics met;
+    rf__trace *traces;
+    int n_traces, trace_next, trace_count;
+    uint64_t counter, rng;
+    int ready, draining;
+    double started;
+};
+typedef struct rf__server rf__server;
+
+static uint64_t rf__rand(rf__server *S) { /* splitmix64: ids and unseeded requests' seeds */
+    uint64_t z = (S->rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static long long rf__wall_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Jobs on slots */
+
+static int rf__on_piece(void *user, const char *text, size_t len) {
+    rf__job *j = (rf__job *)user;
+    if (!j->conn) return 1; /* the client left: stop generating */
+    if (j->t_first == 0) j->t_first = rf__now();
+    if (!j->stream) return rf__text_append(&j->text, text, len) != RF_OK;
+    rf__sse_chunk(&j->conn->out, j, text, len, NULL, NULL, 0);
+    return 0;
+}
+
+/* Start a job on a free slot: 0 on success, else it is answered with an error here. */
+static int rf__job_start(rf__server *S, rf__job *j, int slot) {
+    rf__slot *sl = &S->slots[slot];
+    rf_gen_params gp;
+    rf_status s;
+    memset(&gp, 0, sizeof gp);
+    gp.max_tokens = j->max_tokens;
+    gp.stop = (const char *const *)j->stops;
+    gp.n_stop = j->n_stops;
+    gp.no_add_special = j->kind == RF__JOB_CHAT; /* a rendered template carries BOS itself */
+    gp.parse_special = j->kind == RF__JOB_CHAT;
+    gp.on_piece = rf__on_piece;
+    gp.user = j;
+    if ((s = rf_sampler_new(&j->sp, rf_model_n_vocab(S->model), &sl->smp)) == RF_OK)
+        s = rf_gen_begin(sl->ctx, sl->smp, j->prompt, j->prompt_len, &gp, &sl->gen);
+    if (s != RF_OK) {
+        rf_sampler_free(sl->smp);
+        sl->smp = NULL;
+        return s == RF_ERR_TOO_LARGE ? 400 : s == RF_ERR_INVALID_ARG ? 400 : 500;
+    }
+    j->slot = slot;
+    j->t_start = rf__now();
+    sl->job = j;
+    RF_FREE(sl->last_prompt);
+    sl->last_prompt = rf__dup_n(j->prompt, j->prompt_len);
+    sl->last_len = sl->last_prompt ? j->prompt_len : 0;
+    if (j->stream && j->conn) {
+        RF__TEXT_LIT(&j->conn->out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                                    "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n");
+        j->conn->close_after = 1; /* the stream ends with the connection */
+        if (j->kind == RF__JOB_CHAT) rf__sse_chunk(&j->conn->out, j, "", 0, NULL, NULL, 1);
+    }
+    return 0;
+}
+
+static void rf__trace_record(rf__server *S, const rf__job *j) {
+    rf__trace *t;
+    if (S->n_traces <= 0) return;
+    t = &S->traces[S->trace_next];
+    S->trace_next = (S->trace_next + 1) % S->n_traces;
+    if (S->trace_count < S->n_traces) S->trace_count++;
+    memset(t, 0, sizeof *t);
+    snprintf(t->trace_id, sizeof t->trace_id, "%016llx%016llx", (unsigned long long)rf__rand(S), (unsigned long long)rf__rand(S));
+    snprintf(t->span_id, sizeof t->span_id, "%016llx", (unsigned long long)rf__rand(S));
+    t->kind = j->kind;
+    t->status = j->status;
+    t->stream = j->stream;
+    t->wall_ns = j->wall_ns;
+    t->res = j->res;
+    t->total_s = j->t_end - j->t_queued;
+    if (j->t_start > 0) {
+        t->queued_s = j->t_start - j->t_queued;
+        t->prefill_s = j->res.prompt_s;
+        t->ttft_s = j->t_first > 0 ? j->t_first - j->t_queued : 0;
+        t->decode_s = j->res.gen_s;
+    } else {
+        t->queued_s = t->total_s;
+    }
+}
+
+/* Answer and retire a job. status 200: its result; else an error (a stream that already began
+   gets a final event instead, since its status line is gone). */
+static void rf__job_finish(rf__server *S, rf__job *j, int status, const char *msg) {
+    rf__conn *c = j->conn;
+    if (j->slot >= 0) {
+        rf__slot *sl = &S->slots[j->slot];
+        rf_gen_end(sl->gen, &j->res);
+        rf_sampler_free(sl->smp);
+        sl->gen = NULL;
+        sl->smp = NULL;
+        sl->job = NULL;
+    }
+    j->t_end = rf__now();
+    j->status = status;
+    if (status == 200) S->met.requests_ok++;
+    else S->met.requests_failed++;
+    S->met.prompt_tokens += (uint64_t)j->res.n_prompt;
+    S->met.prompt_reused += (uint64_t)j->res.n_reused;
+    S->met.gen_tokens += (uint64_t)j->res.n_gen;
+    S->met.n_decode += (uint64_t)j->res.n_gen;
+    S->met.prompt_s += j->res.prompt_s;
+    S->met.gen_s += j->res.gen_s;
+    if (j->t_first > 0) {
+        double ttft = j->t_first - j->t_queued;
+        int b = 0;
+        while (b < RF__N_TTFT && ttft > rf__ttft_bounds[b]) b++;
+        S->met.ttft_buckets[b]++;
+        S->met.ttft_sum += ttft;
+        S->met.ttft_count++;
+    }
+    rf__trace_record(S, j);
+    if (c) {
+        if (j->stream && j->slot >= 0) {
+            if (status == 200) {
+                rf__sse_chunk(&c->out, j, "", 0, rf__finish_reason(j->res.stop), &j->res, 0);
+                if (j->include_usage) { /* OpenAI's usage chunk: empty choices */
+                    RF__TEXT_LIT(&c->out, "data: ");
+                    rf__resp_head(&c->out, j, 1);
+                    RF__TEXT_LIT(&c->out, "\"choices\":[],");
+                    rf__usage_json(&c->out, &j->res);
+                    RF__TEXT_LIT(&c->out, "}\n\n");
+                }
+            } else {
+                RF__TEXT_LIT(&c->out, "data: {\"error\":{\"message\":");
+                rf__text_json(&c->out, msg, strlen(msg));
+                rf__text_printf(&c->out, ",\"type\":\"server_error\",\"code\":%d}}\n\n", status);
+            }
+            RF__TEXT_LIT(&c->out, "data: [DONE]\n\n");
+        } else if (status == 200) {
+            rf__text b;
+            memset(&b, 0, sizeof b);
+            rf__completion_json(&b, j);
+            rf__http_respond(c, 200, "application/json", b.p ? b.p : "", b.n, "", !c->close_after);
+            RF_FREE(b.p);
+        } else {
+            rf__http_error(c, status, status >= 500 ? "server_error" : "invalid_request_error", NULL, msg, !c->close_after);
+        }
+        c->job = NULL;
+        rf__conn_consume(c);
+    }
+    rf__job_free(j);
+}
+
+/* A free slot for a job: the one whose cached prompt shares the longest prefix with it. */
+static int rf__pick_slot(rf__server *S, const rf__job *j) {
+    int i, best = -1;
+    size_t best_len = 0;
+    for (i = 0; i < S->n_slots; i++) {
+        size_t k = 0, n;
+        if (S->slots[i].job) continue;
+        n = RF__MIN(S->slots[i].last_len, j->prompt_len);
+        while (k < n && S->slots[i].last_prompt[k] == j->prompt[k]) k++;
+        if (best < 0 || k > best_len) best = i, best_len = k;
+    }
+    return best;
+}
+
+/* Move queued jobs onto free slots. */
+static void rf__dispatch(rf__server *S) {
+    while (S->queue_head) {
+        rf__job *j = S->queue_head;
+        int slot = rf__pick_slot(S, j), st;
+        if (slot < 0) return;
+        S->queue_head = j->next;
+        if (!S->queue_head) S->queue_tail = NULL;
+        S->queue_len--;
+        j->next = NULL;
+        if ((st = rf__job_start(S, j, slot)) != 0) rf__job_finish(S, j, st, rf_last_error());
+    }
+}
+
+/* One round: every busy slot advances by one step (prefill or one token). The one function a
+   batched decode would replace. */
+static void rf__slots_step(rf__server *S) {
+    int i;
+    for (i = 0; i < S->n_slots; i++) {
+        rf__slot *sl = &S->slots[i];
+        rf_status s;
+        if (!sl->job) continue;
+        s = rf_gen_step(sl->gen);
+        if (s != RF_OK) rf__job_finish(S, sl->job, 500, rf_last_error());
+        else if (rf_gen_result_of(sl->gen)->stop != RF_STOP_NONE) rf__job_finish(S, sl->job, 200, "");
+    }
+}
+
+/* The client is gone: a queued job leaves the queue, a running one frees its slot now. */
+static void rf__job_cancel(rf__server *S, rf__job *j) {
+    j->conn = NULL;
+    if (j->slot < 0) {
+        rf__job **pp = &S->queue_head, *prev = NULL;
+        while (*pp && *pp != j) prev = *pp, pp = &(*pp)->next;
+        if (*pp) {
+            *pp = j->next;
+            if (S->queue_tail == j) S->queue_tail = prev;
+            S->queue_len--;
+        }
+    }
+    rf__job_finish(S, j, 499, "the client closed the connection"); /* 499: nginx's "client closed request" */
+}
+/* --- end src/http_sched.c --- */
+/* --- src/http_server.c --- */
+/* Routing, /metrics, /traces, the poll loop and rf_server_run. */
+
+/* Prometheus text exposition. Names follow llama-server's (llamacpp:prompt_tokens_total, ...)
+   under our prefix, so its dashboards need only the prefix changed. */
+static void rf__api_metrics(rf__server *S, rf__conn *c, int keep) {
+    rf__text b;
+    const rf__metrics *m = &S->met;
+    int i, busy = 0;
+    long long kv = 0, kv_cap = 0;
+    uint64_t cum = 0;
+    for (i = 0; i < S->n_slots; i++) {
+        busy += S->slots[i].job != NULL;
+        if (S->slots[i].ctx) kv += rf_ctx_pos(S->slots[i].ctx), kv_cap += rf_ctx_n_ctx(S->slots[i].ctx);
+    }
+    memset(&b, 0, sizeof b);
+#define RF__M(type, name, help, fmt, v) rf__text_printf(&b, "# HELP rocmforge:" name " " help "\n# TYPE rocmforge:" name " " type "\nrocmforge:" name " " fmt "\n", v)
+    RF__M("counter", "requests_total", "Generation requests answered.", "%llu", (unsigned long long)(m->requests_ok + m->requests_failed));
+    RF__M("counter", "requests_failed_total", "Generation requests that ended in an error or a disconnect.", "%llu", (unsigned long long)m->requests_failed);
+    RF__M("counter", "requests_rejected_total", "Requests refused with 503 because the queue was full.", "%llu", (unsigned long long)m->rejected_busy);
+    RF__M("counter", "prompt_tokens_total", "Prompt tokens processed.", "%llu", (unsigned long long)m->prompt_tokens);
+    RF__M("counter", "prompt_tokens_cached_total", "Prompt tokens reused from a slot's cache.", "%llu", (unsigned long long)m->prompt_reused);
+    RF__M("counter", "prompt_seconds_total", "Prefill time.", "%.6f", m->prompt_s);
+    RF__M("counter", "tokens_predicted_total", "Generated tokens.", "%llu", (unsigned long long)m->gen_tokens);
+    RF__M("counter", "tokens_predicted_seconds_total", "Generation time, summed over slots.", "%.6f", m->gen_s);
+    RF__M("counter", "n_decode_total", "Decode steps.", "%llu", (unsigned long long)m->n_decode);
+    RF__M("gauge", "prompt_tokens_seconds", "Average prefill throughput in tokens/s.", "%.3f", m->prompt_s > 0 ? (double)(m->prompt_tokens - m->prompt_reused) / m->prompt_s : 0.0);
+    RF__M("gauge", "predicted_tokens_seconds", "Average generation throughput per slot in tokens/s.", "%.3f", m->gen_s > 0 ? (double)m->gen_tokens / m->gen_s : 0.0);
+    RF__M("gauge", "requests_processing", "Slots busy.", "%d", busy);
+    RF__M("gauge", "requests_deferred", "Requests waiting in the queue.", "%d", S->queue_len);
+    RF__M("gauge", "slots_total", "Slots.", "%d", S->n_slots);
+    RF__M("gauge", "kv_cache_tokens", "Positions held in the slots' KV caches.", "%lld", kv);
+    RF__M("gauge", "kv_cache_usage_ratio", "KV cache use: positions held / positions available.", "%.6f", kv_cap ? (double)kv / (double)kv_cap : 0.0);
+    RF__M("gauge", "connections", "Open connections.", "%d", S->net.n_conns);
+    RF__M("gauge", "ready", "1 once the model is loaded.", "%d", S->ready);
+#undef RF__M
+    rf__text_printf(&b, "# HELP rocmforge:time_to_first_token_seconds From arrival to the first streamed text.\n"
+                        "# TYPE rocmforge:time_to_first_token_seconds histogram\n");
+    for (i = 0; i <= RF__N_TTFT; i++) {
+        cum += m->ttft_buckets[i];
+        if (i < RF__N_TTFT) rf__text_printf(&b, "rocmforge:time_to_first_token_seconds_bucket{le=\"%g\"} %llu\n", rf__ttft_bounds[i], (unsigned long long)cum);
+        else rf__text_printf(&b, "rocmforge:time_to_first_token_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    rf__text_printf(&b, "rocmforge:time_to_first_token_seconds_sum %.6f\nrocmforge:time_to_first_token_seconds_count %llu\n", m->ttft_sum,
+                    (unsigned long long)m->ttft_count);
+    rf__http_respond(c, 200, "text/plain; version=0.0.4", b.p ? b.p : "", b.n, "", keep);
+    RF_FREE(b.p);
+}
+
+/* The last requests as spans with OpenTelemetry's field names (OTLP/JSON: traceId, spanId,
+   startTimeUnixNano, events, attributes with gen_ai.* semantic conventions), newest first. */
+static void rf__api_traces(rf__server *S, rf__conn *c, int keep) {
+    rf__text b;
+    int k;
+    memset(&b, 0, sizeof b);
+    RF__TEXT_LIT(&b, "{\"spans\":[");
+    for (k = 0; k < S->trace_count; k++) {
+        const rf__trace *t = &S->traces[(S->trace_next - 1 - k + 2 * S->n_traces) % S->n_traces];
+        long long t0 = t->wall_ns, q = t0 + (long long)(t->queued_s * 1e9), pf = q + (long long)(t->prefill_s * 1e9);
+        rf__text_printf(&b, "%s{\"traceId\":\"%s\",\"spanId\":\"%s\",\"name\":\"%s\",\"kind\":\"SPAN_KIND_SERVER\","
+                            "\"startTimeUnixNano\":\"%lld\",\"endTimeUnixNano\":\"%lld\",",
+                        k ? "," : "", t->trace_id, t->span_id, t->kind == RF__JOB_CHAT ? "chat" : "text_completion", t0,
+                        t0 + (long long)(t->total_s * 1e9));
+        rf__text_printf(&b, "\"attributes\":{\"gen_ai.operation.name\":\"%s\",\"gen_ai.request.model\":", t->kind == RF__JOB_CHAT ? "chat" : "text_completion");
+        rf__text_json(&b, S->model_id, strlen(S->model_id));
+        rf__text_printf(&b, ",\"gen_ai.usage.input_tokens\":%d,\"gen_ai.usage.output_tokens\":%d,\"gen_ai.response.finish_reasons\":[\"%s\"],"
+                            "\"http.response.status_code\":%d,\"rocmforge.stream\":%s,\"rocmforge.prompt_tokens_cached\":%d,"
+                            "\"rocmforge.queued_s\":%.6f,\"rocmforge.prefill_s\":%.6f,\"rocmforge.ttft_s\":%.6f,\"rocmforge.decode_s\":%.6f},",
+                        t->res.n_prompt, t->res.n_gen, rf__finish_reason(t->res.stop), t->status, t->stream ? "true" : "false", t->res.n_reused,
+                        t->queued_s, t->prefill_s, t->ttft_s, t->decode_s);
+        rf__text_printf(&b, "\"events\":[{\"name\":\"queued\",\"timeUnixNano\":\"%lld\"}", t0);
+        if (t->status == 200 || t->res.n_prompt) {
+            rf__text_printf(&b, ",{\"name\":\"prefill\",\"timeUnixNano\":\"%lld\"}", q);
+            if (t->ttft_s > 0) rf__text_printf(&b, ",{\"name\":\"first_token\",\"timeUnixNano\":\"%lld\"}", t0 + (long long)(t->ttft_s * 1e9));
+            rf__text_printf(&b, ",{\"name\":\"decode\",\"timeUnixNano\":\"%lld\"}", pf);
+        }
+        rf__text_printf(&b, ",{\"name\":\"finish\",\"timeUnixNano\":\"%lld\"}],\"status\":{\"code\":\"%s\"}}",
+                        t0 + (long long)(t->total_s * 1e9), t->status == 200 ? "STATUS_CODE_OK" : "STATUS_CODE_ERROR");
+    }
+    RF__TEXT_LIT(&b, "]}");
+    rf__http_respond(c, 200, "application/json", b.p, b.n, "", keep);
+    RF_FREE(b.p);
+}
+
+static int rf__auth_ok(const rf__server *S, const rf__http_req *r) {
+    size_t n;
+    if (!S->p.api_key || !*S->p.api_key) return 1;
+    n = strlen(S->p.api_key);
+    return r->auth && r->auth_len == 7 + n && rf__ieq(r->auth, 7, "bearer ") && memcmp(r->auth + 7, S->p.api_key, n) == 0;
+}
+
+/* A complete request: answer it now, or hand it to a slot (c->job). */
+static void rf__api_route(rf__server *S, rf__conn *c, const rf__http_req *r) {
+    int keep = r->keep_alive && !S->draining, get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST");
+    int is_gen = !strcmp(r->path, "/v1/chat/completions") || !strcmp(r->path, "/v1/completions") ||
+                 !strcmp(r->path, "/chat/completions") || !strcmp(r->path, "/completions");
+    int known = is_gen || !strcmp(r->path, "/v1/models") || !strcmp(r->path, "/models") || !strcmp(r->path, "/tokenize") ||
+                !strcmp(r->path, "/detokenize") || !strcmp(r->path, "/health") || !strcmp(r->path, "/ready") ||
+                !strcmp(r->path, "/metrics") || !strcmp(r->path, "/traces");
+    int wants_post = is_gen || !strcmp(r->path, "/tokenize") || !strcmp(r->path, "/detokenize");
+    rf_json *j = NULL;
+    rf_json_limits lim;
+    if (!known) { rf__http_error(c, 404, "invalid_request_error", NULL, "no such endpoint", keep); return; }
+    if (wants_post ? !post : !get) { rf__http_error(c, 405, "invalid_request_error", NULL, wants_post ? "use POST" : "use GET", keep); return; }
+    if (!strcmp(r->path, "/health")) { rf__http_respond(c, 200, "application/json", "{\"status\":\"ok\"}", 15, "", keep); return; }
+    if (!strcmp(r->path, "/ready")) {
+        if (!S->ready) rf__http_error(c, 503, "server_error", NULL, "loading the model", keep);
+        else if (S->draining || S->queue_len >= S->p.max_queue) rf__http_error(c, 503, "server_error", NULL, "busy: the queue is full", keep);
+        else rf__http_respond(c, 200, "application/json", "{\"status\":\"ready\"}", 18, "", keep);
+        return;
+    }
+    if (!rf__auth_ok(S, r)) { rf__http_error(c, 401, "invalid_request_error", NULL, "a valid API key is needed (Authorization: Bearer ...)", keep); return; }
+    if (!strcmp(r->path, "/metrics")) { rf__api_metrics(S, c, keep); return; }
+    if (!strcmp(r->path, "/traces")) { rf__api_traces(S, c, keep); return; }
+    if (!S->ready) { rf__http_error(c, 503, "server_error", NULL, "loading the model", keep); return; }
+    if (S->draining && is_gen) { rf__http_error(c, 503, "server_error", NULL, "the server is shutting down", 0); return; }
+    if (get) { /* /v1/models */
+        rf__text b;
+        memset(&b, 0, sizeof b);
+        RF__TEXT_LIT(&b, "{\"object\":\"list\",\"data\":[{\"id\":");
+        rf__text_json(&b, S->model_id, strlen(S->model_id));
+        rf__text_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"rocmforge\"}]}", (long long)S->started);
+        rf__http_respond(c, 200, "application/json", b.p, b.n, "", keep);
+        RF_FREE(b.p);
+        return;
+    }
+    lim = rf_json_default_limits();
+    lim.max_depth = S->p.max_json_depth;
+    if (rf_json_parse(r->body, r->body_len, &lim, &j) != RF_OK) {
+        rf__http_error(c, 400, "invalid_request_error", NULL, rf_last_error(), keep);
+        return;
+    }
+    if (!strcmp(r->path, "/tokenize")) rf__api_tokenize(S->model, c, j, keep);
+    else if (!strcmp(r->path, "/detokenize")) rf__api_detokenize(S->model, c, j, keep);
+    else {
+        rf__job *job = RF__NEWZ(rf__job, 1);
+        rf__bad bad;
+        int slot;
+        memset(&bad, 0, sizeof bad);
+        if (!job) {
+            rf__http_error(c, 500, "server_error", NULL, "out of memory", keep);
+        } else if (!rf__job_parse(S->model, j, strstr(r->path, "chat") ? RF__JOB_CHAT : RF__JOB_COMPLETION, S->p.default_max_tokens, rf__rand(S), job, &bad)) {
+            rf__http_error(c, 400, "invalid_request_error", bad.param, bad.msg, keep);
+            rf__job_free(job);
+        } else if ((slot = rf__pick_slot(S, job)) < 0 && S->queue_len >= S->p.max_queue) {
+            S->met.rejected_busy++;
+            rf__http_error(c, 503, "server_error", NULL, "busy: every slot is working and the queue is full; retry", keep);
+            rf__job_free(job);
+        } else {
+            job->conn = c;
+            job->model = S->model_id;
+            job->t_queued = rf__now();
+            job->wall_ns = rf__wall_ns();
+            job->created = (long long)time(NULL);
+            snprintf(job->id, sizeof job->id, "%s-%llx", job->kind == RF__JOB_CHAT ? "chatcmpl" : "cmpl", (unsigned long long)rf__rand(S));
+            if (!keep) c->close_after = 1;
+            c->job = job;
+            S->met.requests++;
+            if (S->queue_tail) S->queue_tail->next = job;
+            else S->queue_head = job;
+            S->queue_tail = job;
+            S->queue_len++;
+            rf__dispatch(S);
+        }
+    }
+    rf_json_free(j);
+}
+
+static void rf__api_request(rf__server *S, rf__conn *c, const rf__http_req *r) {
+    rf__api_route(S, c, r);
+    if (!c->job) rf__conn_consume(c); /* answered now: the next pipelined request may follow */
+}
+
+static void rf__net_close(rf__server *S, int i) {
+    rf__conn *c = S->net.conns[i];
+    if (c->job) rf__job_cancel(S, c->job);
+    rf__conn_free(c);
+    S->net.conns[i] = S->net.conns[--S->net.n_conns];
+}
+
+/* One pass over the sockets: wait up to timeout_ms, accept, read, answer, write, expire. */
+static void rf__net_poll(rf__server *S, int timeout_ms) {
+    rf__net *n = &S->net;
+    int i, np = 0, has_listen = n->listen_fd >= 0;
+    double now;
+    if (has_listen) {
+        n->pfds[np].fd = n->listen_fd;
+        n->pfds[np].events = POLLIN;
+        n->pfds[np++].revents = 0;
+    }
+    for (i = 0; i < n->n_conns; i++) {
+        rf__conn *c = n->conns[i];
+        n->pfds[np].fd = c->fd;
+        n->pfds[np].events = (short)((c->eof ? 0 : POLLIN) | (c->out.n > c->out_off ? POLLOUT : 0));
+        n->pfds[np++].revents = 0;
+    }
+    if (poll(n->pfds, (nfds_t)np, timeout_ms) < 0 && errno != EINTR) return;
+    now = rf__now();
+    for (i = n->n_conns - 1; i >= 0; i--) { /* backwards: closing moves the last one here */
+        rf__conn *c = n->conns[i];
+        struct pollfd *pf = &n->pfds[i + has_listen];
+        const char *why;
+        rf__http_req req;
+        int st;
+        if (pf->fd == c->fd && (pf->revents & (POLLIN | POLLHUP | POLLERR))) rf__conn_read(c, &n->lim);
+        /* a client that leaves (or half-closes) mid-request is gone: free its slot now */
+        if (c->eof && c->job) {
+            rf__net_close(S, i);
+            continue;
+        }
+        while (!c->job && !c->close_after && (st = rf__http_parse(c, &n->lim, &req, &why)) != 0) {
+            if (st == 1) {
+                rf__api_request(S, c, &req);
+            } else {
+                rf__http_error(c, st, "invalid_request_error", NULL, why, 0); /* the stream is out of step: close */
+                c->in.n = 0;
+            }
+        }
+        if (rf__conn_flush(c) < 0) {
+            rf__net_close(S, i);
+            continue;
+        }
+        if (!c->job && c->out.n == c->out_off) {
+            int mid = c->in.n > 0 || c->t_first > 0;
+            if (c->close_after || (c->eof && !mid) || (c->eof && mid)) {
+                if (c->eof && mid && !c->close_after) { /* half a request, then the client stopped sending */
+                    rf__http_error(c, 400, "invalid_request_error", NULL, "the connection closed before the request was complete", 0);
+                    c->in.n = 0;
+                    rf__conn_flush(c);
+                }
+                rf__net_close(S, i);
+                continue;
+            }
+            if (c->in.n > 0 && now - c->t_first > n->lim.request_timeout) {
+                rf__http_error(c, 408, "invalid_request_error", NULL, "the request did not arrive in time", 0);
+                c->in.n = 0;
+                rf__conn_flush(c);
+                rf__net_close(S, i);
+                continue;
+            }
+            if (c->in.n == 0 && now - c->t_last > n->lim.idle_timeout) {
+                rf__net_close(S, i);
+                continue;
+            }
+        }
+    }
+    if (has_listen && (n->pfds[0].revents & POLLIN)) rf__net_accept(n);
+}
+
+#ifndef RF_NO_THREADS
+typedef struct rf__loader {
+    rf__server *S;
+    pthread_mutex_t mu;
+    int done;        /* 1: loaded, -1: failed */
+    rf_status status;
+    char err[512];
+} rf__loader;
+
+static void *rf__load_thread(void *arg) {
+    rf__loader *L = (rf__loader *)arg;
+    rf__server *S = L->S;
+    rf_model_params mp;
+    rf_status s;
+    int i;
+    memset(&mp, 0, sizeof mp);
+    mp.log = S->p.log;
+    s = rf_model_load(S->p.model_path, &mp, &S->model);
+    for (i = 0; s == RF_OK && i < S->n_slots; i++) s = rf_ctx_new(S->model, &S->p.ctx, &S->slots[i].ctx);
+    pthread_mutex_lock(&L->mu);
+    L->status = s;
+    if (s != RF_OK) snprintf(L->err, sizeof L->err, "%s", rf_last_error());
+    L->done = s == RF_OK ? 1 : -1;
+    pthread_mutex_unlock(&L->mu);
+    return NULL;
+}
+#endif
+
+static void rf__server_free(rf__server *S) {
+    int i;
+    while (S->net.n_conns > 0) rf__net_close(S, S->net.n_conns - 1);
+    while (S->queue_head) rf__job_cancel(S, S->queue_head);
+    for (i = 0; S->slots && i < S->n_slots; i++) {
+        if (S->slots[i].job) rf__job_finish(S, S->slots[i].job, 503, "shutting down");
+        rf_ctx_free(S->slots[i].ctx);
+        RF_FREE(S->slots[i].last_prompt);
+    }
+    if (S->net.listen_fd >= 0) close(S->net.listen_fd);
+    RF_FREE(S->slots);
+    RF_FREE(S->traces);
+    RF_FREE(S->net.conns);
+    RF_FREE(S->net.pfds);
+    rf_model_free(S->model);
+}
+
+static int rf__any_busy(const rf__server *S) {
+    int i;
+    for (i = 0; i < S->n_slots; i++)
+        if (S->slots[i].job) return 1;
+    return S->queue_head != NULL;
+}
+
+RF_API rf_status rf_server_run(const rf_server_params *params, const volatile sig_atomic_t *stop) {
+    rf__server S;
+    rf_status s;
+    const char *base;
+    double drain_until = 0;
+    int i;
+#ifndef RF_NO_THREADS
+    rf__loader L;
+    pthread_t th;
+    int joined = 0;
+#endif
+    if (!params || !params->model_path) return rf__err(RF_ERR_INVALID_ARG, "rf_server_run: no model path");
+    memset(&S, 0, sizeof S);
+    S.p = *params;
+    S.net.listen_fd = -1;
+    if (!S.p.host) S.p.host = "127.0.0.1";
+    if (S.p.port <= 0) S.p.port = 8080;
+    if (S.p.n_parallel <= 0) S.p.n_parallel = 1;
+    if (S.p.max_queue <= 0) S.p.max_queue = 4 * S.p.n_parallel;
+    if (S.p.max_conns <= 0) S.p.max_conns = 256;
+    if (!S.p.max_header) S.p.max_header = 16384;
+    if (!S.p.max_body) S.p.max_body = 1 << 20;
+    if (S.p.max_json_depth <= 0) S.p.max_json_depth = 64;
+    if (S.p.request_timeout_s <= 0) S.p.request_timeout_s = 30;
+    if (S.p.idle_timeout_s <= 0) S.p.idle_timeout_s = 60;
+    if (S.p.drain_timeout_s <= 0) S.p.drain_timeout_s = 5;
+    if (S.p.n_traces <= 0) S.p.n_traces = 64;
+    base = strrchr(S.p.model_path, '/');
+    S.model_id = S.p.model_id ? S.p.model_id : base ? base + 1 : S.p.model_path;
+    S.net.lim.max_header = S.p.max_header;
+    S.net.lim.max_body = S.p.max_body;
+    S.net.lim.max_conns = S.p.max_conns;
+    S.net.lim.request_timeout = S.p.request_timeout_s;
+    S.net.lim.idle_timeout = S.p.idle_timeout_s;
+    S.n_slots = S.p.n_parallel;
+    S.n_traces = S.p.n_traces;
+    S.rng = (uint64_t)rf__wall_ns() ^ ((uint64_t)getpid() << 32);
+    S.started = (double)time(NULL);
+    S.slots = RF__NEWZ(rf__slot, S.n_slots);
+    S.traces = RF__NEWZ(rf__trace, S.n_traces);
+    S.net.conns = RF__NEWZ(rf__conn *, S.p.max_conns);
+    S.net.pfds = RF__NEWZ(struct pollfd, S.p.max_conns + 1);
+    if (!S.slots || !S.traces || !S.net.conns || !S.net.pfds) {
+        rf__server_free(&S);
+        return rf__err(RF_ERR_OOM, "serve: out of memory");
+    }
+    if ((s = rf__net_listen(&S.net, S.p.host, S.p.port)) != RF_OK) {
+        rf__server_free(&S);
+        return s;
+    }
+    rf__log(S.p.log, RF_LOG_INFO, "listening on http://%s:%d (%d slots, model %s)", S.p.host, S.p.port, S.n_slots, S.p.model_path);
+#ifndef RF_NO_THREADS
+    memset(&L, 0, sizeof L);
+    L.S = &S;
+    pthread_mutex_init(&L.mu, NULL);
+    if (pthread_create(&th, NULL, rf__load_thread, &L) != 0) {
+        pthread_mutex_destroy(&L.mu);
+        rf__server_free(&S);
+        return rf__err(RF_ERR_OOM, "serve: cannot start the loader thread");
+    }
+#else
+    {
+        rf_model_params mp;
+        memset(&mp, 0, sizeof mp);
+        mp.log = S.p.log;
+        s = rf_model_load(S.p.model_path, &mp, &S.model);
+        for (i = 0; s == RF_OK && i < S.n_slots; i++) s = rf_ctx_new(S.model, &S.p.ctx, &S.slots[i].ctx);
+        if (s != RF_OK) {
+            rf__server_free(&S);
+            return s;
+        }
+        S.ready = 1;
+    }
+#endif
+    s = RF_OK;
+    for (;;) {
+#ifndef RF_NO_THREADS
+        if (!joined) {
+            int done;
+            pthread_mutex_lock(&L.mu);
+            done = L.done;
+            pthread_mutex_unlock(&L.mu);
+            if (done) {
+                pthread_join(th, NULL);
+                pthread_mutex_destroy(&L.mu);
+                joined = 1;
+                if (done < 0) {
+                    s = rf__err(L.status, "%s", L.err);
+                    break;
+                }
+                S.ready = 1;
+                rf__log(S.p.log, RF_LOG_INFO, "model loaded: ready");
+            }
+        }
+#endif
+        if (*stop && !S.draining) { /* stop taking work; the queue is told to go elsewhere */
+            S.draining = 1;
+            drain_until = rf__now() + S.p.drain_timeout_s;
+            close(S.net.listen_fd);
+            S.net.listen_fd = -1;
+            while (S.queue_head) {
+                rf__job *j = S.queue_head;
+                S.queue_head = j->next;
+                S.queue_len--;
+                j->next = NULL;
+                rf__job_finish(&S, j, 503, "the server is shutting down");
+            }
+            S.queue_tail = NULL;
+        }
+        if (S.draining && (!rf__any_busy(&S) || rf__now() > drain_until)) break;
+        rf__net_poll(&S, rf__any_busy(&S) ? 0 : 50);
+        if (S.ready) {
+            rf__slots_step(&S);
+            rf__dispatch(&S);
+        }
+    }
+#ifndef RF_NO_THREADS
+    if (!joined) { /* stopped while loading: let the load finish, then free it */
+        pthread_join(th, NULL);
+        pthread_mutex_destroy(&L.mu);
+    }
+#endif
+    /* cancel what is still running (its stream gets a final event), then give writes a moment */
+    for (i = 0; i < S.n_slots; i++)
+        if (S.slots[i].job) rf__job_finish(&S, S.slots[i].job, 503, "the server is shutting down");
+    for (i = 0; i < 20 && S.net.n_conns > 0; i++) {
+        int k, pending = 0;
+        for (k = 0; k < S.net.n_conns; k++) pending |= S.net.conns[k]->out.n > S.net.conns[k]->out_off;
+        if (!pending) break;
+        rf__net_poll(&S, 50);
+    }
+    rf__server_free(&S);
+    rf__log(params->log, RF_LOG_INFO, "server stopped");
+    return s;
+}
+/* --- end src/http_server.c --- */
+#endif /* ROCMFORGE_HTTP */
 
 #endif /* ROCMFORGE_IMPLEMENTATION */
 

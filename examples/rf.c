@@ -4,6 +4,8 @@
      rf chat  -m model.gguf                                            talk, with the chat template
      rf info  model.gguf [--json] [--all]                              metadata, tensors, totals
      rf synth [options] out.gguf                                       random-weight model
+     rf serve -m model.gguf [--port 8080 --parallel 4]                 OpenAI-compatible server
+                                                                       (built with -DROCMFORGE_HTTP)
 
    bench / serve / quantize arrive with the issues that build them. */
 #define ROCMFORGE_IMPLEMENTATION
@@ -25,6 +27,7 @@ static const char *usage_main =
     "  chat   -m model.gguf                 a conversation using the model's chat template\n"
     "  info   model.gguf [--json] [--all]   architecture, hyperparameters, tokenizer, tensor table\n"
     "  synth  [options] out.gguf            write a random-weight model (llama, qwen2, gemma3)\n"
+    "  serve  -m model.gguf [--port 8080]   OpenAI-compatible HTTP server (builds with ROCMFORGE_HTTP)\n"
     "  help   [COMMAND]                     this text, or a command's\n"
     "\n"
     "examples:\n"
@@ -648,16 +651,109 @@ done:
     return rc;
 }
 
+/* ---------------------------------------------------------------------------------------------
+   rf serve */
+
+static const char *usage_serve =
+    "usage: rf serve -m model.gguf [options]\n"
+    "\n"
+    "An OpenAI-compatible HTTP/1.1 server: POST /v1/chat/completions, /v1/completions (stream: true\n"
+    "as Server-Sent Events), GET /v1/models, POST /tokenize /detokenize, GET /health /ready\n"
+    "/metrics (Prometheus) /traces. Ctrl-C or SIGTERM stops it gracefully.\n"
+    "\n"
+    "  -m, --model FILE       the GGUF model\n"
+    "  --host H               address to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)\n"
+    "  --port N               default 8080\n"
+    "  --parallel N           slots generating at once, each with its own context (default 1)\n"
+    "  --queue N              requests waiting for a slot before 503 (default 4 x slots)\n"
+    "  -c, --ctx N            context per slot (default: the model's, at most 4096)\n"
+    "  --threads N            threads per slot's matmuls (default: one per core)\n"
+    "  --api-key KEY          require Authorization: Bearer KEY (also $RF_API_KEY)\n"
+    "  --alias NAME           the model's name in /v1/models (default: the file name)\n"
+    "  -n, --max-tokens N     default max_tokens of a request (default 0: until the context is full)\n"
+    "  --max-body BYTES       default 1048576\n"
+    "  --max-conns N          default 256\n"
+    "  --timeout S            seconds a request may take to arrive (default 30)\n"
+    "  --idle-timeout S       seconds a keep-alive connection may idle (default 60)\n"
+    "  -v, --verbose          log each start, load and stop\n"
+    "\n"
+    "example:\n"
+    "  rf serve -m model.gguf --parallel 4 &\n"
+    "  curl -s localhost:8080/v1/chat/completions -d '{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'\n";
+
+#ifdef ROCMFORGE_HTTP
+static volatile sig_atomic_t serve_stop;
+static void on_stop_signal(int sig) {
+    (void)sig;
+    serve_stop = 1;
+}
+
+static int cmd_serve(int argc, char **argv) {
+    rf_server_params p;
+    rf_logger lg;
+    rf_status s;
+    struct sigaction sa;
+    int i, ok = 1;
+    int64_t v = 0;
+    float f = 0;
+    memset(&p, 0, sizeof p);
+    memset(&lg, 0, sizeof lg);
+    lg.fn = log_to_terminal;
+    lg.level = RF_LOG_INFO;
+    p.log = &lg;
+    p.api_key = getenv("RF_API_KEY");
+    for (i = 0; i < argc && ok; i++) {
+        const char *a = argv[i], *n = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage_serve), 0;
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) { lg.level = RF_LOG_DEBUG; continue; }
+        if (!n) return fprintf(stderr, "rf serve: %s needs a value\n\n%s", a, usage_serve), 2;
+        i++;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) p.model_path = n;
+        else if (!strcmp(a, "--host")) p.host = n;
+        else if (!strcmp(a, "--api-key")) p.api_key = n;
+        else if (!strcmp(a, "--alias")) p.model_id = n;
+        else if (!strcmp(a, "--port")) ok = parse_int(a, n, &v) && v > 0 && v < 65536, p.port = (int)v;
+        else if (!strcmp(a, "--parallel")) ok = parse_int(a, n, &v) && v > 0 && v <= 256, p.n_parallel = (int)v;
+        else if (!strcmp(a, "--queue")) ok = parse_int(a, n, &v) && v <= 100000, p.max_queue = (int)v;
+        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, &v), p.ctx.n_ctx = (int32_t)v;
+        else if (!strcmp(a, "--threads")) ok = parse_int(a, n, &v), p.ctx.n_threads = (int)v;
+        else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, &v), p.default_max_tokens = (int32_t)v;
+        else if (!strcmp(a, "--max-body")) ok = parse_int(a, n, &v), p.max_body = (size_t)v;
+        else if (!strcmp(a, "--max-conns")) ok = parse_int(a, n, &v) && v <= 65536, p.max_conns = (int)v;
+        else if (!strcmp(a, "--timeout")) ok = parse_f32(a, n, &f), p.request_timeout_s = f;
+        else if (!strcmp(a, "--idle-timeout")) ok = parse_f32(a, n, &f), p.idle_timeout_s = f;
+        else return fprintf(stderr, "rf serve: unknown option %s\n\n%s", a, usage_serve), 2;
+    }
+    if (!ok) return fprintf(stderr, "rf serve: bad value\n"), 2;
+    if (!p.model_path) return fprintf(stderr, "rf serve: no model (-m model.gguf)\n\n%s", usage_serve), 2;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if ((s = rf_server_run(&p, &serve_stop)) != RF_OK) return fail(s, "serve");
+    return 0;
+}
+#else
+static int cmd_serve(int argc, char **argv) {
+    (void)argc, (void)argv;
+    fprintf(stderr, "rf serve: this rf was built without the server; rebuild with -DROCMFORGE_HTTP\n\n%s", usage_serve);
+    return 2;
+}
+#endif
+
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "help";
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "chat")) return cmd_chat(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) return printf("rf %s\n", RF_VERSION), 0;
     if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
         const char *sub = argc > 2 ? argv[2] : "";
         printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth
+                     : !strcmp(sub, "serve") ? usage_serve
                      : (!strcmp(sub, "run") || !strcmp(sub, "chat")) ? usage_run : usage_main);
         return 0;
     }

@@ -486,6 +486,88 @@ RF_API rf_status rf_generate(rf_ctx *c, rf_sampler *s, const char *prompt, size_
 /* The tokens in the context's cache, oldest first (*n of them). */
 RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n);
 
+/* The same loop one step at a time, for callers that interleave many generations (the server
+   advances each of its slots by one step per round). rf_gen_begin tokenizes the prompt and finds
+   the cached prefix; each rf_gen_step runs the prefill (the first step) or one generated token
+   and streams through on_piece; the generation is over when rf_gen_result_of(g)->stop is set
+   (or a step fails). rf_gen_end frees it (any time: ending early cancels) and gives the result. */
+typedef struct rf_gen rf_gen;
+RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *s, const char *prompt, size_t len,
+                              const rf_gen_params *p, rf_gen **out);
+RF_API rf_status rf_gen_step(rf_gen *g);
+RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g);  /* counts so far; stop when over */
+RF_API void rf_gen_end(rf_gen *g, rf_gen_result *r);             /* r may be NULL; g may be NULL */
+
+/* ---------------------------------------------------------------------------------------------
+   JSON (RFC 8259), the reader and writer the server uses; bounded and non-throwing. A parsed
+   document is a read-only tree of nodes named by index: the root is node 0, -1 is "none" (every
+   accessor accepts it and answers RF_JSON_NONE / 0 / NULL / -1). Strings are decoded, valid
+   UTF-8 and NUL-terminated (a \u0000 escape is rejected). */
+
+typedef enum rf_json_type {
+    RF_JSON_NONE = 0, RF_JSON_NULL, RF_JSON_FALSE, RF_JSON_TRUE, RF_JSON_NUMBER, RF_JSON_STRING,
+    RF_JSON_ARRAY, RF_JSON_OBJECT
+} rf_json_type;
+
+typedef struct rf_json rf_json;
+typedef struct rf_json_limits {
+    int32_t max_depth;   /* nesting of arrays/objects (default 64, at most 256) */
+    size_t max_nodes;    /* values, keys included (default 2^20) */
+    size_t max_string;   /* decoded bytes of one string (default 2^24) */
+} rf_json_limits;
+
+RF_API rf_json_limits rf_json_default_limits(void);
+/* RF_ERR_BAD_STRING (with the byte offset in rf_last_error) for text that is not JSON or not
+   UTF-8, RF_ERR_TOO_LARGE past a limit. lim NULL: the defaults. */
+RF_API rf_status rf_json_parse(const char *text, size_t len, const rf_json_limits *lim, rf_json **out);
+RF_API void rf_json_free(rf_json *j);
+RF_API rf_json_type rf_json_type_of(const rf_json *j, int32_t node);
+RF_API int32_t rf_json_len(const rf_json *j, int32_t node);     /* elements, members, or string bytes */
+RF_API int32_t rf_json_at(const rf_json *j, int32_t node, int32_t i);  /* i-th element / member value */
+RF_API const char *rf_json_key(const rf_json *j, int32_t obj, int32_t i);  /* i-th member's key */
+RF_API int32_t rf_json_get(const rf_json *j, int32_t obj, const char *key);  /* last duplicate wins */
+RF_API const char *rf_json_str(const rf_json *j, int32_t node, size_t *len);
+RF_API double rf_json_num(const rf_json *j, int32_t node);
+/* s[0..n) as a quoted JSON string: ", \\ and control characters escaped, invalid UTF-8 bytes
+   replaced by U+FFFD. Buffer rules as rf_detokenize. */
+RF_API rf_status rf_json_escape(const char *s, size_t n, char *buf, size_t cap, size_t *n_out);
+
+#ifdef ROCMFORGE_HTTP
+/* ---------------------------------------------------------------------------------------------
+   The built-in OpenAI-compatible HTTP/1.1 server (define ROCMFORGE_HTTP; POSIX sockets, no other
+   dependency). POST /v1/chat/completions and /v1/completions (stream: true as Server-Sent
+   Events), GET /v1/models, POST /tokenize /detokenize, GET /health /ready /metrics /traces.
+   Zero fields take the defaults in brackets. */
+#include <signal.h>
+
+typedef struct rf_server_params {
+    const char *model_path;
+    const char *model_id;       /* the name in /v1/models [the file name] */
+    const char *host;           /* ["127.0.0.1"]: loopback unless asked otherwise */
+    int port;                   /* [8080] */
+    int n_parallel;             /* slots, each with its own context [1] */
+    int max_queue;              /* requests waiting for a slot; more get 503 [4 x slots] */
+    int max_conns;              /* open connections [256] */
+    size_t max_header;          /* bytes of request line + headers [16 KiB] */
+    size_t max_body;            /* bytes of a request body [1 MiB] */
+    int32_t max_json_depth;     /* [64] */
+    double request_timeout_s;   /* a request must arrive within this [30] */
+    double idle_timeout_s;      /* keep-alive connections close after this [60] */
+    double drain_timeout_s;     /* on shutdown, running requests get this long to finish [5] */
+    const char *api_key;        /* when set, every endpoint but /health and /ready needs
+                                   "Authorization: Bearer <api_key>" */
+    rf_ctx_params ctx;          /* per slot */
+    int32_t default_max_tokens; /* when a request names none [0: until the context is full] */
+    int n_traces;               /* requests kept for /traces [64] */
+    rf_logger *log;
+} rf_server_params;
+
+/* Load the model (while answering /health, and /ready with 503) and serve until *stop becomes
+   nonzero (a signal handler may set it); then stop accepting, let running requests finish for
+   drain_timeout_s, cancel the rest, and free everything. */
+RF_API rf_status rf_server_run(const rf_server_params *p, const volatile sig_atomic_t *stop);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,88 +61,137 @@ static rf_status rf__tokenize_alloc(const rf_tokenizer *tok, const char *text, s
     return RF_OK;
 }
 
-RF_API rf_status rf_generate(rf_ctx *c, rf_sampler *smp, const char *prompt, size_t len, const rf_gen_params *p,
-                             rf_gen_result *r) {
-    const rf_tokenizer *tok;
-    rf_gen_params gp;
+/* The state of one generation between steps. rf_generate runs the steps in a loop; a server
+   interleaves the steps of many generations (one rf_gen per slot). */
+struct rf_gen {
+    rf_ctx *c;
+    rf_sampler *smp;
+    rf_gen_params p;
     rf_gen_result res;
-    rf__text text;
-    int32_t *ids = NULL, n_cached, i, tokn;
-    const int32_t *cached;
-    size_t n_ids = 0, shown = 0;
+    int32_t *ids;          /* the prompt's tokens until the prefill has run */
+    size_t n_ids;
+    rf__text text;         /* everything generated; text.p[0..shown) has been streamed */
+    size_t shown;
+    int prefilled;
+    double t_gen;          /* when generation (after the prefill) started */
+};
+
+RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *smp, const char *prompt, size_t len, const rf_gen_params *p,
+                              rf_gen **out) {
+    rf_gen *g;
     unsigned flags;
     rf_status s;
-    double t0;
-    char piece[256];
-
-    if (!c || !smp || (!prompt && len)) return rf__err(RF_ERR_INVALID_ARG, "rf_generate: NULL argument");
-    memset(&gp, 0, sizeof gp);
-    if (p) gp = *p;
-    memset(&res, 0, sizeof res);
-    memset(&text, 0, sizeof text);
-    tok = c->m->tok;
-    flags = (gp.no_add_special ? 0u : (unsigned)RF_TOK_ADD_SPECIAL) | (gp.parse_special ? (unsigned)RF_TOK_PARSE_SPECIAL : 0u);
-    if ((s = rf__tokenize_alloc(tok, prompt ? prompt : "", len, flags, &ids, &n_ids)) != RF_OK) return s;
-    if (n_ids == 0) {
-        RF_FREE(ids);
-        return rf__err(RF_ERR_INVALID_ARG, "generate: the prompt is empty (and the vocab adds no BOS)");
+    int32_t n_cached, i;
+    const int32_t *cached;
+    if (!out) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_begin: NULL argument");
+    *out = NULL;
+    if (!c || !smp || (!prompt && len)) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_begin: NULL argument");
+    if (!(g = RF__NEWZ(rf_gen, 1))) return rf__err(RF_ERR_OOM, "generate: out of memory");
+    g->c = c;
+    g->smp = smp;
+    if (p) g->p = *p;
+    flags = (g->p.no_add_special ? 0u : (unsigned)RF_TOK_ADD_SPECIAL) | (g->p.parse_special ? (unsigned)RF_TOK_PARSE_SPECIAL : 0u);
+    if ((s = rf__tokenize_alloc(c->m->tok, prompt ? prompt : "", len, flags, &g->ids, &g->n_ids)) != RF_OK) {
+        RF_FREE(g);
+        return s;
     }
-    if (n_ids >= (size_t)c->n_ctx) {
-        RF_FREE(ids);
-        return rf__err(RF_ERR_TOO_LARGE, "generate: the prompt is %zu tokens, the context holds %d", n_ids, c->n_ctx);
+    if (g->n_ids == 0) s = rf__err(RF_ERR_INVALID_ARG, "generate: the prompt is empty (and the vocab adds no BOS)");
+    else if (g->n_ids >= (size_t)c->n_ctx)
+        s = rf__err(RF_ERR_TOO_LARGE, "generate: the prompt is %zu tokens, the context holds %d", g->n_ids, c->n_ctx);
+    if (s != RF_OK) {
+        rf_gen_end(g, NULL);
+        return s;
     }
-    res.n_prompt = (int32_t)n_ids;
-
+    g->res.n_prompt = (int32_t)g->n_ids;
     /* Reuse the cached prefix; at least the last prompt token is run again for its logits. */
     cached = rf_ctx_tokens(c, &n_cached);
-    for (i = 0; i < n_cached && (size_t)i < n_ids - 1 && cached[i] == ids[i]; i++) {}
-    res.n_reused = i;
+    for (i = 0; i < n_cached && (size_t)i < g->n_ids - 1 && cached[i] == g->ids[i]; i++) {}
+    g->res.n_reused = i;
     rf_ctx_truncate(c, i);
     rf_sampler_reset(smp);
-    for (i = 0; (size_t)i < n_ids; i++) rf_sampler_accept(smp, ids[i]);
-    t0 = rf__now();
-    s = rf_ctx_decode(c, ids + res.n_reused, (int32_t)n_ids - res.n_reused);
-    res.prompt_s = rf__now() - t0;
-    RF_FREE(ids);
-    if (s != RF_OK) return s;
+    for (i = 0; (size_t)i < g->n_ids; i++) rf_sampler_accept(smp, g->ids[i]);
+    *out = g;
+    return RF_OK;
+}
 
-    t0 = rf__now();
-    while (res.stop == RF_STOP_NONE) {
-        size_t plen = 0, stop_at = 0, safe = 0;
-        if ((s = rf_sampler_sample(smp, rf_ctx_logits(c), &tokn)) != RF_OK) break;
-        rf_sampler_accept(smp, tokn);
-        res.n_gen++;
-        if (rf_tokenizer_is_eog(tok, tokn)) {
-            res.stop = RF_STOP_EOG;
-            break;
-        }
-        s = rf_token_to_piece(tok, tokn, 0, piece, sizeof piece, &plen);
-        if (s == RF_ERR_TOO_LARGE) plen = sizeof piece, s = RF_OK; /* a >256-byte piece: cut (never seen) */
-        if (s != RF_OK || (s = rf__text_append(&text, piece, plen)) != RF_OK) break;
-        rf_stop_scan(gp.stop, gp.n_stop, text.p + shown, text.n - shown, &stop_at, &safe);
-        if (stop_at < text.n - shown) {
-            safe = stop_at;
-            res.stop = RF_STOP_STRING;
-        } else {
-            safe = rf__utf8_complete(text.p + shown, safe);
-        }
-        if (safe > 0 && gp.on_piece && gp.on_piece(gp.user, text.p + shown, safe) && res.stop == RF_STOP_NONE)
-            res.stop = RF_STOP_CALLBACK;
-        shown += safe;
-        if (res.stop != RF_STOP_NONE) break;
-        if (gp.max_tokens > 0 && res.n_gen >= gp.max_tokens) {
-            res.stop = RF_STOP_LENGTH;
-        } else if (rf_ctx_pos(c) >= rf_ctx_n_ctx(c)) {
-            res.stop = RF_STOP_CONTEXT;
-        } else if ((s = rf_ctx_decode(c, &tokn, 1)) != RF_OK) {
-            break;
-        }
+/* The prefill: the prompt tokens not already in the cache. */
+static rf_status rf__gen_prefill(rf_gen *g) {
+    double t0 = rf__now();
+    rf_status s = rf_ctx_decode(g->c, g->ids + g->res.n_reused, (int32_t)g->n_ids - g->res.n_reused);
+    g->res.prompt_s = rf__now() - t0;
+    RF_FREE(g->ids);
+    g->ids = NULL;
+    g->prefilled = 1;
+    g->t_gen = rf__now();
+    return s;
+}
+
+/* One generated token: sample, stream what is safe to show, decode it for the next logits. */
+static rf_status rf__gen_token(rf_gen *g) {
+    const rf_tokenizer *tok = g->c->m->tok;
+    rf_gen_result *res = &g->res;
+    size_t plen = 0, stop_at = 0, safe = 0;
+    int32_t tokn;
+    char piece[256];
+    rf_status s;
+    if ((s = rf_sampler_sample(g->smp, rf_ctx_logits(g->c), &tokn)) != RF_OK) return s;
+    rf_sampler_accept(g->smp, tokn);
+    res->n_gen++;
+    if (rf_tokenizer_is_eog(tok, tokn)) {
+        res->stop = RF_STOP_EOG;
+        return RF_OK;
     }
+    s = rf_token_to_piece(tok, tokn, 0, piece, sizeof piece, &plen);
+    if (s == RF_ERR_TOO_LARGE) plen = sizeof piece, s = RF_OK; /* a >256-byte piece: cut (never seen) */
+    if (s != RF_OK || (s = rf__text_append(&g->text, piece, plen)) != RF_OK) return s;
+    rf_stop_scan(g->p.stop, g->p.n_stop, g->text.p + g->shown, g->text.n - g->shown, &stop_at, &safe);
+    if (stop_at < g->text.n - g->shown) {
+        safe = stop_at;
+        res->stop = RF_STOP_STRING;
+    } else {
+        safe = rf__utf8_complete(g->text.p + g->shown, safe);
+    }
+    if (safe > 0 && g->p.on_piece && g->p.on_piece(g->p.user, g->text.p + g->shown, safe) && res->stop == RF_STOP_NONE)
+        res->stop = RF_STOP_CALLBACK;
+    g->shown += safe;
+    if (res->stop != RF_STOP_NONE) return RF_OK;
+    if (g->p.max_tokens > 0 && res->n_gen >= g->p.max_tokens) res->stop = RF_STOP_LENGTH;
+    else if (rf_ctx_pos(g->c) >= rf_ctx_n_ctx(g->c)) res->stop = RF_STOP_CONTEXT;
+    else s = rf_ctx_decode(g->c, &tokn, 1);
+    return s;
+}
+
+RF_API rf_status rf_gen_step(rf_gen *g) {
+    rf_status s;
+    if (!g) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_step: NULL argument");
+    if (g->res.stop != RF_STOP_NONE) return RF_OK;
+    s = g->prefilled ? rf__gen_token(g) : rf__gen_prefill(g);
+    g->res.gen_s = g->prefilled ? rf__now() - g->t_gen : 0.0;
     /* what is left (a held-back tail that turned out not to be a stop) is shown at the end */
-    if (s == RF_OK && res.stop != RF_STOP_STRING && res.stop != RF_STOP_CALLBACK && text.n > shown && gp.on_piece)
-        gp.on_piece(gp.user, text.p + shown, text.n - shown);
-    res.gen_s = rf__now() - t0;
-    RF_FREE(text.p);
-    if (r) *r = res;
+    if (s == RF_OK && (g->res.stop == RF_STOP_EOG || g->res.stop == RF_STOP_LENGTH || g->res.stop == RF_STOP_CONTEXT) &&
+        g->text.n > g->shown && g->p.on_piece) {
+        g->p.on_piece(g->p.user, g->text.p + g->shown, g->text.n - g->shown);
+        g->shown = g->text.n;
+    }
+    return s;
+}
+
+RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g) { return g ? &g->res : NULL; }
+
+RF_API void rf_gen_end(rf_gen *g, rf_gen_result *r) {
+    if (!g) return;
+    if (r) *r = g->res;
+    RF_FREE(g->ids);
+    RF_FREE(g->text.p);
+    RF_FREE(g);
+}
+
+RF_API rf_status rf_generate(rf_ctx *c, rf_sampler *smp, const char *prompt, size_t len, const rf_gen_params *p,
+                             rf_gen_result *r) {
+    rf_gen *g = NULL;
+    rf_status s = rf_gen_begin(c, smp, prompt, len, p, &g);
+    if (s != RF_OK) return s;
+    while (s == RF_OK && rf_gen_result_of(g)->stop == RF_STOP_NONE) s = rf_gen_step(g);
+    rf_gen_end(g, r);
     return s;
 }
