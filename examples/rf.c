@@ -48,6 +48,7 @@ static const char *usage_run =
     "  -p, --prompt TEXT    the prompt (run); -f FILE reads it from a file\n"
     "  -n, --max-tokens N   stop after N tokens (default 128 for run, 1024 per chat reply; 0 = no limit)\n"
     "  -c, --ctx N          context size (default: the model's, at most 4096)\n"
+    "  -ngl N|all           layers on the GPU (builds with ROCMFORGE_HIP; default 0: the CPU)\n"
     "  --temp T             temperature (default 0.8; 0 = greedy)\n"
     "  --top-k K --top-p P --min-p P --typical P\n"
     "  --repeat-penalty R --presence-penalty P --frequency-penalty F --penalty-last-n N\n"
@@ -369,7 +370,7 @@ static int cmd_synth(int argc, char **argv) {
 
 typedef struct gen_opts {
     const char *model, *prompt, *prompt_file, *system;
-    int32_t max_tokens;
+    int32_t max_tokens, n_gpu_layers;
     int max_set, special;
     rf_ctx_params cp;
     rf_sampler_params sp;
@@ -420,6 +421,10 @@ static int parse_gen_opts(int argc, char **argv, gen_opts *o) {
         else if (!strcmp(a, "--system")) o->system = n;
         else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, &v), o->max_tokens = (int32_t)v, o->max_set = 1;
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, &v), o->cp.n_ctx = (int32_t)v;
+        else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers")) {
+            if (!strcmp(n, "all")) o->n_gpu_layers = -1;
+            else ok = parse_int(a, n, &v), o->n_gpu_layers = (int32_t)v;
+        }
         else if (!strcmp(a, "--temp")) ok = parse_f32(a, n, &o->sp.temperature);
         else if (!strcmp(a, "--top-k")) ok = parse_int(a, n, &v), o->sp.top_k = (int32_t)v;
         else if (!strcmp(a, "--top-p")) ok = parse_f32(a, n, &o->sp.top_p);
@@ -445,15 +450,16 @@ static int parse_gen_opts(int argc, char **argv, gen_opts *o) {
     return 0;
 }
 
-static int load_model(const char *path, rf_model **m) {
+static int load_model(const char *path, int32_t n_gpu_layers, rf_model **m) {
     rf_logger lg;
     rf_model_params mp;
     rf_status s;
     memset(&lg, 0, sizeof lg);
     memset(&mp, 0, sizeof mp);
-    lg.level = RF_LOG_WARN;
+    lg.level = isatty(2) && n_gpu_layers ? RF_LOG_INFO : RF_LOG_WARN; /* upload progress */
     lg.fn = log_to_terminal;
     mp.log = &lg;
+    mp.n_gpu_layers = n_gpu_layers;
     if ((s = rf_model_load(path, &mp, m)) != RF_OK) return fail(s, path);
     return 0;
 }
@@ -505,7 +511,7 @@ static int cmd_run(int argc, char **argv) {
         return fprintf(stderr, "rf: cannot read %s\n", o.prompt_file), 1;
     prompt = file_text ? file_text : o.prompt;
     if (!prompt) return fprintf(stderr, "rf run: no prompt (-p TEXT or -f FILE)\n\n%s", usage_run), 2;
-    if ((rc = load_model(o.model, &m)) != 0) return free(file_text), rc;
+    if ((rc = load_model(o.model, o.n_gpu_layers, &m)) != 0) return free(file_text), rc;
     if ((s = rf_ctx_new(m, &o.cp, &c)) != RF_OK || (s = rf_sampler_new(&o.sp, rf_model_n_vocab(m), &smp)) != RF_OK) {
         rc = fail(s, o.model);
     } else {
@@ -573,7 +579,7 @@ static int cmd_chat(int argc, char **argv) {
     rf_status s;
     int rc = parse_gen_opts(argc, argv, &o), tty = isatty(0);
     if (rc) return rc < 0 ? 0 : rc;
-    if ((rc = load_model(o.model, &m)) != 0) return rc;
+    if ((rc = load_model(o.model, o.n_gpu_layers, &m)) != 0) return rc;
     if ((s = rf_ctx_new(m, &o.cp, &c)) != RF_OK || (s = rf_sampler_new(&o.sp, rf_model_n_vocab(m), &smp)) != RF_OK) {
         rc = fail(s, o.model);
         goto done;
