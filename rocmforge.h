@@ -1248,7 +1248,8 @@ static rf_status rf__gguf_check_placement(rf_gguf *g) {
             st = rf__err(RF_ERR_TRUNCATED, "tensor '" RF__GGUF_NAMEFMT "': data [%llu, %llu) past end of file (%llu bytes)",
                          RF__GGUF_SHOWN(t->name), (unsigned long long)(g->data_offset + t->offset),
                          (unsigned long long)(g->data_offset + end), (unsigned long long)g->size);
-        t->data = g->base + g->data_offset + t->offset;
+        /* only a placement that passed the checks makes a pointer: base + a wild offset is UB */
+        if (!st) t->data = g->base + g->data_offset + t->offset;
         prev = t;
         prev_end = end;
     }
@@ -1958,7 +1959,13 @@ static rf_status rf__gguf_write_file(rf_gguf_writer *w, rf__gguf_out *o, const c
             st = t->fill(t->user, &t->t, buf, t->t.size);
             t->t.data = NULL;
             if (st) {
-                st = rf__err(st, "tensor '%s': fill callback returned %s", t->t.name, rf_status_str(st));
+                /* keep the callback's own detail (copied: rf__err writes the buffer it reads) */
+                char why[256];
+                size_t wl = strlen(rf_last_error());
+                if (wl >= sizeof why) wl = sizeof why - 1;
+                memcpy(why, rf_last_error(), wl);
+                why[wl] = 0;
+                st = rf__err(st, "tensor '%s': fill callback returned %s: %s", t->t.name, rf_status_str(st), why);
                 break;
             }
             rf__gguf_put(o, buf, t->t.size);
@@ -6641,7 +6648,7 @@ RF_API rf_status rf_tokenize(const rf_tokenizer *t, const char *text, size_t len
     }
     if (st) goto done;
     if (add && t->add_eos && t->eos >= 0 && !rf__ids_push(&ids, t->eos)) goto oom;
-    if (ids.n) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);
+    if (ids.n && cap) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);  /* out may be NULL when cap is 0 */
     *n_out = ids.n;
     if (ids.n > cap) st = rf__err(RF_ERR_TOO_LARGE, "rf_tokenize: %zu tokens, buffer holds %zu", ids.n, cap);
     goto done;
