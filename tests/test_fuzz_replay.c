@@ -80,11 +80,28 @@ static void fuzz_regress_offset_wraps(void) {
     free(buf);
 }
 
+/* A token_type array of floats with a NaN: the range check let NaN through and the cast to
+   uint8_t was UB (found by UBSan on a crafted file, the kind fuzz_gguf feeds the tokenizer). */
+static void fuzz_regress_token_type_nan(void) {
+    size_t n = 0;
+    unsigned char *buf = read_all("tests/fuzz/regress/gguf/token_type_nan.gguf", &n);
+    rf_gguf *g = NULL;
+    rf_tokenizer *t = NULL;
+    REQUIRE(buf != NULL);
+    REQUIRE(rf_gguf_open_memory(buf, n, &g) == RF_OK);
+    CHECK(rf_tokenizer_load(g, &t) == RF_ERR_BAD_TYPE);
+    CHECK(t == NULL);
+    rf_tokenizer_free(t);
+    rf_gguf_close(g);
+    free(buf);
+}
+
 int main(void) {
     RUN(fuzz_replay_gguf);
     RUN(fuzz_replay_token);
     RUN(fuzz_replay_chat);
     RUN(fuzz_regress_offset_wraps);
+    RUN(fuzz_regress_token_type_nan);
     rff_token_fini();
     return TEST_EXIT();
 }
