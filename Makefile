@@ -22,7 +22,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 ALLFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -I$(BUILD)
 
-.PHONY: all test asan static amalgamate compile-check clean run install
+.PHONY: all test asan static amalgamate compile-check clean run install fuzz fuzz-build soak
 all: rocmforge.h $(BUILD)/rf $(BUILD)/embed $(TEST_BINS) $(TOOL_BINS)
 
 rocmforge.h: amalgamate.py $(SRC_FILES)
@@ -46,6 +46,11 @@ $(BUILD)/impl.o: tests/impl.c $(BUILD)/rocmforge.h
 $(BUILD)/tests/%: tests/%.c tests/rf_test.h $(BUILD)/impl.o
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(BUILD)/impl.o $(LDFLAGS) $(LDLIBS)
+
+# The allocation-failure test is its own implementation TU (a counting RF_MALLOC), so no impl.o.
+$(BUILD)/tests/test_oom: tests/test_oom.c tests/rf_test.h $(BUILD)/rocmforge.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/impl.o
 	@mkdir -p $(BUILD)/tools
@@ -143,3 +148,39 @@ else
 gpu test-gpu:
 	@echo "make CUDA=1 $@ (nvcc) or make HIP=1 $@ (hipcc)"; exit 2
 endif
+
+# libFuzzer targets (clang with compiler-rt: Debian's libclang-rt-NN-dev). Each target is
+# tests/fuzz/fuzz_NAME.c (the entry point) + tests/fuzz/fuzz_NAME.h (the body, which
+# tests/test_fuzz_replay.c also replays over tests/fuzz/corpus/NAME/ in `make test`).
+# `make fuzz FUZZ_SECONDS=N` runs each target N seconds, seeded from tests/fuzz/corpus/NAME/;
+# new inputs go to build/fuzz/corpus/NAME/, crashes to build/fuzz/crash-NAME-*.
+# Branch http: add json and http here once tests/fuzz/fuzz_json.[ch] and fuzz_http.[ch] exist.
+FUZZ_TARGETS := gguf token chat
+FUZZ_SECONDS ?= 10
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all
+FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_%.h $(BUILD)/rocmforge.h
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(BUILD) -Itests/fuzz -o $@ $< $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus/$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=25 -rss_limit_mb=4096 \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crash-$$t- \
+	    $(BUILD)/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | grep -v '^#[0-9]' || true; \
+	  if ls $(BUILD)/fuzz/crash-$$t-* >/dev/null 2>&1; then echo "FAIL fuzz_$$t: see $(BUILD)/fuzz/crash-$$t-*"; exit 1; fi; \
+	  echo "ok fuzz_$$t"; \
+	done
+
+# A bounded soak of `rf serve` (mixed valid and malformed requests over 127.0.0.1, from several
+# threads); it prints "skip soak: ..." until the server from branch http is in rf.
+SOAK_SECONDS ?= 60
+soak: $(BUILD)/rf
+	RF_BUILD=$(BUILD) $(PYTHON) tests/soak.py --seconds $(SOAK_SECONDS)

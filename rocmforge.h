@@ -1371,7 +1371,8 @@ static rf_status rf__gguf_check_placement(rf_gguf *g) {
             st = rf__err(RF_ERR_TRUNCATED, "tensor '" RF__GGUF_NAMEFMT "': data [%llu, %llu) past end of file (%llu bytes)",
                          RF__GGUF_SHOWN(t->name), (unsigned long long)(g->data_offset + t->offset),
                          (unsigned long long)(g->data_offset + end), (unsigned long long)g->size);
-        t->data = g->base + g->data_offset + t->offset;
+        /* only a placement that passed the checks makes a pointer: base + a wild offset is UB */
+        if (!st) t->data = g->base + g->data_offset + t->offset;
         prev = t;
         prev_end = end;
     }
@@ -2081,7 +2082,13 @@ static rf_status rf__gguf_write_file(rf_gguf_writer *w, rf__gguf_out *o, const c
             st = t->fill(t->user, &t->t, buf, t->t.size);
             t->t.data = NULL;
             if (st) {
-                st = rf__err(st, "tensor '%s': fill callback returned %s", t->t.name, rf_status_str(st));
+                /* keep the callback's own detail (copied: rf__err writes the buffer it reads) */
+                char why[256];
+                size_t wl = strlen(rf_last_error());
+                if (wl >= sizeof why) wl = sizeof why - 1;
+                memcpy(why, rf_last_error(), wl);
+                why[wl] = 0;
+                st = rf__err(st, "tensor '%s': fill callback returned %s: %s", t->t.name, rf_status_str(st), why);
                 break;
             }
             rf__gguf_put(o, buf, t->t.size);
@@ -5991,7 +5998,7 @@ static rf_status rf__tok_load_tokens(rf_tokenizer *t, const rf_gguf *g) {
         t->type[i] = RF__TT_NORMAL;
         if (has_types) {
             if ((st = rf_gguf_array_get(g, &types, i, &e)) != RF_OK) return st;
-            if (e.f < 0 || e.f > RF__TT_BYTE)
+            if (!(e.f >= 0 && e.f <= RF__TT_BYTE))  /* written so that NaN is refused too */
                 return rf__err(RF_ERR_BAD_TYPE, "tokenizer: token %d has type %g (want 0..6)", (int)id, e.f);
             t->type[i] = (uint8_t)e.f;
         }
@@ -6778,7 +6785,7 @@ RF_API rf_status rf_tokenize(const rf_tokenizer *t, const char *text, size_t len
     }
     if (st) goto done;
     if (add && t->add_eos && t->eos >= 0 && !rf__ids_push(&ids, t->eos)) goto oom;
-    if (ids.n && cap) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);
+    if (ids.n && cap) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);  /* out may be NULL when cap is 0 */
     *n_out = ids.n;
     if (ids.n > cap) st = rf__err(RF_ERR_TOO_LARGE, "rf_tokenize: %zu tokens, buffer holds %zu", ids.n, cap);
     goto done;

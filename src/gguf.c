@@ -396,7 +396,8 @@ static rf_status rf__gguf_check_placement(rf_gguf *g) {
             st = rf__err(RF_ERR_TRUNCATED, "tensor '" RF__GGUF_NAMEFMT "': data [%llu, %llu) past end of file (%llu bytes)",
                          RF__GGUF_SHOWN(t->name), (unsigned long long)(g->data_offset + t->offset),
                          (unsigned long long)(g->data_offset + end), (unsigned long long)g->size);
-        t->data = g->base + g->data_offset + t->offset;
+        /* only a placement that passed the checks makes a pointer: base + a wild offset is UB */
+        if (!st) t->data = g->base + g->data_offset + t->offset;
         prev = t;
         prev_end = end;
     }

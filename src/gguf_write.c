@@ -333,7 +333,13 @@ static rf_status rf__gguf_write_file(rf_gguf_writer *w, rf__gguf_out *o, const c
             st = t->fill(t->user, &t->t, buf, t->t.size);
             t->t.data = NULL;
             if (st) {
-                st = rf__err(st, "tensor '%s': fill callback returned %s", t->t.name, rf_status_str(st));
+                /* keep the callback's own detail (copied: rf__err writes the buffer it reads) */
+                char why[256];
+                size_t wl = strlen(rf_last_error());
+                if (wl >= sizeof why) wl = sizeof why - 1;
+                memcpy(why, rf_last_error(), wl);
+                why[wl] = 0;
+                st = rf__err(st, "tensor '%s': fill callback returned %s: %s", t->t.name, rf_status_str(st), why);
                 break;
             }
             rf__gguf_put(o, buf, t->t.size);

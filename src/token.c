@@ -167,7 +167,7 @@ RF_API rf_status rf_tokenize(const rf_tokenizer *t, const char *text, size_t len
     }
     if (st) goto done;
     if (add && t->add_eos && t->eos >= 0 && !rf__ids_push(&ids, t->eos)) goto oom;
-    if (ids.n && cap) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);
+    if (ids.n && cap) memcpy(out, ids.v, RF__MIN(cap, ids.n) * sizeof *out);  /* out may be NULL when cap is 0 */
     *n_out = ids.n;
     if (ids.n > cap) st = rf__err(RF_ERR_TOO_LARGE, "rf_tokenize: %zu tokens, buffer holds %zu", ids.n, cap);
     goto done;

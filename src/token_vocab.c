@@ -216,7 +216,7 @@ static rf_status rf__tok_load_tokens(rf_tokenizer *t, const rf_gguf *g) {
         t->type[i] = RF__TT_NORMAL;
         if (has_types) {
             if ((st = rf_gguf_array_get(g, &types, i, &e)) != RF_OK) return st;
-            if (e.f < 0 || e.f > RF__TT_BYTE)
+            if (!(e.f >= 0 && e.f <= RF__TT_BYTE))  /* written so that NaN is refused too */
                 return rf__err(RF_ERR_BAD_TYPE, "tokenizer: token %d has type %g (want 0..6)", (int)id, e.f);
             t->type[i] = (uint8_t)e.f;
         }
