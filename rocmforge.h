@@ -9617,12 +9617,15 @@ static void rf__http_respond(rf__conn *c, int code, const char *ctype, const cha
         c->close_after = 1;
 }
 
-/* An error in OpenAI's shape: {"error": {"message", "type", "param", "code"}}. */
+/* An error in OpenAI's shape: {"error": {"message", "type", "param", "code"}}. msg is copied
+   first: callers pass rf_last_error(), whose buffer the JSON writing below may overwrite. */
 static void rf__http_error(rf__conn *c, int code, const char *type, const char *param, const char *msg, int keep_alive) {
     rf__text b;
+    char m[512];
+    snprintf(m, sizeof m, "%s", msg);
     memset(&b, 0, sizeof b);
     RF__TEXT_LIT(&b, "{\"error\":{\"message\":");
-    rf__text_json(&b, msg, strlen(msg));
+    rf__text_json(&b, m, strlen(m));
     rf__text_printf(&b, ",\"type\":\"%s\",\"param\":", type);
     if (param) rf__text_json(&b, param, strlen(param));
     else RF__TEXT_LIT(&b, "null");
@@ -10366,8 +10369,10 @@ static void rf__trace_record(rf__server *S, const rf__job *j) {
 
 /* Answer and retire a job. status 200: its result; else an error (a stream that already began
    gets a final event instead, since its status line is gone). */
-static void rf__job_finish(rf__server *S, rf__job *j, int status, const char *msg) {
+static void rf__job_finish(rf__server *S, rf__job *j, int status, const char *error_msg) {
     rf__conn *c = j->conn;
+    char msg[512]; /* a copy: callers pass rf_last_error(), which what follows may overwrite */
+    snprintf(msg, sizeof msg, "%s", error_msg ? error_msg : "");
     if (j->slot >= 0) {
         rf__slot *sl = &S->slots[j->slot];
         rf_gen_end(sl->gen, &j->res);

@@ -130,12 +130,15 @@ static void rf__http_respond(rf__conn *c, int code, const char *ctype, const cha
         c->close_after = 1;
 }
 
-/* An error in OpenAI's shape: {"error": {"message", "type", "param", "code"}}. */
+/* An error in OpenAI's shape: {"error": {"message", "type", "param", "code"}}. msg is copied
+   first: callers pass rf_last_error(), whose buffer the JSON writing below may overwrite. */
 static void rf__http_error(rf__conn *c, int code, const char *type, const char *param, const char *msg, int keep_alive) {
     rf__text b;
+    char m[512];
+    snprintf(m, sizeof m, "%s", msg);
     memset(&b, 0, sizeof b);
     RF__TEXT_LIT(&b, "{\"error\":{\"message\":");
-    rf__text_json(&b, msg, strlen(msg));
+    rf__text_json(&b, m, strlen(m));
     rf__text_printf(&b, ",\"type\":\"%s\",\"param\":", type);
     if (param) rf__text_json(&b, param, strlen(param));
     else RF__TEXT_LIT(&b, "null");

@@ -146,8 +146,10 @@ static void rf__trace_record(rf__server *S, const rf__job *j) {
 
 /* Answer and retire a job. status 200: its result; else an error (a stream that already began
    gets a final event instead, since its status line is gone). */
-static void rf__job_finish(rf__server *S, rf__job *j, int status, const char *msg) {
+static void rf__job_finish(rf__server *S, rf__job *j, int status, const char *error_msg) {
     rf__conn *c = j->conn;
+    char msg[512]; /* a copy: callers pass rf_last_error(), which what follows may overwrite */
+    snprintf(msg, sizeof msg, "%s", error_msg ? error_msg : "");
     if (j->slot >= 0) {
         rf__slot *sl = &S->slots[j->slot];
         rf_gen_end(sl->gen, &j->res);

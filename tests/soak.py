@@ -83,7 +83,7 @@ def rss_kib(pid):
 
 # ---- requests ----------------------------------------------------------------------------
 
-PROMPTS = ["Once upon a time", "The cat", "", "héllo wörld ✓ 你好", "a" * 2000, "<s></s><|im_start|>"]
+PROMPTS = ["Once upon a time", "The cat", "", "héllo wörld ✓ 你好", "a" * 1500, "<s></s><|im_start|>"]  # all fit a 2048 context, chat template included
 
 
 def valid_request(rng):
