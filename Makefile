@@ -65,9 +65,12 @@ asan:
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
+# Static, stripped binaries for appliances: rf-static (CPU, no server) and rf-static-http (with
+# rf serve). Both run from any directory with nothing beside them.
 static: $(BUILD)/rocmforge.h
-	$(CC) $(CSTD) $(WARN) -O2 -static -s -DROCMFORGE_HTTP -I$(BUILD) -o $(BUILD)/rf-static examples/rf.c $(LDLIBS)
-	@ls -l $(BUILD)/rf-static
+	$(CC) $(CSTD) $(WARN) -O2 -static -s -I$(BUILD) -o $(BUILD)/rf-static examples/rf.c $(LDLIBS)
+	$(CC) $(CSTD) $(WARN) -O2 -static -s -DROCMFORGE_HTTP -I$(BUILD) -o $(BUILD)/rf-static-http examples/rf.c $(LDLIBS)
+	@ls -l $(BUILD)/rf-static $(BUILD)/rf-static-http
 
 amalgamate:
 	$(PYTHON) amalgamate.py

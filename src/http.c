@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -252,26 +251,36 @@ static int rf__http_parse(rf__conn *c, const rf__net_limits *lim, rf__http_req *
 /* ---------------------------------------------------------------------------------------------
    Sockets */
 
+/* Listen on a numeric address ("127.0.0.1", "0.0.0.0", "::1", "::"; "localhost" is 127.0.0.1).
+   No name lookup: a server binds an address, and getaddrinfo in a static glibc binary would need
+   glibc's shared NSS libraries at run time -- an appliance binary must not. */
 static rf_status rf__net_listen(rf__net *n, const char *host, int port) {
-    struct addrinfo hints, *res = NULL, *ai;
-    char portstr[16];
-    int fd = -1, one = 1, rc;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(portstr, sizeof portstr, "%d", port);
-    if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0)
-        return rf__err(RF_ERR_INVALID_ARG, "serve: cannot resolve host '%s': %s", host, gai_strerror(rc));
-    for (ai = res; ai; ai = ai->ai_next) {
-        if ((fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol)) < 0) continue;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0) break;
-        close(fd);
-        fd = -1;
+    struct sockaddr_storage ss;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
+    int fd, one = 1;
+    const char *h = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    memset(&ss, 0, sizeof ss);
+    if (inet_pton(AF_INET, h, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, h, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        len = sizeof *v6;
+    } else {
+        return rf__err(RF_ERR_INVALID_ARG, "serve: --host '%s' is not a numeric address (127.0.0.1, 0.0.0.0, ::1, ::)", host);
     }
-    freeaddrinfo(res);
-    if (fd < 0) return rf__err(RF_ERR_IO, "serve: cannot listen on %s:%d: %s", host, port, strerror(errno));
+    if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
+        return rf__err(RF_ERR_IO, "serve: socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
+        int e = errno;
+        close(fd);
+        return rf__err(RF_ERR_IO, "serve: cannot listen on %s:%d: %s", host, port, strerror(e));
+    }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
     n->listen_fd = fd;
     return RF_OK;
