@@ -27,6 +27,7 @@ SOURCES = [
     "src/gguf_write.c",  # GGUF v3 writer
     "src/quant.c",     # F16/BF16, legacy 32-blocks, IQ4_NL, MXFP4: (de)quantize, dot
     "src/quant_k.c",   # K-quants (Q2_K..Q6_K, Q8_K) and IQ4_XS: (de)quantize, dot
+    "src/quantize.c",  # choosing tensor types for a model; rf_quantize_model
     "src/synth.c",     # random-weight model writer (rf synth)
     "src/unicode_data.c",  # generated Unicode tables (tools/gen_unicode.py)
     "src/unicode.c",   # UTF-8 decoding and Unicode category / case / NFD lookups

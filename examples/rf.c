@@ -28,6 +28,7 @@ static const char *usage_main =
     "  info   model.gguf [--json] [--all]   architecture, hyperparameters, tokenizer, tensor table\n"
     "  synth  [options] out.gguf            write a random-weight model (llama, qwen2, gemma3)\n"
     "  serve  -m model.gguf [--port 8080]   OpenAI-compatible HTTP server (builds with ROCMFORGE_HTTP)\n"
+    "  quantize in.gguf out.gguf TYPE       requantize a model (q8_0, q4_0, q4_k, q4_k_m, ...)\n"
     "  help   [COMMAND]                     this text, or a command's\n"
     "\n"
     "examples:\n"
@@ -97,12 +98,25 @@ static const char *usage_synth =
     "  rf synth --arch qwen2 --dim 128 --layers 4 --heads 8 --kv-heads 2 tiny-qwen2.gguf\n"
     "  rf synth --preset 8b --type q4_k_m llama8b-q4_k_m.gguf\n";
 
+static const char *usage_quantize =
+    "usage: rf quantize in.gguf out.gguf TYPE\n"
+    "\n"
+    "Write a copy of a model with its matrices in TYPE: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0\n"
+    "q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs mxfp4, or q4_k_m (Q4_K, with Q6_K for output.weight and\n"
+    "for attn_v / ffn_down in the first and last eighth of the layers and every third between).\n"
+    "Norms, biases and MoE routers are copied as they are; rows that are not whole blocks of TYPE\n"
+    "fall back to q8_0 or f16 with a warning. out.gguf appears only when it is complete.\n"
+    "\n"
+    "examples:\n"
+    "  rf quantize model-f16.gguf model-q4_k_m.gguf q4_k_m\n"
+    "  rf quantize model-f32.gguf model-q8_0.gguf q8_0\n";
+
 /* ---------------------------------------------------------------------------------------------
    Progress: on a terminal, tensor-by-tensor progress rewrites one line; piped, only warnings. */
 
 static void log_to_terminal(void *user, rf_log_level level, const char *msg) {
     (void)user;
-    if (level >= RF_LOG_INFO && strncmp(msg, "synth: tensor", 13) == 0) {
+    if (level >= RF_LOG_INFO && (strncmp(msg, "synth: tensor", 13) == 0 || strncmp(msg, "quantize: tensor", 16) == 0)) {
         fprintf(stderr, "\r%s\033[K", msg);
     } else {
         fprintf(stderr, "\r%s%s\n", level == RF_LOG_ERROR ? "error: " : level == RF_LOG_WARN ? "warning: " : "", msg);
@@ -748,17 +762,33 @@ static int cmd_serve(int argc, char **argv) {
 }
 #endif
 
+static int cmd_quantize(int argc, char **argv) {
+    rf_logger lg;
+    rf_status s;
+    if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) return printf("%s", usage_quantize), 0;
+    if (argc != 3) return fprintf(stderr, "%s", usage_quantize), 2;
+    memset(&lg, 0, sizeof lg);
+    lg.level = isatty(2) ? RF_LOG_INFO : RF_LOG_WARN;
+    lg.fn = log_to_terminal;
+    s = rf_quantize_model(argv[0], argv[1], argv[2], &lg);
+    if (isatty(2)) fprintf(stderr, "\n");
+    if (s != RF_OK) return fail(s, argv[0]);
+    fprintf(stderr, "rf quantize: wrote %s\n", argv[1]);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "help";
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "chat")) return cmd_chat(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
+    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) return printf("rf %s\n", RF_VERSION), 0;
     if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
         const char *sub = argc > 2 ? argv[2] : "";
-        printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth
+        printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth : !strcmp(sub, "quantize") ? usage_quantize
                      : !strcmp(sub, "serve") ? usage_serve
                      : (!strcmp(sub, "run") || !strcmp(sub, "chat")) ? usage_run : usage_main);
         return 0;

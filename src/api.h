@@ -310,6 +310,12 @@ typedef struct rf_synth_params {
 
 RF_API rf_status rf_synth_write(const rf_synth_params *p, const char *path);
 
+/* Requantize a model: every matrix (2-D+ ".weight" tensor, except MoE routers) to `type` -- a
+   tensor type name ("q8_0", "q4_k", "f16", ...) or "q4_k_m" (Q4_K with Q6_K for output.weight
+   and for attn_v / ffn_down in a third of the layers); rows that are not whole blocks fall back to
+   q8_0 or f16 with a warning. Metadata and vectors are copied; progress goes to log at info. */
+RF_API rf_status rf_quantize_model(const char *in_path, const char *out_path, const char *type, rf_logger *log);
+
 /* ---------------------------------------------------------------------------------------------
    Tokenizer: SPM (llama, gemma), BPE (gpt2, llama3, qwen2, ... pre-tokenizers) and WPM (bert),
    built from a GGUF's tokenizer.ggml.* keys. Read-only once loaded; share it between threads. */

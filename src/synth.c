@@ -198,60 +198,21 @@ oom:
                    (unsigned long long)n_vocab);
 }
 
-/* llama.cpp's file_type codes (llama_ftype), shown by tools; purely informational. */
-static int rf__syn_ftype(const char *type) {
-    static const struct { const char *name; int code; } t[] = {
-        {"f32", 0}, {"f16", 1}, {"q4_0", 2}, {"q4_1", 3}, {"q8_0", 7}, {"q5_0", 8}, {"q5_1", 9},
-        {"q2_k", 10}, {"q3_k", 12}, {"q4_k", 14}, {"q4_k_m", 15}, {"q5_k", 16}, {"q6_k", 18},
-        {"iq4_nl", 25}, {"iq4_xs", 30}, {"bf16", 32},
-    };
-    size_t i;
-    for (i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (rf__strieq(t[i].name, type)) return t[i].code;
-    return -1;
-}
-
-/* Q4_K_M-style mix: the layers that get more bits (first and last eighth, every third between). */
-static int rf__syn_more_bits(int64_t layer, int64_t n) {
-    return layer < n / 8 || layer >= 7 * n / 8 || (layer - n / 8) % 3 == 2;
-}
-
 typedef struct rf__syn_ctx {
     const rf_synth_params *p;
     rf_gguf_writer *w;
     rf__syn_tensor *specs;
     int64_t n_specs, cap;
-    rf_type wtype;
-    int mix_q4_k_m;
+    rf__type_plan plan;
     const rf_logger *log;
 } rf__syn_ctx;
-
-static rf_type rf__syn_pick_type(rf__syn_ctx *c, const char *name, int64_t layer, int64_t ne0) {
-    rf_type t = c->wtype;
-    const rf_type_traits *tr;
-    if (c->mix_q4_k_m) {
-        if (!strcmp(name, "output.weight")) t = RF_TYPE_Q6_K;
-        else if (layer >= 0 && (strstr(name, "attn_v.") || strstr(name, "ffn_down.")) &&
-                 rf__syn_more_bits(layer, c->p->n_layers))
-            t = RF_TYPE_Q6_K;
-    }
-    tr = rf_type_get((uint32_t)t);
-    if (ne0 % tr->block_size != 0) {
-        rf_type fb = ne0 % 32 == 0 ? RF_TYPE_Q8_0 : RF_TYPE_F16;
-        if (tr->block_size == 1) fb = t;
-        rf__log(c->log, RF_LOG_WARN, "synth: %s has rows of %lld, not whole %s blocks of %d: using %s",
-                name, (long long)ne0, tr->name, (int)tr->block_size, rf_type_name(fb));
-        t = fb;
-    }
-    return t;
-}
 
 static rf_status rf__syn_add(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer,
                              int64_t ne0, int64_t ne1) {
     int64_t ne[2];
     rf__syn_tensor *st;
     rf_type type = (kind == RF__SYN_NORM || kind == RF__SYN_BIAS) ? RF_TYPE_F32
-                                                                  : rf__syn_pick_type(c, name, layer, ne0);
+                                                                  : rf__type_plan_pick(&c->plan, name, layer, c->p->n_layers, ne0, c->log, "synth");
     ne[0] = ne0;
     ne[1] = ne1;
     RF_ASSERT(c->n_specs < c->cap);
@@ -294,7 +255,7 @@ static rf_status rf__syn_metadata(rf__syn_ctx *c, rf__syn_vocab *v) {
     int bpe = !strcmp(a, "qwen2"), gemma = !strcmp(a, "gemma3");
     char key[128], name[96];
     rf_status s = RF_OK;
-    int ft = rf__syn_ftype(p->type);
+    int ft = c->plan.ftype;
 #define RF__K(suffix) (snprintf(key, sizeof key, "%s." suffix, a), key)
 #define RF__TRY(x) do { if ((s = (x)) != RF_OK) return s; } while (0)
     snprintf(name, sizeof name, "rocmforge synth %s %s", a, p->type);
@@ -403,14 +364,7 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
     memset(&c, 0, sizeof c);
     c.p = &p;
     c.log = p.log;
-    c.mix_q4_k_m = rf__strieq(p.type, "q4_k_m");
-    if (c.mix_q4_k_m) {
-        c.wtype = RF_TYPE_Q4_K;
-    } else if (!rf_type_from_name(p.type, &c.wtype) || !rf_type_get((uint32_t)c.wtype)->can_quant ||
-               c.wtype == RF_TYPE_Q8_1 || c.wtype == RF_TYPE_Q8_K) {
-        return rf__err(RF_ERR_UNSUPPORTED, "synth: weight type '%s' (have f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 "
-                                           "q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs mxfp4 q4_k_m)", p.type);
-    }
+    if ((s = rf__type_plan_parse(p.type, &c.plan)) != RF_OK) return rf__err(s, "synth: %s", rf_last_error());
     c.cap = 3 + p.n_layers * 16;
     c.specs = RF__NEWZ(rf__syn_tensor, c.cap);
     if (!c.specs) return rf__err(RF_ERR_OOM, "synth: out of memory");
