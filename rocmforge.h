@@ -3567,6 +3567,12 @@ static RF__AVX2 inline float rf__x86_h2f(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
+static RF__AVX2 inline float rf__x86_f32(const uint8_t *p) { /* a float at any address */
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
 static RF__AVX2 inline float rf__x86_hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -3730,11 +3736,6 @@ static RF__AVX2 double rf__dot_q5_1_q8_1_avx2(const void *w, const void *a, int6
    int16 pair sums in madd, so a whole super-block sums in int32 before one float fma. The
    minimum terms use bsums, one scalar multiply-add per sub-block. */
 
-static RF__AVX2 inline float rf__x86_f32(const uint8_t *p) {
-    float f;
-    memcpy(&f, p, 4);
-    return f;
-}
 static RF__AVX2 inline int rf__x86_bsum(const uint8_t *y, int j) { /* bsums[j] of a q8_K block */
     int16_t s;
     memcpy(&s, y + 260 + 2 * j, 2);
@@ -3917,7 +3918,7 @@ static RF__AVX2 double rf__dot_f16_f32_avx2(const void *w, const void *a, int64_
         s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * i))), _mm256_loadu_ps(y + i), s0);
         s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * i + 16))), _mm256_loadu_ps(y + i + 8), s1);
     }
-    for (; i < n; i++) tail += rf__x86_h2f(x + 2 * i) * y[i];
+    for (; i < n; i++) tail += rf__x86_h2f(x + 2 * i) * rf__x86_f32((const uint8_t *)(y + i)); /* rows may be unaligned */
     return rf__x86_hsum(_mm256_add_ps(s0, s1)) + tail;
 }
 
@@ -3934,7 +3935,7 @@ static RF__AVX2 double rf__dot_bf16_f32_avx2(const void *w, const void *a, int64
     for (; i < n; i++) {
         uint16_t h;
         memcpy(&h, x + 2 * i, 2);
-        tail += rf_bf16_to_fp32(h) * y[i];
+        tail += rf_bf16_to_fp32(h) * rf__x86_f32((const uint8_t *)(y + i));
     }
     return rf__x86_hsum(s0) + tail;
 }
@@ -3948,7 +3949,7 @@ static RF__AVX2 double rf__dot_f32_f32_avx2(const void *w, const void *a, int64_
         s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), s1);
     }
-    for (; i < n; i++) tail += x[i] * y[i];
+    for (; i < n; i++) tail += rf__x86_f32((const uint8_t *)(x + i)) * rf__x86_f32((const uint8_t *)(y + i));
     return rf__x86_hsum(_mm256_add_ps(s0, s1)) + tail;
 }
 
@@ -4154,7 +4155,12 @@ static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
         s0 = vfmaq_f32(s0, vld1q_f32(x + i), vld1q_f32(y + i));
         s1 = vfmaq_f32(s1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
     }
-    for (; i < n; i++) tail += x[i] * y[i];
+    for (; i < n; i++) { /* rows may be unaligned */
+        float a0, b0;
+        memcpy(&a0, x + i, 4);
+        memcpy(&b0, y + i, 4);
+        tail += a0 * b0;
+    }
     return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
 }
 

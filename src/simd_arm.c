@@ -71,7 +71,12 @@ static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
         s0 = vfmaq_f32(s0, vld1q_f32(x + i), vld1q_f32(y + i));
         s1 = vfmaq_f32(s1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
     }
-    for (; i < n; i++) tail += x[i] * y[i];
+    for (; i < n; i++) { /* rows may be unaligned */
+        float a0, b0;
+        memcpy(&a0, x + i, 4);
+        memcpy(&b0, y + i, 4);
+        tail += a0 * b0;
+    }
     return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
 }
 
