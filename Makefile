@@ -43,6 +43,11 @@ $(BUILD)/embed: examples/embed.c $(BUILD)/rocmforge.h
 $(BUILD)/impl.o: tests/impl.c $(BUILD)/rocmforge.h
 	$(CC) $(ALLFLAGS) -c -o $@ tests/impl.c
 
+# test_simd tests internal kernels: it compiles the implementation itself.
+$(BUILD)/tests/test_simd: tests/test_simd.c tests/rf_test.h $(BUILD)/rocmforge.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/tests/%: tests/%.c tests/rf_test.h $(BUILD)/impl.o
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(BUILD)/impl.o $(LDFLAGS) $(LDLIBS)

@@ -27,6 +27,10 @@ SOURCES = [
     "src/gguf_write.c",  # GGUF v3 writer
     "src/quant.c",     # F16/BF16, legacy 32-blocks, IQ4_NL, MXFP4: (de)quantize, dot
     "src/quant_k.c",   # K-quants (Q2_K..Q6_K, Q8_K) and IQ4_XS: (de)quantize, dot
+    "src/cpu.c",       # the CPU kernel table a context computes with (scalar reference first)
+    "src/simd_x86.c",  # AVX2 / AVX-512 VNNI kernels (per-function target attributes)
+    "src/simd_arm.c",  # NEON / dotprod kernels
+    "src/simd.c",      # run-time CPU detection: picks the kernels; the bandwidth probe
     "src/quantize.c",  # choosing tensor types for a model; rf_quantize_model
     "src/synth.c",     # random-weight model writer (rf synth)
     "src/unicode_data.c",  # generated Unicode tables (tools/gen_unicode.py)

@@ -448,6 +448,10 @@ typedef struct rf_ctx_params {
     int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
     rf_kv_type kv_type;
     int32_t n_threads;   /* 0: one per core */
+    /* CPU kernels: NULL or "": the best this CPU runs (detected at run time); "scalar" (the
+       reference), "avx2", "avx512-vnni", "neon", "neon-dotprod" to ask for one -- rf_ctx_new
+       fails with RF_ERR_UNSUPPORTED when the CPU or the build (RF_NO_SIMD) lacks it. */
+    const char *cpu_kernels;
 } rf_ctx_params;
 
 RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out);
@@ -459,6 +463,15 @@ RF_API const float *rf_ctx_logits(const rf_ctx *c);  /* n_vocab floats */
 RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
 RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */
+RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c);   /* the kernel path it computes with */
+
+/* The CPU as the library sees it: architecture, features, the kernel paths it can run and the one
+   a context picks by default, as "key: value" lines. Writes at most n bytes (NUL included);
+   returns the length written. */
+RF_API size_t rf_cpu_describe(char *buf, size_t n);
+/* A streaming read of `bytes` (much larger than the caches) by n_threads threads (0: one per
+   core); the best of `reps` passes in GB/s -- the ceiling for memory-bound token generation. */
+RF_API double rf_cpu_read_bandwidth(int n_threads, uint64_t bytes, int reps);
 
 /* ---------------------------------------------------------------------------------------------
    Generation: the loop the CLI and the server share -- prompt text -> tokens (reusing the prefix
@@ -3596,6 +3609,895 @@ RF_API rf_status rf_vec_dot(rf_type type, int64_t n, const void *w, const void *
     return RF_OK;
 }
 /* --- end src/quant_k.c --- */
+/* --- src/cpu.c --- */
+/* cpu: the table of CPU kernels a context computes with. The scalar reference kernels of
+   quant.c / quant_k.c fill it first; simd.c then overwrites the entries it has faster versions
+   of for the instruction set the CPU reports at run time (simd_x86.c, simd_arm.c). The table is
+   a value inside each rf_ctx -- there is no global "current ISA" -- so two contexts may use two
+   paths (the tests compare them that way). */
+
+/* Features the kernels care about, from cpuid / xgetbv (x86-64) or getauxval (aarch64). */
+enum {
+    RF__CPU_AVX2 = 1 << 0,
+    RF__CPU_FMA = 1 << 1,
+    RF__CPU_F16C = 1 << 2,
+    RF__CPU_AVX512F = 1 << 3,
+    RF__CPU_AVX512BW = 1 << 4,
+    RF__CPU_AVX512VL = 1 << 5,
+    RF__CPU_AVX512VNNI = 1 << 6,
+    RF__CPU_AVXVNNI = 1 << 7,
+    RF__CPU_NEON = 1 << 8,
+    RF__CPU_DOTPROD = 1 << 9
+};
+
+static const char *const rf__cpu_feature_names[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw",
+                                                   "avx512vl", "avx512vnni", "avxvnni", "neon", "dotprod"};
+
+/* One row of weights times four prepared activations: out[c] = dot(w, a + c * a_stride). A
+   matmul over a batch of tokens calls it so a weight block is unpacked once for four tokens. */
+typedef void (*rf__dot4_fn)(const void *w, const void *a, uint64_t a_stride, int64_t n, float out[4]);
+
+typedef struct rf__kernels {
+    const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
+    unsigned features;                         /* RF__CPU_* bits of this CPU */
+    rf__dot_fn dot[RF_TYPE_COUNT];             /* weight type -> dot with its vec_dot_type */
+    rf__dot4_fn dot4[RF_TYPE_COUNT];           /* NULL: four calls of dot */
+    rf__quant_fn quant[RF_TYPE_COUNT];         /* activation (and KV cache) quantizers */
+    rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
+    rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
+} rf__kernels;
+
+static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
+    int t;
+    memset(k, 0, sizeof *k);
+    k->name = "scalar";
+    k->features = features;
+    for (t = 0; t < RF_TYPE_COUNT; t++) {
+        rf__quant_ops o;
+        if (!rf__get_quant_ops((rf_type)t, &o)) continue;
+        k->dot[t] = o.dot;
+        k->quant[t] = o.quant;
+        k->dequant[t] = o.dequant;
+    }
+    k->dot_f32 = rf__dot_f32_f32;
+}
+
+/* out[c] = dot(w, a_c) for c < 4, through the table (dot4 when there is one). */
+static void rf__kernels_dot4(const rf__kernels *k, rf_type t, const void *w, const void *a, uint64_t a_stride,
+                             int64_t n, float out[4]) {
+    int c;
+    if (k->dot4[t]) {
+        k->dot4[t](w, a, a_stride, n, out);
+        return;
+    }
+    for (c = 0; c < 4; c++) out[c] = (float)k->dot[t](w, (const uint8_t *)a + (uint64_t)c * a_stride, n);
+}
+/* --- end src/cpu.c --- */
+/* --- src/simd_x86.c --- */
+/* simd_x86: AVX2 (+FMA, F16C) and AVX-512 VNNI kernels for the dot products of quant.c and
+   quant_k.c, the q8 activation quantizers, and f16 rows. Each function carries its own target
+   attribute, so the file compiles without -mavx2 and one binary runs on any x86-64; cpu.c calls
+   these only after cpuid says the CPU has the features.
+
+   Why they look like this: decode reads every weight once per token, so a kernel must unpack a
+   block in fewer instructions than the memory takes to deliver it. Q4_0 is 18 bytes per 32
+   weights; at ~19 GB/s per core that is one block per ~0.3 ns, ~1 cycle at 3.5 GHz, so the
+   loop body must be a dozen simple instructions over 256-bit registers: nibbles -> bytes with
+   one and/shift, int8 x int8 products with maddubs+madd (AVX2) or one vpdpbusd (VNNI), one fma
+   into 8 float lanes. Signed x signed products use the sign trick (|x| * sign(y, x)) since
+   maddubs/vpdpbusd take one unsigned operand.
+
+   Results equal the scalar reference up to float summation order: integer block sums are exact,
+   the scales are products of the same floats, and the accumulation is in float (the reference
+   uses double). tests/test_simd.c bounds the difference. */
+
+#if !defined(RF_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define RF__SIMD_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define RF__AVX2 __attribute__((target("avx2,fma,f16c")))
+#define RF__VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+static RF__AVX2 inline float rf__x86_h2f(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+static RF__AVX2 inline float rf__x86_f32(const uint8_t *p) { /* a float at any address */
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+static RF__AVX2 inline float rf__x86_hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static RF__AVX2 inline int rf__x86_hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* 32 packed nibbles (byte j: element j low, j + 16 high) -> 32 bytes 0..15 in element order */
+static RF__AVX2 inline __m256i rf__x86_nibbles32(const uint8_t *qs) {
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
+    return _mm256_and_si256(both, _mm256_set1_epi8(15));
+}
+
+/* bit j of 4 bytes -> byte j = 0xff if set, 0 if clear (the q5 high bits) */
+static RF__AVX2 inline __m256i rf__x86_bits32(const uint8_t *p) {
+    uint32_t u;
+    __m256i b;
+    memcpy(&u, p, 4);
+    b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)u), _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL,
+                                                                          0x0101010101010101LL, 0));
+    b = _mm256_or_si256(b, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfeLL));
+    return _mm256_cmpeq_epi8(b, _mm256_set1_epi64x(-1));
+}
+
+/* Eight int32 lanes: sums of 4 adjacent products of signed bytes x and y (|x|, |y| <= 128 and
+   never both -128: maddubs pairs stay below 2^15). */
+static RF__AVX2 inline __m256i rf__x86_dot_i8_avx2(__m256i x, __m256i y) {
+    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+static RF__VNNI inline __m256i rf__x86_dot_i8_vnni(__m256i x, __m256i y) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+/* ---------------------------------------------------------------------------------------------
+   32-blocks against q8_0. One body per weight format; RF__X86_Q0_DOT instantiates it for AVX2
+   and for VNNI (the only difference is the int8 product). UNPACK turns block pointer x into 32
+   signed bytes qx; SCALE is the weight block's scale. */
+
+#define RF__X86_Q0_DOT(name, target, dot_i8, wbytes, UNPACK, SCALE)                       \
+    static target double name(const void *w, const void *a, int64_t n) {                  \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                    \
+        __m256 acc = _mm256_setzero_ps();                                                  \
+        int64_t i;                                                                         \
+        for (i = 0; i < n / 32; i++, x += (wbytes), y += 34) {                             \
+            __m256i qx, qy = _mm256_loadu_si256((const __m256i *)(y + 2));                \
+            __m256 d = _mm256_set1_ps((SCALE) * rf__x86_h2f(y));                           \
+            UNPACK;                                                                        \
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);            \
+        }                                                                                  \
+        return rf__x86_hsum(acc);                                                          \
+    }
+
+/* q4_0: nibble - 8 */
+#define RF__X86_UNPACK_Q4_0 qx = _mm256_sub_epi8(rf__x86_nibbles32(x + 2), _mm256_set1_epi8(8))
+/* q5_0: nibble | 16 * bit, minus 16 = nibble | (bit ? 0 : 0xf0) as a signed byte */
+#define RF__X86_UNPACK_Q5_0 \
+    qx = _mm256_or_si256(rf__x86_nibbles32(x + 6), _mm256_andnot_si256(rf__x86_bits32(x + 2), _mm256_set1_epi8((char)0xf0)))
+#define RF__X86_UNPACK_Q8_0 qx = _mm256_loadu_si256((const __m256i *)(x + 2))
+/* iq4_nl: nibble -> code book entry with one in-register table lookup */
+#define RF__X86_UNPACK_IQ4_NL \
+    qx = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)rf__kvalues_iq4)), rf__x86_nibbles32(x + 2))
+#define RF__X86_UNPACK_MXFP4 \
+    qx = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)rf__kvalues_mxfp4)), rf__x86_nibbles32(x + 1))
+
+RF__X86_Q0_DOT(rf__dot_q4_0_q8_0_avx2, RF__AVX2, rf__x86_dot_i8_avx2, 18, RF__X86_UNPACK_Q4_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT(rf__dot_q5_0_q8_0_avx2, RF__AVX2, rf__x86_dot_i8_avx2, 22, RF__X86_UNPACK_Q5_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT(rf__dot_q8_0_q8_0_avx2, RF__AVX2, rf__x86_dot_i8_avx2, 34, RF__X86_UNPACK_Q8_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT(rf__dot_iq4_nl_q8_0_avx2, RF__AVX2, rf__x86_dot_i8_avx2, 18, RF__X86_UNPACK_IQ4_NL, rf__x86_h2f(x))
+RF__X86_Q0_DOT(rf__dot_mxfp4_q8_0_avx2, RF__AVX2, rf__x86_dot_i8_avx2, 17, RF__X86_UNPACK_MXFP4, rf__e8m0_half(x[0]))
+RF__X86_Q0_DOT(rf__dot_q4_0_q8_0_vnni, RF__VNNI, rf__x86_dot_i8_vnni, 18, RF__X86_UNPACK_Q4_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT(rf__dot_q5_0_q8_0_vnni, RF__VNNI, rf__x86_dot_i8_vnni, 22, RF__X86_UNPACK_Q5_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT(rf__dot_q8_0_q8_0_vnni, RF__VNNI, rf__x86_dot_i8_vnni, 34, RF__X86_UNPACK_Q8_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT(rf__dot_iq4_nl_q8_0_vnni, RF__VNNI, rf__x86_dot_i8_vnni, 18, RF__X86_UNPACK_IQ4_NL, rf__x86_h2f(x))
+RF__X86_Q0_DOT(rf__dot_mxfp4_q8_0_vnni, RF__VNNI, rf__x86_dot_i8_vnni, 17, RF__X86_UNPACK_MXFP4, rf__e8m0_half(x[0]))
+
+/* The same for one weight row against four activations (a batch of tokens): the block is
+   unpacked once and |x| computed once for all four. */
+static RF__AVX2 inline __m256i rf__x86_dot_u8s8_avx2(__m256i ux, __m256i sy) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ux, sy), _mm256_set1_epi16(1));
+}
+static RF__VNNI inline __m256i rf__x86_dot_u8s8_vnni(__m256i ux, __m256i sy) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ux, sy);
+}
+
+#define RF__X86_Q0_STEP(c, dot_u8)                                                                        \
+    do {                                                                                            \
+        const uint8_t *yc = y + (uint64_t)(c) * as;                                                 \
+        __m256i qy = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(yc + 2)), qx);           \
+        acc##c = _mm256_fmadd_ps(_mm256_set1_ps(dx * rf__x86_h2f(yc)), _mm256_cvtepi32_ps(dot_u8(ax, qy)), acc##c); \
+    } while (0)
+
+#define RF__X86_Q0_DOT4(name, target, dot_u8, wbytes, UNPACK, SCALE)                                     \
+    static target void name(const void *w, const void *a, uint64_t as, int64_t n, float out[4]) {        \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                                 \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                        \
+        int64_t i;                                                                                      \
+        for (i = 0; i < n / 32; i++, x += (wbytes), y += 34) {                                          \
+            __m256i qx, ax;                                                                             \
+            float dx = (SCALE);                                                                         \
+            UNPACK;                                                                                     \
+            ax = _mm256_sign_epi8(qx, qx);                                                              \
+            RF__X86_Q0_STEP(0, dot_u8);                                                                         \
+            RF__X86_Q0_STEP(1, dot_u8);                                                                         \
+            RF__X86_Q0_STEP(2, dot_u8);                                                                         \
+            RF__X86_Q0_STEP(3, dot_u8);                                                                         \
+        }                                                                                               \
+        out[0] = rf__x86_hsum(acc0);                                                                    \
+        out[1] = rf__x86_hsum(acc1);                                                                    \
+        out[2] = rf__x86_hsum(acc2);                                                                    \
+        out[3] = rf__x86_hsum(acc3);                                                                    \
+    }
+
+RF__X86_Q0_DOT4(rf__dot4_q4_0_q8_0_avx2, RF__AVX2, rf__x86_dot_u8s8_avx2, 18, RF__X86_UNPACK_Q4_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT4(rf__dot4_q8_0_q8_0_avx2, RF__AVX2, rf__x86_dot_u8s8_avx2, 34, RF__X86_UNPACK_Q8_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT4(rf__dot4_q4_0_q8_0_vnni, RF__VNNI, rf__x86_dot_u8s8_vnni, 18, RF__X86_UNPACK_Q4_0, rf__x86_h2f(x))
+RF__X86_Q0_DOT4(rf__dot4_q8_0_q8_0_vnni, RF__VNNI, rf__x86_dot_u8s8_vnni, 34, RF__X86_UNPACK_Q8_0, rf__x86_h2f(x))
+
+/* q4_1 / q5_1 against q8_1: unsigned codes, so maddubs takes them as they are; the offset
+   term is m * s per block (s = d_a * sum(a) is stored in the q8_1 block). */
+static RF__AVX2 double rf__dot_q4_1_q8_1_avx2(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    int64_t i;
+    for (i = 0; i < n / 32; i++, x += 20, y += 36) {
+        __m256i p = _mm256_maddubs_epi16(rf__x86_nibbles32(x + 4), _mm256_loadu_si256((const __m256i *)(y + 4)));
+        __m256 d = _mm256_set1_ps(rf__x86_h2f(x) * rf__x86_h2f(y));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1))), acc);
+        off += rf__x86_h2f(x + 2) * rf__x86_h2f(y + 2);
+    }
+    return rf__x86_hsum(acc) + off;
+}
+
+static RF__AVX2 double rf__dot_q5_1_q8_1_avx2(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    int64_t i;
+    for (i = 0; i < n / 32; i++, x += 24, y += 36) {
+        __m256i q = _mm256_or_si256(rf__x86_nibbles32(x + 8), _mm256_and_si256(rf__x86_bits32(x + 4), _mm256_set1_epi8(16)));
+        __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(y + 4)));
+        __m256 d = _mm256_set1_ps(rf__x86_h2f(x) * rf__x86_h2f(y));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1))), acc);
+        off += rf__x86_h2f(x + 2) * rf__x86_h2f(y + 2);
+    }
+    return rf__x86_hsum(acc) + off;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   K-quants against q8_K (292-byte blocks: float d, qs[256], bsums[16]). Codes are unsigned, so
+   maddubs(q, a) is exact (|pair| <= 63 * 128 * 2 < 2^15); the sub-block scales multiply the
+   int16 pair sums in madd, so a whole super-block sums in int32 before one float fma. The
+   minimum terms use bsums, one scalar multiply-add per sub-block. */
+
+static RF__AVX2 inline int rf__x86_bsum(const uint8_t *y, int j) { /* bsums[j] of a q8_K block */
+    int16_t s;
+    memcpy(&s, y + 260 + 2 * j, 2);
+    return s;
+}
+
+static RF__AVX2 double rf__dot_q4_K_q8_K_avx2(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0;
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 144, y += 292) {
+        __m256i sumi = _mm256_setzero_si256();
+        int sc[8], m[8], j, imin = 0;
+        float dy = rf__x86_f32(y);
+        for (j = 0; j < 8; j++) {
+            rf__get_scale_min_k4(x + 4, j, &sc[j], &m[j]);
+            imin += m[j] * (rf__x86_bsum(y, 2 * j) + rf__x86_bsum(y, 2 * j + 1));
+        }
+        for (j = 0; j < 4; j++) {
+            __m256i q4 = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * j));
+            __m256i lo = _mm256_and_si256(q4, _mm256_set1_epi8(15)), hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), _mm256_set1_epi8(15));
+            __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y + 4 + 64 * j)));
+            __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y + 36 + 64 * j)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(pl, _mm256_set1_epi16((short)sc[2 * j])));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(ph, _mm256_set1_epi16((short)sc[2 * j + 1])));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * rf__x86_h2f(x)), _mm256_cvtepi32_ps(sumi), acc);
+        accm += dy * rf__x86_h2f(x + 2) * (float)imin;
+    }
+    return rf__x86_hsum(acc) - accm;
+}
+
+static RF__AVX2 double rf__dot_q5_K_q8_K_avx2(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0;
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 176, y += 292) {
+        __m256i sumi = _mm256_setzero_si256(), qh = _mm256_loadu_si256((const __m256i *)(x + 16));
+        int sc[8], m[8], j, imin = 0;
+        float dy = rf__x86_f32(y);
+        for (j = 0; j < 8; j++) {
+            rf__get_scale_min_k4(x + 4, j, &sc[j], &m[j]);
+            imin += m[j] * (rf__x86_bsum(y, 2 * j) + rf__x86_bsum(y, 2 * j + 1));
+        }
+        for (j = 0; j < 4; j++) {
+            __m256i q4 = _mm256_loadu_si256((const __m256i *)(x + 48 + 32 * j)), one = _mm256_set1_epi8(1);
+            /* bit 2j of qh[k] is the 5th bit of sub-block 2j, bit 2j + 1 of sub-block 2j + 1 */
+            __m256i hl = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), hh = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, _mm256_set1_epi8(15)), _mm256_slli_epi16(hl, 4));
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), _mm256_set1_epi8(15)), _mm256_slli_epi16(hh, 4));
+            __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y + 4 + 64 * j)));
+            __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y + 36 + 64 * j)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(pl, _mm256_set1_epi16((short)sc[2 * j])));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(ph, _mm256_set1_epi16((short)sc[2 * j + 1])));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * rf__x86_h2f(x)), _mm256_cvtepi32_ps(sumi), acc);
+        accm += dy * rf__x86_h2f(x + 2) * (float)imin;
+    }
+    return rf__x86_hsum(acc) - accm;
+}
+
+/* q6_K: 6-bit codes c in [0, 63] stand for c - 32; maddubs(c, a) - maddubs(32, a) is the signed
+   sum. Scales are per 16 elements: the low 8 int16 pair sums of a 32-byte half get one scale,
+   the high 8 the next. */
+static RF__AVX2 double rf__dot_q6_K_q8_K_avx2(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 210, y += 292) {
+        const int8_t *sc = (const int8_t *)(x + 192);
+        __m256i sumi = _mm256_setzero_si256();
+        int h, k;
+        for (h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+            for (k = 0; k < 4; k++) { /* r in [32k, 32k + 32): nibble k / 2 of ql[64h + r % 64], bits 2k of qh */
+                __m256i lb = k & 1 ? l1 : l0;
+                __m256i lo = _mm256_and_si256(k < 2 ? lb : _mm256_srli_epi16(lb, 4), _mm256_set1_epi8(15));
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3));
+                __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                __m256i ay = _mm256_loadu_si256((const __m256i *)(y + 4 + 128 * h + 32 * k));
+                __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, ay), _mm256_maddubs_epi16(_mm256_set1_epi8(32), ay));
+                int s = 8 * h + 2 * k;
+                __m256i scv = _mm256_insertf128_si256(_mm256_castsi128_si256(_mm_set1_epi16(sc[s])), _mm_set1_epi16(sc[s + 1]), 1);
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scv));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x + 208)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return rf__x86_hsum(acc);
+}
+
+/* Four activations per q4_K row: scales, mins and nibbles decoded once. */
+static RF__AVX2 void rf__dot4_q4_K_q8_K_avx2(const void *w, const void *a, uint64_t as, int64_t n, float out[4]) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    __m256 acc[4];
+    float accm[4];
+    int64_t i;
+    int c;
+    for (c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps(), accm[c] = 0;
+    for (i = 0; i < n / 256; i++, x += 144, y += 292) {
+        __m256i sumi[4], sc16[8];
+        int sc[8], m[8], j;
+        float dx = rf__x86_h2f(x), mx = rf__x86_h2f(x + 2);
+        for (j = 0; j < 8; j++) {
+            rf__get_scale_min_k4(x + 4, j, &sc[j], &m[j]);
+            sc16[j] = _mm256_set1_epi16((short)sc[j]);
+        }
+        for (c = 0; c < 4; c++) {
+            const uint8_t *yc = y + (uint64_t)c * as;
+            int imin = 0;
+            for (j = 0; j < 8; j++) imin += m[j] * (rf__x86_bsum(yc, 2 * j) + rf__x86_bsum(yc, 2 * j + 1));
+            accm[c] += rf__x86_f32(yc) * mx * (float)imin;
+            sumi[c] = _mm256_setzero_si256();
+        }
+        for (j = 0; j < 4; j++) {
+            __m256i q4 = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * j));
+            __m256i lo = _mm256_and_si256(q4, _mm256_set1_epi8(15)), hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), _mm256_set1_epi8(15));
+            for (c = 0; c < 4; c++) {
+                const uint8_t *yc = y + (uint64_t)c * as;
+                __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(yc + 4 + 64 * j)));
+                __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(yc + 36 + 64 * j)));
+                sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(_mm256_madd_epi16(pl, sc16[2 * j]), _mm256_madd_epi16(ph, sc16[2 * j + 1])));
+            }
+        }
+        for (c = 0; c < 4; c++)
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(dx * rf__x86_f32(y + (uint64_t)c * as)), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+    }
+    for (c = 0; c < 4; c++) out[c] = rf__x86_hsum(acc[c]) - accm[c];
+}
+
+static RF__AVX2 void rf__dot4_q6_K_q8_K_avx2(const void *w, const void *a, uint64_t as, int64_t n, float out[4]) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    __m256 acc[4];
+    int64_t i;
+    int c;
+    for (c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();
+    for (i = 0; i < n / 256; i++, x += 210, y += 292) {
+        const int8_t *sc = (const int8_t *)(x + 192);
+        __m256i sumi[4];
+        int h, k;
+        for (c = 0; c < 4; c++) sumi[c] = _mm256_setzero_si256();
+        for (h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+            for (k = 0; k < 4; k++) {
+                __m256i lb = k & 1 ? l1 : l0;
+                __m256i lo = _mm256_and_si256(k < 2 ? lb : _mm256_srli_epi16(lb, 4), _mm256_set1_epi8(15));
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3));
+                __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                int s = 8 * h + 2 * k;
+                __m256i scv = _mm256_insertf128_si256(_mm256_castsi128_si256(_mm_set1_epi16(sc[s])), _mm_set1_epi16(sc[s + 1]), 1);
+                for (c = 0; c < 4; c++) {
+                    __m256i ay = _mm256_loadu_si256((const __m256i *)(y + (uint64_t)c * as + 4 + 128 * h + 32 * k));
+                    __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, ay), _mm256_maddubs_epi16(_mm256_set1_epi8(32), ay));
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(p, scv));
+                }
+            }
+        }
+        for (c = 0; c < 4; c++)
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y + (uint64_t)c * as) * rf__x86_h2f(x + 208)),
+                                     _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+    }
+    for (c = 0; c < 4; c++) out[c] = rf__x86_hsum(acc[c]);
+}
+
+/* ---------------------------------------------------------------------------------------------
+   f16 / bf16 weights against f32 activations, and f32 . f32 (attention): 4 independent fma
+   chains hide the fma latency. */
+
+static RF__AVX2 double rf__dot_f16_f32_avx2(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w;
+    const float *y = (const float *)a;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * i))), _mm256_loadu_ps(y + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * i + 16))), _mm256_loadu_ps(y + i + 8), s1);
+    }
+    for (; i < n; i++) tail += rf__x86_h2f(x + 2 * i) * rf__x86_f32((const uint8_t *)(y + i)); /* rows may be unaligned */
+    return rf__x86_hsum(_mm256_add_ps(s0, s1)) + tail;
+}
+
+static RF__AVX2 double rf__dot_bf16_f32_avx2(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w;
+    const float *y = (const float *)a;
+    __m256 s0 = _mm256_setzero_ps();
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256i b = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(x + 2 * i))), 16);
+        s0 = _mm256_fmadd_ps(_mm256_castsi256_ps(b), _mm256_loadu_ps(y + i), s0);
+    }
+    for (; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, x + 2 * i, 2);
+        tail += rf_bf16_to_fp32(h) * rf__x86_f32((const uint8_t *)(y + i));
+    }
+    return rf__x86_hsum(s0) + tail;
+}
+
+static RF__AVX2 double rf__dot_f32_f32_avx2(const void *w, const void *a, int64_t n) {
+    const float *x = (const float *)w, *y = (const float *)a;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), s1);
+    }
+    for (; i < n; i++) tail += rf__x86_f32((const uint8_t *)(x + i)) * rf__x86_f32((const uint8_t *)(y + i));
+    return rf__x86_hsum(_mm256_add_ps(s0, s1)) + tail;
+}
+
+static RF__AVX2 void rf__f16_to_f32_avx2(const void *src, float *dst, int64_t n) {
+    const uint8_t *s = (const uint8_t *)src;
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 2 * i))));
+    for (; i < n; i++) dst[i] = rf__x86_h2f(s + 2 * i);
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Activation quantizers, bit-identical to quant.c's: the same fp16 / float scale computed the
+   same way (scalar, once per block), then codes round(x / d) with halves away from zero --
+   computed in double, as the reference does, so a half never rounds the other way. */
+
+/* 8 codes of x[0..8) / d (double), rounded half away from zero, clamped to [-127, 127]; NaN -> 0 */
+static RF__AVX2 inline __m256i rf__x86_round8(const float *x, __m256d d) {
+    __m256d lim = _mm256_set1_pd(127.0), half = _mm256_set1_pd(0.5), sign = _mm256_set1_pd(-0.0);
+    __m256d v0 = _mm256_div_pd(_mm256_cvtps_pd(_mm_loadu_ps(x)), d), v1 = _mm256_div_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + 4)), d);
+    __m256d a0 = _mm256_min_pd(_mm256_floor_pd(_mm256_add_pd(_mm256_andnot_pd(sign, v0), half)), lim);
+    __m256d a1 = _mm256_min_pd(_mm256_floor_pd(_mm256_add_pd(_mm256_andnot_pd(sign, v1), half)), lim);
+    a0 = _mm256_and_pd(_mm256_or_pd(a0, _mm256_and_pd(sign, v0)), _mm256_cmp_pd(v0, v0, _CMP_ORD_Q));
+    a1 = _mm256_and_pd(_mm256_or_pd(a1, _mm256_and_pd(sign, v1)), _mm256_cmp_pd(v1, v1, _CMP_ORD_Q));
+    return _mm256_insertf128_si256(_mm256_castsi128_si256(_mm256_cvtpd_epi32(a0)), _mm256_cvtpd_epi32(a1), 1);
+}
+
+/* 32 int32 (four registers of 8) -> 32 int8, in order */
+static RF__AVX2 inline __m256i rf__x86_pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    __m256i r = _mm256_packs_epi16(ab, cd);
+    return _mm256_permutevar8x32_epi32(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static RF__AVX2 inline float rf__x86_absmax(const float *x, int n) { /* NaN elements ignored */
+    __m256 m = _mm256_setzero_ps(), sign = _mm256_set1_ps(-0.0f);
+    int i;
+    for (i = 0; i < n; i += 8) m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)), m);
+    {
+        __m128 s = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_max_ss(s, _mm_movehdup_ps(s));
+        return _mm_cvtss_f32(s);
+    }
+}
+
+static RF__AVX2 void rf__quant_q8_0_avx2(const float *src, void *dst, int64_t n) {
+    uint8_t *o = (uint8_t *)dst;
+    int64_t i;
+    for (i = 0; i < n / 32; i++, o += 34, src += 32) {
+        uint16_t dh = rf__fp16_scale((double)rf__x86_absmax(src, 32) / 127.0);
+        __m256d d = _mm256_set1_pd((double)rf_fp16_to_fp32(dh));
+        memcpy(o, &dh, 2);
+        if (dh == 0 || (dh & 0x7fff) == 0) {
+            memset(o + 2, 0, 32);
+            continue;
+        }
+        _mm256_storeu_si256((__m256i *)(o + 2), rf__x86_pack32(rf__x86_round8(src, d), rf__x86_round8(src + 8, d),
+                                                               rf__x86_round8(src + 16, d), rf__x86_round8(src + 24, d)));
+    }
+}
+
+static RF__AVX2 void rf__quant_q8_K_avx2(const float *src, void *dst, int64_t n) {
+    uint8_t *o = (uint8_t *)dst;
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 256; i++, o += 292, src += 256) {
+        float x[256], d;
+        int16_t bs[16];
+        __m256 big = _mm256_set1_ps(FLT_MAX), nbig = _mm256_set1_ps(-FLT_MAX);
+        for (j = 0; j < 256; j += 8) { /* the reference's sanitize: NaN -> 0, +-inf -> +-FLT_MAX */
+            __m256 v = _mm256_loadu_ps(src + j);
+            v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+            _mm256_storeu_ps(x + j, _mm256_max_ps(_mm256_min_ps(v, big), nbig));
+        }
+        d = (float)((double)rf__x86_absmax(x, 256) / 127.0);
+        while (d * 127.0f > FLT_MAX) d = nextafterf(d, 0.0f);
+        memcpy(o, &d, 4);
+        if (d == 0.0f) {
+            memset(o + 4, 0, 288);
+            continue;
+        }
+        for (j = 0; j < 8; j++) {
+            __m256d dd = _mm256_set1_pd((double)d);
+            const float *xj = x + 32 * j;
+            __m256i q = rf__x86_pack32(rf__x86_round8(xj, dd), rf__x86_round8(xj + 8, dd), rf__x86_round8(xj + 16, dd),
+                                       rf__x86_round8(xj + 24, dd));
+            /* the two 16-element sums: maddubs(1, q) pairs, then madd(1) within each half */
+            __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+            __m128i lo = _mm256_castsi256_si128(s), hi = _mm256_extracti128_si256(s, 1);
+            _mm256_storeu_si256((__m256i *)(o + 4 + 32 * j), q);
+            lo = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0x4e));
+            hi = _mm_add_epi32(hi, _mm_shuffle_epi32(hi, 0x4e));
+            bs[2 * j] = (int16_t)(_mm_cvtsi128_si32(lo) + _mm_extract_epi32(lo, 1));
+            bs[2 * j + 1] = (int16_t)(_mm_cvtsi128_si32(hi) + _mm_extract_epi32(hi, 1));
+        }
+        memcpy(o + 260, bs, 32);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+   CPU features (cpuid leaf 7 and the OS's XSAVE state: AVX registers are usable only when
+   XCR0 says the OS saves them) */
+
+static uint64_t rf__x86_xgetbv(void) {
+    uint32_t lo, hi;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0)); /* xgetbv, any assembler */
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static unsigned rf__x86_features(void) {
+    unsigned a, b, c, d, f = 0;
+    uint64_t xcr0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27)) || !(c & (1u << 28))) return 0; /* osxsave, avx */
+    xcr0 = rf__x86_xgetbv();
+    if ((xcr0 & 6) != 6) return 0; /* xmm and ymm state */
+    if (c & (1u << 12)) f |= RF__CPU_FMA;
+    if (c & (1u << 29)) f |= RF__CPU_F16C;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+    if (b & (1u << 5)) f |= RF__CPU_AVX2;
+    if ((xcr0 & 0xe0) == 0xe0) { /* opmask and zmm state */
+        if (b & (1u << 16)) f |= RF__CPU_AVX512F;
+        if (b & (1u << 30)) f |= RF__CPU_AVX512BW;
+        if (b & (1u << 31)) f |= RF__CPU_AVX512VL;
+        if (c & (1u << 11)) f |= RF__CPU_AVX512VNNI;
+    }
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4))) f |= RF__CPU_AVXVNNI;
+    return f;
+}
+#endif /* RF__SIMD_X86 */
+/* --- end src/simd_x86.c --- */
+/* --- src/simd_arm.c --- */
+/* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
+   instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Only the types
+   the common models use; the table keeps the scalar reference for the rest. */
+
+#if !defined(RF_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define RF__SIMD_ARM 1
+#include <arm_neon.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
+#define RF__DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+
+static float rf__arm_h2f(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return rf_fp16_to_fp32(h);
+}
+
+/* 32 packed nibbles -> two registers of 16 bytes 0..15 in element order */
+static inline void rf__arm_nibbles32(const uint8_t *qs, int8x16_t *lo, int8x16_t *hi) {
+    uint8x16_t q = vld1q_u8(qs);
+    *lo = vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15)));
+    *hi = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
+}
+
+/* sum of x[i] * y[i] over 16 signed bytes, plain NEON: widening multiplies, pairwise adds */
+static inline int32x4_t rf__arm_dot16(int32x4_t acc, int8x16_t x, int8x16_t y) {
+    int16x8_t p0 = vmull_s8(vget_low_s8(x), vget_low_s8(y)), p1 = vmull_s8(vget_high_s8(x), vget_high_s8(y));
+    return vpadalq_s16(vpadalq_s16(acc, p0), p1);
+}
+static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, int8x16_t y) {
+    return vdotq_s32(acc, x, y);
+}
+
+#define RF__ARM_Q0_DOT(name, target, dot16, wbytes, UNPACK)                          \
+    static target double name(const void *w, const void *a, int64_t n) {              \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                \
+        float32x4_t acc = vdupq_n_f32(0);                                              \
+        int64_t i;                                                                     \
+        for (i = 0; i < n / 32; i++, x += (wbytes), y += 34) {                         \
+            int8x16_t x0, x1;                                                          \
+            int32x4_t s = vdupq_n_s32(0);                                              \
+            UNPACK;                                                                    \
+            s = dot16(s, x0, vld1q_s8((const int8_t *)(y + 2)));                       \
+            s = dot16(s, x1, vld1q_s8((const int8_t *)(y + 18)));                      \
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), rf__arm_h2f(x) * rf__arm_h2f(y)); \
+        }                                                                              \
+        return vaddvq_f32(acc);                                                        \
+    }
+
+#define RF__ARM_UNPACK_Q4_0                                 \
+    rf__arm_nibbles32(x + 2, &x0, &x1);                     \
+    x0 = vsubq_s8(x0, vdupq_n_s8(8));                       \
+    x1 = vsubq_s8(x1, vdupq_n_s8(8))
+#define RF__ARM_UNPACK_Q8_0                 \
+    x0 = vld1q_s8((const int8_t *)(x + 2)); \
+    x1 = vld1q_s8((const int8_t *)(x + 18))
+
+RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_Q4_0)
+RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_neon, , rf__arm_dot16, 34, RF__ARM_UNPACK_Q8_0)
+RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_Q4_0)
+RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 34, RF__ARM_UNPACK_Q8_0)
+
+static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
+    const float *x = (const float *)w, *y = (const float *)a;
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        s0 = vfmaq_f32(s0, vld1q_f32(x + i), vld1q_f32(y + i));
+        s1 = vfmaq_f32(s1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
+    }
+    for (; i < n; i++) { /* rows may be unaligned */
+        float a0, b0;
+        memcpy(&a0, x + i, 4);
+        memcpy(&b0, y + i, 4);
+        tail += a0 * b0;
+    }
+    return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
+}
+
+static void rf__kernels_neon(rf__kernels *k, int dotprod) {
+    k->name = dotprod ? "neon-dotprod" : "neon";
+    k->dot[RF_TYPE_Q4_0] = dotprod ? rf__dot_q4_0_q8_0_sdot : rf__dot_q4_0_q8_0_neon;
+    k->dot[RF_TYPE_Q8_0] = dotprod ? rf__dot_q8_0_q8_0_sdot : rf__dot_q8_0_q8_0_neon;
+    k->dot[RF_TYPE_F32] = rf__dot_f32_f32_neon;
+    k->dot_f32 = rf__dot_f32_f32_neon;
+}
+
+static unsigned rf__arm_features(void) {
+    unsigned f = RF__CPU_NEON;
+#if defined(__linux__) && defined(AT_HWCAP)
+    if (getauxval(AT_HWCAP) & (1ul << 20)) f |= RF__CPU_DOTPROD; /* HWCAP_ASIMDDP */
+#endif
+    return f;
+}
+#endif /* RF__SIMD_ARM */
+/* --- end src/simd_arm.c --- */
+/* --- src/simd.c --- */
+/* simd: detects the CPU at run time and fills a context's kernel table with the best path it
+   runs; `RF_NO_SIMD` builds keep the scalar table. Also the streaming-read bandwidth probe that
+   `rf bench` compares decode against. */
+
+static const char *rf__cpu_paths(unsigned f);
+
+static unsigned rf__cpu_detect(void) {
+#if defined(RF__SIMD_X86)
+    return rf__x86_features();
+#elif defined(RF__SIMD_ARM)
+    return rf__arm_features();
+#else
+    return 0;
+#endif
+}
+
+#if defined(RF__SIMD_X86)
+#define RF__X86_AVX2_OK(f) (((f) & (RF__CPU_AVX2 | RF__CPU_FMA | RF__CPU_F16C)) == (RF__CPU_AVX2 | RF__CPU_FMA | RF__CPU_F16C))
+#define RF__X86_VNNI_OK(f) \
+    (RF__X86_AVX2_OK(f) && ((f) & (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI)) == \
+                               (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI))
+
+static void rf__kernels_avx2(rf__kernels *k) {
+    k->name = "avx2";
+    k->dot[RF_TYPE_Q4_0] = rf__dot_q4_0_q8_0_avx2;
+    k->dot[RF_TYPE_Q5_0] = rf__dot_q5_0_q8_0_avx2;
+    k->dot[RF_TYPE_Q8_0] = rf__dot_q8_0_q8_0_avx2;
+    k->dot[RF_TYPE_IQ4_NL] = rf__dot_iq4_nl_q8_0_avx2;
+    k->dot[RF_TYPE_MXFP4] = rf__dot_mxfp4_q8_0_avx2;
+    k->dot[RF_TYPE_Q4_1] = rf__dot_q4_1_q8_1_avx2;
+    k->dot[RF_TYPE_Q5_1] = rf__dot_q5_1_q8_1_avx2;
+    k->dot[RF_TYPE_Q4_K] = rf__dot_q4_K_q8_K_avx2;
+    k->dot[RF_TYPE_Q5_K] = rf__dot_q5_K_q8_K_avx2;
+    k->dot[RF_TYPE_Q6_K] = rf__dot_q6_K_q8_K_avx2;
+    k->dot[RF_TYPE_F16] = rf__dot_f16_f32_avx2;
+    k->dot[RF_TYPE_BF16] = rf__dot_bf16_f32_avx2;
+    k->dot[RF_TYPE_F32] = rf__dot_f32_f32_avx2;
+    k->dot_f32 = rf__dot_f32_f32_avx2;
+    k->quant[RF_TYPE_Q8_0] = rf__quant_q8_0_avx2;
+    k->quant[RF_TYPE_Q8_K] = rf__quant_q8_K_avx2;
+    k->dequant[RF_TYPE_F16] = rf__f16_to_f32_avx2;
+    k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
+    k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
+    k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;
+    k->dot4[RF_TYPE_Q6_K] = rf__dot4_q6_K_q8_K_avx2;
+}
+
+static void rf__kernels_vnni(rf__kernels *k) {
+    rf__kernels_avx2(k);
+    k->name = "avx512-vnni";
+    k->dot[RF_TYPE_Q4_0] = rf__dot_q4_0_q8_0_vnni;
+    k->dot[RF_TYPE_Q5_0] = rf__dot_q5_0_q8_0_vnni;
+    k->dot[RF_TYPE_Q8_0] = rf__dot_q8_0_q8_0_vnni;
+    k->dot[RF_TYPE_IQ4_NL] = rf__dot_iq4_nl_q8_0_vnni;
+    k->dot[RF_TYPE_MXFP4] = rf__dot_mxfp4_q8_0_vnni;
+    k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_vnni;
+    k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
+}
+#endif
+
+/* Fill k for the path named `want` (NULL or "": the best this CPU runs). RF_ERR_UNSUPPORTED when
+   the CPU (or this build) lacks the one asked for. */
+static rf_status rf__kernels_pick(const char *want, rf__kernels *k) {
+    unsigned f = rf__cpu_detect();
+    int best = !want || !*want;
+    rf__kernels_scalar(k, f);
+    if (!best && !strcmp(want, "scalar")) return RF_OK;
+#if defined(RF__SIMD_X86)
+    if ((best || !strcmp(want, "avx512-vnni") || !strcmp(want, "avx512")) && RF__X86_VNNI_OK(f)) {
+        rf__kernels_vnni(k);
+        return RF_OK;
+    }
+    if ((best || !strcmp(want, "avx2")) && RF__X86_AVX2_OK(f)) {
+        rf__kernels_avx2(k);
+        return RF_OK;
+    }
+#elif defined(RF__SIMD_ARM)
+    if ((best || !strcmp(want, "neon-dotprod")) && (f & RF__CPU_DOTPROD)) {
+        rf__kernels_neon(k, 1);
+        return RF_OK;
+    }
+    if ((best || !strcmp(want, "neon")) && (f & RF__CPU_NEON)) {
+        rf__kernels_neon(k, 0);
+        return RF_OK;
+    }
+#endif
+    if (best) return RF_OK;
+    return rf__err(RF_ERR_UNSUPPORTED, "cpu kernels '%s': not available on this CPU or in this build (have: %s)", want,
+                   rf__cpu_paths(f));
+}
+
+/* The paths this CPU can run, best first, for messages and `rf info --cpu`. */
+static const char *rf__cpu_paths(unsigned f) {
+    (void)f;
+#if defined(RF__SIMD_X86)
+    if (RF__X86_VNNI_OK(f)) return "avx512-vnni avx2 scalar";
+    if (RF__X86_AVX2_OK(f)) return "avx2 scalar";
+#elif defined(RF__SIMD_ARM)
+    if (f & RF__CPU_DOTPROD) return "neon-dotprod neon scalar";
+    if (f & RF__CPU_NEON) return "neon scalar";
+#endif
+    return "scalar";
+}
+
+RF_API size_t rf_cpu_describe(char *buf, size_t n) {
+    unsigned f = rf__cpu_detect();
+    rf__kernels k;
+    size_t len = 0;
+    int i, w;
+    rf__kernels_pick(NULL, &k);
+    if (!buf || !n) return 0;
+    buf[0] = 0;
+#if defined(__x86_64__)
+    w = snprintf(buf, n, "arch: x86-64\nfeatures:");
+#elif defined(__aarch64__)
+    w = snprintf(buf, n, "arch: aarch64\nfeatures:");
+#else
+    w = snprintf(buf, n, "arch: other\nfeatures:");
+#endif
+    len = w > 0 ? (size_t)w : 0;
+    for (i = 0; i < (int)(sizeof rf__cpu_feature_names / sizeof rf__cpu_feature_names[0]); i++)
+        if ((f & (1u << i)) && len < n && (w = snprintf(buf + len, n - len, " %s", rf__cpu_feature_names[i])) > 0)
+            len += (size_t)w;
+    if (len < n && (w = snprintf(buf + len, n - len, "\npaths: %s\nkernels: %s\n", rf__cpu_paths(f), k.name)) > 0)
+        len += (size_t)w;
+    return len < n ? len : n - 1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Memory bandwidth: every thread sums its slice of one buffer much larger than the caches; the
+   best of `reps` passes, in GB/s (1e9 bytes). This is the ceiling a memory-bound decode can
+   reach: it reads all weights once per token. */
+
+typedef struct rf__bw_job {
+    const float *buf;
+    int64_t n;
+    float sink[256];
+    const rf__kernels *k;
+} rf__bw_job;
+
+static void rf__bw_task(void *arg, int ith, int nth) {
+    rf__bw_job *j = (rf__bw_job *)arg;
+    int64_t a = j->n * ith / nth / 64 * 64, b = j->n * (ith + 1) / nth / 64 * 64;
+    /* dot of the slice with itself: one load stream (the same pointer twice hits L1) */
+    j->sink[ith & 255] += (float)j->k->dot_f32(j->buf + a, j->buf + a, b - a);
+}
+
+RF_API double rf_cpu_read_bandwidth(int n_threads, uint64_t bytes, int reps) {
+    rf__pool *pool = NULL;
+    rf__bw_job j;
+    rf__kernels k;
+    double best = 0;
+    int64_t i;
+    int r;
+    if (bytes < (1u << 20)) bytes = 1u << 20;
+    memset(&j, 0, sizeof j);
+    j.n = (int64_t)(bytes / 4);
+    if (rf__pool_new(n_threads, &pool) != RF_OK) return 0;
+    rf__kernels_pick(NULL, &k);
+    j.k = &k;
+    j.buf = RF__NEW(float, j.n);
+    if (!j.buf) {
+        rf__pool_free(pool);
+        return 0;
+    }
+    for (i = 0; i < j.n; i++) ((float *)j.buf)[i] = 1.0f; /* touch every page before timing */
+    rf__pool_run(pool, rf__bw_task, &j);                   /* warm-up pass */
+    for (r = 0; r < (reps > 0 ? reps : 5); r++) {
+        double t0 = rf__now(), dt;
+        rf__pool_run(pool, rf__bw_task, &j);
+        dt = rf__now() - t0;
+        if (dt > 0 && (double)j.n * 4 / dt / 1e9 > best) best = (double)j.n * 4 / dt / 1e9;
+    }
+    RF_FREE((void *)j.buf);
+    rf__pool_free(pool);
+    return best;
+}
+/* --- end src/simd.c --- */
 /* --- src/quantize.c --- */
 /* Choosing tensor types for a whole model, and requantizing one (rf_quantize_model).
 
@@ -7854,10 +8756,10 @@ RF_API void rf_stop_scan(const char *const *stops, size_t n_stops, const char *t
 }
 /* --- end src/sample.c --- */
 /* --- src/ops.c --- */
-/* CPU tensor ops, scalar. Each is one equation; the forward pass in forward.c reads as a list of
-   them. The matrix-vector product quantizes the activation once into the weight type's partner
-   format (q8_0, q8_1, q8_K, or f32) and then takes one rf_vec_dot per row, so every quant type
-   works through the same code and the scalar reference kernels are what runs. */
+/* CPU tensor ops. Each is one equation; the forward pass in forward.c reads as a list of them.
+   A matrix product quantizes the activations once into the weight type's partner format (q8_0,
+   q8_1, q8_K, or f32) and then takes one dot product per (row, token) through the context's
+   kernel table (cpu.c): the scalar reference kernels, or the SIMD ones simd.c picked. */
 
 /* A weight matrix as GGUF stores it: ne1 rows of ne0 contiguous elements of `type`. */
 typedef struct rf__mat {
@@ -7876,35 +8778,83 @@ static uint64_t rf__act_bytes(const rf__mat *w) {
     return b;
 }
 
-/* y[r0..r1) = rows r0..r1 of w times the prepared activation a (quantized, or x itself). */
-static void rf__matvec_rows(const rf__mat *w, const void *a, float *y, int64_t r0, int64_t r1) {
-    int64_t r;
-    for (r = r0; r < r1; r++) rf_vec_dot(w->type, w->ne0, w->data + (uint64_t)r * w->row_bytes, a, &y[r]);
-}
-
-typedef struct rf__matvec_job {
-    const rf__mat *w;
-    const void *a;
-    float *y;
-} rf__matvec_job;
-
-static void rf__matvec_task(void *arg, int ith, int nth) {
-    const rf__matvec_job *j = (const rf__matvec_job *)arg;
-    rf__matvec_rows(j->w, j->a, j->y, j->w->ne1 * ith / nth, j->w->ne1 * (ith + 1) / nth);
-}
-
-/* y = W x, rows split over the pool's threads. qbuf holds at least rf__act_bytes(w) bytes. */
-static void rf__matvec(rf__pool *pool, const rf__mat *w, const float *x, float *y, void *qbuf) {
+/* Activation rows as the weight type's kernel wants them: quantized into qbuf (stride *stride
+   bytes per row), or the f32 rows themselves. */
+static const void *rf__prepare_acts(const rf__kernels *k, const rf__mat *w, const float *x, int64_t ldx, int64_t n,
+                                    void *qbuf, uint64_t *stride) {
     rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    rf__matvec_job j;
-    j.w = w;
-    j.a = x;
-    j.y = y;
-    if (at != RF_TYPE_F32) {
-        rf_quantize(at, x, qbuf, w->ne0);
-        j.a = qbuf;
+    uint64_t ab = rf__act_bytes(w);
+    int64_t t;
+    if (at == RF_TYPE_F32) {
+        *stride = (uint64_t)ldx * 4;
+        return x;
     }
-    rf__pool_run(pool, rf__matvec_task, &j);
+    for (t = 0; t < n; t++) k->quant[at](x + t * ldx, (uint8_t *)qbuf + (uint64_t)t * ab, w->ne0);
+    *stride = ab;
+    return qbuf;
+}
+
+/* Y = X W^T over a batch: y[t][r] = dot(row r of w, activation t). Each thread takes a slice of
+   the rows. Within it, RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048: they stay in L1/L2)
+   meet every activation, four tokens at a time (dot4 unpacks a weight block once for four);
+   so weights come from memory once per batch instead of once per token -- what turns prompt
+   processing from memory bound into compute bound. */
+#define RF__ROW_BLOCK 32
+
+typedef struct rf__matmul_job {
+    const rf__kernels *k;
+    const rf__mat *w;
+    const uint8_t *a;
+    uint64_t a_stride;
+    int64_t n, ldy;
+    float *y;
+} rf__matmul_job;
+
+static void rf__matmul_task(void *arg, int ith, int nth) {
+    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+    const rf__mat *w = j->w;
+    const int64_t r0 = w->ne1 * ith / nth, r1 = w->ne1 * (ith + 1) / nth;
+    const rf__dot_fn dot = j->k->dot[w->type];
+    int64_t rb, r, t;
+    for (rb = r0; rb < r1; rb += RF__ROW_BLOCK) {
+        int64_t re = RF__MIN(rb + RF__ROW_BLOCK, r1);
+        for (t = 0; t + 4 <= j->n; t += 4)
+            for (r = rb; r < re; r++) {
+                float o[4];
+                rf__kernels_dot4(j->k, w->type, w->data + (uint64_t)r * w->row_bytes, j->a + (uint64_t)t * j->a_stride,
+                                 j->a_stride, w->ne0, o);
+                j->y[t * j->ldy + r] = o[0];
+                j->y[(t + 1) * j->ldy + r] = o[1];
+                j->y[(t + 2) * j->ldy + r] = o[2];
+                j->y[(t + 3) * j->ldy + r] = o[3];
+            }
+        for (; t < j->n; t++)
+            for (r = rb; r < re; r++)
+                j->y[t * j->ldy + r] =
+                    (float)dot(w->data + (uint64_t)r * w->row_bytes, j->a + (uint64_t)t * j->a_stride, w->ne0);
+    }
+}
+
+/* y[t] = W x[t] for n rows of x (row stride ldx floats) into rows of y (stride ldy). `acts` are
+   the rows as rf__prepare_acts made them for w (so one quantization serves q, k and v). */
+static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const void *acts,
+                                uint64_t a_stride, int64_t n, float *y, int64_t ldy) {
+    rf__matmul_job j;
+    j.k = k;
+    j.w = w;
+    j.a = (const uint8_t *)acts;
+    j.a_stride = a_stride;
+    j.n = n;
+    j.y = y;
+    j.ldy = ldy;
+    rf__pool_run(pool, rf__matmul_task, &j);
+}
+
+/* y = W x for one vector, rows split over the pool's threads. qbuf holds rf__act_bytes(w). */
+static void rf__matvec(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, float *y, void *qbuf) {
+    uint64_t stride;
+    const void *a = rf__prepare_acts(k, w, x, w->ne0, 1, qbuf, &stride);
+    rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1);
 }
 
 /* Row `row` of a matrix as floats (embedding lookup). */
@@ -8734,16 +9684,22 @@ static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, in
 /* --- end src/hip.c --- */
 /* --- src/forward.c --- */
 /* rf_ctx: one inference session -- the KV cache, scratch buffers, the position -- and the forward
-   pass. rf__forward is the whole transformer for one token, in the order of the equations:
+   pass. rf__forward runs a batch of tokens (up to RF__BATCH) through the transformer, in the
+   order of the equations, every token of the batch through each step together:
 
      x = embed(token)                                   (x sqrt(d) for gemma)
      per layer:  h = rmsnorm(x);  q,k,v = Wq h, Wk h, Wv h  (+ bias; qk-norm; RoPE)
-                 a = softmax(q k^T / sqrt(hd)) v  over the cached positions (a window for SWA)
+                 a = softmax(q k^T / sqrt(hd)) v  over the cached positions <= the token's own
+                     (a window for SWA): causal inside the batch
                  x = x + [post-norm] Wo a
                  h = rmsnorm(x);  x = x + [post-norm] Wdown (act(Wgate h) * Wup h)
-     logits = Wout rmsnorm(x)
+     logits = Wout rmsnorm(x)          (the batch's last token only)
 
+   A batch reads each weight once for all its tokens (ops.c: rf__matmul_prepared), which makes
+   prompt processing compute bound; decode is the batch of one.
    The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer. */
+
+#define RF__BATCH 64 /* tokens per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
 
 struct rf_ctx {
     const rf_model *m;
@@ -8751,11 +9707,19 @@ struct rf_ctx {
     rf_type kv_type;
     uint64_t kv_row_bytes;     /* one position's k (or v) row of one layer */
     uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
-    float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *kv_row_moe, *logits;
-    void *qbuf;
-    int32_t *tokens;  /* the token at each cached position, for prefix reuse */
+    /* per token of a batch: [RF__BATCH][width] */
+    float *x, *xb, *xb2, *qkv, *hb, *hb2;
+    int64_t ld_xb, ld_qkv, ld_hb; /* row widths of xb/xb2, qkv, hb/hb2 */
+    float *att;        /* attention scratch, [n_threads][att_per_thread] */
+    int64_t att_per_thread;
+    float *probs, *kv_row_moe, *logits;
+    void *qbuf;        /* quantized activations of a batch, [RF__BATCH][max_act_bytes] */
+    void *qbuf1;       /* ... of one vector (MoE experts, logits) */
+    int32_t *tokens;   /* the token at each cached position, for prefix reuse */
+    rf_type act_type;  /* the format qbuf holds the batch's activations in */
     rf__pool *pool;
     struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch when the model is on the GPU */
+    rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
 };
 
 RF_API void rf_ctx_free(rf_ctx *c) {
@@ -8770,10 +9734,11 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->att);
     RF_FREE(c->hb);
     RF_FREE(c->hb2);
-    RF_FREE(c->kv_row);
+    RF_FREE(c->probs);
     RF_FREE(c->kv_row_moe);
     RF_FREE(c->logits);
     RF_FREE(c->qbuf);
+    RF_FREE(c->qbuf1);
     RF_FREE(c->tokens);
     rf__pool_free(c->pool);
     RF_FREE(c);
@@ -8781,8 +9746,8 @@ RF_API void rf_ctx_free(rf_ctx *c) {
 
 RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out) {
     rf_ctx *c;
-    int64_t kv_dim, q_dim, n_ctx;
-    uint64_t cache_bytes;
+    int64_t kv_dim, q_dim, n_ctx, group;
+    uint64_t cache_bytes, act_bytes;
     rf_status s;
     if (!m || !out) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_new: NULL argument");
     *out = NULL;
@@ -8796,6 +9761,11 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->kv_type = !p || p->kv_type == RF_KV_F16 ? RF_TYPE_F16 : p->kv_type == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
     kv_dim = m->n_head_kv * m->head_dim;
     q_dim = m->n_head * m->head_dim;
+    group = m->n_head / m->n_head_kv;
+    if ((s = rf__kernels_pick(p ? p->cpu_kernels : NULL, &c->k)) != RF_OK) {
+        RF_FREE(c);
+        return s;
+    }
     if ((s = rf__pool_new(p ? p->n_threads : 0, &c->pool)) != RF_OK) {
         RF_FREE(c);
         return s;
@@ -8809,22 +9779,29 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
         rf_ctx_free(c);
         return rf__err(RF_ERR_TOO_LARGE, "ctx: KV cache for %lld positions overflows", (long long)n_ctx);
     }
+    act_bytes = m->max_act_bytes ? m->max_act_bytes : 1;
+    c->ld_xb = RF__MAX(m->n_embd, q_dim);
+    c->ld_qkv = q_dim + 2 * kv_dim;
+    c->ld_hb = 2 * m->n_ff;
+    /* per thread: scores of `group` heads over n_ctx positions, then one f32 K/V row */
+    c->att_per_thread = group * n_ctx + kv_dim;
     c->k_cache = RF__NEW(uint8_t, cache_bytes);
     c->v_cache = RF__NEW(uint8_t, cache_bytes);
-    c->x = RF__NEW(float, m->n_embd);
-    c->xb = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
-    c->xb2 = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
-    c->qkv = RF__NEW(float, q_dim + 2 * kv_dim);
-    c->att = RF__NEW(float, RF__MAX(m->n_head * n_ctx, m->n_expert));
-    c->hb = RF__NEW(float, 2 * m->n_ff);
-    c->hb2 = RF__NEW(float, 2 * m->n_ff);
-    c->kv_row = RF__NEW(float, kv_dim);
+    c->x = RF__NEW(float, RF__BATCH * m->n_embd);
+    c->xb = RF__NEW(float, RF__BATCH * c->ld_xb);
+    c->xb2 = RF__NEW(float, RF__BATCH * c->ld_xb);
+    c->qkv = RF__NEW(float, RF__BATCH * c->ld_qkv);
+    c->att = RF__NEW(float, c->pool->n * c->att_per_thread);
+    c->hb = RF__NEW(float, RF__BATCH * c->ld_hb);
+    c->hb2 = RF__NEW(float, RF__BATCH * c->ld_hb);
+    c->probs = RF__NEW(float, m->n_expert + 1);
     c->kv_row_moe = RF__NEW(float, m->n_embd);
     c->logits = RF__NEWZ(float, m->n_vocab);
-    c->qbuf = RF_MALLOC(m->max_act_bytes ? m->max_act_bytes : 1);
+    c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
+    c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
-    if (!c->kv_row_moe || !c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
-        !c->kv_row || !c->logits || !c->qbuf) {
+    if (!c->kv_row_moe || !c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
+        !c->hb || !c->hb2 || !c->probs || !c->logits || !c->qbuf || !c->qbuf1) {
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
                        (long long)n_ctx, 2.0 * (double)cache_bytes / 1e6);
@@ -8837,17 +9814,37 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     return RF_OK;
 }
 
+RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c) { return c ? c->k.name : NULL; }
+
 static uint8_t *rf__kv_at(const rf_ctx *c, uint8_t *cache, int64_t layer, int64_t pos) {
     return cache + ((uint64_t)layer * (uint64_t)c->n_ctx + (uint64_t)pos) * c->kv_row_bytes;
 }
 
-/* hb = act(hb) * hb2: SwiGLU, or GeGLU for gemma */
-static void rf__glu(const rf_model *m, float *hb, const float *hb2) {
+/* y[t] = W x[t] for the n tokens of the batch; `same_input`: x is what the previous call
+   quantized (q, k and v share one input, as do gate and up), so its activations are reused. */
+static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx, int64_t n, float *y, int64_t ldy,
+                       int same_input) {
+    uint64_t stride = 0;
+    const void *a;
+    if (same_input && rf_type_get((uint32_t)w->type)->vec_dot_type != RF_TYPE_F32) {
+        /* re-quantize only if the previous matrix wanted another activation format */
+        a = c->qbuf;
+        stride = rf__act_bytes(w);
+        if (c->act_type != rf_type_get((uint32_t)w->type)->vec_dot_type) a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+    } else {
+        a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+    }
+    c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
+    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy);
+}
+
+/* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */
+static void rf__glu(const rf_model *m, float *out, const float *gate, const float *up) {
     int64_t i;
     if (m->arch->flags & RF__ARCH_GELU)
-        for (i = 0; i < m->n_ff; i++) hb[i] = rf__gelu(hb[i]) * hb2[i];
+        for (i = 0; i < m->n_ff; i++) out[i] = rf__gelu(gate[i]) * up[i];
     else
-        for (i = 0; i < m->n_ff; i++) hb[i] = rf__silu(hb[i]) * hb2[i];
+        for (i = 0; i < m->n_ff; i++) out[i] = rf__silu(gate[i]) * up[i];
 }
 
 static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
@@ -8856,14 +9853,15 @@ static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
     return w;
 }
 
-/* Mixtral-style mixture of experts: router probabilities p = softmax(R x); the top k experts,
-   their weights renormalized to sum to 1; out = sum_e w_e * down_e(act(gate_e x) * up_e x). */
-static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out) {
+/* Mixtral-style mixture of experts, one token: router probabilities p = softmax(R x); the top k
+   experts, their weights renormalized to sum to 1; out = sum_e w_e * down_e(act(gate_e x) * up_e x).
+   hb, hb2: n_ff floats of scratch. */
+static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, float *hb, float *hb2) {
     const rf_model *m = c->m;
-    float *probs = c->att; /* free at this point of the layer; n_head * n_ctx >= n_expert is checked at ctx creation */
+    float *probs = c->probs;
     int64_t chosen[64], k, e, i;
     float wsum = 0;
-    rf__matvec(c->pool, &L->moe_router, x, probs, c->qbuf);
+    rf__matvec(c->pool, &c->k, &L->moe_router, x, probs, c->qbuf1);
     rf__softmax(probs, m->n_expert);
     for (k = 0; k < m->n_expert_used; k++) { /* top-k by selection: k is small */
         int64_t best = -1;
@@ -8880,40 +9878,36 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out) {
         rf__mat g = rf__expert(&L->moe_gate, chosen[k]), u = rf__expert(&L->moe_up, chosen[k]),
                 dn = rf__expert(&L->moe_down, chosen[k]);
         float w = probs[chosen[k]] / wsum;
-        rf__matvec(c->pool, &g, x, c->hb, c->qbuf);
-        rf__matvec(c->pool, &u, x, c->hb2, c->qbuf);
-        rf__glu(m, c->hb, c->hb2);
-        rf__matvec(c->pool, &dn, c->hb, c->kv_row_moe, c->qbuf);
+        rf__matvec(c->pool, &c->k, &g, x, hb, c->qbuf1);
+        rf__matvec(c->pool, &c->k, &u, x, hb2, c->qbuf1);
+        rf__glu(m, hb, hb, hb2);
+        rf__matvec(c->pool, &c->k, &dn, hb, c->kv_row_moe, c->qbuf1);
         for (i = 0; i < m->n_embd; i++) out[i] += w * c->kv_row_moe[i];
     }
 }
 
-static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
+/* ---------------------------------------------------------------------------------------------
+   The layer steps, each over the n tokens of the batch (token t sits at position c->pos + t) */
+
+/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
+static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
     const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
     const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv;
-    const int64_t q_dim = nh * hd, kv_dim = nkv * hd, group = nh / nkv, pos = c->pos;
+    const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
-    float *x = c->x, *xb = c->xb, *xb2 = c->xb2;
-    float *q = c->qkv, *k = c->qkv + q_dim, *v = c->qkv + q_dim + kv_dim;
-    int64_t l, h, t, i;
-
-    rf__mat_row(&m->tok_embd, token, x);
-    if (m->embed_scale != 1.0f)
-        for (i = 0; i < d; i++) x[i] *= m->embed_scale;
-
-    for (l = 0; l < m->n_layer; l++) {
-        const rf__layer *L = &m->layers[l];
-        int64_t t0 = L->sliding ? RF__MAX(0, pos - m->sliding_window + 1) : 0;
-
-        /* attention: q, k, v of this token */
-        rf__rmsnorm(xb, x, L->attn_norm, d, m->rms_eps);
-        if (L->wqkv.data) {
-            rf__matvec(c->pool, &L->wqkv, xb, c->qkv, c->qbuf); /* q, k, v stacked in one output */
-        } else {
-            rf__matvec(c->pool, &L->wq, xb, q, c->qbuf);
-            rf__matvec(c->pool, &L->wk, xb, k, c->qbuf);
-            rf__matvec(c->pool, &L->wv, xb, v, c->qbuf);
-        }
+    int64_t t, h;
+    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->attn_norm, d, m->rms_eps);
+    if (L->wqkv.data) {
+        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
+    } else {
+        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
+        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
+        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
+    }
+    for (t = 0; t < n; t++) {
+        float *q = c->qkv + t * c->ld_qkv, *k = q + q_dim, *v = q + q_dim + kv_dim;
+        int32_t pos = c->pos + (int32_t)t;
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
         if (L->bv) rf__add(v, L->bv, kv_dim);
@@ -8921,59 +9915,140 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
             for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
         if (L->k_norm)
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
-        rf__rope(q, nh, hd, m->n_rot, (int32_t)pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
-        rf__rope(k, nkv, hd, m->n_rot, (int32_t)pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
-        rf_quantize(c->kv_type, k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
-        rf_quantize(c->kv_type, v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
-
-        /* scores: head h reads kv head h / group (GQA), positions t0..pos */
-        for (t = t0; t <= pos; t++) {
-            rf_dequantize(c->kv_type, rf__kv_at(c, c->k_cache, l, t), c->kv_row, kv_dim);
-            for (h = 0; h < nh; h++) {
-                const float *qh = q + h * hd, *kh = c->kv_row + (h / group) * hd;
-                float dot = 0;
-                for (i = 0; i < hd; i++) dot += qh[i] * kh[i];
-                c->att[h * c->n_ctx + t] = dot * m->attn_scale;
-            }
-        }
-        for (h = 0; h < nh; h++) rf__softmax(c->att + h * c->n_ctx + t0, pos - t0 + 1);
-        memset(xb2, 0, sizeof(float) * (size_t)q_dim);
-        for (t = t0; t <= pos; t++) {
-            rf_dequantize(c->kv_type, rf__kv_at(c, c->v_cache, l, t), c->kv_row, kv_dim);
-            for (h = 0; h < nh; h++) {
-                const float a = c->att[h * c->n_ctx + t], *vh = c->kv_row + (h / group) * hd;
-                float *oh = xb2 + h * hd;
-                for (i = 0; i < hd; i++) oh[i] += a * vh[i];
-            }
-        }
-        rf__matvec(c->pool, &L->wo, xb2, xb, c->qbuf);
-        if (L->post_attn_norm) rf__rmsnorm(xb, xb, L->post_attn_norm, d, m->rms_eps);
-        rf__add(x, xb, d);
-
-        /* feed-forward: act(gate) * up, then down (for MoE: a weighted sum over the chosen experts) */
-        rf__rmsnorm(xb, x, L->ffn_norm, d, m->rms_eps);
-        if (m->n_expert > 0) {
-            rf__moe(c, L, xb, xb2);
-            memcpy(xb, xb2, sizeof(float) * (size_t)d);
-        } else if (L->w_gate.data) {
-            rf__matvec(c->pool, &L->w_gate, xb, c->hb, c->qbuf);
-            rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
-        } else { /* fused: gate rows first, then up rows */
-            rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
-            memcpy(c->hb, c->hb2, sizeof(float) * (size_t)m->n_ff);
-            memmove(c->hb2, c->hb2 + m->n_ff, sizeof(float) * (size_t)m->n_ff);
-        }
-        if (m->n_expert == 0) {
-            rf__glu(m, c->hb, c->hb2);
-            rf__matvec(c->pool, &L->w_down, c->hb, xb, c->qbuf);
-        }
-        if (L->post_ffn_norm) rf__rmsnorm(xb, xb, L->post_ffn_norm, d, m->rms_eps);
-        rf__add(x, xb, d);
+        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
+        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
+        c->k.quant[c->kv_type](k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
+        c->k.quant[c->kv_type](v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
     }
-    c->pos++;
+}
+
+/* KV head g of cached position p as f32: in place for an f32 cache, the head's slice converted
+   for f16, the whole row dequantized for q8_0 (its blocks need not align with heads). */
+static const float *rf__kv_head(const rf_ctx *c, uint8_t *cache, int64_t l, int64_t p, int64_t g, float *row) {
+    const int64_t hd = c->m->head_dim;
+    const uint8_t *r = rf__kv_at(c, cache, l, p);
+    if (c->kv_type == RF_TYPE_F32) return (const float *)(const void *)r + g * hd;
+    if (c->kv_type == RF_TYPE_F16) {
+        c->k.dequant[RF_TYPE_F16](r + 2 * g * hd, row, hd);
+        return row;
+    }
+    c->k.dequant[c->kv_type](r, row, c->m->n_head_kv * hd);
+    return row + g * hd;
+}
+
+/* Token t, the query heads sharing KV head g (GQA): scores over positions t0..pos (causal: a
+   token of the batch sees the ones before it, already in the cache), softmax, then the sum of
+   v weighted by them into xb2. `scratch`: this thread's att_per_thread floats. */
+static void rf__attend(rf_ctx *c, int64_t l, int64_t t, int64_t g, float *scratch) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t hd = m->head_dim, group = m->n_head / m->n_head_kv, pos = c->pos + t;
+    const int64_t t0 = L->sliding ? RF__MAX(0, pos - m->sliding_window + 1) : 0;
+    const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
+    float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
+    int64_t p, j, i;
+    for (p = t0; p <= pos; p++) {
+        const float *kh = rf__kv_head(c, c->k_cache, l, p, g, row);
+        for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)c->k.dot_f32(q + j * hd, kh, hd) * m->attn_scale;
+    }
+    for (j = 0; j < group; j++) rf__softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
+    memset(out, 0, sizeof(float) * (size_t)(group * hd));
+    for (p = t0; p <= pos; p++) {
+        const float *vh = rf__kv_head(c, c->v_cache, l, p, g, row);
+        for (j = 0; j < group; j++) {
+            const float a = scratch[j * c->n_ctx + p];
+            float *oh = out + j * hd;
+            for (i = 0; i < hd; i++) oh[i] += a * vh[i];
+        }
+    }
+}
+
+typedef struct rf__attn_job {
+    rf_ctx *c;
+    int64_t l, n;
+} rf__attn_job;
+
+/* (token, KV head) pairs dealt round-robin over the threads */
+static void rf__attn_task(void *arg, int ith, int nth) {
+    const rf__attn_job *j = (const rf__attn_job *)arg;
+    const int64_t nkv = j->c->m->n_head_kv;
+    int64_t u;
+    for (u = ith; u < j->n * nkv; u += nth) rf__attend(j->c, j->l, u / nkv, u % nkv, j->c->att + ith * j->c->att_per_thread);
+}
+
+/* x = x + [post-norm] Wo attention(q, cache) */
+static void rf__attn_out(rf_ctx *c, int64_t l, int64_t n) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t d = m->n_embd;
+    int64_t t;
+    rf__attn_job j;
+    j.c = c;
+    j.l = l;
+    j.n = n;
+    rf__pool_run(c->pool, rf__attn_task, &j);
+    rf__matmul(c, &L->wo, c->xb2, c->ld_xb, n, c->xb, c->ld_xb, 0);
+    for (t = 0; t < n; t++) {
+        float *o = c->xb + t * c->ld_xb;
+        if (L->post_attn_norm) rf__rmsnorm(o, o, L->post_attn_norm, d, m->rms_eps);
+        rf__add(c->x + t * d, o, d);
+    }
+}
+
+/* x = x + [post-norm] Wdown (act(Wgate h) * Wup h), h = rmsnorm(x); MoE: a weighted sum over the
+   chosen experts, token by token */
+static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t d = m->n_embd, ff = m->n_ff;
+    int64_t t;
+    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->ffn_norm, d, m->rms_eps);
+    if (m->n_expert > 0) {
+        for (t = 0; t < n; t++) {
+            float *h = c->xb + t * c->ld_xb, *o = c->xb2 + t * c->ld_xb;
+            rf__moe(c, L, h, o, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb);
+            memcpy(h, o, sizeof(float) * (size_t)d);
+        }
+    } else {
+        if (L->w_gate.data) {
+            rf__matmul(c, &L->w_gate, c->xb, c->ld_xb, n, c->hb, c->ld_hb, 0);
+            rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 1);
+            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb);
+        } else { /* fused: gate rows first, then up rows */
+            rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 0);
+            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb, c->hb2 + t * c->ld_hb + ff);
+        }
+        rf__matmul(c, &L->w_down, c->hb, c->ld_hb, n, c->xb, c->ld_xb, 0);
+    }
+    for (t = 0; t < n; t++) {
+        float *o = c->xb + t * c->ld_xb;
+        if (L->post_ffn_norm) rf__rmsnorm(o, o, L->post_ffn_norm, d, m->rms_eps);
+        rf__add(c->x + t * d, o, d);
+    }
+}
+
+/* The whole transformer for n <= RF__BATCH tokens at positions pos .. pos + n - 1. */
+static void rf__forward(rf_ctx *c, const int32_t *tokens, int64_t n, int want_logits) {
+    const rf_model *m = c->m;
+    const int64_t d = m->n_embd;
+    float *last = c->x + (n - 1) * d;
+    int64_t l, t, i;
+
+    for (t = 0; t < n; t++) {
+        float *x = c->x + t * d;
+        rf__mat_row(&m->tok_embd, tokens[t], x);
+        if (m->embed_scale != 1.0f)
+            for (i = 0; i < d; i++) x[i] *= m->embed_scale;
+    }
+    for (l = 0; l < m->n_layer; l++) {
+        rf__attn_qkv(c, l, n);
+        rf__attn_out(c, l, n);
+        rf__ffn(c, l, n);
+    }
+    c->pos += (int32_t)n;
     if (!want_logits) return;
-    rf__rmsnorm(x, x, m->out_norm, d, m->rms_eps);
-    rf__matvec(c->pool, &m->output, x, c->logits, c->qbuf);
+    rf__rmsnorm(last, last, m->out_norm, d, m->rms_eps);
+    rf__matvec(c->pool, &c->k, &m->output, last, c->logits, c->qbuf1);
 }
 
 RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
@@ -8991,9 +10066,10 @@ RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
         if (s == RF_OK) memcpy(c->tokens + c->pos, tokens, sizeof(int32_t) * (size_t)n), c->pos += n;
         return s;
     }
-    for (i = 0; i < n; i++) {
-        c->tokens[c->pos] = tokens[i];
-        rf__forward(c, tokens[i], i == n - 1);
+    for (i = 0; i < n; i += RF__BATCH) {
+        int32_t nb = RF__MIN(RF__BATCH, n - i);
+        memcpy(c->tokens + c->pos, tokens + i, sizeof(int32_t) * (size_t)nb);
+        rf__forward(c, tokens + i, nb, i + nb == n);
     }
     return RF_OK;
 }

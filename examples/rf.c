@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *usage_main =
@@ -29,13 +30,37 @@ static const char *usage_main =
     "  synth  [options] out.gguf            write a random-weight model (llama, qwen2, gemma3)\n"
     "  serve  -m model.gguf [--port 8080]   OpenAI-compatible HTTP server (builds with ROCMFORGE_HTTP)\n"
     "  quantize in.gguf out.gguf TYPE       requantize a model (q8_0, q4_0, q4_k, q4_k_m, ...)\n"
+    "  bench  -m model.gguf [-p 512 -n 128] prompt and generation tokens/s, GB/s, % of memory bandwidth\n"
     "  help   [COMMAND]                     this text, or a command's\n"
     "\n"
     "examples:\n"
     "  rf run -m model.gguf -p \"Once upon a time\" -n 64\n"
     "  rf chat -m model.gguf\n"
     "  rf info model.gguf\n"
-    "  rf synth --preset 7b --type q4_0 llama7b-q4_0.gguf\n";
+    "  rf synth --preset 7b --type q4_0 llama7b-q4_0.gguf\n"
+    "  rf bench -m model.gguf -t 2\n"
+    "  rf info --cpu\n";
+
+static const char *usage_bench =
+    "usage: rf bench -m model.gguf [options]\n"
+    "\n"
+    "Prompt processing (pp: one batch of P tokens) and token generation (tg: N tokens one at a\n"
+    "time), each from an empty context, repeated; tokens/s as min / median over the repetitions.\n"
+    "tg also as GB/s (weight bytes read per token / time) and as a share of the memory bandwidth\n"
+    "measured here by a streaming read with the same threads. Progress goes to stderr.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model PATH   the GGUF model\n"
+    "  -p N               prompt tokens (default 512; 0 skips pp)\n"
+    "  -n N               generated tokens (default 128; 0 skips tg)\n"
+    "  -t N               threads (default: one per core)\n"
+    "  -r N               repetitions (default 3)\n"
+    "  --cpu NAME         kernels: scalar, avx2, avx512-vnni, neon, neon-dotprod (default: the best)\n"
+    "\n"
+    "examples:\n"
+    "  rf bench -m model.gguf\n"
+    "  rf bench -m model.gguf -p 128 -n 32 -t 2 -r 5\n"
+    "  rf bench -m model.gguf --cpu scalar -p 64 -n 16\n";
 
 static const char *usage_run =
     "usage: rf run -m model.gguf -p PROMPT [options]\n"
@@ -65,6 +90,7 @@ static const char *usage_run =
 
 static const char *usage_info =
     "usage: rf info model.gguf [--json] [--all]\n"
+    "       rf info --cpu     the CPU's features and the kernel path rf picks for it\n"
     "\n"
     "Print what a GGUF file holds: architecture, hyperparameters, tokenizer kind and vocab size,\n"
     "whether it has a chat template, every tensor (name, type, shape, bytes) and the totals.\n"
@@ -201,6 +227,11 @@ static int cmd_info(int argc, char **argv) {
     char prefix[96], hb[32];
 
     for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--cpu")) {
+            char buf[1024];
+            rf_cpu_describe(buf, sizeof buf);
+            return printf("%s", buf), 0;
+        }
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--all")) all = 1;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return printf("%s", usage_info), 0;
@@ -774,6 +805,118 @@ static int cmd_quantize(int argc, char **argv) {
     if (isatty(2)) fprintf(stderr, "\n");
     if (s != RF_OK) return fail(s, argv[0]);
     fprintf(stderr, "rf quantize: wrote %s\n", argv[1]);
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Weight bytes one generated token reads: every tensor but the embedding table (one row of it
+   per token), which the logits read whole when the output is tied to it. */
+static double weight_bytes_per_token(const rf_model *m) {
+    const rf_gguf *g = rf_model_gguf(m);
+    int64_t k, nt = rf_gguf_n_tensors(g);
+    double total = 0, embd = 0;
+    int tied = 1;
+    for (k = 0; k < nt; k++) {
+        const rf_gguf_tensor *t = rf_gguf_tensor_at(g, k);
+        if (!strcmp(t->name, "token_embd.weight")) embd = (double)t->size;
+        else total += (double)t->size;
+        if (!strcmp(t->name, "output.weight")) tied = 0;
+    }
+    return total + (tied ? embd : 0);
+}
+
+/* One pp or tg measurement: tokens/s. */
+static double bench_once(const rf_model *m, const rf_ctx_params *cp, int n_prompt, int n_gen, rf_status *st) {
+    rf_ctx *c;
+    int32_t *tok = (int32_t *)malloc(sizeof(int32_t) * (size_t)(n_prompt + n_gen + 1));
+    int i, nv = rf_model_n_vocab(m);
+    double t0, dt;
+    *st = RF_ERR_OOM;
+    if (!tok) return 0;
+    for (i = 0; i < n_prompt + n_gen + 1; i++) tok[i] = 1 + (int32_t)((i * 7919u) % (unsigned)(nv - 1));
+    if ((*st = rf_ctx_new(m, cp, &c)) != RF_OK) return free(tok), 0;
+    t0 = now_s();
+    if (n_prompt > 0) *st = rf_ctx_decode(c, tok, n_prompt);
+    for (i = 0; i < n_gen && *st == RF_OK; i++) *st = rf_ctx_decode(c, tok + i, 1);
+    dt = now_s() - t0;
+    rf_ctx_free(c);
+    free(tok);
+    return dt > 0 ? (n_prompt + n_gen) / dt : 0;
+}
+
+static int cmd_bench(int argc, char **argv) {
+    const char *path = NULL, *cpu = NULL;
+    int64_t np = 512, ng = 128, nt = 0, reps = 3, v;
+    int i, ok = 1, rc, test;
+    rf_model *m = NULL;
+    rf_ctx_params cp;
+    rf_status st = RF_OK;
+    double bw, wb, pp[64], tg[64];
+    char hb[32];
+    for (i = 0; i < argc && ok; i++) {
+        const char *a = argv[i], *n = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage_bench), 0;
+        if (!n) return fprintf(stderr, "rf bench: missing value for %s\n\n%s", a, usage_bench), 2;
+        i++;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) path = n;
+        else if (!strcmp(a, "-p")) ok = parse_int(a, n, &np);
+        else if (!strcmp(a, "-n")) ok = parse_int(a, n, &ng);
+        else if (!strcmp(a, "-t")) ok = parse_int(a, n, &nt);
+        else if (!strcmp(a, "-r")) ok = parse_int(a, n, &v) && v >= 1 && v <= 64, reps = v;
+        else if (!strcmp(a, "--cpu")) cpu = n;
+        else return fprintf(stderr, "rf bench: unknown option %s\n\n%s", a, usage_bench), 2;
+    }
+    if (!ok) return fprintf(stderr, "rf bench: bad option value (-r takes 1..64)\n"), 2;
+    if (!path) return fprintf(stderr, "rf bench: no model (-m model.gguf)\n\n%s", usage_bench), 2;
+    if ((rc = load_model(path, &m)) != 0) return rc;
+    memset(&cp, 0, sizeof cp);
+    cp.n_ctx = (int32_t)(np + ng + 8);
+    cp.n_threads = (int32_t)nt;
+    cp.cpu_kernels = cpu;
+    wb = weight_bytes_per_token(m);
+    fprintf(stderr, "measuring memory bandwidth...\n");
+    bw = rf_cpu_read_bandwidth((int)nt, 1u << 30, 5);
+    for (test = 0; test < 2; test++) {
+        int n = (int)(test == 0 ? np : ng);
+        double *r = test == 0 ? pp : tg;
+        if (n == 0) continue;
+        for (i = 0; i < reps; i++) {
+            fprintf(stderr, "%s%d: repetition %d/%d...\n", test == 0 ? "pp" : "tg", n, i + 1, (int)reps);
+            r[i] = test == 0 ? bench_once(m, &cp, n, 0, &st) : bench_once(m, &cp, 0, n, &st);
+            if (st != RF_OK) {
+                rf_model_free(m);
+                return fail(st, "bench");
+            }
+        }
+        qsort(r, (size_t)reps, sizeof(double), cmp_double);
+    }
+    {
+        rf_ctx *c;
+        const char *kern = "?";
+        if (rf_ctx_new(m, &cp, &c) == RF_OK) {
+            kern = rf_ctx_cpu_kernels(c);
+            printf("model: %s (%s arch)\n", path, rf_model_arch(m));
+            human_bytes(hb, sizeof hb, wb);
+            printf("weights read per token: %s | kernels: %s | threads: %d | repetitions: %d\n", hb, kern,
+                   nt > 0 ? (int)nt : (int)sysconf(_SC_NPROCESSORS_ONLN), (int)reps);
+            rf_ctx_free(c);
+        }
+    }
+    printf("memory read bandwidth (streaming, same threads): %.1f GB/s\n", bw);
+    printf("%-8s %12s %12s %10s %9s\n", "test", "t/s median", "t/s min", "GB/s", "% of bw");
+    if (np > 0) printf("pp%-6d %12.2f %12.2f %10s %9s\n", (int)np, pp[reps / 2], pp[0], "-", "-");
+    if (ng > 0)
+        printf("tg%-6d %12.2f %12.2f %10.1f %8.1f%%\n", (int)ng, tg[reps / 2], tg[0], wb * tg[reps / 2] / 1e9,
+               bw > 0 ? 100.0 * wb * tg[reps / 2] / 1e9 / bw : 0.0);
+    rf_model_free(m);
     return 0;
 }
 
@@ -790,6 +933,11 @@ int main(int argc, char **argv) {
         const char *sub = argc > 2 ? argv[2] : "";
         printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth : !strcmp(sub, "quantize") ? usage_quantize
                      : !strcmp(sub, "serve") ? usage_serve
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 2, argv + 2);
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) return printf("rf %s\n", RF_VERSION), 0;
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        const char *sub = argc > 2 ? argv[2] : "";
+        printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth : !strcmp(sub, "bench") ? usage_bench
                      : (!strcmp(sub, "run") || !strcmp(sub, "chat")) ? usage_run : usage_main);
         return 0;
     }

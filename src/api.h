@@ -446,6 +446,10 @@ typedef struct rf_ctx_params {
     int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
     rf_kv_type kv_type;
     int32_t n_threads;   /* 0: one per core */
+    /* CPU kernels: NULL or "": the best this CPU runs (detected at run time); "scalar" (the
+       reference), "avx2", "avx512-vnni", "neon", "neon-dotprod" to ask for one -- rf_ctx_new
+       fails with RF_ERR_UNSUPPORTED when the CPU or the build (RF_NO_SIMD) lacks it. */
+    const char *cpu_kernels;
 } rf_ctx_params;
 
 RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out);
@@ -457,6 +461,15 @@ RF_API const float *rf_ctx_logits(const rf_ctx *c);  /* n_vocab floats */
 RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
 RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */
+RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c);   /* the kernel path it computes with */
+
+/* The CPU as the library sees it: architecture, features, the kernel paths it can run and the one
+   a context picks by default, as "key: value" lines. Writes at most n bytes (NUL included);
+   returns the length written. */
+RF_API size_t rf_cpu_describe(char *buf, size_t n);
+/* A streaming read of `bytes` (much larger than the caches) by n_threads threads (0: one per
+   core); the best of `reps` passes in GB/s -- the ceiling for memory-bound token generation. */
+RF_API double rf_cpu_read_bandwidth(int n_threads, uint64_t bytes, int reps);
 
 /* ---------------------------------------------------------------------------------------------
    Generation: the loop the CLI and the server share -- prompt text -> tokens (reusing the prefix

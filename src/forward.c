@@ -1,14 +1,20 @@
 /* rf_ctx: one inference session -- the KV cache, scratch buffers, the position -- and the forward
-   pass. rf__forward is the whole transformer for one token, in the order of the equations:
+   pass. rf__forward runs a batch of tokens (up to RF__BATCH) through the transformer, in the
+   order of the equations, every token of the batch through each step together:
 
      x = embed(token)                                   (x sqrt(d) for gemma)
      per layer:  h = rmsnorm(x);  q,k,v = Wq h, Wk h, Wv h  (+ bias; qk-norm; RoPE)
-                 a = softmax(q k^T / sqrt(hd)) v  over the cached positions (a window for SWA)
+                 a = softmax(q k^T / sqrt(hd)) v  over the cached positions <= the token's own
+                     (a window for SWA): causal inside the batch
                  x = x + [post-norm] Wo a
                  h = rmsnorm(x);  x = x + [post-norm] Wdown (act(Wgate h) * Wup h)
-     logits = Wout rmsnorm(x)
+     logits = Wout rmsnorm(x)          (the batch's last token only)
 
+   A batch reads each weight once for all its tokens (ops.c: rf__matmul_prepared), which makes
+   prompt processing compute bound; decode is the batch of one.
    The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer. */
+
+#define RF__BATCH 64 /* tokens per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
 
 struct rf_ctx {
     const rf_model *m;
@@ -16,11 +22,19 @@ struct rf_ctx {
     rf_type kv_type;
     uint64_t kv_row_bytes;     /* one position's k (or v) row of one layer */
     uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
-    float *x, *xb, *xb2, *qkv, *att, *hb, *hb2, *kv_row, *kv_row_moe, *logits;
-    void *qbuf;
-    int32_t *tokens;  /* the token at each cached position, for prefix reuse */
+    /* per token of a batch: [RF__BATCH][width] */
+    float *x, *xb, *xb2, *qkv, *hb, *hb2;
+    int64_t ld_xb, ld_qkv, ld_hb; /* row widths of xb/xb2, qkv, hb/hb2 */
+    float *att;        /* attention scratch, [n_threads][att_per_thread] */
+    int64_t att_per_thread;
+    float *probs, *kv_row_moe, *logits;
+    void *qbuf;        /* quantized activations of a batch, [RF__BATCH][max_act_bytes] */
+    void *qbuf1;       /* ... of one vector (MoE experts, logits) */
+    int32_t *tokens;   /* the token at each cached position, for prefix reuse */
+    rf_type act_type;  /* the format qbuf holds the batch's activations in */
     rf__pool *pool;
     struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch when the model is on the GPU */
+    rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
 };
 
 RF_API void rf_ctx_free(rf_ctx *c) {
@@ -35,10 +49,11 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->att);
     RF_FREE(c->hb);
     RF_FREE(c->hb2);
-    RF_FREE(c->kv_row);
+    RF_FREE(c->probs);
     RF_FREE(c->kv_row_moe);
     RF_FREE(c->logits);
     RF_FREE(c->qbuf);
+    RF_FREE(c->qbuf1);
     RF_FREE(c->tokens);
     rf__pool_free(c->pool);
     RF_FREE(c);
@@ -46,8 +61,8 @@ RF_API void rf_ctx_free(rf_ctx *c) {
 
 RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out) {
     rf_ctx *c;
-    int64_t kv_dim, q_dim, n_ctx;
-    uint64_t cache_bytes;
+    int64_t kv_dim, q_dim, n_ctx, group;
+    uint64_t cache_bytes, act_bytes;
     rf_status s;
     if (!m || !out) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_new: NULL argument");
     *out = NULL;
@@ -61,6 +76,11 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->kv_type = !p || p->kv_type == RF_KV_F16 ? RF_TYPE_F16 : p->kv_type == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
     kv_dim = m->n_head_kv * m->head_dim;
     q_dim = m->n_head * m->head_dim;
+    group = m->n_head / m->n_head_kv;
+    if ((s = rf__kernels_pick(p ? p->cpu_kernels : NULL, &c->k)) != RF_OK) {
+        RF_FREE(c);
+        return s;
+    }
     if ((s = rf__pool_new(p ? p->n_threads : 0, &c->pool)) != RF_OK) {
         RF_FREE(c);
         return s;
@@ -74,22 +94,29 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
         rf_ctx_free(c);
         return rf__err(RF_ERR_TOO_LARGE, "ctx: KV cache for %lld positions overflows", (long long)n_ctx);
     }
+    act_bytes = m->max_act_bytes ? m->max_act_bytes : 1;
+    c->ld_xb = RF__MAX(m->n_embd, q_dim);
+    c->ld_qkv = q_dim + 2 * kv_dim;
+    c->ld_hb = 2 * m->n_ff;
+    /* per thread: scores of `group` heads over n_ctx positions, then one f32 K/V row */
+    c->att_per_thread = group * n_ctx + kv_dim;
     c->k_cache = RF__NEW(uint8_t, cache_bytes);
     c->v_cache = RF__NEW(uint8_t, cache_bytes);
-    c->x = RF__NEW(float, m->n_embd);
-    c->xb = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
-    c->xb2 = RF__NEW(float, RF__MAX(m->n_embd, q_dim));
-    c->qkv = RF__NEW(float, q_dim + 2 * kv_dim);
-    c->att = RF__NEW(float, RF__MAX(m->n_head * n_ctx, m->n_expert));
-    c->hb = RF__NEW(float, 2 * m->n_ff);
-    c->hb2 = RF__NEW(float, 2 * m->n_ff);
-    c->kv_row = RF__NEW(float, kv_dim);
+    c->x = RF__NEW(float, RF__BATCH * m->n_embd);
+    c->xb = RF__NEW(float, RF__BATCH * c->ld_xb);
+    c->xb2 = RF__NEW(float, RF__BATCH * c->ld_xb);
+    c->qkv = RF__NEW(float, RF__BATCH * c->ld_qkv);
+    c->att = RF__NEW(float, c->pool->n * c->att_per_thread);
+    c->hb = RF__NEW(float, RF__BATCH * c->ld_hb);
+    c->hb2 = RF__NEW(float, RF__BATCH * c->ld_hb);
+    c->probs = RF__NEW(float, m->n_expert + 1);
     c->kv_row_moe = RF__NEW(float, m->n_embd);
     c->logits = RF__NEWZ(float, m->n_vocab);
-    c->qbuf = RF_MALLOC(m->max_act_bytes ? m->max_act_bytes : 1);
+    c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
+    c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
-    if (!c->kv_row_moe || !c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att || !c->hb || !c->hb2 ||
-        !c->kv_row || !c->logits || !c->qbuf) {
+    if (!c->kv_row_moe || !c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
+        !c->hb || !c->hb2 || !c->probs || !c->logits || !c->qbuf || !c->qbuf1) {
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
                        (long long)n_ctx, 2.0 * (double)cache_bytes / 1e6);
@@ -102,17 +129,37 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     return RF_OK;
 }
 
+RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c) { return c ? c->k.name : NULL; }
+
 static uint8_t *rf__kv_at(const rf_ctx *c, uint8_t *cache, int64_t layer, int64_t pos) {
     return cache + ((uint64_t)layer * (uint64_t)c->n_ctx + (uint64_t)pos) * c->kv_row_bytes;
 }
 
-/* hb = act(hb) * hb2: SwiGLU, or GeGLU for gemma */
-static void rf__glu(const rf_model *m, float *hb, const float *hb2) {
+/* y[t] = W x[t] for the n tokens of the batch; `same_input`: x is what the previous call
+   quantized (q, k and v share one input, as do gate and up), so its activations are reused. */
+static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx, int64_t n, float *y, int64_t ldy,
+                       int same_input) {
+    uint64_t stride = 0;
+    const void *a;
+    if (same_input && rf_type_get((uint32_t)w->type)->vec_dot_type != RF_TYPE_F32) {
+        /* re-quantize only if the previous matrix wanted another activation format */
+        a = c->qbuf;
+        stride = rf__act_bytes(w);
+        if (c->act_type != rf_type_get((uint32_t)w->type)->vec_dot_type) a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+    } else {
+        a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+    }
+    c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
+    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy);
+}
+
+/* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */
+static void rf__glu(const rf_model *m, float *out, const float *gate, const float *up) {
     int64_t i;
     if (m->arch->flags & RF__ARCH_GELU)
-        for (i = 0; i < m->n_ff; i++) hb[i] = rf__gelu(hb[i]) * hb2[i];
+        for (i = 0; i < m->n_ff; i++) out[i] = rf__gelu(gate[i]) * up[i];
     else
-        for (i = 0; i < m->n_ff; i++) hb[i] = rf__silu(hb[i]) * hb2[i];
+        for (i = 0; i < m->n_ff; i++) out[i] = rf__silu(gate[i]) * up[i];
 }
 
 static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
@@ -121,14 +168,15 @@ static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
     return w;
 }
 
-/* Mixtral-style mixture of experts: router probabilities p = softmax(R x); the top k experts,
-   their weights renormalized to sum to 1; out = sum_e w_e * down_e(act(gate_e x) * up_e x). */
-static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out) {
+/* Mixtral-style mixture of experts, one token: router probabilities p = softmax(R x); the top k
+   experts, their weights renormalized to sum to 1; out = sum_e w_e * down_e(act(gate_e x) * up_e x).
+   hb, hb2: n_ff floats of scratch. */
+static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, float *hb, float *hb2) {
     const rf_model *m = c->m;
-    float *probs = c->att; /* free at this point of the layer; n_head * n_ctx >= n_expert is checked at ctx creation */
+    float *probs = c->probs;
     int64_t chosen[64], k, e, i;
     float wsum = 0;
-    rf__matvec(c->pool, &L->moe_router, x, probs, c->qbuf);
+    rf__matvec(c->pool, &c->k, &L->moe_router, x, probs, c->qbuf1);
     rf__softmax(probs, m->n_expert);
     for (k = 0; k < m->n_expert_used; k++) { /* top-k by selection: k is small */
         int64_t best = -1;
@@ -145,40 +193,36 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out) {
         rf__mat g = rf__expert(&L->moe_gate, chosen[k]), u = rf__expert(&L->moe_up, chosen[k]),
                 dn = rf__expert(&L->moe_down, chosen[k]);
         float w = probs[chosen[k]] / wsum;
-        rf__matvec(c->pool, &g, x, c->hb, c->qbuf);
-        rf__matvec(c->pool, &u, x, c->hb2, c->qbuf);
-        rf__glu(m, c->hb, c->hb2);
-        rf__matvec(c->pool, &dn, c->hb, c->kv_row_moe, c->qbuf);
+        rf__matvec(c->pool, &c->k, &g, x, hb, c->qbuf1);
+        rf__matvec(c->pool, &c->k, &u, x, hb2, c->qbuf1);
+        rf__glu(m, hb, hb, hb2);
+        rf__matvec(c->pool, &c->k, &dn, hb, c->kv_row_moe, c->qbuf1);
         for (i = 0; i < m->n_embd; i++) out[i] += w * c->kv_row_moe[i];
     }
 }
 
-static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
+/* ---------------------------------------------------------------------------------------------
+   The layer steps, each over the n tokens of the batch (token t sits at position c->pos + t) */
+
+/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
+static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
     const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
     const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv;
-    const int64_t q_dim = nh * hd, kv_dim = nkv * hd, group = nh / nkv, pos = c->pos;
+    const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
-    float *x = c->x, *xb = c->xb, *xb2 = c->xb2;
-    float *q = c->qkv, *k = c->qkv + q_dim, *v = c->qkv + q_dim + kv_dim;
-    int64_t l, h, t, i;
-
-    rf__mat_row(&m->tok_embd, token, x);
-    if (m->embed_scale != 1.0f)
-        for (i = 0; i < d; i++) x[i] *= m->embed_scale;
-
-    for (l = 0; l < m->n_layer; l++) {
-        const rf__layer *L = &m->layers[l];
-        int64_t t0 = L->sliding ? RF__MAX(0, pos - m->sliding_window + 1) : 0;
-
-        /* attention: q, k, v of this token */
-        rf__rmsnorm(xb, x, L->attn_norm, d, m->rms_eps);
-        if (L->wqkv.data) {
-            rf__matvec(c->pool, &L->wqkv, xb, c->qkv, c->qbuf); /* q, k, v stacked in one output */
-        } else {
-            rf__matvec(c->pool, &L->wq, xb, q, c->qbuf);
-            rf__matvec(c->pool, &L->wk, xb, k, c->qbuf);
-            rf__matvec(c->pool, &L->wv, xb, v, c->qbuf);
-        }
+    int64_t t, h;
+    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->attn_norm, d, m->rms_eps);
+    if (L->wqkv.data) {
+        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
+    } else {
+        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
+        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
+        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
+    }
+    for (t = 0; t < n; t++) {
+        float *q = c->qkv + t * c->ld_qkv, *k = q + q_dim, *v = q + q_dim + kv_dim;
+        int32_t pos = c->pos + (int32_t)t;
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
         if (L->bv) rf__add(v, L->bv, kv_dim);
@@ -186,59 +230,140 @@ static void rf__forward(rf_ctx *c, int32_t token, int want_logits) {
             for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
         if (L->k_norm)
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
-        rf__rope(q, nh, hd, m->n_rot, (int32_t)pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
-        rf__rope(k, nkv, hd, m->n_rot, (int32_t)pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
-        rf_quantize(c->kv_type, k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
-        rf_quantize(c->kv_type, v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
-
-        /* scores: head h reads kv head h / group (GQA), positions t0..pos */
-        for (t = t0; t <= pos; t++) {
-            rf_dequantize(c->kv_type, rf__kv_at(c, c->k_cache, l, t), c->kv_row, kv_dim);
-            for (h = 0; h < nh; h++) {
-                const float *qh = q + h * hd, *kh = c->kv_row + (h / group) * hd;
-                float dot = 0;
-                for (i = 0; i < hd; i++) dot += qh[i] * kh[i];
-                c->att[h * c->n_ctx + t] = dot * m->attn_scale;
-            }
-        }
-        for (h = 0; h < nh; h++) rf__softmax(c->att + h * c->n_ctx + t0, pos - t0 + 1);
-        memset(xb2, 0, sizeof(float) * (size_t)q_dim);
-        for (t = t0; t <= pos; t++) {
-            rf_dequantize(c->kv_type, rf__kv_at(c, c->v_cache, l, t), c->kv_row, kv_dim);
-            for (h = 0; h < nh; h++) {
-                const float a = c->att[h * c->n_ctx + t], *vh = c->kv_row + (h / group) * hd;
-                float *oh = xb2 + h * hd;
-                for (i = 0; i < hd; i++) oh[i] += a * vh[i];
-            }
-        }
-        rf__matvec(c->pool, &L->wo, xb2, xb, c->qbuf);
-        if (L->post_attn_norm) rf__rmsnorm(xb, xb, L->post_attn_norm, d, m->rms_eps);
-        rf__add(x, xb, d);
-
-        /* feed-forward: act(gate) * up, then down (for MoE: a weighted sum over the chosen experts) */
-        rf__rmsnorm(xb, x, L->ffn_norm, d, m->rms_eps);
-        if (m->n_expert > 0) {
-            rf__moe(c, L, xb, xb2);
-            memcpy(xb, xb2, sizeof(float) * (size_t)d);
-        } else if (L->w_gate.data) {
-            rf__matvec(c->pool, &L->w_gate, xb, c->hb, c->qbuf);
-            rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
-        } else { /* fused: gate rows first, then up rows */
-            rf__matvec(c->pool, &L->w_up, xb, c->hb2, c->qbuf);
-            memcpy(c->hb, c->hb2, sizeof(float) * (size_t)m->n_ff);
-            memmove(c->hb2, c->hb2 + m->n_ff, sizeof(float) * (size_t)m->n_ff);
-        }
-        if (m->n_expert == 0) {
-            rf__glu(m, c->hb, c->hb2);
-            rf__matvec(c->pool, &L->w_down, c->hb, xb, c->qbuf);
-        }
-        if (L->post_ffn_norm) rf__rmsnorm(xb, xb, L->post_ffn_norm, d, m->rms_eps);
-        rf__add(x, xb, d);
+        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
+        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
+        c->k.quant[c->kv_type](k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
+        c->k.quant[c->kv_type](v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
     }
-    c->pos++;
+}
+
+/* KV head g of cached position p as f32: in place for an f32 cache, the head's slice converted
+   for f16, the whole row dequantized for q8_0 (its blocks need not align with heads). */
+static const float *rf__kv_head(const rf_ctx *c, uint8_t *cache, int64_t l, int64_t p, int64_t g, float *row) {
+    const int64_t hd = c->m->head_dim;
+    const uint8_t *r = rf__kv_at(c, cache, l, p);
+    if (c->kv_type == RF_TYPE_F32) return (const float *)(const void *)r + g * hd;
+    if (c->kv_type == RF_TYPE_F16) {
+        c->k.dequant[RF_TYPE_F16](r + 2 * g * hd, row, hd);
+        return row;
+    }
+    c->k.dequant[c->kv_type](r, row, c->m->n_head_kv * hd);
+    return row + g * hd;
+}
+
+/* Token t, the query heads sharing KV head g (GQA): scores over positions t0..pos (causal: a
+   token of the batch sees the ones before it, already in the cache), softmax, then the sum of
+   v weighted by them into xb2. `scratch`: this thread's att_per_thread floats. */
+static void rf__attend(rf_ctx *c, int64_t l, int64_t t, int64_t g, float *scratch) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t hd = m->head_dim, group = m->n_head / m->n_head_kv, pos = c->pos + t;
+    const int64_t t0 = L->sliding ? RF__MAX(0, pos - m->sliding_window + 1) : 0;
+    const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
+    float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
+    int64_t p, j, i;
+    for (p = t0; p <= pos; p++) {
+        const float *kh = rf__kv_head(c, c->k_cache, l, p, g, row);
+        for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)c->k.dot_f32(q + j * hd, kh, hd) * m->attn_scale;
+    }
+    for (j = 0; j < group; j++) rf__softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
+    memset(out, 0, sizeof(float) * (size_t)(group * hd));
+    for (p = t0; p <= pos; p++) {
+        const float *vh = rf__kv_head(c, c->v_cache, l, p, g, row);
+        for (j = 0; j < group; j++) {
+            const float a = scratch[j * c->n_ctx + p];
+            float *oh = out + j * hd;
+            for (i = 0; i < hd; i++) oh[i] += a * vh[i];
+        }
+    }
+}
+
+typedef struct rf__attn_job {
+    rf_ctx *c;
+    int64_t l, n;
+} rf__attn_job;
+
+/* (token, KV head) pairs dealt round-robin over the threads */
+static void rf__attn_task(void *arg, int ith, int nth) {
+    const rf__attn_job *j = (const rf__attn_job *)arg;
+    const int64_t nkv = j->c->m->n_head_kv;
+    int64_t u;
+    for (u = ith; u < j->n * nkv; u += nth) rf__attend(j->c, j->l, u / nkv, u % nkv, j->c->att + ith * j->c->att_per_thread);
+}
+
+/* x = x + [post-norm] Wo attention(q, cache) */
+static void rf__attn_out(rf_ctx *c, int64_t l, int64_t n) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t d = m->n_embd;
+    int64_t t;
+    rf__attn_job j;
+    j.c = c;
+    j.l = l;
+    j.n = n;
+    rf__pool_run(c->pool, rf__attn_task, &j);
+    rf__matmul(c, &L->wo, c->xb2, c->ld_xb, n, c->xb, c->ld_xb, 0);
+    for (t = 0; t < n; t++) {
+        float *o = c->xb + t * c->ld_xb;
+        if (L->post_attn_norm) rf__rmsnorm(o, o, L->post_attn_norm, d, m->rms_eps);
+        rf__add(c->x + t * d, o, d);
+    }
+}
+
+/* x = x + [post-norm] Wdown (act(Wgate h) * Wup h), h = rmsnorm(x); MoE: a weighted sum over the
+   chosen experts, token by token */
+static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t d = m->n_embd, ff = m->n_ff;
+    int64_t t;
+    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->ffn_norm, d, m->rms_eps);
+    if (m->n_expert > 0) {
+        for (t = 0; t < n; t++) {
+            float *h = c->xb + t * c->ld_xb, *o = c->xb2 + t * c->ld_xb;
+            rf__moe(c, L, h, o, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb);
+            memcpy(h, o, sizeof(float) * (size_t)d);
+        }
+    } else {
+        if (L->w_gate.data) {
+            rf__matmul(c, &L->w_gate, c->xb, c->ld_xb, n, c->hb, c->ld_hb, 0);
+            rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 1);
+            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb);
+        } else { /* fused: gate rows first, then up rows */
+            rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 0);
+            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb, c->hb2 + t * c->ld_hb + ff);
+        }
+        rf__matmul(c, &L->w_down, c->hb, c->ld_hb, n, c->xb, c->ld_xb, 0);
+    }
+    for (t = 0; t < n; t++) {
+        float *o = c->xb + t * c->ld_xb;
+        if (L->post_ffn_norm) rf__rmsnorm(o, o, L->post_ffn_norm, d, m->rms_eps);
+        rf__add(c->x + t * d, o, d);
+    }
+}
+
+/* The whole transformer for n <= RF__BATCH tokens at positions pos .. pos + n - 1. */
+static void rf__forward(rf_ctx *c, const int32_t *tokens, int64_t n, int want_logits) {
+    const rf_model *m = c->m;
+    const int64_t d = m->n_embd;
+    float *last = c->x + (n - 1) * d;
+    int64_t l, t, i;
+
+    for (t = 0; t < n; t++) {
+        float *x = c->x + t * d;
+        rf__mat_row(&m->tok_embd, tokens[t], x);
+        if (m->embed_scale != 1.0f)
+            for (i = 0; i < d; i++) x[i] *= m->embed_scale;
+    }
+    for (l = 0; l < m->n_layer; l++) {
+        rf__attn_qkv(c, l, n);
+        rf__attn_out(c, l, n);
+        rf__ffn(c, l, n);
+    }
+    c->pos += (int32_t)n;
     if (!want_logits) return;
-    rf__rmsnorm(x, x, m->out_norm, d, m->rms_eps);
-    rf__matvec(c->pool, &m->output, x, c->logits, c->qbuf);
+    rf__rmsnorm(last, last, m->out_norm, d, m->rms_eps);
+    rf__matvec(c->pool, &c->k, &m->output, last, c->logits, c->qbuf1);
 }
 
 RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
@@ -256,9 +381,10 @@ RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
         if (s == RF_OK) memcpy(c->tokens + c->pos, tokens, sizeof(int32_t) * (size_t)n), c->pos += n;
         return s;
     }
-    for (i = 0; i < n; i++) {
-        c->tokens[c->pos] = tokens[i];
-        rf__forward(c, tokens[i], i == n - 1);
+    for (i = 0; i < n; i += RF__BATCH) {
+        int32_t nb = RF__MIN(RF__BATCH, n - i);
+        memcpy(c->tokens + c->pos, tokens + i, sizeof(int32_t) * (size_t)nb);
+        rf__forward(c, tokens + i, nb, i + nb == n);
     }
     return RF_OK;
 }

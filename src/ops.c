@@ -1,7 +1,7 @@
-/* CPU tensor ops, scalar. Each is one equation; the forward pass in forward.c reads as a list of
-   them. The matrix-vector product quantizes the activation once into the weight type's partner
-   format (q8_0, q8_1, q8_K, or f32) and then takes one rf_vec_dot per row, so every quant type
-   works through the same code and the scalar reference kernels are what runs. */
+/* CPU tensor ops. Each is one equation; the forward pass in forward.c reads as a list of them.
+   A matrix product quantizes the activations once into the weight type's partner format (q8_0,
+   q8_1, q8_K, or f32) and then takes one dot product per (row, token) through the context's
+   kernel table (cpu.c): the scalar reference kernels, or the SIMD ones simd.c picked. */
 
 /* A weight matrix as GGUF stores it: ne1 rows of ne0 contiguous elements of `type`. */
 typedef struct rf__mat {
@@ -20,35 +20,83 @@ static uint64_t rf__act_bytes(const rf__mat *w) {
     return b;
 }
 
-/* y[r0..r1) = rows r0..r1 of w times the prepared activation a (quantized, or x itself). */
-static void rf__matvec_rows(const rf__mat *w, const void *a, float *y, int64_t r0, int64_t r1) {
-    int64_t r;
-    for (r = r0; r < r1; r++) rf_vec_dot(w->type, w->ne0, w->data + (uint64_t)r * w->row_bytes, a, &y[r]);
-}
-
-typedef struct rf__matvec_job {
-    const rf__mat *w;
-    const void *a;
-    float *y;
-} rf__matvec_job;
-
-static void rf__matvec_task(void *arg, int ith, int nth) {
-    const rf__matvec_job *j = (const rf__matvec_job *)arg;
-    rf__matvec_rows(j->w, j->a, j->y, j->w->ne1 * ith / nth, j->w->ne1 * (ith + 1) / nth);
-}
-
-/* y = W x, rows split over the pool's threads. qbuf holds at least rf__act_bytes(w) bytes. */
-static void rf__matvec(rf__pool *pool, const rf__mat *w, const float *x, float *y, void *qbuf) {
+/* Activation rows as the weight type's kernel wants them: quantized into qbuf (stride *stride
+   bytes per row), or the f32 rows themselves. */
+static const void *rf__prepare_acts(const rf__kernels *k, const rf__mat *w, const float *x, int64_t ldx, int64_t n,
+                                    void *qbuf, uint64_t *stride) {
     rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    rf__matvec_job j;
-    j.w = w;
-    j.a = x;
-    j.y = y;
-    if (at != RF_TYPE_F32) {
-        rf_quantize(at, x, qbuf, w->ne0);
-        j.a = qbuf;
+    uint64_t ab = rf__act_bytes(w);
+    int64_t t;
+    if (at == RF_TYPE_F32) {
+        *stride = (uint64_t)ldx * 4;
+        return x;
     }
-    rf__pool_run(pool, rf__matvec_task, &j);
+    for (t = 0; t < n; t++) k->quant[at](x + t * ldx, (uint8_t *)qbuf + (uint64_t)t * ab, w->ne0);
+    *stride = ab;
+    return qbuf;
+}
+
+/* Y = X W^T over a batch: y[t][r] = dot(row r of w, activation t). Each thread takes a slice of
+   the rows. Within it, RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048: they stay in L1/L2)
+   meet every activation, four tokens at a time (dot4 unpacks a weight block once for four);
+   so weights come from memory once per batch instead of once per token -- what turns prompt
+   processing from memory bound into compute bound. */
+#define RF__ROW_BLOCK 32
+
+typedef struct rf__matmul_job {
+    const rf__kernels *k;
+    const rf__mat *w;
+    const uint8_t *a;
+    uint64_t a_stride;
+    int64_t n, ldy;
+    float *y;
+} rf__matmul_job;
+
+static void rf__matmul_task(void *arg, int ith, int nth) {
+    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+    const rf__mat *w = j->w;
+    const int64_t r0 = w->ne1 * ith / nth, r1 = w->ne1 * (ith + 1) / nth;
+    const rf__dot_fn dot = j->k->dot[w->type];
+    int64_t rb, r, t;
+    for (rb = r0; rb < r1; rb += RF__ROW_BLOCK) {
+        int64_t re = RF__MIN(rb + RF__ROW_BLOCK, r1);
+        for (t = 0; t + 4 <= j->n; t += 4)
+            for (r = rb; r < re; r++) {
+                float o[4];
+                rf__kernels_dot4(j->k, w->type, w->data + (uint64_t)r * w->row_bytes, j->a + (uint64_t)t * j->a_stride,
+                                 j->a_stride, w->ne0, o);
+                j->y[t * j->ldy + r] = o[0];
+                j->y[(t + 1) * j->ldy + r] = o[1];
+                j->y[(t + 2) * j->ldy + r] = o[2];
+                j->y[(t + 3) * j->ldy + r] = o[3];
+            }
+        for (; t < j->n; t++)
+            for (r = rb; r < re; r++)
+                j->y[t * j->ldy + r] =
+                    (float)dot(w->data + (uint64_t)r * w->row_bytes, j->a + (uint64_t)t * j->a_stride, w->ne0);
+    }
+}
+
+/* y[t] = W x[t] for n rows of x (row stride ldx floats) into rows of y (stride ldy). `acts` are
+   the rows as rf__prepare_acts made them for w (so one quantization serves q, k and v). */
+static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const void *acts,
+                                uint64_t a_stride, int64_t n, float *y, int64_t ldy) {
+    rf__matmul_job j;
+    j.k = k;
+    j.w = w;
+    j.a = (const uint8_t *)acts;
+    j.a_stride = a_stride;
+    j.n = n;
+    j.y = y;
+    j.ldy = ldy;
+    rf__pool_run(pool, rf__matmul_task, &j);
+}
+
+/* y = W x for one vector, rows split over the pool's threads. qbuf holds rf__act_bytes(w). */
+static void rf__matvec(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, float *y, void *qbuf) {
+    uint64_t stride;
+    const void *a = rf__prepare_acts(k, w, x, w->ne0, 1, qbuf, &stride);
+    rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1);
 }
 
 /* Row `row` of a matrix as floats (embedding lookup). */

