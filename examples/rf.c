@@ -805,6 +805,8 @@ static int cmd_quantize(int argc, char **argv) {
     if (isatty(2)) fprintf(stderr, "\n");
     if (s != RF_OK) return fail(s, argv[0]);
     fprintf(stderr, "rf quantize: wrote %s\n", argv[1]);
+    return 0;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -876,7 +878,7 @@ static int cmd_bench(int argc, char **argv) {
     }
     if (!ok) return fprintf(stderr, "rf bench: bad option value (-r takes 1..64)\n"), 2;
     if (!path) return fprintf(stderr, "rf bench: no model (-m model.gguf)\n\n%s", usage_bench), 2;
-    if ((rc = load_model(path, &m)) != 0) return rc;
+    if ((rc = load_model(path, 0, &m)) != 0) return rc;
     memset(&cp, 0, sizeof cp);
     cp.n_ctx = (int32_t)(np + ng + 8);
     cp.n_threads = (int32_t)nt;
@@ -924,21 +926,21 @@ int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "help";
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "chat")) return cmd_chat(argc - 2, argv + 2);
-    if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
-    if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
-    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) return printf("rf %s\n", RF_VERSION), 0;
-    if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-        const char *sub = argc > 2 ? argv[2] : "";
-        printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth : !strcmp(sub, "quantize") ? usage_quantize
-                     : !strcmp(sub, "serve") ? usage_serve
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 2, argv + 2);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - 2, argv + 2);
+    if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) return printf("rf %s\n", RF_VERSION), 0;
     if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
         const char *sub = argc > 2 ? argv[2] : "";
-        printf("%s", !strcmp(sub, "info") ? usage_info : !strcmp(sub, "synth") ? usage_synth : !strcmp(sub, "bench") ? usage_bench
-                     : (!strcmp(sub, "run") || !strcmp(sub, "chat")) ? usage_run : usage_main);
+        printf("%s", !strcmp(sub, "info")       ? usage_info
+                     : !strcmp(sub, "synth")    ? usage_synth
+                     : !strcmp(sub, "quantize") ? usage_quantize
+                     : !strcmp(sub, "serve")    ? usage_serve
+                     : !strcmp(sub, "bench")    ? usage_bench
+                     : (!strcmp(sub, "run") || !strcmp(sub, "chat")) ? usage_run
+                                                : usage_main);
         return 0;
     }
     fprintf(stderr, "rf: unknown command '%s'\n\n%s", cmd, usage_main);
