@@ -6,6 +6,7 @@
    CHECK records a failure and goes on; REQUIRE returns from the test. */
 #ifndef RF_TEST_H
 #define RF_TEST_H
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,16 @@ static char rft_skip_[256];    /* set by SKIP */
         CHECKF(rft_ok_, "%s", #cond);                                          \
         if (!rft_ok_) return;                                                  \
     } while (0)
+/* A skip reason, cut to the buffer if long (through vsnprintf: no truncation warning). */
+static inline void rft_set_skip_(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rft_skip_, sizeof rft_skip_, fmt, ap);
+    va_end(ap);
+}
 #define SKIP(...)                                                              \
     do {                                                                       \
-        snprintf(rft_skip_, sizeof rft_skip_, __VA_ARGS__);                    \
+        rft_set_skip_(__VA_ARGS__);                                            \
         return;                                                                \
     } while (0)
 
