@@ -8874,17 +8874,18 @@ static void rf__rmsnorm(float *out, const float *x, const float *w, int64_t n, f
 }
 
 /* Rotary position embedding on n_heads vectors of head_dim, the first n_rot dims of each.
-   Pair i rotates by pos * theta_i with theta_i = freq_scale * base^(-2i/n_rot) / factor_i.
-   Normal RoPE pairs (2i, 2i+1); NeoX pairs (i, i + n_rot/2). */
+   Pair i rotates by pos * theta_i with theta_i = freq_scale * base^(-2i/n_rot) / factor_i, and
+   (for YaRN) the rotation is scaled by mscale. Normal RoPE pairs (2i, 2i+1); NeoX pairs
+   (i, i + n_rot/2). */
 static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, float base,
-                     float freq_scale, const float *freq_factors, int neox) {
+                     float freq_scale, const float *freq_factors, float mscale, int neox) {
     int64_t h, i, half = n_rot / 2;
     for (i = 0; i < half; i++) {
         double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
         float c, s;
         if (freq_factors) theta /= freq_factors[i];
-        c = (float)cos(theta);
-        s = (float)sin(theta);
+        c = (float)cos(theta) * mscale;
+        s = (float)sin(theta) * mscale;
         for (h = 0; h < n_heads; h++) {
             float *p = v + h * head_dim;
             int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
@@ -8977,7 +8978,9 @@ struct rf_model {
     float rms_eps, embed_scale, attn_scale;
     rf__mat tok_embd, output;
     float *out_norm;
-    float *rope_freqs; /* llama3-style per-frequency factors (rope_freqs.weight), or NULL */
+    float *rope_freqs; /* per-frequency divisors: llama3's rope_freqs.weight, or YaRN's; or NULL */
+    float rope_mscale; /* YaRN's attention factor on the rotation (1 otherwise) */
+    int yarn;
     rf__layer *layers;
     uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
     int64_t max_rows;       /* longest output of any matvec */
@@ -9161,11 +9164,13 @@ static rf_status rf__model_hparams(rf_model *m) {
     m->embed_scale = (m->arch->flags & RF__ARCH_EMBED_SCALE) ? sqrtf((float)m->n_embd) : 1.0f;
     m->attn_scale = 1.0f / sqrtf((float)m->head_dim);
     /* RoPE scaling: linear divides positions by the factor; llama3's per-frequency factors come
-       as the rope_freqs.weight tensor. YaRN is not implemented yet: refuse rather than be wrong. */
+       as the rope_freqs.weight tensor; YaRN's are computed in rf__yarn_freqs (after the weights). */
     factor = 1.0f;
+    m->rope_mscale = 1.0f;
     snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch->name);
     if (rf_gguf_get_str(m->g, key, &ctype, &clen) == RF_OK && !(clen == 4 && !memcmp(ctype, "none", 4))) {
         if (clen == 6 && !memcmp(ctype, "linear", 6)) factor = rf__hp_f32(m, "rope.scaling.factor", 1.0f);
+        else if (clen == 4 && !memcmp(ctype, "yarn", 4)) m->yarn = 1; /* its factor goes into rope_freqs */
         else return rf__err(RF_ERR_UNSUPPORTED, "model: rope scaling '%.*s' is not supported yet", (int)clen, ctype);
         if (!(factor > 0)) factor = 1.0f;
     }
@@ -9188,6 +9193,35 @@ static rf_status rf__model_hparams(rf_model *m) {
         }
     }
 #undef RF__TRY
+    return RF_OK;
+}
+
+/* YaRN (Peng et al. 2023, as Hugging Face and llama.cpp compute it): frequencies that rotate
+   more than beta_fast times over the original context are kept, those rotating fewer than
+   beta_slow times are interpolated by the factor, a linear ramp between; expressed as divisors of
+   theta_i. The rotation is scaled by mscale = 0.1 ln(factor) + 1 (times attn_factor if given). */
+static rf_status rf__yarn_freqs(rf_model *m) {
+    float factor = rf__hp_f32(m, "rope.scaling.factor", 1.0f), base = rf__hp_f32(m, "rope.freq_base", 10000.0f);
+    float beta_fast = rf__hp_f32(m, "rope.scaling.yarn_beta_fast", 32.0f);
+    float beta_slow = rf__hp_f32(m, "rope.scaling.yarn_beta_slow", 1.0f);
+    int64_t orig, i, half = m->n_rot / 2;
+    double lo, hi, d = (double)m->n_rot;
+    rf_status s = rf__hp_i64(m, "rope.scaling.original_context_length", m->n_ctx_train, 1, 1 << 24, &orig);
+    if (s != RF_OK) return s;
+    if (!(factor >= 1.0f)) return rf__err(RF_ERR_UNSUPPORTED, "model: YaRN factor %g is below 1", (double)factor);
+    if (m->rope_freqs) return rf__err(RF_ERR_UNSUPPORTED, "model: YaRN together with rope_freqs.weight");
+    /* the dimension whose frequency turns n times over the original context */
+    lo = floor(d * log((double)orig / (beta_fast * 2 * 3.14159265358979323846)) / (2 * log((double)base)));
+    hi = ceil(d * log((double)orig / (beta_slow * 2 * 3.14159265358979323846)) / (2 * log((double)base)));
+    lo = RF__MAX(lo, 0.0);
+    hi = RF__MIN(hi, d - 1);
+    if (hi == lo) hi += 0.001;
+    if (!(m->rope_freqs = RF__NEW(float, half))) return rf__err(RF_ERR_OOM, "model: out of memory");
+    for (i = 0; i < half; i++) {
+        double ramp = RF__MIN(RF__MAX(((double)i - lo) / (hi - lo), 0.0), 1.0), keep = 1.0 - ramp;
+        m->rope_freqs[i] = (float)(1.0 / ((1.0 - keep) / factor + keep));
+    }
+    m->rope_mscale = (float)(0.1 * log((double)factor) + 1.0) * rf__hp_f32(m, "rope.scaling.attn_factor", 1.0f);
     return RF_OK;
 }
 
@@ -9241,6 +9275,7 @@ RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_mo
     if ((s = rf__load_mat(m, "output.weight", m->n_embd, m->n_vocab, 0, &m->output)) != RF_OK) goto fail;
     if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
     if ((s = rf__load_vec(m, "rope_freqs.weight", m->n_rot / 2, 0, &m->rope_freqs)) != RF_OK) goto fail;
+    if (m->yarn && (s = rf__yarn_freqs(m)) != RF_OK) goto fail;
     for (il = 0; il < m->n_layer; il++)
         if ((s = rf__load_layer(m, il, &m->layers[il])) != RF_OK) goto fail;
     if (p && (s = rf__hip_model_new(m, p->n_gpu_layers, p->gpu_device, &m->gpu)) != RF_OK) goto fail;
@@ -9445,6 +9480,10 @@ static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t de
     if (n_gpu_layers > 0 && n_gpu_layers < m->n_layer) {
         rf__log(&m->log, RF_LOG_WARN, "GPU: %d of %lld layers asked for; splitting a model between CPU and GPU is "
                 "not implemented yet, running on the CPU", (int)n_gpu_layers, (long long)m->n_layer);
+        return RF_OK;
+    }
+    if (m->rope_mscale != 1.0f) {
+        rf__log(&m->log, RF_LOG_WARN, "GPU: YaRN RoPE scaling is not in the GPU kernels yet; running on the CPU");
         return RF_OK;
     }
     if (!(g = RF__NEWZ(rf__hip_model, 1)) || !(g->layers = RF__NEWZ(rf__glayer, m->n_layer))) {
@@ -9915,8 +9954,8 @@ static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
             for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
         if (L->k_norm)
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
-        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
-        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
+        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
+        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
         c->k.quant[c->kv_type](k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
         c->k.quant[c->kv_type](v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
     }

@@ -230,8 +230,8 @@ static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
             for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
         if (L->k_norm)
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
-        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
-        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, neox);
+        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
+        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
         c->k.quant[c->kv_type](k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
         c->k.quant[c->kv_type](v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
     }

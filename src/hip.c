@@ -175,6 +175,10 @@ static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t de
                 "not implemented yet, running on the CPU", (int)n_gpu_layers, (long long)m->n_layer);
         return RF_OK;
     }
+    if (m->rope_mscale != 1.0f) {
+        rf__log(&m->log, RF_LOG_WARN, "GPU: YaRN RoPE scaling is not in the GPU kernels yet; running on the CPU");
+        return RF_OK;
+    }
     if (!(g = RF__NEWZ(rf__hip_model, 1)) || !(g->layers = RF__NEWZ(rf__glayer, m->n_layer))) {
         RF_FREE(g);
         return rf__err(RF_ERR_OOM, "GPU: out of host memory");

@@ -53,7 +53,9 @@ struct rf_model {
     float rms_eps, embed_scale, attn_scale;
     rf__mat tok_embd, output;
     float *out_norm;
-    float *rope_freqs; /* llama3-style per-frequency factors (rope_freqs.weight), or NULL */
+    float *rope_freqs; /* per-frequency divisors: llama3's rope_freqs.weight, or YaRN's; or NULL */
+    float rope_mscale; /* YaRN's attention factor on the rotation (1 otherwise) */
+    int yarn;
     rf__layer *layers;
     uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
     int64_t max_rows;       /* longest output of any matvec */
@@ -237,11 +239,13 @@ static rf_status rf__model_hparams(rf_model *m) {
     m->embed_scale = (m->arch->flags & RF__ARCH_EMBED_SCALE) ? sqrtf((float)m->n_embd) : 1.0f;
     m->attn_scale = 1.0f / sqrtf((float)m->head_dim);
     /* RoPE scaling: linear divides positions by the factor; llama3's per-frequency factors come
-       as the rope_freqs.weight tensor. YaRN is not implemented yet: refuse rather than be wrong. */
+       as the rope_freqs.weight tensor; YaRN's are computed in rf__yarn_freqs (after the weights). */
     factor = 1.0f;
+    m->rope_mscale = 1.0f;
     snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch->name);
     if (rf_gguf_get_str(m->g, key, &ctype, &clen) == RF_OK && !(clen == 4 && !memcmp(ctype, "none", 4))) {
         if (clen == 6 && !memcmp(ctype, "linear", 6)) factor = rf__hp_f32(m, "rope.scaling.factor", 1.0f);
+        else if (clen == 4 && !memcmp(ctype, "yarn", 4)) m->yarn = 1; /* its factor goes into rope_freqs */
         else return rf__err(RF_ERR_UNSUPPORTED, "model: rope scaling '%.*s' is not supported yet", (int)clen, ctype);
         if (!(factor > 0)) factor = 1.0f;
     }
@@ -264,6 +268,35 @@ static rf_status rf__model_hparams(rf_model *m) {
         }
     }
 #undef RF__TRY
+    return RF_OK;
+}
+
+/* YaRN (Peng et al. 2023, as Hugging Face and llama.cpp compute it): frequencies that rotate
+   more than beta_fast times over the original context are kept, those rotating fewer than
+   beta_slow times are interpolated by the factor, a linear ramp between; expressed as divisors of
+   theta_i. The rotation is scaled by mscale = 0.1 ln(factor) + 1 (times attn_factor if given). */
+static rf_status rf__yarn_freqs(rf_model *m) {
+    float factor = rf__hp_f32(m, "rope.scaling.factor", 1.0f), base = rf__hp_f32(m, "rope.freq_base", 10000.0f);
+    float beta_fast = rf__hp_f32(m, "rope.scaling.yarn_beta_fast", 32.0f);
+    float beta_slow = rf__hp_f32(m, "rope.scaling.yarn_beta_slow", 1.0f);
+    int64_t orig, i, half = m->n_rot / 2;
+    double lo, hi, d = (double)m->n_rot;
+    rf_status s = rf__hp_i64(m, "rope.scaling.original_context_length", m->n_ctx_train, 1, 1 << 24, &orig);
+    if (s != RF_OK) return s;
+    if (!(factor >= 1.0f)) return rf__err(RF_ERR_UNSUPPORTED, "model: YaRN factor %g is below 1", (double)factor);
+    if (m->rope_freqs) return rf__err(RF_ERR_UNSUPPORTED, "model: YaRN together with rope_freqs.weight");
+    /* the dimension whose frequency turns n times over the original context */
+    lo = floor(d * log((double)orig / (beta_fast * 2 * 3.14159265358979323846)) / (2 * log((double)base)));
+    hi = ceil(d * log((double)orig / (beta_slow * 2 * 3.14159265358979323846)) / (2 * log((double)base)));
+    lo = RF__MAX(lo, 0.0);
+    hi = RF__MIN(hi, d - 1);
+    if (hi == lo) hi += 0.001;
+    if (!(m->rope_freqs = RF__NEW(float, half))) return rf__err(RF_ERR_OOM, "model: out of memory");
+    for (i = 0; i < half; i++) {
+        double ramp = RF__MIN(RF__MAX(((double)i - lo) / (hi - lo), 0.0), 1.0), keep = 1.0 - ramp;
+        m->rope_freqs[i] = (float)(1.0 / ((1.0 - keep) / factor + keep));
+    }
+    m->rope_mscale = (float)(0.1 * log((double)factor) + 1.0) * rf__hp_f32(m, "rope.scaling.attn_factor", 1.0f);
     return RF_OK;
 }
 
@@ -317,6 +350,7 @@ RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_mo
     if ((s = rf__load_mat(m, "output.weight", m->n_embd, m->n_vocab, 0, &m->output)) != RF_OK) goto fail;
     if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
     if ((s = rf__load_vec(m, "rope_freqs.weight", m->n_rot / 2, 0, &m->rope_freqs)) != RF_OK) goto fail;
+    if (m->yarn && (s = rf__yarn_freqs(m)) != RF_OK) goto fail;
     for (il = 0; il < m->n_layer; il++)
         if ((s = rf__load_layer(m, il, &m->layers[il])) != RF_OK) goto fail;
     if (p && (s = rf__hip_model_new(m, p->n_gpu_layers, p->gpu_device, &m->gpu)) != RF_OK) goto fail;

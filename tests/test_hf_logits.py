@@ -1,7 +1,8 @@
 """Logits and greedy tokens of every architecture against Hugging Face transformers.
 
 tests/tools/hf_fixtures.py builds small random-weight models (llama, mistral with a sliding
-window, qwen2, qwen3, gemma3, phi3, mixtral MoE, and llama with llama3 and linear RoPE scaling)
+window, qwen2, qwen3, gemma3, phi3, mixtral MoE, and llama with llama3, linear and YaRN RoPE
+scaling)
 from numpy weights; it wrote
 tests/tools/hf_fixture.json once on the GPU machine (transformers, float32, eager attention, on
 its CPU), and here it writes the same weights as GGUF (F32 and F16), which rocmforge runs:

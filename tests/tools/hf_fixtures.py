@@ -43,8 +43,10 @@ ARCHS = {
     "llama3rope": dict(tied=False, rope_theta=10000.0, rope_scaling=dict(
         rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_position_embeddings=64)),
     "linearrope": dict(tied=False, rope_scaling=dict(rope_type="linear", factor=2.0)),
+    # YaRN (Qwen2.5's long-context setting): ramped interpolation plus the attention factor
+    "yarnrope": dict(tied=False, rope_scaling=dict(rope_type="yarn", factor=4.0, original_max_position_embeddings=64)),
 }
-GGUF_ARCH = {"mistral": "llama", "mixtral": "llama", "llama3rope": "llama", "linearrope": "llama"}
+GGUF_ARCH = {"mistral": "llama", "mixtral": "llama", "llama3rope": "llama", "linearrope": "llama", "yarnrope": "llama"}
 
 
 def shape(arch):
@@ -178,6 +180,10 @@ def write_gguf(arch, dtype, path):
     if s.get("rope_scaling", {}).get("rope_type") == "linear":
         gw.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         gw.add_rope_scaling_factor(s["rope_scaling"]["factor"])
+    if s.get("rope_scaling", {}).get("rope_type") == "yarn":
+        gw.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        gw.add_rope_scaling_factor(s["rope_scaling"]["factor"])
+        gw.add_rope_scaling_orig_ctx_len(s["rope_scaling"]["original_max_position_embeddings"])
     if arch == "mixtral":
         gw.add_expert_count(s["n_experts"])
         gw.add_expert_used_count(s["n_experts_used"])
@@ -291,7 +297,7 @@ def hf_model(arch, w):
                   num_hidden_layers=s["n_layers"], num_attention_heads=s["n_heads"],
                   num_key_value_heads=s["n_kv"], max_position_embeddings=s["ctx"], rms_norm_eps=1e-6,
                   tie_word_embeddings=s["tied"], bos_token_id=1, eos_token_id=2, pad_token_id=0)
-    if arch in ("llama", "llama3rope", "linearrope"):
+    if arch in ("llama", "llama3rope", "linearrope", "yarnrope"):
         cfg, cls = T.LlamaConfig(head_dim=s["head_dim"], **common), T.LlamaForCausalLM
     elif arch == "mistral":
         cfg, cls = T.MistralConfig(head_dim=s["head_dim"], sliding_window=s["sliding_window"], **common), T.MistralForCausalLM
