@@ -57,6 +57,12 @@ $(BUILD)/tests/test_oom: tests/test_oom.c tests/rf_test.h $(BUILD)/rocmforge.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(LDFLAGS) $(LDLIBS)
 
+# The fuzz replay holds the implementation itself, with the server (ROCMFORGE_HTTP): the HTTP
+# parser and request validation it replays are static, so no impl.o.
+$(BUILD)/tests/test_fuzz_replay: tests/test_fuzz_replay.c tests/rf_test.h $(wildcard tests/fuzz/*.h) $(BUILD)/rocmforge.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/impl.o
 	@mkdir -p $(BUILD)/tools
 	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(BUILD)/impl.o $(LDFLAGS) $(LDLIBS)
@@ -162,8 +168,7 @@ endif
 # tests/test_fuzz_replay.c also replays over tests/fuzz/corpus/NAME/ in `make test`).
 # `make fuzz FUZZ_SECONDS=N` runs each target N seconds, seeded from tests/fuzz/corpus/NAME/;
 # new inputs go to build/fuzz/corpus/NAME/, crashes to build/fuzz/crash-NAME-*.
-# Branch http: add json and http here once tests/fuzz/fuzz_json.[ch] and fuzz_http.[ch] exist.
-FUZZ_TARGETS := gguf token chat
+FUZZ_TARGETS := gguf token chat json http
 FUZZ_SECONDS ?= 10
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \

@@ -172,7 +172,11 @@ static int rf__http_parse(rf__conn *c, const rf__net_limits *lim, rf__http_req *
     *why = "";
     if (!p || c->in.n == 0) return 0;
     end = NULL;
-    for (i = 0; i + 3 < c->in.n && i < lim->max_header; i++)
+    /* the request line, headers and blank line together fit max_header; scanning only there
+       makes the answer the same however the bytes arrive (once scanning ran to i < max_header,
+       a terminator ending past max_header bytes was accepted whole but refused (431) when the
+       read stopped at max_header), and a request never exceeds the read bound (see rf__conn_read) */
+    for (i = 0; i + 3 < c->in.n && i + 4 <= lim->max_header; i++)
         if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n') { end = p + i; break; }
     if (!end) {
         if (c->in.n >= lim->max_header) return *why = "request headers are too large", 431;
@@ -190,12 +194,14 @@ static int rf__http_parse(rf__conn *c, const rf__net_limits *lim, rf__http_req *
             return *why = "malformed request line", 400;
         if (sp2[6] != '1' || (sp2[8] != '0' && sp2[8] != '1')) return *why = "only HTTP/1.0 and HTTP/1.1 are spoken here", 505;
         http10 = sp2[8] == '0';
+        /* every byte checked, not up to a NUL: "\0POST" must not pass as the method "" */
+        for (q = p; q < sp1; q++)
+            if (*q < 'A' || *q > 'Z') return *why = "malformed method", 400;
         memcpy(r->method, p, (size_t)(sp1 - p));
-        for (q = sp1 + 1; q < sp2 && *q != '?'; q++) {}
+        for (q = sp1 + 1; q < sp2 && *q != '?'; q++)
+            if ((unsigned char)*q < 0x21 || *q == 0x7F) return *why = "bad request target", 400; /* NUL would cut the path */
         if ((size_t)(q - sp1 - 1) >= sizeof r->path || sp1[1] != '/') return *why = "bad request target", 400;
         memcpy(r->path, sp1 + 1, (size_t)(q - sp1 - 1));
-        for (i = 0; r->method[i]; i++)
-            if (r->method[i] < 'A' || r->method[i] > 'Z') return *why = "malformed method", 400;
     }
     /* header lines: name ":" OWS value OWS */
     for (line = eol + 2; line < end + 2; line = eol + 2) {

@@ -1,14 +1,19 @@
 /* Replays the fuzz corpora through the fuzz target bodies, so every seed and every input that
    once crashed (tests/fuzz/regress/NAME/) is checked by `make test` and `make asan` without
    clang's libFuzzer. A target aborts on a broken invariant and ASan reports bad reads, so a
-   regression fails this program. */
+   regression fails this program. It is its own implementation TU, with the server compiled in
+   (ROCMFORGE_HTTP), because fuzz_http.h calls the static HTTP parser and request validation. */
 #define _POSIX_C_SOURCE 200809L
+#define ROCMFORGE_IMPLEMENTATION
+#define ROCMFORGE_HTTP
 #include "rocmforge.h"
 #include "rf_test.h"
 #include <dirent.h>
 #include "fuzz/fuzz_gguf.h"
 #include "fuzz/fuzz_token.h"
 #include "fuzz/fuzz_chat.h"
+#include "fuzz/fuzz_json.h"
+#include "fuzz/fuzz_http.h"
 
 static unsigned char *read_all(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
@@ -65,6 +70,11 @@ static void fuzz_replay_token(void) {
     replay("token", rf_fuzz_token);
 }
 static void fuzz_replay_chat(void) { replay("chat", rf_fuzz_chat); }
+static void fuzz_replay_json(void) { replay("json", rf_fuzz_json); }
+static void fuzz_replay_http(void) {
+    if (!rff_http_init()) SKIP("the synthetic model could not be written or loaded");
+    replay("http", rf_fuzz_http);
+}
 
 /* The bytes of the first gguf finding, kept here too so the fix is pinned even if the corpus
    folder moves: a tensor offset near 2^64 once made base + offset wrap (UB) before the
@@ -100,8 +110,11 @@ int main(void) {
     RUN(fuzz_replay_gguf);
     RUN(fuzz_replay_token);
     RUN(fuzz_replay_chat);
+    RUN(fuzz_replay_json);
+    RUN(fuzz_replay_http);
     RUN(fuzz_regress_offset_wraps);
     RUN(fuzz_regress_token_type_nan);
     rff_token_fini();
+    rff_http_fini();
     return TEST_EXIT();
 }

@@ -138,7 +138,7 @@ static int rf_fuzz_token(const uint8_t *data, size_t size) {
 
     /* arbitrary ids: the input read as little-endian 16-bit numbers (and a few out of range) */
     n = len / 2;
-    ids = (int32_t *)malloc(sizeof(int32_t) * (n ? n : 1));
+    ids = (int32_t *)calloc(n ? n : 1, sizeof(int32_t)); /* calloc: gcc -O2 warns on a 0-length read otherwise */
     rff_check(ids != NULL);
     for (k = 0; k < n; k++) ids[k] = (int32_t)(((uint32_t)(uint8_t)text[2 * k] | (uint32_t)(uint8_t)text[2 * k + 1] << 8) % (uint32_t)nv);
     st = rf_detokenize(t, ids, n, RF_TOK_RENDER_SPECIAL, piece, sizeof piece, &nb);
