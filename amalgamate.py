@@ -45,6 +45,7 @@ SOURCES = [
     "src/model.c",     # architectures as data; loading weights and hyperparameters
     "src/hip.c",       # under ROCMFORGE_HIP: weights, KV cache and the forward pass on the GPU
     "src/forward.c",   # rf_ctx: KV cache and the forward pass
+    "src/decode_sample.c",  # rf_ctx_decode_sample: decode + sample, on the device when it can
     "src/gen.c",       # the generation loop: prompt -> prefill -> sample/decode -> streamed text
     "src/json.c",      # bounded JSON reader and writer (the server's, usable alone)
 ]
@@ -77,6 +78,7 @@ HIP_SOURCES = [
     "kernels/embed.hip",    # embedding lookup
     "kernels/softmax.hip",  # softmax and the MoE router's top-k
     "kernels/argmax.hip",   # greedy sampling on the device
+    "kernels/sample.hip",   # the sampler chain on the device: top-k select, top-p, min-p, draw
     "kernels/host.hip",     # device, arenas, staged uploads, launchers
     "kernels/end.h",        # closes the implementation guard
 ]

@@ -460,6 +460,14 @@ RF_API void rf_ctx_free(rf_ctx *c);
    logits after the last one. RF_ERR_TOO_LARGE when the context would overflow (nothing is run). */
 RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n);
 RF_API const float *rf_ctx_logits(const rf_ctx *c);  /* n_vocab floats */
+/* rf_ctx_decode, then *out = the token rf_sampler_sample(s, logits) picks (s is not given the token:
+   call rf_sampler_accept as after rf_sampler_sample). On a context whose model is on the GPU the
+   chain runs on the device and only the token id is copied back -- the logits stay there, so
+   rf_ctx_logits is not updated -- when the sampler has no logit bias, no active penalties and no
+   typical-p, and is greedy or has top_k in 1..256; otherwise, and on the CPU, it is rf_ctx_decode +
+   rf_sampler_sample. Same seed, same logits: the same tokens either way. n >= 1; out may point at
+   tokens[0] (it is written after the decode; 0 on an error). */
+RF_API rf_status rf_ctx_decode_sample(rf_ctx *c, const int32_t *tokens, int32_t n, rf_sampler *s, int32_t *out);
 RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
 RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */
@@ -8563,12 +8571,15 @@ static void rf__sampler_softmax(rf_sampler *s) {
 /* ---------------------------------------------------------------------------------------------
    The chain's stages. Each works on s->cand[0..n_cand) and may shrink n_cand (never to 0). */
 
+static int rf__penalties_on(const rf_sampler_params *p) {
+    return p->penalty_last_n != 0 &&
+           (p->repeat_penalty != 1.0f || p->presence_penalty != 0.0f || p->frequency_penalty != 0.0f);
+}
+
 static void rf__apply_penalties(rf_sampler *s) {
     const rf_sampler_params *p = &s->p;
     int32_t i;
-    if (p->penalty_last_n == 0 ||
-        (p->repeat_penalty == 1.0f && p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f))
-        return;
+    if (!rf__penalties_on(p)) return;
     /* The candidates are still in id order here, so cand[t] is token t. Looping over the
        vocabulary (not the window) applies each penalty once per distinct token. */
     for (i = 0; i < s->n_vocab; i++) {
@@ -8709,6 +8720,42 @@ RF_API rf_status rf_sampler_sample(rf_sampler *s, const float *logits, int32_t *
     *out = rf__draw(s, (double)p->temperature);
     return RF_OK;
 }
+
+/* ---------------------------------------------------------------------------------------------
+   The chain on a device (rf_ctx_decode_sample, hip.c, kernels/sample.hip). A device that holds
+   the logits runs the stages below from these parameters, with the uniform number this
+   sampler's RNG would draw next; the semantics stay rf_sampler_sample's above. */
+
+typedef struct rf__sample_plan {
+    int32_t n_vocab;
+    int32_t top_k;       /* as rf_sampler_params: <= 0 off (a device may refuse that) */
+    float temperature;   /* <= 0: greedy */
+    float top_p, min_p;
+} rf__sample_plan;
+
+/* 1 and *out filled when the chain is one a device runs without the host's state: no logit
+   bias, no active penalties (they read the accepted-token window), and typical-p off unless
+   greedy (greedy ignores it). 0: decode to host logits and call rf_sampler_sample. */
+static int rf__sampler_plan(const rf_sampler *s, rf__sample_plan *out) {
+    const rf_sampler_params *p = &s->p;
+    out->n_vocab = s->n_vocab;
+    out->top_k = p->top_k;
+    out->temperature = p->temperature;
+    out->top_p = p->top_p;
+    out->min_p = p->min_p;
+    if (p->n_logit_bias || rf__penalties_on(p)) return 0;
+    return p->temperature <= 0.0f || p->typical_p >= 1.0f;
+}
+
+/* The uniform number rf__draw would use next, without using it up: the host advances with
+   rf__sampler_skip_uniform once the device has drawn (and not when there was nothing to draw,
+   as rf_sampler_sample draws nothing then). */
+static double rf__sampler_peek_uniform(const rf_sampler *s) {
+    uint64_t st[4];
+    memcpy(st, s->rng, sizeof st);
+    return rf__rng_uniform(st);
+}
+static void rf__sampler_skip_uniform(rf_sampler *s) { (void)rf__rng_next(s->rng); }
 
 /* ---------------------------------------------------------------------------------------------
    Stop strings */
@@ -9315,7 +9362,8 @@ RF_API rf_chat_format rf_model_chat_format(const rf_model *m) {
      ctx      one arena for the f16 KV cache [layer][n_ctx][kv_dim] (k and v), one for scratch
               sized for a batch of RF__HIP_BATCH tokens; its own stream
      decode   n tokens in batches: prefill runs the batched GEMV over up to RF__HIP_BATCH tokens;
-              only the last token's logits come back
+              only the last token's logits come back -- or, armed by rf_ctx_decode_sample, only
+              the token the sampler chain picks from them on the device (kernels/sample.hip)
 
    Activations are rounded through the CPU's q8 formats before each quantized GEMV
    (rf_hip_quant_act), so GPU logits match the CPU reference to float rounding. */
@@ -9360,6 +9408,12 @@ struct rf__hip_ctx {
     int32_t *ids, *moe_ids;
     int32_t n_ctx;
     uint64_t kv_layer; /* values per layer of k (or v) */
+    /* A pick armed by rf_ctx_decode_sample for the next decode: the sampler's plan and the
+       uniform number; the token and the candidate count come back through pick_out. */
+    int pick_armed, pick_done;
+    rf__sample_plan pick;
+    double pick_u;
+    int32_t *pick_out, pick_res[2];
 };
 
 static rf_status rf__hip_fail(rf_hip_dev *d, const char *what) {
@@ -9551,7 +9605,7 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     /* x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits and index arrays */
     scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
                                                              RF__MAX(m->n_expert, 1) + nx + d) +
-                    sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) + 20 * 256;
+                    sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) + 21 * 256;
     if (rf_hip_buf_new(c->dev, (size_t)kv_bytes, &c->kv) || rf_hip_buf_new(c->dev, (size_t)scratch_bytes, &c->scratch)) {
         rf_status s = rf__err(RF_ERR_DEVICE, "GPU: KV cache (%.1f MB) and scratch (%.1f MB) do not fit: %s",
                               (double)kv_bytes / 1e6, (double)scratch_bytes / 1e6, rf_hip_error(c->dev));
@@ -9576,7 +9630,8 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     c->logits = rf__hip_f32(c->scratch, m->n_vocab);
     c->ids = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * (size_t)B, 256);
     c->moe_ids = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * (size_t)(B * nx), 256);
-    if (!c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
+    c->pick_out = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * 2, 256);
+    if (!c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
         !c->hb2 || !c->hb || !c->qkv || !c->vn || !c->kn || !c->q || !c->xb2 || !c->xb || !c->x) {
         rf__hip_ctx_free(c);
         return rf__err(RF_ERR_DEVICE, "GPU: scratch arena overflow (a bug in its sizing)");
@@ -9679,7 +9734,14 @@ static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32
     if (logits) {
         RF__H(rf_hip_rmsnorm(dv, c->xb, c->x + (n - 1) * d, g->out_norm, d, 1, m->rms_eps));
         RF__H(rf__hip_mv(c, &g->output, c->xb, d, c->logits, m->n_vocab, 1, NULL));
-        RF__H(rf_hip_download(dv, logits, c->logits, sizeof(float) * (size_t)m->n_vocab));
+        if (c->pick_armed) { /* 8 bytes back instead of n_vocab floats */
+            RF__H(rf_hip_sample(dv, c->logits, m->n_vocab, c->pick.top_k, c->pick.top_p, c->pick.min_p, c->pick.temperature,
+                                c->pick_u, c->pick_out));
+            RF__H(rf_hip_download(dv, c->pick_res, c->pick_out, sizeof c->pick_res));
+            c->pick_done = 1;
+        } else {
+            RF__H(rf_hip_download(dv, logits, c->logits, sizeof(float) * (size_t)m->n_vocab));
+        }
     } else {
         RF__H(rf_hip_sync(dv));
     }
@@ -9696,6 +9758,26 @@ static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, in
         if (rf__hip_batch(c, tokens + i0, nb, pos + i0, i0 + nb == n ? logits : NULL)) return rf__hip_fail(c->dev, "decode");
     }
     return RF_OK;
+}
+
+/* rf_ctx_decode_sample's hook: 1 when the device runs this plan (greedy, or top-k within the
+   kernel's bound); the next rf__hip_decode then samples on the device instead of copying the
+   logits back. rf__hip_pick_take disarms and says whether the pick was made (token, count of
+   candidates). */
+static int rf__hip_pick_arm(struct rf__hip_ctx *c, const rf__sample_plan *p, double u) {
+    if (p->n_vocab != c->m->n_vocab || (p->temperature > 0.0f && (p->top_k < 1 || p->top_k > RF_HIP_SAMPLE_K_MAX))) return 0;
+    c->pick = *p;
+    c->pick_u = u;
+    c->pick_armed = 1;
+    c->pick_done = 0;
+    return 1;
+}
+static int rf__hip_pick_take(struct rf__hip_ctx *c, int32_t *token, int32_t *n_valid) {
+    const int done = c->pick_armed && c->pick_done;
+    c->pick_armed = c->pick_done = 0;
+    *token = c->pick_res[0];
+    *n_valid = c->pick_res[1];
+    return done;
 }
 
 #else /* !ROCMFORGE_HIP: the CPU is all there is */
@@ -9718,6 +9800,15 @@ static void rf__hip_ctx_free(struct rf__hip_ctx *c) { (void)c; }
 static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, int32_t n, int32_t pos, float *logits) {
     (void)c, (void)tokens, (void)n, (void)pos, (void)logits;
     return rf__err(RF_ERR_UNSUPPORTED, "this build has no GPU backend");
+}
+static int rf__hip_pick_arm(struct rf__hip_ctx *c, const rf__sample_plan *p, double u) {
+    (void)c, (void)p, (void)u;
+    return 0;
+}
+static int rf__hip_pick_take(struct rf__hip_ctx *c, int32_t *token, int32_t *n_valid) {
+    (void)c;
+    *token = *n_valid = 0;
+    return 0;
 }
 #endif
 /* --- end src/hip.c --- */
@@ -10128,6 +10219,40 @@ RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos) {
     return RF_OK;
 }
 /* --- end src/forward.c --- */
+/* --- src/decode_sample.c --- */
+/* rf_ctx_decode_sample: decode, then pick the next token with a sampler. On a GPU context whose
+   sampler chain the device runs (src/sample.c's rf__sampler_plan: no logit bias, no active
+   penalties, no typical-p; greedy or top-k up to RF_HIP_SAMPLE_K_MAX), the chain runs on the
+   device from the uniform number the sampler's RNG would draw next, and only the token id comes
+   back (hip.c, kernels/sample.hip). Otherwise it is rf_ctx_decode + rf_sampler_sample. Either
+   way the token is the one rf_sampler_sample picks from the same logits and RNG state.
+
+   It arms a pick in the context's GPU state and calls rf_ctx_decode, so the checks and the
+   bookkeeping of a decode stay in forward.c. */
+
+RF_API rf_status rf_ctx_decode_sample(rf_ctx *c, const int32_t *tokens, int32_t n, rf_sampler *s, int32_t *out) {
+    rf__sample_plan plan;
+    rf_status st;
+    int32_t tok = 0, n_valid = 0;
+    /* *out is written only after the decode: it may be the caller's tokens[0] (one-token steps). */
+    if (!c || !s || !out || n < 1) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_sample: bad arguments");
+    if (!c->gpu || !rf__sampler_plan(s, &plan) || !rf__hip_pick_arm(c->gpu, &plan, rf__sampler_peek_uniform(s))) {
+        if ((st = rf_ctx_decode(c, tokens, n)) != RF_OK) return *out = 0, st;
+        return rf_sampler_sample(s, c->logits, out);
+    }
+    st = rf_ctx_decode(c, tokens, n);
+    if (!rf__hip_pick_take(c->gpu, &tok, &n_valid) && st == RF_OK)
+        st = rf__err(RF_ERR_DEVICE, "rf_ctx_decode_sample: the device made no pick (a bug)");
+    *out = 0;
+    if (st != RF_OK) return st;
+    if (n_valid == 0)
+        return rf__err(RF_ERR_INVALID_ARG, "rf_sampler_sample: every logit is -inf or NaN "
+                       "(after bias and penalties); returned token 0");
+    if (plan.temperature > 0.0f) rf__sampler_skip_uniform(s);
+    *out = tok;
+    return RF_OK;
+}
+/* --- end src/decode_sample.c --- */
 /* --- src/gen.c --- */
 /* The generation loop. Text leaves it in pieces that are (a) whole UTF-8 sequences and (b) not
    possibly the beginning of a stop string; a stop string itself is never shown. */

@@ -101,6 +101,15 @@ int rf_hip_moe_route(rf_hip_dev *d, float *logits, int64_t ld, int64_t n_expert,
                      int32_t *ids, float *weights);
 /* *out = the index of the largest of x[0..n) (the first on ties; NaN never wins). */
 int rf_hip_argmax(rf_hip_dev *d, const float *x, int64_t n, int32_t *out);
+/* One step of rocmforge.h's sampler chain on the device (kernels/sample.hip): from n logits x to
+   out[0] = the token rf_sampler_sample picks with the same parameters and uniform number u in
+   [0, 1), and out[1] = how many logits were candidates (not NaN or -inf; 0: out[0] is 0).
+   temperature <= 0: greedy (argmax, lowest id on ties; the rest is ignored). Otherwise top_k in
+   1..RF_HIP_SAMPLE_K_MAX, then top_p (>= 1: off), min_p (<= 0: off), temperature, and the draw.
+   Logit bias, penalties and typical-p are not done here (the host applies or falls back). */
+#define RF_HIP_SAMPLE_K_MAX 256
+int rf_hip_sample(rf_hip_dev *d, const float *x, int64_t n, int32_t top_k, float top_p, float min_p, float temperature,
+                  double u, int32_t *out);
 
 #ifdef __cplusplus
 }

@@ -340,3 +340,21 @@ extern "C" int rf_hip_argmax(rf_hip_dev *d, const float *x, int64_t n, int32_t *
     RF_HIP_LAUNCHED(d, "launching argmax");
     return 0;
 }
+
+extern "C" int rf_hip_sample(rf_hip_dev *d, const float *x, int64_t n, int32_t top_k, float top_p, float min_p,
+                             float temperature, double u, int32_t *out) {
+    /* As many whole waves as a block may hold, up to the kernel's bound: one block, so its
+       memory parallelism is all there is. */
+    const int w = d->prop.warpSize > 0 ? d->prop.warpSize : 32;
+    int th = d->prop.maxThreadsPerBlock > 0 ? d->prop.maxThreadsPerBlock : RF_BLOCK_THREADS;
+    if (th > RF_SAMPLE_THREADS_MAX) th = RF_SAMPLE_THREADS_MAX;
+    th = th / w * w;
+    if (n < 1 || n > INT32_MAX || (temperature > 0.0f && (top_k < 1 || top_k > RF_HIP_SAMPLE_K_MAX)) || !(u >= 0.0 && u < 1.0)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_sample: n %lld, top_k %d (1..%d), u %g", (long long)n, (int)top_k,
+                 RF_HIP_SAMPLE_K_MAX, u);
+        return -1;
+    }
+    rf_sample_kernel<<<1, th, 0, d->stream>>>(x, n, top_k, top_p, min_p, temperature, u, out);
+    RF_HIP_LAUNCHED(d, "launching sample");
+    return 0;
+}

@@ -458,6 +458,14 @@ RF_API void rf_ctx_free(rf_ctx *c);
    logits after the last one. RF_ERR_TOO_LARGE when the context would overflow (nothing is run). */
 RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n);
 RF_API const float *rf_ctx_logits(const rf_ctx *c);  /* n_vocab floats */
+/* rf_ctx_decode, then *out = the token rf_sampler_sample(s, logits) picks (s is not given the token:
+   call rf_sampler_accept as after rf_sampler_sample). On a context whose model is on the GPU the
+   chain runs on the device and only the token id is copied back -- the logits stay there, so
+   rf_ctx_logits is not updated -- when the sampler has no logit bias, no active penalties and no
+   typical-p, and is greedy or has top_k in 1..256; otherwise, and on the CPU, it is rf_ctx_decode +
+   rf_sampler_sample. Same seed, same logits: the same tokens either way. n >= 1; out may point at
+   tokens[0] (it is written after the decode; 0 on an error). */
+RF_API rf_status rf_ctx_decode_sample(rf_ctx *c, const int32_t *tokens, int32_t n, rf_sampler *s, int32_t *out);
 RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
 RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */

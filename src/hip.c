@@ -8,7 +8,8 @@
      ctx      one arena for the f16 KV cache [layer][n_ctx][kv_dim] (k and v), one for scratch
               sized for a batch of RF__HIP_BATCH tokens; its own stream
      decode   n tokens in batches: prefill runs the batched GEMV over up to RF__HIP_BATCH tokens;
-              only the last token's logits come back
+              only the last token's logits come back -- or, armed by rf_ctx_decode_sample, only
+              the token the sampler chain picks from them on the device (kernels/sample.hip)
 
    Activations are rounded through the CPU's q8 formats before each quantized GEMV
    (rf_hip_quant_act), so GPU logits match the CPU reference to float rounding. */
@@ -53,6 +54,12 @@ struct rf__hip_ctx {
     int32_t *ids, *moe_ids;
     int32_t n_ctx;
     uint64_t kv_layer; /* values per layer of k (or v) */
+    /* A pick armed by rf_ctx_decode_sample for the next decode: the sampler's plan and the
+       uniform number; the token and the candidate count come back through pick_out. */
+    int pick_armed, pick_done;
+    rf__sample_plan pick;
+    double pick_u;
+    int32_t *pick_out, pick_res[2];
 };
 
 static rf_status rf__hip_fail(rf_hip_dev *d, const char *what) {
@@ -244,7 +251,7 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     /* x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits and index arrays */
     scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
                                                              RF__MAX(m->n_expert, 1) + nx + d) +
-                    sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) + 20 * 256;
+                    sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) + 21 * 256;
     if (rf_hip_buf_new(c->dev, (size_t)kv_bytes, &c->kv) || rf_hip_buf_new(c->dev, (size_t)scratch_bytes, &c->scratch)) {
         rf_status s = rf__err(RF_ERR_DEVICE, "GPU: KV cache (%.1f MB) and scratch (%.1f MB) do not fit: %s",
                               (double)kv_bytes / 1e6, (double)scratch_bytes / 1e6, rf_hip_error(c->dev));
@@ -269,7 +276,8 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     c->logits = rf__hip_f32(c->scratch, m->n_vocab);
     c->ids = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * (size_t)B, 256);
     c->moe_ids = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * (size_t)(B * nx), 256);
-    if (!c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
+    c->pick_out = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * 2, 256);
+    if (!c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
         !c->hb2 || !c->hb || !c->qkv || !c->vn || !c->kn || !c->q || !c->xb2 || !c->xb || !c->x) {
         rf__hip_ctx_free(c);
         return rf__err(RF_ERR_DEVICE, "GPU: scratch arena overflow (a bug in its sizing)");
@@ -372,7 +380,14 @@ static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32
     if (logits) {
         RF__H(rf_hip_rmsnorm(dv, c->xb, c->x + (n - 1) * d, g->out_norm, d, 1, m->rms_eps));
         RF__H(rf__hip_mv(c, &g->output, c->xb, d, c->logits, m->n_vocab, 1, NULL));
-        RF__H(rf_hip_download(dv, logits, c->logits, sizeof(float) * (size_t)m->n_vocab));
+        if (c->pick_armed) { /* 8 bytes back instead of n_vocab floats */
+            RF__H(rf_hip_sample(dv, c->logits, m->n_vocab, c->pick.top_k, c->pick.top_p, c->pick.min_p, c->pick.temperature,
+                                c->pick_u, c->pick_out));
+            RF__H(rf_hip_download(dv, c->pick_res, c->pick_out, sizeof c->pick_res));
+            c->pick_done = 1;
+        } else {
+            RF__H(rf_hip_download(dv, logits, c->logits, sizeof(float) * (size_t)m->n_vocab));
+        }
     } else {
         RF__H(rf_hip_sync(dv));
     }
@@ -389,6 +404,26 @@ static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, in
         if (rf__hip_batch(c, tokens + i0, nb, pos + i0, i0 + nb == n ? logits : NULL)) return rf__hip_fail(c->dev, "decode");
     }
     return RF_OK;
+}
+
+/* rf_ctx_decode_sample's hook: 1 when the device runs this plan (greedy, or top-k within the
+   kernel's bound); the next rf__hip_decode then samples on the device instead of copying the
+   logits back. rf__hip_pick_take disarms and says whether the pick was made (token, count of
+   candidates). */
+static int rf__hip_pick_arm(struct rf__hip_ctx *c, const rf__sample_plan *p, double u) {
+    if (p->n_vocab != c->m->n_vocab || (p->temperature > 0.0f && (p->top_k < 1 || p->top_k > RF_HIP_SAMPLE_K_MAX))) return 0;
+    c->pick = *p;
+    c->pick_u = u;
+    c->pick_armed = 1;
+    c->pick_done = 0;
+    return 1;
+}
+static int rf__hip_pick_take(struct rf__hip_ctx *c, int32_t *token, int32_t *n_valid) {
+    const int done = c->pick_armed && c->pick_done;
+    c->pick_armed = c->pick_done = 0;
+    *token = c->pick_res[0];
+    *n_valid = c->pick_res[1];
+    return done;
 }
 
 #else /* !ROCMFORGE_HIP: the CPU is all there is */
@@ -411,5 +446,14 @@ static void rf__hip_ctx_free(struct rf__hip_ctx *c) { (void)c; }
 static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, int32_t n, int32_t pos, float *logits) {
     (void)c, (void)tokens, (void)n, (void)pos, (void)logits;
     return rf__err(RF_ERR_UNSUPPORTED, "this build has no GPU backend");
+}
+static int rf__hip_pick_arm(struct rf__hip_ctx *c, const rf__sample_plan *p, double u) {
+    (void)c, (void)p, (void)u;
+    return 0;
+}
+static int rf__hip_pick_take(struct rf__hip_ctx *c, int32_t *token, int32_t *n_valid) {
+    (void)c;
+    *token = *n_valid = 0;
+    return 0;
 }
 #endif

@@ -255,12 +255,15 @@ static void rf__sampler_softmax(rf_sampler *s) {
 /* ---------------------------------------------------------------------------------------------
    The chain's stages. Each works on s->cand[0..n_cand) and may shrink n_cand (never to 0). */
 
+static int rf__penalties_on(const rf_sampler_params *p) {
+    return p->penalty_last_n != 0 &&
+           (p->repeat_penalty != 1.0f || p->presence_penalty != 0.0f || p->frequency_penalty != 0.0f);
+}
+
 static void rf__apply_penalties(rf_sampler *s) {
     const rf_sampler_params *p = &s->p;
     int32_t i;
-    if (p->penalty_last_n == 0 ||
-        (p->repeat_penalty == 1.0f && p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f))
-        return;
+    if (!rf__penalties_on(p)) return;
     /* The candidates are still in id order here, so cand[t] is token t. Looping over the
        vocabulary (not the window) applies each penalty once per distinct token. */
     for (i = 0; i < s->n_vocab; i++) {
@@ -401,6 +404,42 @@ RF_API rf_status rf_sampler_sample(rf_sampler *s, const float *logits, int32_t *
     *out = rf__draw(s, (double)p->temperature);
     return RF_OK;
 }
+
+/* ---------------------------------------------------------------------------------------------
+   The chain on a device (rf_ctx_decode_sample, hip.c, kernels/sample.hip). A device that holds
+   the logits runs the stages below from these parameters, with the uniform number this
+   sampler's RNG would draw next; the semantics stay rf_sampler_sample's above. */
+
+typedef struct rf__sample_plan {
+    int32_t n_vocab;
+    int32_t top_k;       /* as rf_sampler_params: <= 0 off (a device may refuse that) */
+    float temperature;   /* <= 0: greedy */
+    float top_p, min_p;
+} rf__sample_plan;
+
+/* 1 and *out filled when the chain is one a device runs without the host's state: no logit
+   bias, no active penalties (they read the accepted-token window), and typical-p off unless
+   greedy (greedy ignores it). 0: decode to host logits and call rf_sampler_sample. */
+static int rf__sampler_plan(const rf_sampler *s, rf__sample_plan *out) {
+    const rf_sampler_params *p = &s->p;
+    out->n_vocab = s->n_vocab;
+    out->top_k = p->top_k;
+    out->temperature = p->temperature;
+    out->top_p = p->top_p;
+    out->min_p = p->min_p;
+    if (p->n_logit_bias || rf__penalties_on(p)) return 0;
+    return p->temperature <= 0.0f || p->typical_p >= 1.0f;
+}
+
+/* The uniform number rf__draw would use next, without using it up: the host advances with
+   rf__sampler_skip_uniform once the device has drawn (and not when there was nothing to draw,
+   as rf_sampler_sample draws nothing then). */
+static double rf__sampler_peek_uniform(const rf_sampler *s) {
+    uint64_t st[4];
+    memcpy(st, s->rng, sizeof st);
+    return rf__rng_uniform(st);
+}
+static void rf__sampler_skip_uniform(rf_sampler *s) { (void)rf__rng_next(s->rng); }
 
 /* ---------------------------------------------------------------------------------------------
    Stop strings */

@@ -3,6 +3,9 @@
    checks use bounds of 3-4 standard errors (or a chi-square critical value), with fixed
    seeds, so they are deterministic and far from flaky. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "rocmforge.h"
 #include "rf_test.h"
 
@@ -497,6 +500,49 @@ static void test_stop_empty_and_bounds(void) {
     CHECK(at == 0 && safe == 0);
 }
 
+/* rf_ctx_decode_sample on the CPU is rf_ctx_decode + rf_sampler_sample (api.h): the same tokens
+   from the same seed on a random-weight model, 16 steps of the default chain; out may alias the
+   input token; n < 1 and NULL arguments are refused. (The GPU's device sampling is checked
+   against this in tests/gpu.) */
+static void test_decode_sample_cpu(void) {
+    rf_synth_params sy;
+    rf_model *m = NULL;
+    rf_ctx *ca = NULL, *cb = NULL;
+    rf_sampler *sa = NULL, *sb = NULL;
+    rf_sampler_params sp = rf_sampler_default_params();
+    char path[512];
+    int32_t prompt[4] = {5, 17, 300, 42}, ta = 0, tb = 0;
+    int i, same = 1;
+    rf_status st = RF_OK;
+    memset(&sy, 0, sizeof sy);
+    snprintf(path, sizeof path, "%s/decode_sample_model.gguf", getenv("RF_BUILD") ? getenv("RF_BUILD") : "build");
+    REQUIRE(rf_synth_write(&sy, path) == RF_OK);
+    REQUIRE(rf_model_load(path, NULL, &m) == RF_OK);
+    REQUIRE_ONCE(rf_ctx_new(m, NULL, &ca) == RF_OK && rf_ctx_new(m, NULL, &cb) == RF_OK);
+    sp.seed = 7;
+    REQUIRE_ONCE(rf_sampler_new(&sp, rf_model_n_vocab(m), &sa) == RF_OK && rf_sampler_new(&sp, rf_model_n_vocab(m), &sb) == RF_OK);
+    CHECK(rf_ctx_decode_sample(ca, prompt, 0, sa, &ta) == RF_ERR_INVALID_ARG);
+    CHECK(rf_ctx_decode_sample(ca, prompt, 4, NULL, &ta) == RF_ERR_INVALID_ARG);
+    CHECK(rf_ctx_decode_sample(ca, prompt, 4, sa, NULL) == RF_ERR_INVALID_ARG);
+    CHECK(rf_ctx_pos(ca) == 0);
+    st = rf_ctx_decode_sample(ca, prompt, 4, sa, &ta);
+    if (st == RF_OK) st = rf_ctx_decode(cb, prompt, 4);
+    if (st == RF_OK) st = rf_sampler_sample(sb, rf_ctx_logits(cb), &tb);
+    for (i = 0; i < 16 && st == RF_OK; i++) {
+        same &= ta == tb;
+        rf_sampler_accept(sa, ta), rf_sampler_accept(sb, tb);
+        st = rf_ctx_decode_sample(ca, &ta, 1, sa, &ta);
+        if (st == RF_OK) st = rf_ctx_decode(cb, &tb, 1);
+        if (st == RF_OK) st = rf_sampler_sample(sb, rf_ctx_logits(cb), &tb);
+    }
+    CHECKF(st == RF_OK, "%s", rf_last_error());
+    CHECK(same && ta == tb && rf_ctx_pos(ca) == 20);
+    rf_sampler_free(sa), rf_sampler_free(sb);
+    rf_ctx_free(ca), rf_ctx_free(cb);
+    rf_model_free(m);
+    remove(path);
+}
+
 int main(void) {
     (void)rft_shared_dir;  /* rf_test.h's helper; these tests need no shared files */
     RUN(test_default_params);
@@ -519,5 +565,6 @@ int main(void) {
     RUN(test_stop_hold_back);
     RUN(test_stop_overlapping);
     RUN(test_stop_empty_and_bounds);
+    RUN(test_decode_sample_cpu);
     return TEST_EXIT();
 }

@@ -5,7 +5,10 @@
    (max |gpu - cpu| / max |cpu|) for float weights, 5e-2 for quantized ones: both sides round
    activations to q8 before each quantized product, so a float-order difference of 1e-7 that
    flips one rounding moves that value by a whole q8 step (~1/254 of its block's max), and
-   random-weight layers compound it (measured on the H100: 1e-3..3e-2 quantized, <= 1.2e-4 float). Usage: test_gpu_model model.gguf ... */
+   random-weight layers compound it (measured on the H100: 1e-3..3e-2 quantized, <= 1.2e-4 float).
+   Then 32 tokens from seeded samplers with rf_ctx_decode_sample (the chain on the device) against
+   rf_ctx_decode + rf_sampler_sample on the same GPU model: identical tokens.
+   Usage: test_gpu_model model.gguf ... */
 #include "rocmforge.h"
 #include "rf_test.h"
 #include <math.h>
@@ -86,6 +89,46 @@ static void test_model(void) {
         int a = argmax(rf_ctx_logits(cc), nv), b = argmax(rf_ctx_logits(cg), nv);
         printf("  %s: 512-token prefill max rel logit diff %.2e, argmax %d vs %d\n", path_, e, a, b);
         CHECKF(e < tol && a == b, "prefill: %.3g, argmax %d vs %d", e, a, b);
+    }
+    /* 32 tokens from a seeded sampler: rf_ctx_decode_sample (the chain on the device, or the
+       host's for penalties) against rf_ctx_decode + rf_sampler_sample on the same GPU model. */
+    {
+        static const char *names[] = {"default chain", "top-k 256 top-p 0.9 temp 1.5", "greedy", "repeat penalty (host)"};
+        int v;
+        for (v = 0; v < 4; v++) {
+            rf_sampler_params sp = rf_sampler_default_params();
+            rf_sampler *sd = NULL, *sh = NULL;
+            int32_t td = 0, th = 0, gen_d[32], gen_h[32];
+            int j, equal = 1;
+            rf_status sd_st, sh_st;
+            memset(gen_d, 0, sizeof gen_d), memset(gen_h, 0, sizeof gen_h);
+            sp.seed = 42 + (uint64_t)v;
+            if (v == 1) sp.top_k = 256, sp.top_p = 0.9f, sp.min_p = 0.0f, sp.temperature = 1.5f;
+            if (v == 2) sp.temperature = 0.0f;
+            if (v == 3) sp.repeat_penalty = 1.3f, sp.temperature = 1.0f;
+            rf_ctx_free(cc), rf_ctx_free(cg);
+            cc = cg = NULL;
+            REQUIRE(rf_ctx_new(mg, &cp, &cc) == RF_OK && rf_ctx_new(mg, &cp, &cg) == RF_OK);
+            REQUIRE(rf_sampler_new(&sp, nv, &sd) == RF_OK && rf_sampler_new(&sp, nv, &sh) == RF_OK);
+            for (j = 0; j < 8; j++) rf_sampler_accept(sd, toks[j]), rf_sampler_accept(sh, toks[j]);
+            sd_st = rf_ctx_decode_sample(cg, toks, 8, sd, &td);
+            sh_st = rf_ctx_decode(cc, toks, 8);
+            if (sh_st == RF_OK) sh_st = rf_sampler_sample(sh, rf_ctx_logits(cc), &th);
+            for (j = 0; j < 32 && sd_st == RF_OK && sh_st == RF_OK; j++) {
+                gen_d[j] = td, gen_h[j] = th;
+                equal &= td == th;
+                rf_sampler_accept(sd, td), rf_sampler_accept(sh, th);
+                sd_st = rf_ctx_decode_sample(cg, &td, 1, sd, &td);
+                sh_st = rf_ctx_decode(cc, &th, 1);
+                if (sh_st == RF_OK) sh_st = rf_sampler_sample(sh, rf_ctx_logits(cc), &th);
+            }
+            printf("  %s: %s, 32 tokens device vs host sampling %s (first %d %d %d %d)\n", path_, names[v],
+                   equal && j == 32 ? "identical" : "DIFFERENT", gen_d[0], gen_d[1], gen_d[2], gen_d[3]);
+            CHECKF(sd_st == RF_OK && sh_st == RF_OK, "%s: %s", names[v], rf_last_error());
+            CHECKF(equal && j == 32, "%s: device and host sampling differ", names[v]);
+            for (j = 0; j < 32 && !equal; j++) printf("    %2d: %d %d\n", j, gen_d[j], gen_h[j]);
+            rf_sampler_free(sd), rf_sampler_free(sh);
+        }
     }
 done:
     rf_ctx_free(cc), rf_ctx_free(cg);

@@ -411,6 +411,104 @@ static void test_argmax(void) {
     RF_FREE(x);
 }
 
+/* Device sampling against the CPU sampler (src/sample.c's rf_sampler_sample, the reference): for
+   random logit vectors -- smooth, coarse (a few distinct values: ties at the top-k boundary), with
+   NaN / -inf / +inf, all equal, and vocabularies smaller than k -- and each parameter set, the
+   token rf_hip_sample draws with the sampler's next uniform number is rf_sampler_sample's, three
+   draws per vector (the RNG moves on between them). */
+typedef struct sample_case { float temp; int32_t top_k; float top_p, min_p; } sample_case;
+
+static void fill_logits(float *x, int64_t n, int kind) {
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        switch (kind) {
+        case 0: x[i] = frand() * 4.0f; break;                              /* smooth */
+        case 1: x[i] = (float)floor(frand() * 8.0f) * 0.5f; break;          /* 16 values: ties */
+        case 2: x[i] = frand() * 12.0f; break;                              /* peaked */
+        case 3: x[i] = 0.25f; break;                                        /* all equal */
+        default: x[i] = frand() < -0.6f ? -INFINITY : frand() * 3.0f; break; /* many -inf */
+        }
+    }
+    if (kind == 4 && n > 10) x[1] = NAN, x[n / 2] = NAN, x[n - 1] = -0.0f, x[3] = 0.0f;
+    if (kind == 2 && n > 10 && (rng & 1)) x[n / 3] = INFINITY, x[n / 5] = INFINITY, x[n / 7] = FLT_MAX;
+}
+
+static void test_sample_matches_cpu(void) {
+    static const sample_case cases[] = {
+        {0.0f, 40, 1.0f, 0.0f},      /* greedy */
+        {0.7f, 1, 1.0f, 0.0f},       /* top-k 1 */
+        {0.7f, 40, 1.0f, 0.0f},      {1.5f, 40, 0.9f, 0.0f},   {0.8f, 40, 0.95f, 0.05f}, /* the defaults */
+        {0.7f, 256, 0.9f, 0.05f},    {1.5f, 256, 1.0f, 0.05f}, {1.5f, 256, 1.0f, 0.0f},
+        {0.7f, 1, 0.9f, 0.05f},      {1.5f, 100, 0.9f, 0.0f},
+    };
+    static const int64_t vocabs[] = {7, 300, 32000, 151936};
+    const int n_cases = (int)(sizeof cases / sizeof cases[0]);
+    int vi, kind, trial, ci, draw, compared = 0, differ = 0;
+    for (vi = 0; vi < 4; vi++) {
+        const int64_t n = vocabs[vi];
+        float *x = RF__NEW(float, n);
+        rf_hip_buf *b = NULL;
+        float *dx;
+        int32_t *dout;
+        REQUIRE(x && rf_hip_buf_new(G, sizeof(float) * (size_t)n + 1024, &b) == 0);
+        dx = (float *)rf_hip_buf_alloc(b, sizeof(float) * (size_t)n, 256), dout = (int32_t *)rf_hip_buf_alloc(b, 8, 256);
+        for (kind = 0; kind < 5; kind++)
+            for (trial = 0; trial < 2; trial++) {
+                fill_logits(x, n, kind);
+                REQUIRE(rf_hip_upload(G, dx, x, sizeof(float) * (size_t)n) == 0);
+                for (ci = 0; ci < n_cases; ci++) {
+                    rf_sampler_params sp = rf_sampler_default_params();
+                    rf_sampler *s = NULL;
+                    rf__sample_plan plan;
+                    sp.temperature = cases[ci].temp, sp.top_k = cases[ci].top_k, sp.top_p = cases[ci].top_p;
+                    sp.min_p = cases[ci].min_p, sp.seed = (uint64_t)(1000 * vi + 100 * kind + 10 * trial + ci);
+                    REQUIRE(rf_sampler_new(&sp, (int32_t)n, &s) == RF_OK);
+                    REQUIRE(rf__sampler_plan(s, &plan));
+                    for (draw = 0; draw < 3; draw++) {
+                        int32_t got[2] = {-1, -1}, want = -1;
+                        double u = rf__sampler_peek_uniform(s);
+                        REQUIRE(rf_hip_sample(G, dx, n, plan.top_k, plan.top_p, plan.min_p, plan.temperature, u, dout) == 0);
+                        REQUIRE(rf_hip_download(G, got, dout, sizeof got) == 0);
+                        REQUIRE(rf_sampler_sample(s, x, &want) == RF_OK); /* draws u */
+                        compared++;
+                        if (got[0] != want) {
+                            if (differ++ < 8)
+                                printf("  vocab %lld kind %d case %d draw %d: device %d, cpu %d (u %.17g)\n", (long long)n, kind,
+                                       ci, draw, got[0], want, u);
+                        }
+                    }
+                    rf_sampler_free(s);
+                }
+            }
+        rf_hip_buf_free(b);
+        RF_FREE(x);
+    }
+    printf("  %d draws compared, %d differ\n", compared, differ);
+    CHECKF(differ == 0, "%d of %d device draws differ from the CPU sampler's", differ, compared);
+}
+
+/* Every logit NaN or -inf: no candidate; token 0 and a count of 0 (rf_sampler_sample's error). A
+   top_k the kernel cannot hold is refused before the launch. */
+static void test_sample_no_candidates(void) {
+    float x[64];
+    rf_hip_buf *b = NULL;
+    float *dx;
+    int32_t *dout, got[2] = {-1, -1};
+    int i;
+    for (i = 0; i < 64; i++) x[i] = i % 3 ? -INFINITY : NAN;
+    REQUIRE(rf_hip_buf_new(G, 4096, &b) == 0);
+    dx = (float *)rf_hip_buf_alloc(b, sizeof x, 256), dout = (int32_t *)rf_hip_buf_alloc(b, 8, 256);
+    REQUIRE(rf_hip_upload(G, dx, x, sizeof x) == 0);
+    REQUIRE(rf_hip_sample(G, dx, 64, 40, 0.9f, 0.05f, 0.8f, 0.5, dout) == 0 && rf_hip_download(G, got, dout, 8) == 0);
+    CHECKF(got[0] == 0 && got[1] == 0, "got %d, %d candidates", got[0], got[1]);
+    REQUIRE(rf_hip_sample(G, dx, 64, 0, 1.0f, 0.0f, 0.0f, 0.5, dout) == 0 && rf_hip_download(G, got, dout, 8) == 0);
+    CHECKF(got[0] == 0 && got[1] == 0, "greedy: got %d, %d candidates", got[0], got[1]);
+    CHECK(rf_hip_sample(G, dx, 64, RF_HIP_SAMPLE_K_MAX + 1, 1.0f, 0.0f, 0.8f, 0.5, dout) != 0);
+    CHECK(rf_hip_sample(G, dx, 64, 0, 1.0f, 0.0f, 0.8f, 0.5, dout) != 0);
+    CHECK(rf_hip_sync(G) == 0);
+    rf_hip_buf_free(b);
+}
+
 /* Errors are values with the runtime's message: no such device, an impossible allocation, a
    type without a kernel. Nothing aborts. */
 static void test_errors(void) {
@@ -447,6 +545,8 @@ int main(void) {
     RUN(test_embed);
     RUN(test_softmax_moe);
     RUN(test_argmax);
+    RUN(test_sample_matches_cpu);
+    RUN(test_sample_no_candidates);
     RUN(test_errors);
     rf_hip_close(G);
     return TEST_EXIT();
