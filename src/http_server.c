@@ -81,11 +81,16 @@ static void rf__api_traces(rf__server *S, rf__conn *c, int keep) {
     RF_FREE(b.p);
 }
 
+/* "Authorization: Bearer KEY". The key bytes are compared in constant time (every byte, OR of
+   the differences): how long the check takes says nothing about how much of a guess was right. */
 static int rf__auth_ok(const rf__server *S, const rf__http_req *r) {
-    size_t n;
+    size_t n, i;
+    unsigned diff = 0;
     if (!S->p.api_key || !*S->p.api_key) return 1;
     n = strlen(S->p.api_key);
-    return r->auth && r->auth_len == 7 + n && rf__ieq(r->auth, 7, "bearer ") && memcmp(r->auth + 7, S->p.api_key, n) == 0;
+    if (!r->auth || r->auth_len != 7 + n || !rf__ieq(r->auth, 7, "bearer ")) return 0;
+    for (i = 0; i < n; i++) diff |= (unsigned)((unsigned char)r->auth[7 + i] ^ (unsigned char)S->p.api_key[i]);
+    return diff == 0;
 }
 
 /* A complete request: answer it now, or hand it to a slot (c->job). */
