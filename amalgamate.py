@@ -43,6 +43,7 @@ SOURCES = [
     "src/sample.c",    # sampler chain, seeded RNG, stop strings
     "src/ops.c",       # CPU tensor ops: matvec over quantized rows, RMSNorm, RoPE, softmax, ...
     "src/model.c",     # architectures as data; loading weights and hyperparameters
+    "src/kv.c",        # KV-cache pages and the pool contexts take them from
     "src/hip.c",       # under ROCMFORGE_HIP: weights, KV cache and the forward pass on the GPU
     "src/forward.c",   # rf_ctx: KV cache and the forward pass
     "src/decode_sample.c",  # rf_ctx_decode_sample: decode + sample, on the device when it can

@@ -444,9 +444,30 @@ typedef enum rf_kv_type {
     RF_KV_Q8_0,     /* a quarter of f32; needs n_kv_heads * head_dim to be whole 32-blocks */
     RF_KV_F32       /* exact: for comparisons against float references */
 } rf_kv_type;
+/* A pool of KV-cache pages shared by contexts of one model (the server's slots): a context made
+   with one holds pages of RF_KV_PAGE positions only as it grows into them, and gives them back
+   when truncated or freed, so N contexts need memory for the positions they use, not N x n_ctx.
+   Pages are allocated when first taken (at most n_positions / RF_KV_PAGE of them) and kept for
+   reuse. When none is left, rf_ctx_decode fails with RF_ERR_OOM and runs nothing. A context
+   made without a pool owns a private one, allocated up front for its n_ctx positions. Free the
+   pool after every context using it. */
+#define RF_KV_PAGE 32
+typedef struct rf_kv_pool rf_kv_pool;
+typedef struct rf_kv_pool_stats {
+    int32_t page_positions;   /* RF_KV_PAGE */
+    int64_t page_bytes;       /* k and v of every layer for RF_KV_PAGE positions */
+    int32_t pages_total;      /* the budget */
+    int32_t pages_allocated;  /* allocated so far: the memory the pool holds */
+    int32_t pages_used;       /* of those, held by contexts now */
+} rf_kv_pool_stats;
+RF_API rf_status rf_kv_pool_new(const rf_model *m, rf_kv_type kv_type, int64_t n_positions, rf_kv_pool **out);
+RF_API void rf_kv_pool_free(rf_kv_pool *p);
+RF_API rf_kv_pool_stats rf_kv_pool_stats_of(rf_kv_pool *p);
+
 typedef struct rf_ctx_params {
     int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
-    rf_kv_type kv_type;
+    rf_kv_type kv_type;  /* with kv_pool: must be the pool's */
+    rf_kv_pool *kv_pool; /* NULL: a private cache for n_ctx positions, allocated up front */
     int32_t n_threads;   /* 0: one per core */
     /* CPU kernels: NULL or "": the best this CPU runs (detected at run time); "scalar" (the
        reference), "avx2", "avx512-vnni", "neon", "neon-dotprod" to ask for one -- rf_ctx_new
@@ -459,6 +480,19 @@ RF_API void rf_ctx_free(rf_ctx *c);
 /* Append n tokens at the current position and run them; then rf_ctx_logits() holds the next-token
    logits after the last one. RF_ERR_TOO_LARGE when the context would overflow (nothing is run). */
 RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n);
+/* One new token for each of n distinct contexts of one model, run as one batch: every weight is
+   read once for all of them (the server's decode step); attention reads each context's own cache
+   at its own position. Afterwards each context is as rf_ctx_decode(ctxs[i], &tokens[i], 1) would
+   leave it (logits equal up to float summation order in the SIMD matmul kernels). The batch
+   computes with the threads and kernels of the context with the largest n_ctx. Fails (running
+   nothing) when an argument is bad, a context is full (RF_ERR_TOO_LARGE) or the KV pool has no
+   page left (RF_ERR_OOM: see rf_ctx_reserve). GPU contexts decode one by one. */
+RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32_t n);
+/* Make sure the cache holds pages for n_positions positions (taking them from the pool now):
+   RF_ERR_OOM when the pool has run out, RF_ERR_TOO_LARGE past n_ctx. */
+RF_API rf_status rf_ctx_reserve(rf_ctx *c, int32_t n_positions);
+/* Bytes of KV cache the context holds now (its pages). */
+RF_API int64_t rf_ctx_kv_bytes(const rf_ctx *c);
 RF_API const float *rf_ctx_logits(const rf_ctx *c);  /* n_vocab floats */
 /* rf_ctx_decode, then *out = the token rf_sampler_sample(s, logits) picks (s is not given the token:
    call rf_sampler_accept as after rf_sampler_sample). On a context whose model is on the GPU the
@@ -526,6 +560,14 @@ RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *s, const char *prompt, size
 RF_API rf_status rf_gen_step(rf_gen *g);
 RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g);  /* counts so far; stop when over */
 RF_API void rf_gen_end(rf_gen *g, rf_gen_result *r);             /* r may be NULL; g may be NULL */
+/* The token step in two halves, for callers that decode many generations' tokens as one batch
+   (the server: rf_ctx_decode_batch). Once rf_gen_prefilled(g), rf_gen_step(g) is
+   rf_gen_sample(g, &t) -- sample, stream, t = the token to decode next or -1 when the generation
+   is over -- then rf_ctx_decode(context, &t, 1). rf_gen_stop ends a generation early with a
+   reason (e.g. RF_STOP_LENGTH when its decode found the KV pool empty). */
+RF_API int rf_gen_prefilled(const rf_gen *g);
+RF_API rf_status rf_gen_sample(rf_gen *g, int32_t *next);
+RF_API void rf_gen_stop(rf_gen *g, rf_stop_reason why);
 
 /* ---------------------------------------------------------------------------------------------
    JSON (RFC 8259), the reader and writer the server uses; bounded and non-throwing. A parsed
@@ -585,7 +627,10 @@ typedef struct rf_server_params {
     double drain_timeout_s;     /* on shutdown, running requests get this long to finish [5] */
     const char *api_key;        /* when set, every endpoint but /health and /ready needs
                                    "Authorization: Bearer <api_key>" */
-    rf_ctx_params ctx;          /* per slot */
+    rf_ctx_params ctx;          /* per slot (kv_pool: the server makes one the slots share) */
+    int64_t kv_size;            /* KV positions for all slots together, allocated as used
+                                   [n_parallel x n_ctx]; fewer: a slot that finds none left
+                                   ends with finish_reason "length" (503 before its first token) */
     int32_t default_max_tokens; /* when a request names none [0: until the context is full] */
     int n_traces;               /* requests kept for /traces [64] */
     rf_logger *log;
@@ -9351,6 +9396,158 @@ RF_API rf_chat_format rf_model_chat_format(const rf_model *m) {
     return RF_CHAT_UNKNOWN;
 }
 /* --- end src/model.c --- */
+/* --- src/kv.c --- */
+/* The KV cache's memory: pages of RF_KV_PAGE positions, each holding those positions' k and v rows
+   of every layer. A context maps position p to page p / RF_KV_PAGE of its page table (forward.c:
+   rf__kv_at). The pages come from a pool:
+
+   - a shared pool (rf_kv_pool_new), for many contexts of one model -- the server's slots: it
+     allocates a page when a context first needs it and takes it back when the context is
+     truncated or freed, so contexts hold memory for the positions they use, not for n_ctx each;
+     pages once allocated are kept for reuse (the pool's high-water mark stays resident). When
+     every page is taken, growing a context fails with RF_ERR_OOM and nothing is run.
+   - a private pool, for a context made without one: one allocation of ceil(n_ctx / RF_KV_PAGE)
+     pages up front, as a contiguous cache would be -- a lone context never runs out mid-way.
+
+   Page layout: [k, v][n_layer][RF_KV_PAGE][kv_row_bytes]. */
+
+struct rf_kv_pool {
+    rf_type type;            /* the cache's element type: f16, q8_0 or f32 */
+    int64_t n_layer;
+    uint64_t row_bytes;      /* one position's k (or v) row of one layer */
+    uint64_t page_bytes;
+    int32_t n_pages;         /* the budget */
+    int32_t n_alloc;         /* pages allocated so far (shared pools allocate as they go) */
+    int32_t n_free;          /* of the allocated pages, on the free list */
+    uint8_t **pages;         /* [n_pages]: the allocated pages, NULL past n_alloc */
+    int32_t *free_list;      /* [n_pages]: indices of free allocated pages */
+    uint8_t *block;          /* a private pool's one allocation (its pages point into it) */
+#ifndef RF_NO_THREADS
+    pthread_mutex_t mu;      /* contexts of different threads may share a pool */
+#endif
+};
+
+static void rf__kv_lock(rf_kv_pool *p) {
+#ifndef RF_NO_THREADS
+    pthread_mutex_lock(&p->mu);
+#else
+    (void)p;
+#endif
+}
+
+static void rf__kv_unlock(rf_kv_pool *p) {
+#ifndef RF_NO_THREADS
+    pthread_mutex_unlock(&p->mu);
+#else
+    (void)p;
+#endif
+}
+
+static rf_type rf__kv_rf_type(rf_kv_type t) {
+    return t == RF_KV_F16 ? RF_TYPE_F16 : t == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
+}
+
+RF_API void rf_kv_pool_free(rf_kv_pool *p) {
+    int32_t i;
+    if (!p) return;
+    if (p->block) RF_FREE(p->block);
+    else
+        for (i = 0; i < p->n_alloc; i++) RF_FREE(p->pages[i]);
+    RF_FREE(p->pages);
+    RF_FREE(p->free_list);
+#ifndef RF_NO_THREADS
+    pthread_mutex_destroy(&p->mu);
+#endif
+    RF_FREE(p);
+}
+
+/* A pool for n_positions positions (rounded up to whole pages); `up_front`: allocate them all now
+   in one block (a private pool) instead of page by page as they are first taken. */
+static rf_status rf__kv_pool_make(const rf_model *m, rf_type type, int64_t n_positions, int up_front, rf_kv_pool **out) {
+    rf_kv_pool *p;
+    int64_t kv_dim = m->n_head_kv * m->head_dim, n_pages = (n_positions + RF_KV_PAGE - 1) / RF_KV_PAGE, total;
+    rf_status s;
+    int32_t i;
+    *out = NULL;
+    if (n_positions <= 0 || n_pages > INT32_MAX / 2)
+        return rf__err(RF_ERR_INVALID_ARG, "KV pool: %lld positions is not a pool size", (long long)n_positions);
+    if (!(p = RF__NEWZ(rf_kv_pool, 1))) return rf__err(RF_ERR_OOM, "KV pool: out of memory");
+#ifndef RF_NO_THREADS
+    pthread_mutex_init(&p->mu, NULL);
+#endif
+    p->type = type;
+    p->n_layer = m->n_layer;
+    p->n_pages = (int32_t)n_pages;
+    if ((s = rf_type_row_bytes(type, kv_dim, &p->row_bytes)) != RF_OK) {
+        rf_kv_pool_free(p);
+        return rf__err(s, "KV cache: a row of %lld values cannot be stored as %s", (long long)kv_dim, rf_type_name(type));
+    }
+    p->page_bytes = 2 * (uint64_t)m->n_layer * RF_KV_PAGE * p->row_bytes;
+    if (p->page_bytes / p->row_bytes != 2 * (uint64_t)m->n_layer * RF_KV_PAGE ||
+        (double)p->page_bytes * (double)n_pages > (double)SIZE_MAX) {
+        rf_kv_pool_free(p);
+        return rf__err(RF_ERR_TOO_LARGE, "KV cache for %lld positions overflows", (long long)n_positions);
+    }
+    p->pages = RF__NEWZ(uint8_t *, n_pages);
+    p->free_list = RF__NEW(int32_t, n_pages);
+    if (up_front && p->pages) p->block = RF__NEW(uint8_t, p->page_bytes * (uint64_t)n_pages);
+    if (!p->pages || !p->free_list || (up_front && !p->block)) {
+        double mb = (double)p->page_bytes * (double)n_pages / 1e6;
+        total = n_pages * RF_KV_PAGE;
+        rf_kv_pool_free(p);
+        return rf__err(RF_ERR_OOM, "KV cache: out of memory for %lld positions (%.1f MB)", (long long)total, mb);
+    }
+    if (up_front) {
+        for (i = 0; i < p->n_pages; i++) {
+            p->pages[i] = p->block + (uint64_t)i * p->page_bytes;
+            p->free_list[i] = p->n_pages - 1 - i; /* taken from the end: page 0 first */
+        }
+        p->n_alloc = p->n_free = p->n_pages;
+    }
+    *out = p;
+    return RF_OK;
+}
+
+RF_API rf_status rf_kv_pool_new(const rf_model *m, rf_kv_type kv_type, int64_t n_positions, rf_kv_pool **out) {
+    if (!out) return rf__err(RF_ERR_INVALID_ARG, "rf_kv_pool_new: NULL argument");
+    *out = NULL;
+    if (!m) return rf__err(RF_ERR_INVALID_ARG, "rf_kv_pool_new: NULL model");
+    return rf__kv_pool_make(m, rf__kv_rf_type(kv_type), n_positions, 0, out);
+}
+
+/* Take a page: its index in p->pages, or -1 when the budget is spent or malloc fails. */
+static int32_t rf__kv_page_take(rf_kv_pool *p) {
+    int32_t id = -1;
+    rf__kv_lock(p);
+    if (p->n_free > 0) {
+        id = p->free_list[--p->n_free];
+    } else if (p->n_alloc < p->n_pages && (p->pages[p->n_alloc] = RF__NEW(uint8_t, p->page_bytes)) != NULL) {
+        id = p->n_alloc++;
+    }
+    rf__kv_unlock(p);
+    return id;
+}
+
+static void rf__kv_page_give(rf_kv_pool *p, int32_t id) {
+    rf__kv_lock(p);
+    p->free_list[p->n_free++] = id;
+    rf__kv_unlock(p);
+}
+
+RF_API rf_kv_pool_stats rf_kv_pool_stats_of(rf_kv_pool *p) {
+    rf_kv_pool_stats st;
+    memset(&st, 0, sizeof st);
+    if (!p) return st;
+    rf__kv_lock(p);
+    st.page_positions = RF_KV_PAGE;
+    st.page_bytes = (int64_t)p->page_bytes;
+    st.pages_total = p->n_pages;
+    st.pages_allocated = p->n_alloc;
+    st.pages_used = p->n_alloc - p->n_free;
+    rf__kv_unlock(p);
+    return st;
+}
+/* --- end src/kv.c --- */
 /* --- src/hip.c --- */
 /* hip: the GPU side of rf_model and rf_ctx, under ROCMFORGE_HIP (without it, rf_model_params'
    n_gpu_layers only logs that this build runs on the CPU). The kernels and the device runtime
@@ -9814,35 +10011,43 @@ static int rf__hip_pick_take(struct rf__hip_ctx *c, int32_t *token, int32_t *n_v
 /* --- end src/hip.c --- */
 /* --- src/forward.c --- */
 /* rf_ctx: one inference session -- the KV cache, scratch buffers, the position -- and the forward
-   pass. rf__forward runs a batch of tokens (up to RF__BATCH) through the transformer, in the
-   order of the equations, every token of the batch through each step together:
+   pass. rf__forward runs a batch of rows (up to RF__BATCH) through the transformer, in the order
+   of the equations, every row of the batch through each step together. Row t is one token of one
+   context at one position: a prompt is many rows of one context, the server's decode step one
+   row for each of its slots' contexts (rf_ctx_decode_batch).
 
      x = embed(token)                                   (x sqrt(d) for gemma)
      per layer:  h = rmsnorm(x);  q,k,v = Wq h, Wk h, Wv h  (+ bias; qk-norm; RoPE)
-                 a = softmax(q k^T / sqrt(hd)) v  over the cached positions <= the token's own
-                     (a window for SWA): causal inside the batch
+                 a = softmax(q k^T / sqrt(hd)) v  over the row's context's cached positions <=
+                     the row's own (a window for SWA): causal inside the batch
                  x = x + [post-norm] Wo a
                  h = rmsnorm(x);  x = x + [post-norm] Wdown (act(Wgate h) * Wup h)
-     logits = Wout rmsnorm(x)          (the batch's last token only)
+     logits = Wout rmsnorm(x)          (the rows that want them: a context's last)
 
-   A batch reads each weight once for all its tokens (ops.c: rf__matmul_prepared), which makes
-   prompt processing compute bound; decode is the batch of one.
-   The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer. */
+   A batch reads each weight once for all its rows (ops.c: rf__matmul_prepared), which makes
+   prompt processing compute bound, and lets many sequences share one decode step.
+   The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer, in pages
+   of RF_KV_PAGE positions (kv.c). */
 
-#define RF__BATCH 64 /* tokens per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
+#define RF__BATCH 64 /* rows per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
 
 struct rf_ctx {
     const rf_model *m;
     int32_t n_ctx, pos;
     rf_type kv_type;
     uint64_t kv_row_bytes;     /* one position's k (or v) row of one layer */
-    uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
-    /* per token of a batch: [RF__BATCH][width] */
+    rf_kv_pool *kv;            /* where the pages come from: shared, or kv_own */
+    rf_kv_pool *kv_own;        /* a private pool (no shared one given), freed with the context */
+    int32_t *page_ids;         /* [ceil(n_ctx / RF_KV_PAGE)]: the pages held, in position order */
+    int32_t n_pages;
+    /* per row of a batch: [RF__BATCH][width] */
     float *x, *xb, *xb2, *qkv, *hb, *hb2;
     int64_t ld_xb, ld_qkv, ld_hb; /* row widths of xb/xb2, qkv, hb/hb2 */
     float *att;        /* attention scratch, [n_threads][att_per_thread] */
     int64_t att_per_thread;
     float *probs, *kv_row_moe, *logits;
+    float *logits_rows; /* logits of a batch's rows before they go to their contexts [n][n_vocab] */
+    int64_t n_logits_rows;
     void *qbuf;        /* quantized activations of a batch, [RF__BATCH][max_act_bytes] */
     void *qbuf1;       /* ... of one vector (MoE experts, logits) */
     int32_t *tokens;   /* the token at each cached position, for prefix reuse */
@@ -9852,11 +10057,27 @@ struct rf_ctx {
     rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
 };
 
+/* One forward pass's rows: token tok[t] of context seq[t] at position pos[t]. The rows of one
+   context are consecutive and in position order. want[t]: the logits after row t go to
+   seq[t]->logits. */
+typedef struct rf__batch {
+    int64_t n;
+    rf_ctx *seq[RF__BATCH];
+    int32_t tok[RF__BATCH], pos[RF__BATCH];
+    int want[RF__BATCH];
+} rf__batch;
+
+/* Give back the pages past the first n_keep. */
+static void rf__kv_release(rf_ctx *c, int32_t n_keep) {
+    while (c->n_pages > n_keep) rf__kv_page_give(c->kv, c->page_ids[--c->n_pages]);
+}
+
 RF_API void rf_ctx_free(rf_ctx *c) {
     if (!c) return;
     rf__hip_ctx_free(c->gpu);
-    RF_FREE(c->k_cache);
-    RF_FREE(c->v_cache);
+    if (c->kv) rf__kv_release(c, 0);
+    rf_kv_pool_free(c->kv_own);
+    RF_FREE(c->page_ids);
     RF_FREE(c->x);
     RF_FREE(c->xb);
     RF_FREE(c->xb2);
@@ -9867,6 +10088,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->probs);
     RF_FREE(c->kv_row_moe);
     RF_FREE(c->logits);
+    RF_FREE(c->logits_rows);
     RF_FREE(c->qbuf);
     RF_FREE(c->qbuf1);
     RF_FREE(c->tokens);
@@ -9877,7 +10099,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
 RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out) {
     rf_ctx *c;
     int64_t kv_dim, q_dim, n_ctx, group;
-    uint64_t cache_bytes, act_bytes;
+    uint64_t act_bytes;
     rf_status s;
     if (!m || !out) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_new: NULL argument");
     *out = NULL;
@@ -9888,7 +10110,7 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     if (!(c = RF__NEWZ(rf_ctx, 1))) return rf__err(RF_ERR_OOM, "ctx: out of memory");
     c->m = m;
     c->n_ctx = (int32_t)n_ctx;
-    c->kv_type = !p || p->kv_type == RF_KV_F16 ? RF_TYPE_F16 : p->kv_type == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
+    c->kv_type = rf__kv_rf_type(p ? p->kv_type : RF_KV_F16);
     kv_dim = m->n_head_kv * m->head_dim;
     q_dim = m->n_head * m->head_dim;
     group = m->n_head / m->n_head_kv;
@@ -9900,23 +10122,27 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
         RF_FREE(c);
         return s;
     }
-    if ((s = rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes)) != RF_OK) {
+    if (p && p->kv_pool) {
+        if (p->kv_pool->type != c->kv_type || p->kv_pool->n_layer != m->n_layer ||
+            rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes) != RF_OK || c->kv_row_bytes != p->kv_pool->row_bytes) {
+            rf_ctx_free(c);
+            return rf__err(RF_ERR_INVALID_ARG, "ctx: the KV pool was made for another model or KV type");
+        }
+        c->kv = p->kv_pool;
+    } else if ((s = rf__kv_pool_make(m, c->kv_type, n_ctx, 1, &c->kv_own)) != RF_OK) {
         rf_ctx_free(c);
-        return rf__err(s, "ctx: a KV row of %lld values cannot be stored as %s", (long long)kv_dim,
-                       rf_type_name(c->kv_type));
+        return s;
+    } else {
+        c->kv = c->kv_own;
     }
-    if (!rf__mul_u64(c->kv_row_bytes, (uint64_t)(n_ctx * m->n_layer), &cache_bytes) || cache_bytes > SIZE_MAX) {
-        rf_ctx_free(c);
-        return rf__err(RF_ERR_TOO_LARGE, "ctx: KV cache for %lld positions overflows", (long long)n_ctx);
-    }
+    c->kv_row_bytes = c->kv->row_bytes;
     act_bytes = m->max_act_bytes ? m->max_act_bytes : 1;
     c->ld_xb = RF__MAX(m->n_embd, q_dim);
     c->ld_qkv = q_dim + 2 * kv_dim;
     c->ld_hb = 2 * m->n_ff;
     /* per thread: scores of `group` heads over n_ctx positions, then one f32 K/V row */
     c->att_per_thread = group * n_ctx + kv_dim;
-    c->k_cache = RF__NEW(uint8_t, cache_bytes);
-    c->v_cache = RF__NEW(uint8_t, cache_bytes);
+    c->page_ids = RF__NEW(int32_t, (n_ctx + RF_KV_PAGE - 1) / RF_KV_PAGE);
     c->x = RF__NEW(float, RF__BATCH * m->n_embd);
     c->xb = RF__NEW(float, RF__BATCH * c->ld_xb);
     c->xb2 = RF__NEW(float, RF__BATCH * c->ld_xb);
@@ -9930,11 +10156,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
     c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
-    if (!c->kv_row_moe || !c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
+    if (!c->kv_row_moe || !c->tokens || !c->page_ids || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
         !c->hb || !c->hb2 || !c->probs || !c->logits || !c->qbuf || !c->qbuf1) {
         rf_ctx_free(c);
-        return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
-                       (long long)n_ctx, 2.0 * (double)cache_bytes / 1e6);
+        return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context", (long long)n_ctx);
     }
     if (m->gpu && (s = rf__hip_ctx_new(m, c->n_ctx, &c->gpu)) != RF_OK) {
         rf_ctx_free(c);
@@ -9944,13 +10169,33 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     return RF_OK;
 }
 
-RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c) { return c ? c->k.name : NULL; }
-
-static uint8_t *rf__kv_at(const rf_ctx *c, uint8_t *cache, int64_t layer, int64_t pos) {
-    return cache + ((uint64_t)layer * (uint64_t)c->n_ctx + (uint64_t)pos) * c->kv_row_bytes;
+RF_API rf_status rf_ctx_reserve(rf_ctx *c, int32_t n_positions) {
+    if (!c || n_positions < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_reserve: bad arguments");
+    if (n_positions > c->n_ctx)
+        return rf__err(RF_ERR_TOO_LARGE, "context full: %d positions > context size %d", n_positions, c->n_ctx);
+    while ((int64_t)c->n_pages * RF_KV_PAGE < n_positions) {
+        int32_t id = rf__kv_page_take(c->kv);
+        if (id < 0)
+            return rf__err(RF_ERR_OOM, "KV cache: the pool's %d pages (%d positions each) are all in use",
+                           c->kv->n_pages, RF_KV_PAGE);
+        c->page_ids[c->n_pages++] = id;
+    }
+    return RF_OK;
 }
 
-/* y[t] = W x[t] for the n tokens of the batch; `same_input`: x is what the previous call
+RF_API int64_t rf_ctx_kv_bytes(const rf_ctx *c) { return c ? (int64_t)c->n_pages * (int64_t)c->kv->page_bytes : 0; }
+
+RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c) { return c ? c->k.name : NULL; }
+
+/* Where position pos's k (which 0) or v (which 1) row of layer `layer` lives: its page, then
+   the layout of kv.c. pos < n_pages * RF_KV_PAGE (rf_ctx_reserve ran first). */
+static uint8_t *rf__kv_at(const rf_ctx *c, int which, int64_t layer, int64_t pos) {
+    uint8_t *page = c->kv->pages[c->page_ids[pos / RF_KV_PAGE]];
+    return page + (((uint64_t)which * (uint64_t)c->m->n_layer + (uint64_t)layer) * RF_KV_PAGE + (uint64_t)(pos % RF_KV_PAGE)) *
+                      c->kv_row_bytes;
+}
+
+/* y[t] = W x[t] for the n rows of the batch; `same_input`: x is what the previous call
    quantized (q, k and v share one input, as do gate and up), so its activations are reused. */
 static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx, int64_t n, float *y, int64_t ldy,
                        int same_input) {
@@ -10017,13 +10262,14 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
 }
 
 /* ---------------------------------------------------------------------------------------------
-   The layer steps, each over the n tokens of the batch (token t sits at position c->pos + t) */
+   The layer steps, each over the rows of the batch b. c is the context whose scratch, threads and
+   kernels compute; b->seq[t] the one whose cache row t reads and writes. */
 
 /* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
-static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
+static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv;
+    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, n = b->n;
     const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
     int64_t t, h;
@@ -10037,7 +10283,8 @@ static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
     }
     for (t = 0; t < n; t++) {
         float *q = c->qkv + t * c->ld_qkv, *k = q + q_dim, *v = q + q_dim + kv_dim;
-        int32_t pos = c->pos + (int32_t)t;
+        const rf_ctx *s = b->seq[t];
+        int32_t pos = b->pos[t];
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
         if (L->bv) rf__add(v, L->bv, kv_dim);
@@ -10047,44 +10294,47 @@ static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
         rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
         rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        c->k.quant[c->kv_type](k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
-        c->k.quant[c->kv_type](v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
+        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, l, pos), kv_dim);
+        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, l, pos), kv_dim);
     }
 }
 
-/* KV head g of cached position p as f32: in place for an f32 cache, the head's slice converted
-   for f16, the whole row dequantized for q8_0 (its blocks need not align with heads). */
-static const float *rf__kv_head(const rf_ctx *c, uint8_t *cache, int64_t l, int64_t p, int64_t g, float *row) {
+/* KV head g of the cached position p of context s as f32: in place for an f32 cache, the head's
+   slice converted for f16, the whole row dequantized for q8_0 (its blocks need not align with
+   heads). */
+static const float *rf__kv_head(const rf_ctx *c, const rf_ctx *s, int which, int64_t l, int64_t p, int64_t g, float *row) {
     const int64_t hd = c->m->head_dim;
-    const uint8_t *r = rf__kv_at(c, cache, l, p);
-    if (c->kv_type == RF_TYPE_F32) return (const float *)(const void *)r + g * hd;
-    if (c->kv_type == RF_TYPE_F16) {
+    const uint8_t *r = rf__kv_at(s, which, l, p);
+    if (s->kv_type == RF_TYPE_F32) return (const float *)(const void *)r + g * hd;
+    if (s->kv_type == RF_TYPE_F16) {
         c->k.dequant[RF_TYPE_F16](r + 2 * g * hd, row, hd);
         return row;
     }
-    c->k.dequant[c->kv_type](r, row, c->m->n_head_kv * hd);
+    c->k.dequant[s->kv_type](r, row, c->m->n_head_kv * hd);
     return row + g * hd;
 }
 
-/* Token t, the query heads sharing KV head g (GQA): scores over positions t0..pos (causal: a
-   token of the batch sees the ones before it, already in the cache), softmax, then the sum of
-   v weighted by them into xb2. `scratch`: this thread's att_per_thread floats. */
-static void rf__attend(rf_ctx *c, int64_t l, int64_t t, int64_t g, float *scratch) {
+/* Row t, the query heads sharing KV head g (GQA): scores over its context's positions t0..pos
+   (causal: a row sees the ones of its context before it, already in the cache), softmax, then the
+   sum of v weighted by them into xb2. `scratch`: this thread's att_per_thread floats, scores at
+   stride c->n_ctx (the batch's contexts have n_ctx <= c's). */
+static void rf__attend(rf_ctx *c, const rf__batch *b, int64_t l, int64_t t, int64_t g, float *scratch) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
-    const int64_t hd = m->head_dim, group = m->n_head / m->n_head_kv, pos = c->pos + t;
+    const rf_ctx *s = b->seq[t];
+    const int64_t hd = m->head_dim, group = m->n_head / m->n_head_kv, pos = b->pos[t];
     const int64_t t0 = L->sliding ? RF__MAX(0, pos - m->sliding_window + 1) : 0;
     const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
     float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
     int64_t p, j, i;
     for (p = t0; p <= pos; p++) {
-        const float *kh = rf__kv_head(c, c->k_cache, l, p, g, row);
+        const float *kh = rf__kv_head(c, s, 0, l, p, g, row);
         for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)c->k.dot_f32(q + j * hd, kh, hd) * m->attn_scale;
     }
     for (j = 0; j < group; j++) rf__softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
     memset(out, 0, sizeof(float) * (size_t)(group * hd));
     for (p = t0; p <= pos; p++) {
-        const float *vh = rf__kv_head(c, c->v_cache, l, p, g, row);
+        const float *vh = rf__kv_head(c, s, 1, l, p, g, row);
         for (j = 0; j < group; j++) {
             const float a = scratch[j * c->n_ctx + p];
             float *oh = out + j * hd;
@@ -10095,30 +10345,32 @@ static void rf__attend(rf_ctx *c, int64_t l, int64_t t, int64_t g, float *scratc
 
 typedef struct rf__attn_job {
     rf_ctx *c;
-    int64_t l, n;
+    const rf__batch *b;
+    int64_t l;
 } rf__attn_job;
 
-/* (token, KV head) pairs dealt round-robin over the threads */
+/* (row, KV head) pairs dealt round-robin over the threads */
 static void rf__attn_task(void *arg, int ith, int nth) {
     const rf__attn_job *j = (const rf__attn_job *)arg;
     const int64_t nkv = j->c->m->n_head_kv;
     int64_t u;
-    for (u = ith; u < j->n * nkv; u += nth) rf__attend(j->c, j->l, u / nkv, u % nkv, j->c->att + ith * j->c->att_per_thread);
+    for (u = ith; u < j->b->n * nkv; u += nth)
+        rf__attend(j->c, j->b, j->l, u / nkv, u % nkv, j->c->att + ith * j->c->att_per_thread);
 }
 
 /* x = x + [post-norm] Wo attention(q, cache) */
-static void rf__attn_out(rf_ctx *c, int64_t l, int64_t n) {
+static void rf__attn_out(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
     const int64_t d = m->n_embd;
     int64_t t;
     rf__attn_job j;
     j.c = c;
+    j.b = b;
     j.l = l;
-    j.n = n;
     rf__pool_run(c->pool, rf__attn_task, &j);
-    rf__matmul(c, &L->wo, c->xb2, c->ld_xb, n, c->xb, c->ld_xb, 0);
-    for (t = 0; t < n; t++) {
+    rf__matmul(c, &L->wo, c->xb2, c->ld_xb, b->n, c->xb, c->ld_xb, 0);
+    for (t = 0; t < b->n; t++) {
         float *o = c->xb + t * c->ld_xb;
         if (L->post_attn_norm) rf__rmsnorm(o, o, L->post_attn_norm, d, m->rms_eps);
         rf__add(c->x + t * d, o, d);
@@ -10126,7 +10378,7 @@ static void rf__attn_out(rf_ctx *c, int64_t l, int64_t n) {
 }
 
 /* x = x + [post-norm] Wdown (act(Wgate h) * Wup h), h = rmsnorm(x); MoE: a weighted sum over the
-   chosen experts, token by token */
+   chosen experts, row by row */
 static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
@@ -10157,49 +10409,130 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
     }
 }
 
-/* The whole transformer for n <= RF__BATCH tokens at positions pos .. pos + n - 1. */
-static void rf__forward(rf_ctx *c, const int32_t *tokens, int64_t n, int want_logits) {
+/* The logits after the rows that want them, into their contexts: one row is a matvec; more
+   share one read of the output matrix through c->logits_rows (sized by the caller). */
+static void rf__logits(rf_ctx *c, const rf__batch *b) {
     const rf_model *m = c->m;
     const int64_t d = m->n_embd;
-    float *last = c->x + (n - 1) * d;
+    int64_t t, nw = 0;
+    for (t = 0; t < b->n; t++) {
+        if (!b->want[t]) continue;
+        rf__rmsnorm(c->xb + nw * c->ld_xb, c->x + t * d, m->out_norm, d, m->rms_eps);
+        nw++;
+    }
+    if (nw == 0) return;
+    if (nw == 1) {
+        for (t = 0; !b->want[t]; t++) {}
+        rf__matvec(c->pool, &c->k, &m->output, c->xb, b->seq[t]->logits, c->qbuf1);
+        return;
+    }
+    rf__matmul(c, &m->output, c->xb, c->ld_xb, nw, c->logits_rows, m->n_vocab, 0);
+    for (t = 0, nw = 0; t < b->n; t++)
+        if (b->want[t]) memcpy(b->seq[t]->logits, c->logits_rows + nw++ * m->n_vocab, sizeof(float) * (size_t)m->n_vocab);
+}
+
+/* The whole transformer for the rows of b (their pages reserved), computed with c's scratch. */
+static void rf__forward(rf_ctx *c, const rf__batch *b) {
+    const rf_model *m = c->m;
+    const int64_t d = m->n_embd;
     int64_t l, t, i;
 
-    for (t = 0; t < n; t++) {
+    for (t = 0; t < b->n; t++) {
         float *x = c->x + t * d;
-        rf__mat_row(&m->tok_embd, tokens[t], x);
+        rf__mat_row(&m->tok_embd, b->tok[t], x);
         if (m->embed_scale != 1.0f)
             for (i = 0; i < d; i++) x[i] *= m->embed_scale;
     }
     for (l = 0; l < m->n_layer; l++) {
-        rf__attn_qkv(c, l, n);
-        rf__attn_out(c, l, n);
-        rf__ffn(c, l, n);
+        rf__attn_qkv(c, b, l);
+        rf__attn_out(c, b, l);
+        rf__ffn(c, l, b->n);
     }
-    c->pos += (int32_t)n;
-    if (!want_logits) return;
-    rf__rmsnorm(last, last, m->out_norm, d, m->rms_eps);
-    rf__matvec(c->pool, &c->k, &m->output, last, c->logits, c->qbuf1);
+    for (t = 0; t < b->n; t++) {
+        b->seq[t]->tokens[b->pos[t]] = b->tok[t];
+        b->seq[t]->pos = b->pos[t] + 1;
+    }
+    rf__logits(c, b);
 }
 
-RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
+static rf_status rf__check_tokens(const rf_ctx *c, const int32_t *tokens, int32_t n) {
     int32_t i;
-    if (!c || (!tokens && n > 0) || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode: bad arguments");
-    if (n > c->n_ctx - c->pos)
-        return rf__err(RF_ERR_TOO_LARGE, "context full: %d tokens in the cache + %d new > context size %d",
-                       c->pos, n, c->n_ctx);
     for (i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= c->m->n_vocab)
             return rf__err(RF_ERR_INVALID_ARG, "token %d at index %d is outside the vocabulary (%lld)", tokens[i], i,
                            (long long)c->m->n_vocab);
+    return RF_OK;
+}
+
+RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
+    rf__batch b;
+    rf_status s;
+    int32_t i, t;
+    if (!c || (!tokens && n > 0) || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode: bad arguments");
+    if (n > c->n_ctx - c->pos)
+        return rf__err(RF_ERR_TOO_LARGE, "context full: %d tokens in the cache + %d new > context size %d",
+                       c->pos, n, c->n_ctx);
+    if ((s = rf__check_tokens(c, tokens, n)) != RF_OK) return s;
     if (c->gpu) { /* the whole forward pass on the GPU (hip.c) */
-        rf_status s = rf__hip_decode(c->gpu, tokens, n, c->pos, c->logits);
+        s = rf__hip_decode(c->gpu, tokens, n, c->pos, c->logits);
         if (s == RF_OK) memcpy(c->tokens + c->pos, tokens, sizeof(int32_t) * (size_t)n), c->pos += n;
         return s;
     }
+    if ((s = rf_ctx_reserve(c, c->pos + n)) != RF_OK) return s;
     for (i = 0; i < n; i += RF__BATCH) {
-        int32_t nb = RF__MIN(RF__BATCH, n - i);
-        memcpy(c->tokens + c->pos, tokens + i, sizeof(int32_t) * (size_t)nb);
-        rf__forward(c, tokens + i, nb, i + nb == n);
+        b.n = RF__MIN(RF__BATCH, n - i);
+        for (t = 0; t < b.n; t++) {
+            b.seq[t] = c;
+            b.tok[t] = tokens[i + t];
+            b.pos[t] = c->pos + t;
+            b.want[t] = i + t == n - 1;
+        }
+        rf__forward(c, &b);
+    }
+    return RF_OK;
+}
+
+RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32_t n) {
+    rf__batch b;
+    rf_ctx *c;
+    rf_status s;
+    int32_t i, j, t;
+    if (!ctxs || !tokens || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_batch: bad arguments");
+    if (n == 0) return RF_OK;
+    c = ctxs[0];
+    for (i = 0; i < n; i++) {
+        if (!ctxs[i] || ctxs[i]->m != ctxs[0]->m)
+            return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_batch: context %d is NULL or of another model", i);
+        for (j = 0; j < i; j++)
+            if (ctxs[j] == ctxs[i]) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_batch: context %d twice", i);
+        if (ctxs[i]->pos >= ctxs[i]->n_ctx)
+            return rf__err(RF_ERR_TOO_LARGE, "context %d full: %d tokens in the cache", i, ctxs[i]->pos);
+        if ((s = rf__check_tokens(ctxs[i], tokens + i, 1)) != RF_OK) return s;
+        if (ctxs[i]->n_ctx > c->n_ctx) c = ctxs[i]; /* its attention scratch fits every row */
+    }
+    if (c->gpu) { /* one by one (hip.c decodes one sequence) */
+        for (i = 0; i < n; i++)
+            if ((s = rf_ctx_decode(ctxs[i], tokens + i, 1)) != RF_OK) return s;
+        return RF_OK;
+    }
+    for (i = 0; i < n; i++)
+        if ((s = rf_ctx_reserve(ctxs[i], ctxs[i]->pos + 1)) != RF_OK) return s;
+    if (n > 1 && c->n_logits_rows < RF__MIN(n, RF__BATCH)) {
+        int64_t rows = RF__MIN(n, RF__BATCH);
+        float *lr = (float *)RF_REALLOC(c->logits_rows, sizeof(float) * (size_t)(rows * c->m->n_vocab));
+        if (!lr) return rf__err(RF_ERR_OOM, "rf_ctx_decode_batch: out of memory for %lld rows of logits", (long long)rows);
+        c->logits_rows = lr;
+        c->n_logits_rows = rows;
+    }
+    for (i = 0; i < n; i += RF__BATCH) {
+        b.n = RF__MIN(RF__BATCH, n - i);
+        for (t = 0; t < b.n; t++) {
+            b.seq[t] = ctxs[i + t];
+            b.tok[t] = tokens[i + t];
+            b.pos[t] = ctxs[i + t]->pos;
+            b.want[t] = 1;
+        }
+        rf__forward(c, &b);
     }
     return RF_OK;
 }
@@ -10213,9 +10546,11 @@ RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n) {
     return c ? c->tokens : NULL;
 }
 
+/* Pages past the new end go back to the pool (a shared pool lends them to other contexts). */
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos) {
     if (!c || pos < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_truncate: bad arguments");
     if (pos < c->pos) c->pos = pos;
+    if (!c->gpu) rf__kv_release(c, (c->pos + RF_KV_PAGE - 1) / RF_KV_PAGE);
     return RF_OK;
 }
 /* --- end src/forward.c --- */
@@ -10370,26 +10705,40 @@ RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *smp, const char *prompt, si
     return RF_OK;
 }
 
-/* The prefill: the prompt tokens not already in the cache. */
+/* The prefill: the prompt tokens not already in the cache. A prefill that fails may be stepped
+   again (the server retries one that found the KV pool empty once it has made room). */
 static rf_status rf__gen_prefill(rf_gen *g) {
     double t0 = rf__now();
     rf_status s = rf_ctx_decode(g->c, g->ids + g->res.n_reused, (int32_t)g->n_ids - g->res.n_reused);
     g->res.prompt_s = rf__now() - t0;
+    if (s != RF_OK) return s;
     RF_FREE(g->ids);
     g->ids = NULL;
     g->prefilled = 1;
     g->t_gen = rf__now();
-    return s;
+    return RF_OK;
 }
 
-/* One generated token: sample, stream what is safe to show, decode it for the next logits. */
-static rf_status rf__gen_token(rf_gen *g) {
+/* Show what is left (a held-back tail that turned out not to be a stop) once the generation ends
+   other than by a stop string or the callback. */
+static void rf__gen_flush(rf_gen *g) {
+    rf_stop_reason r = g->res.stop;
+    if ((r == RF_STOP_EOG || r == RF_STOP_LENGTH || r == RF_STOP_CONTEXT) && g->text.n > g->shown && g->p.on_piece) {
+        g->p.on_piece(g->p.user, g->text.p + g->shown, g->text.n - g->shown);
+        g->shown = g->text.n;
+    }
+}
+
+/* One generated token: sample, stream what is safe to show; *next: the token to decode for the
+   next logits, or -1 when the generation is over. */
+static rf_status rf__gen_token(rf_gen *g, int32_t *next) {
     const rf_tokenizer *tok = g->c->m->tok;
     rf_gen_result *res = &g->res;
     size_t plen = 0, stop_at = 0, safe = 0;
     int32_t tokn;
     char piece[256];
     rf_status s;
+    *next = -1;
     if ((s = rf_sampler_sample(g->smp, rf_ctx_logits(g->c), &tokn)) != RF_OK) return s;
     rf_sampler_accept(g->smp, tokn);
     res->n_gen++;
@@ -10413,23 +10762,39 @@ static rf_status rf__gen_token(rf_gen *g) {
     if (res->stop != RF_STOP_NONE) return RF_OK;
     if (g->p.max_tokens > 0 && res->n_gen >= g->p.max_tokens) res->stop = RF_STOP_LENGTH;
     else if (rf_ctx_pos(g->c) >= rf_ctx_n_ctx(g->c)) res->stop = RF_STOP_CONTEXT;
-    else s = rf_ctx_decode(g->c, &tokn, 1);
+    else *next = tokn;
+    return RF_OK;
+}
+
+RF_API int rf_gen_prefilled(const rf_gen *g) { return g ? g->prefilled : 0; }
+
+RF_API rf_status rf_gen_sample(rf_gen *g, int32_t *next) {
+    rf_status s;
+    if (!g || !next) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_sample: NULL argument");
+    *next = -1;
+    if (!g->prefilled) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_sample: the prefill has not run");
+    if (g->res.stop != RF_STOP_NONE) return RF_OK;
+    s = rf__gen_token(g, next);
+    g->res.gen_s = rf__now() - g->t_gen;
+    if (s == RF_OK) rf__gen_flush(g);
     return s;
 }
 
+RF_API void rf_gen_stop(rf_gen *g, rf_stop_reason why) {
+    if (!g || g->res.stop != RF_STOP_NONE || why == RF_STOP_NONE) return;
+    g->res.stop = why;
+    rf__gen_flush(g);
+}
+
+/* One step: the prefill, or sample + decode. */
 RF_API rf_status rf_gen_step(rf_gen *g) {
+    int32_t next;
     rf_status s;
     if (!g) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_step: NULL argument");
     if (g->res.stop != RF_STOP_NONE) return RF_OK;
-    s = g->prefilled ? rf__gen_token(g) : rf__gen_prefill(g);
-    g->res.gen_s = g->prefilled ? rf__now() - g->t_gen : 0.0;
-    /* what is left (a held-back tail that turned out not to be a stop) is shown at the end */
-    if (s == RF_OK && (g->res.stop == RF_STOP_EOG || g->res.stop == RF_STOP_LENGTH || g->res.stop == RF_STOP_CONTEXT) &&
-        g->text.n > g->shown && g->p.on_piece) {
-        g->p.on_piece(g->p.user, g->text.p + g->shown, g->text.n - g->shown);
-        g->shown = g->text.n;
-    }
-    return s;
+    if (!g->prefilled) return rf__gen_prefill(g);
+    if ((s = rf_gen_sample(g, &next)) != RF_OK || next < 0) return s;
+    return rf_ctx_decode(g->c, &next, 1);
 }
 
 RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g) { return g ? &g->res : NULL; }
@@ -11640,10 +12005,11 @@ static void rf__api_detokenize(const rf_model *m, rf__conn *c, const rf_json *j,
    and /ready says 503 meanwhile); the matmuls inside a step use each context's thread pool.
 
    Scheduling: each slot has its own rf_ctx (KV cache) and at most one job. One round of
-   rf__slots_step advances every busy slot by one step -- the prefill, or one token -- in turn,
-   so requests join and leave between steps and a long generation cannot hold others back. This
-   is the seam for a batched decode: when forward.c can decode a token for several sequences at
-   once, rf__slots_step becomes one call over all busy slots, and nothing else changes. Waiting
+   rf__slots_step advances every busy slot by one step -- the prefill, or one token -- so requests
+   join and leave between steps and a long generation cannot hold others back; the tokens of all
+   slots past their prefill are decoded together as one batch. The slots' caches take pages from
+   one shared KV pool as they grow (kv.c), so N slots need memory for the positions in use, not
+   N full contexts. Waiting
    jobs sit in a FIFO of at most max_queue; beyond it a request gets 503 with Retry-After. A job
    goes to the free slot whose last prompt shares the longest prefix with its own, so a
    conversation's next turn finds its history in the cache (rf_gen_begin reuses it). */
@@ -11676,6 +12042,7 @@ typedef struct rf__metrics {
     uint64_t ttft_buckets[RF__N_TTFT + 1];
     double ttft_sum;
     uint64_t ttft_count;
+    uint64_t n_batches, batch_rows;   /* batched decode steps, and the tokens they decoded */
 } rf__metrics;
 
 struct rf__server {
@@ -11685,6 +12052,10 @@ struct rf__server {
     const char *model_id;
     rf__slot *slots;
     int n_slots;
+    rf_kv_pool *kv;           /* the KV pages the slots' contexts share */
+    rf_ctx **batch_ctx;       /* [n_slots]: one decode step's contexts, tokens and slots */
+    int32_t *batch_tok;
+    int *batch_slot;
     rf__job *queue_head, *queue_tail;
     int queue_len;
     rf__metrics met;
@@ -11874,18 +12245,60 @@ static void rf__dispatch(rf__server *S) {
     }
 }
 
-/* One round: every busy slot advances by one step (prefill or one token). The one function a
-   batched decode would replace. */
-static void rf__slots_step(rf__server *S) {
-    int i;
+/* The shared KV pool is empty: idle slots give back their caches (losing their prefix for reuse).
+   1 if that freed anything. */
+static int rf__kv_make_room(rf__server *S) {
+    int i, freed = 0;
     for (i = 0; i < S->n_slots; i++) {
         rf__slot *sl = &S->slots[i];
-        rf_status s;
+        if (sl->job || rf_ctx_kv_bytes(sl->ctx) == 0) continue;
+        rf_ctx_truncate(sl->ctx, 0);
+        sl->last_len = 0;
+        freed = 1;
+    }
+    return freed;
+}
+
+/* One round: every busy slot advances by one step. A slot still to prefill runs its prompt alone
+   (a prompt is a batch already); the others sample their next token, and those tokens are decoded
+   together, one row per slot (rf_ctx_decode_batch: the weights are read once per round for all
+   of them). A slot whose cache cannot grow because the KV pool is empty gets room from idle
+   slots; failing that, a generation ends with finish_reason "length", a prefill with 503. */
+static void rf__slots_step(rf__server *S) {
+    int i, n = 0;
+    rf_status s;
+    for (i = 0; i < S->n_slots; i++) {
+        rf__slot *sl = &S->slots[i];
+        int32_t next = -1;
         if (!sl->job) continue;
-        s = rf_gen_step(sl->gen);
+        if (!rf_gen_prefilled(sl->gen)) {
+            s = rf_gen_step(sl->gen);
+            if (s == RF_ERR_OOM && rf__kv_make_room(S)) s = rf_gen_step(sl->gen);
+            if (s != RF_OK) rf__job_finish(S, sl->job, s == RF_ERR_OOM ? 503 : 500, rf_last_error());
+            continue;
+        }
+        s = rf_gen_sample(sl->gen, &next);
+        if (s == RF_OK && next >= 0) {
+            s = rf_ctx_reserve(sl->ctx, rf_ctx_pos(sl->ctx) + 1);
+            if (s == RF_ERR_OOM && rf__kv_make_room(S)) s = rf_ctx_reserve(sl->ctx, rf_ctx_pos(sl->ctx) + 1);
+            if (s == RF_ERR_OOM) {
+                rf_gen_stop(sl->gen, RF_STOP_LENGTH);
+                s = RF_OK;
+            } else if (s == RF_OK) {
+                S->batch_ctx[n] = sl->ctx;
+                S->batch_tok[n] = next;
+                S->batch_slot[n++] = i;
+            }
+        }
         if (s != RF_OK) rf__job_finish(S, sl->job, 500, rf_last_error());
         else if (rf_gen_result_of(sl->gen)->stop != RF_STOP_NONE) rf__job_finish(S, sl->job, 200, "");
     }
+    if (n == 0) return;
+    s = rf_ctx_decode_batch(S->batch_ctx, S->batch_tok, n);
+    S->met.n_batches++;
+    S->met.batch_rows += (uint64_t)n;
+    if (s != RF_OK)
+        for (i = 0; i < n; i++) rf__job_finish(S, S->slots[S->batch_slot[i]].job, 500, rf_last_error());
 }
 
 /* The client is gone: a queued job leaves the queue, a running one frees its slot now. */
@@ -11913,6 +12326,7 @@ static void rf__api_metrics(rf__server *S, rf__conn *c, int keep) {
     const rf__metrics *m = &S->met;
     int i, busy = 0;
     long long kv = 0, kv_cap = 0;
+    rf_kv_pool_stats ks = rf_kv_pool_stats_of(S->kv);
     uint64_t cum = 0;
     for (i = 0; i < S->n_slots; i++) {
         busy += S->slots[i].job != NULL;
@@ -11936,6 +12350,12 @@ static void rf__api_metrics(rf__server *S, rf__conn *c, int keep) {
     RF__M("gauge", "slots_total", "Slots.", "%d", S->n_slots);
     RF__M("gauge", "kv_cache_tokens", "Positions held in the slots' KV caches.", "%lld", kv);
     RF__M("gauge", "kv_cache_usage_ratio", "KV cache use: positions held / positions available.", "%.6f", kv_cap ? (double)kv / (double)kv_cap : 0.0);
+    RF__M("gauge", "kv_cache_bytes", "KV cache the slots hold now (pages of the shared pool).", "%lld", (long long)ks.pages_used * ks.page_bytes);
+    RF__M("gauge", "kv_cache_bytes_allocated", "KV cache memory allocated: the pool's high-water mark.", "%lld", (long long)ks.pages_allocated * ks.page_bytes);
+    RF__M("gauge", "kv_cache_bytes_capacity", "The pool's budget (--kv-size positions).", "%lld", (long long)ks.pages_total * ks.page_bytes);
+    RF__M("gauge", "kv_cache_bytes_full_contexts", "What every slot reserving its whole context would take.", "%lld", ks.page_positions ? kv_cap * (ks.page_bytes / ks.page_positions) : 0);
+    RF__M("counter", "decode_batches_total", "Batched decode steps (one forward pass for every decoding slot).", "%llu", (unsigned long long)m->n_batches);
+    RF__M("counter", "decode_batch_rows_total", "Tokens decoded in those batches.", "%llu", (unsigned long long)m->batch_rows);
     RF__M("gauge", "connections", "Open connections.", "%d", S->net.n_conns);
     RF__M("gauge", "ready", "1 once the model is loaded.", "%d", S->ready);
 #undef RF__M
@@ -12157,6 +12577,26 @@ static void rf__net_poll(rf__server *S, int timeout_ms) {
     if (has_listen && (n->pfds[0].revents & POLLIN)) rf__net_accept(n);
 }
 
+/* The model, the KV pool the slots share and the slots' contexts. The pool holds kv_size
+   positions [n_parallel x n_ctx: every slot can fill its context], but its pages are allocated only
+   as slots first use them, so the memory follows the positions in use (/metrics: kv_cache_bytes). */
+static rf_status rf__server_load(rf__server *S) {
+    rf_model_params mp;
+    rf_ctx_params cp = S->p.ctx;
+    rf_status s;
+    int64_t n_ctx, kv_size;
+    int i;
+    memset(&mp, 0, sizeof mp);
+    mp.log = S->p.log;
+    if ((s = rf_model_load(S->p.model_path, &mp, &S->model)) != RF_OK) return s;
+    n_ctx = cp.n_ctx > 0 ? cp.n_ctx : RF__MIN(rf_model_n_ctx_train(S->model), 4096); /* rf_ctx_new's default */
+    kv_size = S->p.kv_size > 0 ? S->p.kv_size : n_ctx * S->n_slots;
+    if ((s = rf_kv_pool_new(S->model, cp.kv_type, kv_size, &S->kv)) != RF_OK) return s;
+    cp.kv_pool = S->kv;
+    for (i = 0; s == RF_OK && i < S->n_slots; i++) s = rf_ctx_new(S->model, &cp, &S->slots[i].ctx);
+    return s;
+}
+
 #ifndef RF_NO_THREADS
 typedef struct rf__loader {
     rf__server *S;
@@ -12169,13 +12609,7 @@ typedef struct rf__loader {
 static void *rf__load_thread(void *arg) {
     rf__loader *L = (rf__loader *)arg;
     rf__server *S = L->S;
-    rf_model_params mp;
-    rf_status s;
-    int i;
-    memset(&mp, 0, sizeof mp);
-    mp.log = S->p.log;
-    s = rf_model_load(S->p.model_path, &mp, &S->model);
-    for (i = 0; s == RF_OK && i < S->n_slots; i++) s = rf_ctx_new(S->model, &S->p.ctx, &S->slots[i].ctx);
+    rf_status s = rf__server_load(S);
     pthread_mutex_lock(&L->mu);
     L->status = s;
     if (s != RF_OK) snprintf(L->err, sizeof L->err, "%s", rf_last_error());
@@ -12194,8 +12628,12 @@ static void rf__server_free(rf__server *S) {
         rf_ctx_free(S->slots[i].ctx);
         RF_FREE(S->slots[i].last_prompt);
     }
+    rf_kv_pool_free(S->kv); /* after the contexts that took pages from it */
     if (S->net.listen_fd >= 0) close(S->net.listen_fd);
     RF_FREE(S->slots);
+    RF_FREE(S->batch_ctx);
+    RF_FREE(S->batch_tok);
+    RF_FREE(S->batch_slot);
     RF_FREE(S->traces);
     RF_FREE(S->net.conns);
     RF_FREE(S->net.pfds);
@@ -12248,10 +12686,13 @@ RF_API rf_status rf_server_run(const rf_server_params *params, const volatile si
     S.rng = (uint64_t)rf__wall_ns() ^ ((uint64_t)getpid() << 32);
     S.started = (double)time(NULL);
     S.slots = RF__NEWZ(rf__slot, S.n_slots);
+    S.batch_ctx = RF__NEWZ(rf_ctx *, S.n_slots);
+    S.batch_tok = RF__NEWZ(int32_t, S.n_slots);
+    S.batch_slot = RF__NEWZ(int, S.n_slots);
     S.traces = RF__NEWZ(rf__trace, S.n_traces);
     S.net.conns = RF__NEWZ(rf__conn *, S.p.max_conns);
     S.net.pfds = RF__NEWZ(struct pollfd, S.p.max_conns + 1);
-    if (!S.slots || !S.traces || !S.net.conns || !S.net.pfds) {
+    if (!S.slots || !S.batch_ctx || !S.batch_tok || !S.batch_slot || !S.traces || !S.net.conns || !S.net.pfds) {
         rf__server_free(&S);
         return rf__err(RF_ERR_OOM, "serve: out of memory");
     }
@@ -12271,11 +12712,7 @@ RF_API rf_status rf_server_run(const rf_server_params *params, const volatile si
     }
 #else
     {
-        rf_model_params mp;
-        memset(&mp, 0, sizeof mp);
-        mp.log = S.p.log;
-        s = rf_model_load(S.p.model_path, &mp, &S.model);
-        for (i = 0; s == RF_OK && i < S.n_slots; i++) s = rf_ctx_new(S.model, &S.p.ctx, &S.slots[i].ctx);
+        s = rf__server_load(&S);
         if (s != RF_OK) {
             rf__server_free(&S);
             return s;

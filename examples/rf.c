@@ -716,6 +716,7 @@ static const char *usage_serve =
     "  --host H               address to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)\n"
     "  --port N               default 8080\n"
     "  --parallel N           slots generating at once, each with its own context (default 1)\n"
+    "  --kv-size N            KV positions all slots share, allocated as used (default parallel x ctx)\n"
     "  --queue N              requests waiting for a slot before 503 (default 4 x slots)\n"
     "  -c, --ctx N            context per slot (default: the model's, at most 4096)\n"
     "  --threads N            threads per slot's matmuls (default: one per core)\n"
@@ -768,6 +769,7 @@ static int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--queue")) ok = parse_int(a, n, &v) && v <= 100000, p.max_queue = (int)v;
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, &v), p.ctx.n_ctx = (int32_t)v;
         else if (!strcmp(a, "--threads")) ok = parse_int(a, n, &v), p.ctx.n_threads = (int)v;
+        else if (!strcmp(a, "--kv-size")) ok = parse_int(a, n, &v) && v > 0, p.kv_size = v;
         else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, &v), p.default_max_tokens = (int32_t)v;
         else if (!strcmp(a, "--max-body")) ok = parse_int(a, n, &v), p.max_body = (size_t)v;
         else if (!strcmp(a, "--max-conns")) ok = parse_int(a, n, &v) && v <= 65536, p.max_conns = (int)v;

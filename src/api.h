@@ -442,9 +442,30 @@ typedef enum rf_kv_type {
     RF_KV_Q8_0,     /* a quarter of f32; needs n_kv_heads * head_dim to be whole 32-blocks */
     RF_KV_F32       /* exact: for comparisons against float references */
 } rf_kv_type;
+/* A pool of KV-cache pages shared by contexts of one model (the server's slots): a context made
+   with one holds pages of RF_KV_PAGE positions only as it grows into them, and gives them back
+   when truncated or freed, so N contexts need memory for the positions they use, not N x n_ctx.
+   Pages are allocated when first taken (at most n_positions / RF_KV_PAGE of them) and kept for
+   reuse. When none is left, rf_ctx_decode fails with RF_ERR_OOM and runs nothing. A context
+   made without a pool owns a private one, allocated up front for its n_ctx positions. Free the
+   pool after every context using it. */
+#define RF_KV_PAGE 32
+typedef struct rf_kv_pool rf_kv_pool;
+typedef struct rf_kv_pool_stats {
+    int32_t page_positions;   /* RF_KV_PAGE */
+    int64_t page_bytes;       /* k and v of every layer for RF_KV_PAGE positions */
+    int32_t pages_total;      /* the budget */
+    int32_t pages_allocated;  /* allocated so far: the memory the pool holds */
+    int32_t pages_used;       /* of those, held by contexts now */
+} rf_kv_pool_stats;
+RF_API rf_status rf_kv_pool_new(const rf_model *m, rf_kv_type kv_type, int64_t n_positions, rf_kv_pool **out);
+RF_API void rf_kv_pool_free(rf_kv_pool *p);
+RF_API rf_kv_pool_stats rf_kv_pool_stats_of(rf_kv_pool *p);
+
 typedef struct rf_ctx_params {
     int32_t n_ctx;       /* 0: the model's training context, at most 4096 */
-    rf_kv_type kv_type;
+    rf_kv_type kv_type;  /* with kv_pool: must be the pool's */
+    rf_kv_pool *kv_pool; /* NULL: a private cache for n_ctx positions, allocated up front */
     int32_t n_threads;   /* 0: one per core */
     /* CPU kernels: NULL or "": the best this CPU runs (detected at run time); "scalar" (the
        reference), "avx2", "avx512-vnni", "neon", "neon-dotprod" to ask for one -- rf_ctx_new
@@ -457,6 +478,19 @@ RF_API void rf_ctx_free(rf_ctx *c);
 /* Append n tokens at the current position and run them; then rf_ctx_logits() holds the next-token
    logits after the last one. RF_ERR_TOO_LARGE when the context would overflow (nothing is run). */
 RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n);
+/* One new token for each of n distinct contexts of one model, run as one batch: every weight is
+   read once for all of them (the server's decode step); attention reads each context's own cache
+   at its own position. Afterwards each context is as rf_ctx_decode(ctxs[i], &tokens[i], 1) would
+   leave it (logits equal up to float summation order in the SIMD matmul kernels). The batch
+   computes with the threads and kernels of the context with the largest n_ctx. Fails (running
+   nothing) when an argument is bad, a context is full (RF_ERR_TOO_LARGE) or the KV pool has no
+   page left (RF_ERR_OOM: see rf_ctx_reserve). GPU contexts decode one by one. */
+RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32_t n);
+/* Make sure the cache holds pages for n_positions positions (taking them from the pool now):
+   RF_ERR_OOM when the pool has run out, RF_ERR_TOO_LARGE past n_ctx. */
+RF_API rf_status rf_ctx_reserve(rf_ctx *c, int32_t n_positions);
+/* Bytes of KV cache the context holds now (its pages). */
+RF_API int64_t rf_ctx_kv_bytes(const rf_ctx *c);
 RF_API const float *rf_ctx_logits(const rf_ctx *c);  /* n_vocab floats */
 /* rf_ctx_decode, then *out = the token rf_sampler_sample(s, logits) picks (s is not given the token:
    call rf_sampler_accept as after rf_sampler_sample). On a context whose model is on the GPU the
@@ -524,6 +558,14 @@ RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *s, const char *prompt, size
 RF_API rf_status rf_gen_step(rf_gen *g);
 RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g);  /* counts so far; stop when over */
 RF_API void rf_gen_end(rf_gen *g, rf_gen_result *r);             /* r may be NULL; g may be NULL */
+/* The token step in two halves, for callers that decode many generations' tokens as one batch
+   (the server: rf_ctx_decode_batch). Once rf_gen_prefilled(g), rf_gen_step(g) is
+   rf_gen_sample(g, &t) -- sample, stream, t = the token to decode next or -1 when the generation
+   is over -- then rf_ctx_decode(context, &t, 1). rf_gen_stop ends a generation early with a
+   reason (e.g. RF_STOP_LENGTH when its decode found the KV pool empty). */
+RF_API int rf_gen_prefilled(const rf_gen *g);
+RF_API rf_status rf_gen_sample(rf_gen *g, int32_t *next);
+RF_API void rf_gen_stop(rf_gen *g, rf_stop_reason why);
 
 /* ---------------------------------------------------------------------------------------------
    JSON (RFC 8259), the reader and writer the server uses; bounded and non-throwing. A parsed
@@ -583,7 +625,10 @@ typedef struct rf_server_params {
     double drain_timeout_s;     /* on shutdown, running requests get this long to finish [5] */
     const char *api_key;        /* when set, every endpoint but /health and /ready needs
                                    "Authorization: Bearer <api_key>" */
-    rf_ctx_params ctx;          /* per slot */
+    rf_ctx_params ctx;          /* per slot (kv_pool: the server makes one the slots share) */
+    int64_t kv_size;            /* KV positions for all slots together, allocated as used
+                                   [n_parallel x n_ctx]; fewer: a slot that finds none left
+                                   ends with finish_reason "length" (503 before its first token) */
     int32_t default_max_tokens; /* when a request names none [0: until the context is full] */
     int n_traces;               /* requests kept for /traces [64] */
     rf_logger *log;

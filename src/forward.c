@@ -1,33 +1,41 @@
 /* rf_ctx: one inference session -- the KV cache, scratch buffers, the position -- and the forward
-   pass. rf__forward runs a batch of tokens (up to RF__BATCH) through the transformer, in the
-   order of the equations, every token of the batch through each step together:
+   pass. rf__forward runs a batch of rows (up to RF__BATCH) through the transformer, in the order
+   of the equations, every row of the batch through each step together. Row t is one token of one
+   context at one position: a prompt is many rows of one context, the server's decode step one
+   row for each of its slots' contexts (rf_ctx_decode_batch).
 
      x = embed(token)                                   (x sqrt(d) for gemma)
      per layer:  h = rmsnorm(x);  q,k,v = Wq h, Wk h, Wv h  (+ bias; qk-norm; RoPE)
-                 a = softmax(q k^T / sqrt(hd)) v  over the cached positions <= the token's own
-                     (a window for SWA): causal inside the batch
+                 a = softmax(q k^T / sqrt(hd)) v  over the row's context's cached positions <=
+                     the row's own (a window for SWA): causal inside the batch
                  x = x + [post-norm] Wo a
                  h = rmsnorm(x);  x = x + [post-norm] Wdown (act(Wgate h) * Wup h)
-     logits = Wout rmsnorm(x)          (the batch's last token only)
+     logits = Wout rmsnorm(x)          (the rows that want them: a context's last)
 
-   A batch reads each weight once for all its tokens (ops.c: rf__matmul_prepared), which makes
-   prompt processing compute bound; decode is the batch of one.
-   The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer. */
+   A batch reads each weight once for all its rows (ops.c: rf__matmul_prepared), which makes
+   prompt processing compute bound, and lets many sequences share one decode step.
+   The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer, in pages
+   of RF_KV_PAGE positions (kv.c). */
 
-#define RF__BATCH 64 /* tokens per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
+#define RF__BATCH 64 /* rows per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
 
 struct rf_ctx {
     const rf_model *m;
     int32_t n_ctx, pos;
     rf_type kv_type;
     uint64_t kv_row_bytes;     /* one position's k (or v) row of one layer */
-    uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
-    /* per token of a batch: [RF__BATCH][width] */
+    rf_kv_pool *kv;            /* where the pages come from: shared, or kv_own */
+    rf_kv_pool *kv_own;        /* a private pool (no shared one given), freed with the context */
+    int32_t *page_ids;         /* [ceil(n_ctx / RF_KV_PAGE)]: the pages held, in position order */
+    int32_t n_pages;
+    /* per row of a batch: [RF__BATCH][width] */
     float *x, *xb, *xb2, *qkv, *hb, *hb2;
     int64_t ld_xb, ld_qkv, ld_hb; /* row widths of xb/xb2, qkv, hb/hb2 */
     float *att;        /* attention scratch, [n_threads][att_per_thread] */
     int64_t att_per_thread;
     float *probs, *kv_row_moe, *logits;
+    float *logits_rows; /* logits of a batch's rows before they go to their contexts [n][n_vocab] */
+    int64_t n_logits_rows;
     void *qbuf;        /* quantized activations of a batch, [RF__BATCH][max_act_bytes] */
     void *qbuf1;       /* ... of one vector (MoE experts, logits) */
     int32_t *tokens;   /* the token at each cached position, for prefix reuse */
@@ -37,11 +45,27 @@ struct rf_ctx {
     rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
 };
 
+/* One forward pass's rows: token tok[t] of context seq[t] at position pos[t]. The rows of one
+   context are consecutive and in position order. want[t]: the logits after row t go to
+   seq[t]->logits. */
+typedef struct rf__batch {
+    int64_t n;
+    rf_ctx *seq[RF__BATCH];
+    int32_t tok[RF__BATCH], pos[RF__BATCH];
+    int want[RF__BATCH];
+} rf__batch;
+
+/* Give back the pages past the first n_keep. */
+static void rf__kv_release(rf_ctx *c, int32_t n_keep) {
+    while (c->n_pages > n_keep) rf__kv_page_give(c->kv, c->page_ids[--c->n_pages]);
+}
+
 RF_API void rf_ctx_free(rf_ctx *c) {
     if (!c) return;
     rf__hip_ctx_free(c->gpu);
-    RF_FREE(c->k_cache);
-    RF_FREE(c->v_cache);
+    if (c->kv) rf__kv_release(c, 0);
+    rf_kv_pool_free(c->kv_own);
+    RF_FREE(c->page_ids);
     RF_FREE(c->x);
     RF_FREE(c->xb);
     RF_FREE(c->xb2);
@@ -52,6 +76,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->probs);
     RF_FREE(c->kv_row_moe);
     RF_FREE(c->logits);
+    RF_FREE(c->logits_rows);
     RF_FREE(c->qbuf);
     RF_FREE(c->qbuf1);
     RF_FREE(c->tokens);
@@ -62,7 +87,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
 RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **out) {
     rf_ctx *c;
     int64_t kv_dim, q_dim, n_ctx, group;
-    uint64_t cache_bytes, act_bytes;
+    uint64_t act_bytes;
     rf_status s;
     if (!m || !out) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_new: NULL argument");
     *out = NULL;
@@ -73,7 +98,7 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     if (!(c = RF__NEWZ(rf_ctx, 1))) return rf__err(RF_ERR_OOM, "ctx: out of memory");
     c->m = m;
     c->n_ctx = (int32_t)n_ctx;
-    c->kv_type = !p || p->kv_type == RF_KV_F16 ? RF_TYPE_F16 : p->kv_type == RF_KV_Q8_0 ? RF_TYPE_Q8_0 : RF_TYPE_F32;
+    c->kv_type = rf__kv_rf_type(p ? p->kv_type : RF_KV_F16);
     kv_dim = m->n_head_kv * m->head_dim;
     q_dim = m->n_head * m->head_dim;
     group = m->n_head / m->n_head_kv;
@@ -85,23 +110,27 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
         RF_FREE(c);
         return s;
     }
-    if ((s = rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes)) != RF_OK) {
+    if (p && p->kv_pool) {
+        if (p->kv_pool->type != c->kv_type || p->kv_pool->n_layer != m->n_layer ||
+            rf_type_row_bytes(c->kv_type, kv_dim, &c->kv_row_bytes) != RF_OK || c->kv_row_bytes != p->kv_pool->row_bytes) {
+            rf_ctx_free(c);
+            return rf__err(RF_ERR_INVALID_ARG, "ctx: the KV pool was made for another model or KV type");
+        }
+        c->kv = p->kv_pool;
+    } else if ((s = rf__kv_pool_make(m, c->kv_type, n_ctx, 1, &c->kv_own)) != RF_OK) {
         rf_ctx_free(c);
-        return rf__err(s, "ctx: a KV row of %lld values cannot be stored as %s", (long long)kv_dim,
-                       rf_type_name(c->kv_type));
+        return s;
+    } else {
+        c->kv = c->kv_own;
     }
-    if (!rf__mul_u64(c->kv_row_bytes, (uint64_t)(n_ctx * m->n_layer), &cache_bytes) || cache_bytes > SIZE_MAX) {
-        rf_ctx_free(c);
-        return rf__err(RF_ERR_TOO_LARGE, "ctx: KV cache for %lld positions overflows", (long long)n_ctx);
-    }
+    c->kv_row_bytes = c->kv->row_bytes;
     act_bytes = m->max_act_bytes ? m->max_act_bytes : 1;
     c->ld_xb = RF__MAX(m->n_embd, q_dim);
     c->ld_qkv = q_dim + 2 * kv_dim;
     c->ld_hb = 2 * m->n_ff;
     /* per thread: scores of `group` heads over n_ctx positions, then one f32 K/V row */
     c->att_per_thread = group * n_ctx + kv_dim;
-    c->k_cache = RF__NEW(uint8_t, cache_bytes);
-    c->v_cache = RF__NEW(uint8_t, cache_bytes);
+    c->page_ids = RF__NEW(int32_t, (n_ctx + RF_KV_PAGE - 1) / RF_KV_PAGE);
     c->x = RF__NEW(float, RF__BATCH * m->n_embd);
     c->xb = RF__NEW(float, RF__BATCH * c->ld_xb);
     c->xb2 = RF__NEW(float, RF__BATCH * c->ld_xb);
@@ -115,11 +144,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
     c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
-    if (!c->kv_row_moe || !c->tokens || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
+    if (!c->kv_row_moe || !c->tokens || !c->page_ids || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
         !c->hb || !c->hb2 || !c->probs || !c->logits || !c->qbuf || !c->qbuf1) {
         rf_ctx_free(c);
-        return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context (KV cache %.1f MB)",
-                       (long long)n_ctx, 2.0 * (double)cache_bytes / 1e6);
+        return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context", (long long)n_ctx);
     }
     if (m->gpu && (s = rf__hip_ctx_new(m, c->n_ctx, &c->gpu)) != RF_OK) {
         rf_ctx_free(c);
@@ -129,13 +157,33 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     return RF_OK;
 }
 
-RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c) { return c ? c->k.name : NULL; }
-
-static uint8_t *rf__kv_at(const rf_ctx *c, uint8_t *cache, int64_t layer, int64_t pos) {
-    return cache + ((uint64_t)layer * (uint64_t)c->n_ctx + (uint64_t)pos) * c->kv_row_bytes;
+RF_API rf_status rf_ctx_reserve(rf_ctx *c, int32_t n_positions) {
+    if (!c || n_positions < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_reserve: bad arguments");
+    if (n_positions > c->n_ctx)
+        return rf__err(RF_ERR_TOO_LARGE, "context full: %d positions > context size %d", n_positions, c->n_ctx);
+    while ((int64_t)c->n_pages * RF_KV_PAGE < n_positions) {
+        int32_t id = rf__kv_page_take(c->kv);
+        if (id < 0)
+            return rf__err(RF_ERR_OOM, "KV cache: the pool's %d pages (%d positions each) are all in use",
+                           c->kv->n_pages, RF_KV_PAGE);
+        c->page_ids[c->n_pages++] = id;
+    }
+    return RF_OK;
 }
 
-/* y[t] = W x[t] for the n tokens of the batch; `same_input`: x is what the previous call
+RF_API int64_t rf_ctx_kv_bytes(const rf_ctx *c) { return c ? (int64_t)c->n_pages * (int64_t)c->kv->page_bytes : 0; }
+
+RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c) { return c ? c->k.name : NULL; }
+
+/* Where position pos's k (which 0) or v (which 1) row of layer `layer` lives: its page, then
+   the layout of kv.c. pos < n_pages * RF_KV_PAGE (rf_ctx_reserve ran first). */
+static uint8_t *rf__kv_at(const rf_ctx *c, int which, int64_t layer, int64_t pos) {
+    uint8_t *page = c->kv->pages[c->page_ids[pos / RF_KV_PAGE]];
+    return page + (((uint64_t)which * (uint64_t)c->m->n_layer + (uint64_t)layer) * RF_KV_PAGE + (uint64_t)(pos % RF_KV_PAGE)) *
+                      c->kv_row_bytes;
+}
+
+/* y[t] = W x[t] for the n rows of the batch; `same_input`: x is what the previous call
    quantized (q, k and v share one input, as do gate and up), so its activations are reused. */
 static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx, int64_t n, float *y, int64_t ldy,
                        int same_input) {
@@ -202,13 +250,14 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
 }
 
 /* ---------------------------------------------------------------------------------------------
-   The layer steps, each over the n tokens of the batch (token t sits at position c->pos + t) */
+   The layer steps, each over the rows of the batch b. c is the context whose scratch, threads and
+   kernels compute; b->seq[t] the one whose cache row t reads and writes. */
 
 /* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
-static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
+static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv;
+    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, n = b->n;
     const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
     int64_t t, h;
@@ -222,7 +271,8 @@ static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
     }
     for (t = 0; t < n; t++) {
         float *q = c->qkv + t * c->ld_qkv, *k = q + q_dim, *v = q + q_dim + kv_dim;
-        int32_t pos = c->pos + (int32_t)t;
+        const rf_ctx *s = b->seq[t];
+        int32_t pos = b->pos[t];
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
         if (L->bv) rf__add(v, L->bv, kv_dim);
@@ -232,44 +282,47 @@ static void rf__attn_qkv(rf_ctx *c, int64_t l, int64_t n) {
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
         rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
         rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        c->k.quant[c->kv_type](k, rf__kv_at(c, c->k_cache, l, pos), kv_dim);
-        c->k.quant[c->kv_type](v, rf__kv_at(c, c->v_cache, l, pos), kv_dim);
+        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, l, pos), kv_dim);
+        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, l, pos), kv_dim);
     }
 }
 
-/* KV head g of cached position p as f32: in place for an f32 cache, the head's slice converted
-   for f16, the whole row dequantized for q8_0 (its blocks need not align with heads). */
-static const float *rf__kv_head(const rf_ctx *c, uint8_t *cache, int64_t l, int64_t p, int64_t g, float *row) {
+/* KV head g of the cached position p of context s as f32: in place for an f32 cache, the head's
+   slice converted for f16, the whole row dequantized for q8_0 (its blocks need not align with
+   heads). */
+static const float *rf__kv_head(const rf_ctx *c, const rf_ctx *s, int which, int64_t l, int64_t p, int64_t g, float *row) {
     const int64_t hd = c->m->head_dim;
-    const uint8_t *r = rf__kv_at(c, cache, l, p);
-    if (c->kv_type == RF_TYPE_F32) return (const float *)(const void *)r + g * hd;
-    if (c->kv_type == RF_TYPE_F16) {
+    const uint8_t *r = rf__kv_at(s, which, l, p);
+    if (s->kv_type == RF_TYPE_F32) return (const float *)(const void *)r + g * hd;
+    if (s->kv_type == RF_TYPE_F16) {
         c->k.dequant[RF_TYPE_F16](r + 2 * g * hd, row, hd);
         return row;
     }
-    c->k.dequant[c->kv_type](r, row, c->m->n_head_kv * hd);
+    c->k.dequant[s->kv_type](r, row, c->m->n_head_kv * hd);
     return row + g * hd;
 }
 
-/* Token t, the query heads sharing KV head g (GQA): scores over positions t0..pos (causal: a
-   token of the batch sees the ones before it, already in the cache), softmax, then the sum of
-   v weighted by them into xb2. `scratch`: this thread's att_per_thread floats. */
-static void rf__attend(rf_ctx *c, int64_t l, int64_t t, int64_t g, float *scratch) {
+/* Row t, the query heads sharing KV head g (GQA): scores over its context's positions t0..pos
+   (causal: a row sees the ones of its context before it, already in the cache), softmax, then the
+   sum of v weighted by them into xb2. `scratch`: this thread's att_per_thread floats, scores at
+   stride c->n_ctx (the batch's contexts have n_ctx <= c's). */
+static void rf__attend(rf_ctx *c, const rf__batch *b, int64_t l, int64_t t, int64_t g, float *scratch) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
-    const int64_t hd = m->head_dim, group = m->n_head / m->n_head_kv, pos = c->pos + t;
+    const rf_ctx *s = b->seq[t];
+    const int64_t hd = m->head_dim, group = m->n_head / m->n_head_kv, pos = b->pos[t];
     const int64_t t0 = L->sliding ? RF__MAX(0, pos - m->sliding_window + 1) : 0;
     const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
     float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
     int64_t p, j, i;
     for (p = t0; p <= pos; p++) {
-        const float *kh = rf__kv_head(c, c->k_cache, l, p, g, row);
+        const float *kh = rf__kv_head(c, s, 0, l, p, g, row);
         for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)c->k.dot_f32(q + j * hd, kh, hd) * m->attn_scale;
     }
     for (j = 0; j < group; j++) rf__softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
     memset(out, 0, sizeof(float) * (size_t)(group * hd));
     for (p = t0; p <= pos; p++) {
-        const float *vh = rf__kv_head(c, c->v_cache, l, p, g, row);
+        const float *vh = rf__kv_head(c, s, 1, l, p, g, row);
         for (j = 0; j < group; j++) {
             const float a = scratch[j * c->n_ctx + p];
             float *oh = out + j * hd;
@@ -280,30 +333,32 @@ static void rf__attend(rf_ctx *c, int64_t l, int64_t t, int64_t g, float *scratc
 
 typedef struct rf__attn_job {
     rf_ctx *c;
-    int64_t l, n;
+    const rf__batch *b;
+    int64_t l;
 } rf__attn_job;
 
-/* (token, KV head) pairs dealt round-robin over the threads */
+/* (row, KV head) pairs dealt round-robin over the threads */
 static void rf__attn_task(void *arg, int ith, int nth) {
     const rf__attn_job *j = (const rf__attn_job *)arg;
     const int64_t nkv = j->c->m->n_head_kv;
     int64_t u;
-    for (u = ith; u < j->n * nkv; u += nth) rf__attend(j->c, j->l, u / nkv, u % nkv, j->c->att + ith * j->c->att_per_thread);
+    for (u = ith; u < j->b->n * nkv; u += nth)
+        rf__attend(j->c, j->b, j->l, u / nkv, u % nkv, j->c->att + ith * j->c->att_per_thread);
 }
 
 /* x = x + [post-norm] Wo attention(q, cache) */
-static void rf__attn_out(rf_ctx *c, int64_t l, int64_t n) {
+static void rf__attn_out(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
     const int64_t d = m->n_embd;
     int64_t t;
     rf__attn_job j;
     j.c = c;
+    j.b = b;
     j.l = l;
-    j.n = n;
     rf__pool_run(c->pool, rf__attn_task, &j);
-    rf__matmul(c, &L->wo, c->xb2, c->ld_xb, n, c->xb, c->ld_xb, 0);
-    for (t = 0; t < n; t++) {
+    rf__matmul(c, &L->wo, c->xb2, c->ld_xb, b->n, c->xb, c->ld_xb, 0);
+    for (t = 0; t < b->n; t++) {
         float *o = c->xb + t * c->ld_xb;
         if (L->post_attn_norm) rf__rmsnorm(o, o, L->post_attn_norm, d, m->rms_eps);
         rf__add(c->x + t * d, o, d);
@@ -311,7 +366,7 @@ static void rf__attn_out(rf_ctx *c, int64_t l, int64_t n) {
 }
 
 /* x = x + [post-norm] Wdown (act(Wgate h) * Wup h), h = rmsnorm(x); MoE: a weighted sum over the
-   chosen experts, token by token */
+   chosen experts, row by row */
 static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
@@ -342,49 +397,130 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
     }
 }
 
-/* The whole transformer for n <= RF__BATCH tokens at positions pos .. pos + n - 1. */
-static void rf__forward(rf_ctx *c, const int32_t *tokens, int64_t n, int want_logits) {
+/* The logits after the rows that want them, into their contexts: one row is a matvec; more
+   share one read of the output matrix through c->logits_rows (sized by the caller). */
+static void rf__logits(rf_ctx *c, const rf__batch *b) {
     const rf_model *m = c->m;
     const int64_t d = m->n_embd;
-    float *last = c->x + (n - 1) * d;
+    int64_t t, nw = 0;
+    for (t = 0; t < b->n; t++) {
+        if (!b->want[t]) continue;
+        rf__rmsnorm(c->xb + nw * c->ld_xb, c->x + t * d, m->out_norm, d, m->rms_eps);
+        nw++;
+    }
+    if (nw == 0) return;
+    if (nw == 1) {
+        for (t = 0; !b->want[t]; t++) {}
+        rf__matvec(c->pool, &c->k, &m->output, c->xb, b->seq[t]->logits, c->qbuf1);
+        return;
+    }
+    rf__matmul(c, &m->output, c->xb, c->ld_xb, nw, c->logits_rows, m->n_vocab, 0);
+    for (t = 0, nw = 0; t < b->n; t++)
+        if (b->want[t]) memcpy(b->seq[t]->logits, c->logits_rows + nw++ * m->n_vocab, sizeof(float) * (size_t)m->n_vocab);
+}
+
+/* The whole transformer for the rows of b (their pages reserved), computed with c's scratch. */
+static void rf__forward(rf_ctx *c, const rf__batch *b) {
+    const rf_model *m = c->m;
+    const int64_t d = m->n_embd;
     int64_t l, t, i;
 
-    for (t = 0; t < n; t++) {
+    for (t = 0; t < b->n; t++) {
         float *x = c->x + t * d;
-        rf__mat_row(&m->tok_embd, tokens[t], x);
+        rf__mat_row(&m->tok_embd, b->tok[t], x);
         if (m->embed_scale != 1.0f)
             for (i = 0; i < d; i++) x[i] *= m->embed_scale;
     }
     for (l = 0; l < m->n_layer; l++) {
-        rf__attn_qkv(c, l, n);
-        rf__attn_out(c, l, n);
-        rf__ffn(c, l, n);
+        rf__attn_qkv(c, b, l);
+        rf__attn_out(c, b, l);
+        rf__ffn(c, l, b->n);
     }
-    c->pos += (int32_t)n;
-    if (!want_logits) return;
-    rf__rmsnorm(last, last, m->out_norm, d, m->rms_eps);
-    rf__matvec(c->pool, &c->k, &m->output, last, c->logits, c->qbuf1);
+    for (t = 0; t < b->n; t++) {
+        b->seq[t]->tokens[b->pos[t]] = b->tok[t];
+        b->seq[t]->pos = b->pos[t] + 1;
+    }
+    rf__logits(c, b);
 }
 
-RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
+static rf_status rf__check_tokens(const rf_ctx *c, const int32_t *tokens, int32_t n) {
     int32_t i;
-    if (!c || (!tokens && n > 0) || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode: bad arguments");
-    if (n > c->n_ctx - c->pos)
-        return rf__err(RF_ERR_TOO_LARGE, "context full: %d tokens in the cache + %d new > context size %d",
-                       c->pos, n, c->n_ctx);
     for (i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= c->m->n_vocab)
             return rf__err(RF_ERR_INVALID_ARG, "token %d at index %d is outside the vocabulary (%lld)", tokens[i], i,
                            (long long)c->m->n_vocab);
+    return RF_OK;
+}
+
+RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
+    rf__batch b;
+    rf_status s;
+    int32_t i, t;
+    if (!c || (!tokens && n > 0) || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode: bad arguments");
+    if (n > c->n_ctx - c->pos)
+        return rf__err(RF_ERR_TOO_LARGE, "context full: %d tokens in the cache + %d new > context size %d",
+                       c->pos, n, c->n_ctx);
+    if ((s = rf__check_tokens(c, tokens, n)) != RF_OK) return s;
     if (c->gpu) { /* the whole forward pass on the GPU (hip.c) */
-        rf_status s = rf__hip_decode(c->gpu, tokens, n, c->pos, c->logits);
+        s = rf__hip_decode(c->gpu, tokens, n, c->pos, c->logits);
         if (s == RF_OK) memcpy(c->tokens + c->pos, tokens, sizeof(int32_t) * (size_t)n), c->pos += n;
         return s;
     }
+    if ((s = rf_ctx_reserve(c, c->pos + n)) != RF_OK) return s;
     for (i = 0; i < n; i += RF__BATCH) {
-        int32_t nb = RF__MIN(RF__BATCH, n - i);
-        memcpy(c->tokens + c->pos, tokens + i, sizeof(int32_t) * (size_t)nb);
-        rf__forward(c, tokens + i, nb, i + nb == n);
+        b.n = RF__MIN(RF__BATCH, n - i);
+        for (t = 0; t < b.n; t++) {
+            b.seq[t] = c;
+            b.tok[t] = tokens[i + t];
+            b.pos[t] = c->pos + t;
+            b.want[t] = i + t == n - 1;
+        }
+        rf__forward(c, &b);
+    }
+    return RF_OK;
+}
+
+RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32_t n) {
+    rf__batch b;
+    rf_ctx *c;
+    rf_status s;
+    int32_t i, j, t;
+    if (!ctxs || !tokens || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_batch: bad arguments");
+    if (n == 0) return RF_OK;
+    c = ctxs[0];
+    for (i = 0; i < n; i++) {
+        if (!ctxs[i] || ctxs[i]->m != ctxs[0]->m)
+            return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_batch: context %d is NULL or of another model", i);
+        for (j = 0; j < i; j++)
+            if (ctxs[j] == ctxs[i]) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_batch: context %d twice", i);
+        if (ctxs[i]->pos >= ctxs[i]->n_ctx)
+            return rf__err(RF_ERR_TOO_LARGE, "context %d full: %d tokens in the cache", i, ctxs[i]->pos);
+        if ((s = rf__check_tokens(ctxs[i], tokens + i, 1)) != RF_OK) return s;
+        if (ctxs[i]->n_ctx > c->n_ctx) c = ctxs[i]; /* its attention scratch fits every row */
+    }
+    if (c->gpu) { /* one by one (hip.c decodes one sequence) */
+        for (i = 0; i < n; i++)
+            if ((s = rf_ctx_decode(ctxs[i], tokens + i, 1)) != RF_OK) return s;
+        return RF_OK;
+    }
+    for (i = 0; i < n; i++)
+        if ((s = rf_ctx_reserve(ctxs[i], ctxs[i]->pos + 1)) != RF_OK) return s;
+    if (n > 1 && c->n_logits_rows < RF__MIN(n, RF__BATCH)) {
+        int64_t rows = RF__MIN(n, RF__BATCH);
+        float *lr = (float *)RF_REALLOC(c->logits_rows, sizeof(float) * (size_t)(rows * c->m->n_vocab));
+        if (!lr) return rf__err(RF_ERR_OOM, "rf_ctx_decode_batch: out of memory for %lld rows of logits", (long long)rows);
+        c->logits_rows = lr;
+        c->n_logits_rows = rows;
+    }
+    for (i = 0; i < n; i += RF__BATCH) {
+        b.n = RF__MIN(RF__BATCH, n - i);
+        for (t = 0; t < b.n; t++) {
+            b.seq[t] = ctxs[i + t];
+            b.tok[t] = tokens[i + t];
+            b.pos[t] = ctxs[i + t]->pos;
+            b.want[t] = 1;
+        }
+        rf__forward(c, &b);
     }
     return RF_OK;
 }
@@ -398,8 +534,10 @@ RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n) {
     return c ? c->tokens : NULL;
 }
 
+/* Pages past the new end go back to the pool (a shared pool lends them to other contexts). */
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos) {
     if (!c || pos < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_truncate: bad arguments");
     if (pos < c->pos) c->pos = pos;
+    if (!c->gpu) rf__kv_release(c, (c->pos + RF_KV_PAGE - 1) / RF_KV_PAGE);
     return RF_OK;
 }

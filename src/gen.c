@@ -114,26 +114,40 @@ RF_API rf_status rf_gen_begin(rf_ctx *c, rf_sampler *smp, const char *prompt, si
     return RF_OK;
 }
 
-/* The prefill: the prompt tokens not already in the cache. */
+/* The prefill: the prompt tokens not already in the cache. A prefill that fails may be stepped
+   again (the server retries one that found the KV pool empty once it has made room). */
 static rf_status rf__gen_prefill(rf_gen *g) {
     double t0 = rf__now();
     rf_status s = rf_ctx_decode(g->c, g->ids + g->res.n_reused, (int32_t)g->n_ids - g->res.n_reused);
     g->res.prompt_s = rf__now() - t0;
+    if (s != RF_OK) return s;
     RF_FREE(g->ids);
     g->ids = NULL;
     g->prefilled = 1;
     g->t_gen = rf__now();
-    return s;
+    return RF_OK;
 }
 
-/* One generated token: sample, stream what is safe to show, decode it for the next logits. */
-static rf_status rf__gen_token(rf_gen *g) {
+/* Show what is left (a held-back tail that turned out not to be a stop) once the generation ends
+   other than by a stop string or the callback. */
+static void rf__gen_flush(rf_gen *g) {
+    rf_stop_reason r = g->res.stop;
+    if ((r == RF_STOP_EOG || r == RF_STOP_LENGTH || r == RF_STOP_CONTEXT) && g->text.n > g->shown && g->p.on_piece) {
+        g->p.on_piece(g->p.user, g->text.p + g->shown, g->text.n - g->shown);
+        g->shown = g->text.n;
+    }
+}
+
+/* One generated token: sample, stream what is safe to show; *next: the token to decode for the
+   next logits, or -1 when the generation is over. */
+static rf_status rf__gen_token(rf_gen *g, int32_t *next) {
     const rf_tokenizer *tok = g->c->m->tok;
     rf_gen_result *res = &g->res;
     size_t plen = 0, stop_at = 0, safe = 0;
     int32_t tokn;
     char piece[256];
     rf_status s;
+    *next = -1;
     if ((s = rf_sampler_sample(g->smp, rf_ctx_logits(g->c), &tokn)) != RF_OK) return s;
     rf_sampler_accept(g->smp, tokn);
     res->n_gen++;
@@ -157,23 +171,39 @@ static rf_status rf__gen_token(rf_gen *g) {
     if (res->stop != RF_STOP_NONE) return RF_OK;
     if (g->p.max_tokens > 0 && res->n_gen >= g->p.max_tokens) res->stop = RF_STOP_LENGTH;
     else if (rf_ctx_pos(g->c) >= rf_ctx_n_ctx(g->c)) res->stop = RF_STOP_CONTEXT;
-    else s = rf_ctx_decode(g->c, &tokn, 1);
+    else *next = tokn;
+    return RF_OK;
+}
+
+RF_API int rf_gen_prefilled(const rf_gen *g) { return g ? g->prefilled : 0; }
+
+RF_API rf_status rf_gen_sample(rf_gen *g, int32_t *next) {
+    rf_status s;
+    if (!g || !next) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_sample: NULL argument");
+    *next = -1;
+    if (!g->prefilled) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_sample: the prefill has not run");
+    if (g->res.stop != RF_STOP_NONE) return RF_OK;
+    s = rf__gen_token(g, next);
+    g->res.gen_s = rf__now() - g->t_gen;
+    if (s == RF_OK) rf__gen_flush(g);
     return s;
 }
 
+RF_API void rf_gen_stop(rf_gen *g, rf_stop_reason why) {
+    if (!g || g->res.stop != RF_STOP_NONE || why == RF_STOP_NONE) return;
+    g->res.stop = why;
+    rf__gen_flush(g);
+}
+
+/* One step: the prefill, or sample + decode. */
 RF_API rf_status rf_gen_step(rf_gen *g) {
+    int32_t next;
     rf_status s;
     if (!g) return rf__err(RF_ERR_INVALID_ARG, "rf_gen_step: NULL argument");
     if (g->res.stop != RF_STOP_NONE) return RF_OK;
-    s = g->prefilled ? rf__gen_token(g) : rf__gen_prefill(g);
-    g->res.gen_s = g->prefilled ? rf__now() - g->t_gen : 0.0;
-    /* what is left (a held-back tail that turned out not to be a stop) is shown at the end */
-    if (s == RF_OK && (g->res.stop == RF_STOP_EOG || g->res.stop == RF_STOP_LENGTH || g->res.stop == RF_STOP_CONTEXT) &&
-        g->text.n > g->shown && g->p.on_piece) {
-        g->p.on_piece(g->p.user, g->text.p + g->shown, g->text.n - g->shown);
-        g->shown = g->text.n;
-    }
-    return s;
+    if (!g->prefilled) return rf__gen_prefill(g);
+    if ((s = rf_gen_sample(g, &next)) != RF_OK || next < 0) return s;
+    return rf_ctx_decode(g->c, &next, 1);
 }
 
 RF_API const rf_gen_result *rf_gen_result_of(const rf_gen *g) { return g ? &g->res : NULL; }

@@ -3,10 +3,11 @@
    and /ready says 503 meanwhile); the matmuls inside a step use each context's thread pool.
 
    Scheduling: each slot has its own rf_ctx (KV cache) and at most one job. One round of
-   rf__slots_step advances every busy slot by one step -- the prefill, or one token -- in turn,
-   so requests join and leave between steps and a long generation cannot hold others back. This
-   is the seam for a batched decode: when forward.c can decode a token for several sequences at
-   once, rf__slots_step becomes one call over all busy slots, and nothing else changes. Waiting
+   rf__slots_step advances every busy slot by one step -- the prefill, or one token -- so requests
+   join and leave between steps and a long generation cannot hold others back; the tokens of all
+   slots past their prefill are decoded together as one batch. The slots' caches take pages from
+   one shared KV pool as they grow (kv.c), so N slots need memory for the positions in use, not
+   N full contexts. Waiting
    jobs sit in a FIFO of at most max_queue; beyond it a request gets 503 with Retry-After. A job
    goes to the free slot whose last prompt shares the longest prefix with its own, so a
    conversation's next turn finds its history in the cache (rf_gen_begin reuses it). */
@@ -39,6 +40,7 @@ typedef struct rf__metrics {
     uint64_t ttft_buckets[RF__N_TTFT + 1];
     double ttft_sum;
     uint64_t ttft_count;
+    uint64_t n_batches, batch_rows;   /* batched decode steps, and the tokens they decoded */
 } rf__metrics;
 
 struct rf__server {
@@ -48,6 +50,10 @@ struct rf__server {
     const char *model_id;
     rf__slot *slots;
     int n_slots;
+    rf_kv_pool *kv;           /* the KV pages the slots' contexts share */
+    rf_ctx **batch_ctx;       /* [n_slots]: one decode step's contexts, tokens and slots */
+    int32_t *batch_tok;
+    int *batch_slot;
     rf__job *queue_head, *queue_tail;
     int queue_len;
     rf__metrics met;
@@ -237,18 +243,60 @@ static void rf__dispatch(rf__server *S) {
     }
 }
 
-/* One round: every busy slot advances by one step (prefill or one token). The one function a
-   batched decode would replace. */
-static void rf__slots_step(rf__server *S) {
-    int i;
+/* The shared KV pool is empty: idle slots give back their caches (losing their prefix for reuse).
+   1 if that freed anything. */
+static int rf__kv_make_room(rf__server *S) {
+    int i, freed = 0;
     for (i = 0; i < S->n_slots; i++) {
         rf__slot *sl = &S->slots[i];
-        rf_status s;
+        if (sl->job || rf_ctx_kv_bytes(sl->ctx) == 0) continue;
+        rf_ctx_truncate(sl->ctx, 0);
+        sl->last_len = 0;
+        freed = 1;
+    }
+    return freed;
+}
+
+/* One round: every busy slot advances by one step. A slot still to prefill runs its prompt alone
+   (a prompt is a batch already); the others sample their next token, and those tokens are decoded
+   together, one row per slot (rf_ctx_decode_batch: the weights are read once per round for all
+   of them). A slot whose cache cannot grow because the KV pool is empty gets room from idle
+   slots; failing that, a generation ends with finish_reason "length", a prefill with 503. */
+static void rf__slots_step(rf__server *S) {
+    int i, n = 0;
+    rf_status s;
+    for (i = 0; i < S->n_slots; i++) {
+        rf__slot *sl = &S->slots[i];
+        int32_t next = -1;
         if (!sl->job) continue;
-        s = rf_gen_step(sl->gen);
+        if (!rf_gen_prefilled(sl->gen)) {
+            s = rf_gen_step(sl->gen);
+            if (s == RF_ERR_OOM && rf__kv_make_room(S)) s = rf_gen_step(sl->gen);
+            if (s != RF_OK) rf__job_finish(S, sl->job, s == RF_ERR_OOM ? 503 : 500, rf_last_error());
+            continue;
+        }
+        s = rf_gen_sample(sl->gen, &next);
+        if (s == RF_OK && next >= 0) {
+            s = rf_ctx_reserve(sl->ctx, rf_ctx_pos(sl->ctx) + 1);
+            if (s == RF_ERR_OOM && rf__kv_make_room(S)) s = rf_ctx_reserve(sl->ctx, rf_ctx_pos(sl->ctx) + 1);
+            if (s == RF_ERR_OOM) {
+                rf_gen_stop(sl->gen, RF_STOP_LENGTH);
+                s = RF_OK;
+            } else if (s == RF_OK) {
+                S->batch_ctx[n] = sl->ctx;
+                S->batch_tok[n] = next;
+                S->batch_slot[n++] = i;
+            }
+        }
         if (s != RF_OK) rf__job_finish(S, sl->job, 500, rf_last_error());
         else if (rf_gen_result_of(sl->gen)->stop != RF_STOP_NONE) rf__job_finish(S, sl->job, 200, "");
     }
+    if (n == 0) return;
+    s = rf_ctx_decode_batch(S->batch_ctx, S->batch_tok, n);
+    S->met.n_batches++;
+    S->met.batch_rows += (uint64_t)n;
+    if (s != RF_OK)
+        for (i = 0; i < n; i++) rf__job_finish(S, S->slots[S->batch_slot[i]].job, 500, rf_last_error());
 }
 
 /* The client is gone: a queued job leaves the queue, a running one frees its slot now. */

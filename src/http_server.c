@@ -7,6 +7,7 @@ static void rf__api_metrics(rf__server *S, rf__conn *c, int keep) {
     const rf__metrics *m = &S->met;
     int i, busy = 0;
     long long kv = 0, kv_cap = 0;
+    rf_kv_pool_stats ks = rf_kv_pool_stats_of(S->kv);
     uint64_t cum = 0;
     for (i = 0; i < S->n_slots; i++) {
         busy += S->slots[i].job != NULL;
@@ -30,6 +31,12 @@ static void rf__api_metrics(rf__server *S, rf__conn *c, int keep) {
     RF__M("gauge", "slots_total", "Slots.", "%d", S->n_slots);
     RF__M("gauge", "kv_cache_tokens", "Positions held in the slots' KV caches.", "%lld", kv);
     RF__M("gauge", "kv_cache_usage_ratio", "KV cache use: positions held / positions available.", "%.6f", kv_cap ? (double)kv / (double)kv_cap : 0.0);
+    RF__M("gauge", "kv_cache_bytes", "KV cache the slots hold now (pages of the shared pool).", "%lld", (long long)ks.pages_used * ks.page_bytes);
+    RF__M("gauge", "kv_cache_bytes_allocated", "KV cache memory allocated: the pool's high-water mark.", "%lld", (long long)ks.pages_allocated * ks.page_bytes);
+    RF__M("gauge", "kv_cache_bytes_capacity", "The pool's budget (--kv-size positions).", "%lld", (long long)ks.pages_total * ks.page_bytes);
+    RF__M("gauge", "kv_cache_bytes_full_contexts", "What every slot reserving its whole context would take.", "%lld", ks.page_positions ? kv_cap * (ks.page_bytes / ks.page_positions) : 0);
+    RF__M("counter", "decode_batches_total", "Batched decode steps (one forward pass for every decoding slot).", "%llu", (unsigned long long)m->n_batches);
+    RF__M("counter", "decode_batch_rows_total", "Tokens decoded in those batches.", "%llu", (unsigned long long)m->batch_rows);
     RF__M("gauge", "connections", "Open connections.", "%d", S->net.n_conns);
     RF__M("gauge", "ready", "1 once the model is loaded.", "%d", S->ready);
 #undef RF__M
@@ -251,6 +258,26 @@ static void rf__net_poll(rf__server *S, int timeout_ms) {
     if (has_listen && (n->pfds[0].revents & POLLIN)) rf__net_accept(n);
 }
 
+/* The model, the KV pool the slots share and the slots' contexts. The pool holds kv_size
+   positions [n_parallel x n_ctx: every slot can fill its context], but its pages are allocated only
+   as slots first use them, so the memory follows the positions in use (/metrics: kv_cache_bytes). */
+static rf_status rf__server_load(rf__server *S) {
+    rf_model_params mp;
+    rf_ctx_params cp = S->p.ctx;
+    rf_status s;
+    int64_t n_ctx, kv_size;
+    int i;
+    memset(&mp, 0, sizeof mp);
+    mp.log = S->p.log;
+    if ((s = rf_model_load(S->p.model_path, &mp, &S->model)) != RF_OK) return s;
+    n_ctx = cp.n_ctx > 0 ? cp.n_ctx : RF__MIN(rf_model_n_ctx_train(S->model), 4096); /* rf_ctx_new's default */
+    kv_size = S->p.kv_size > 0 ? S->p.kv_size : n_ctx * S->n_slots;
+    if ((s = rf_kv_pool_new(S->model, cp.kv_type, kv_size, &S->kv)) != RF_OK) return s;
+    cp.kv_pool = S->kv;
+    for (i = 0; s == RF_OK && i < S->n_slots; i++) s = rf_ctx_new(S->model, &cp, &S->slots[i].ctx);
+    return s;
+}
+
 #ifndef RF_NO_THREADS
 typedef struct rf__loader {
     rf__server *S;
@@ -263,13 +290,7 @@ typedef struct rf__loader {
 static void *rf__load_thread(void *arg) {
     rf__loader *L = (rf__loader *)arg;
     rf__server *S = L->S;
-    rf_model_params mp;
-    rf_status s;
-    int i;
-    memset(&mp, 0, sizeof mp);
-    mp.log = S->p.log;
-    s = rf_model_load(S->p.model_path, &mp, &S->model);
-    for (i = 0; s == RF_OK && i < S->n_slots; i++) s = rf_ctx_new(S->model, &S->p.ctx, &S->slots[i].ctx);
+    rf_status s = rf__server_load(S);
     pthread_mutex_lock(&L->mu);
     L->status = s;
     if (s != RF_OK) snprintf(L->err, sizeof L->err, "%s", rf_last_error());
@@ -288,8 +309,12 @@ static void rf__server_free(rf__server *S) {
         rf_ctx_free(S->slots[i].ctx);
         RF_FREE(S->slots[i].last_prompt);
     }
+    rf_kv_pool_free(S->kv); /* after the contexts that took pages from it */
     if (S->net.listen_fd >= 0) close(S->net.listen_fd);
     RF_FREE(S->slots);
+    RF_FREE(S->batch_ctx);
+    RF_FREE(S->batch_tok);
+    RF_FREE(S->batch_slot);
     RF_FREE(S->traces);
     RF_FREE(S->net.conns);
     RF_FREE(S->net.pfds);
@@ -342,10 +367,13 @@ RF_API rf_status rf_server_run(const rf_server_params *params, const volatile si
     S.rng = (uint64_t)rf__wall_ns() ^ ((uint64_t)getpid() << 32);
     S.started = (double)time(NULL);
     S.slots = RF__NEWZ(rf__slot, S.n_slots);
+    S.batch_ctx = RF__NEWZ(rf_ctx *, S.n_slots);
+    S.batch_tok = RF__NEWZ(int32_t, S.n_slots);
+    S.batch_slot = RF__NEWZ(int, S.n_slots);
     S.traces = RF__NEWZ(rf__trace, S.n_traces);
     S.net.conns = RF__NEWZ(rf__conn *, S.p.max_conns);
     S.net.pfds = RF__NEWZ(struct pollfd, S.p.max_conns + 1);
-    if (!S.slots || !S.traces || !S.net.conns || !S.net.pfds) {
+    if (!S.slots || !S.batch_ctx || !S.batch_tok || !S.batch_slot || !S.traces || !S.net.conns || !S.net.pfds) {
         rf__server_free(&S);
         return rf__err(RF_ERR_OOM, "serve: out of memory");
     }
@@ -365,11 +393,7 @@ RF_API rf_status rf_server_run(const rf_server_params *params, const volatile si
     }
 #else
     {
-        rf_model_params mp;
-        memset(&mp, 0, sizeof mp);
-        mp.log = S.p.log;
-        s = rf_model_load(S.p.model_path, &mp, &S.model);
-        for (i = 0; s == RF_OK && i < S.n_slots; i++) s = rf_ctx_new(S.model, &S.p.ctx, &S.slots[i].ctx);
+        s = rf__server_load(&S);
         if (s != RF_OK) {
             rf__server_free(&S);
             return s;

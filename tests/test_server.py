@@ -9,6 +9,7 @@
 """
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -313,6 +314,67 @@ def test_load_has_no_failures():
     assert r["failed"] == 0 and r["ok"] == 24, r
 
 
+def metric(text, name):
+    return float(re.search(r"^rocmforge:%s (\S+)$" % name, text, re.M).group(1))
+
+
+# Slots share one KV pool whose pages are allocated as used: 8 slots of 512 positions that each
+# hold a short prompt + 32 tokens allocate a small part of 8 x 512 positions' worth.
+def test_kv_memory_of_eight_slots_is_far_below_eight_contexts():
+    E = Server("--parallel", "8", "-c", "512")
+    try:
+        th = [threading.Thread(target=lambda i=i: raw(E.port, post("/v1/completions", {
+            "prompt": PROMPTS[i % len(PROMPTS)], "max_tokens": 32, "temperature": 0}), timeout=60)) for i in range(8)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(90)
+        text = E.get("/metrics")[1]
+        alloc, full = metric(text, "kv_cache_bytes_allocated"), metric(text, "kv_cache_bytes_full_contexts")
+        print("  kv: %d bytes allocated for 8 slots, %d for 8 full contexts (%.1f%%); %d batches, %d rows" % (
+            alloc, full, 100 * alloc / full, metric(text, "decode_batches_total"), metric(text, "decode_batch_rows_total")))
+        assert 0 < alloc and alloc * 4 < full, (alloc, full)
+        assert metric(text, "decode_batch_rows_total") > metric(text, "decode_batches_total")  # slots shared steps
+    finally:
+        assert E.stop() == 0, E.output()
+
+
+# A pool of 2 pages (64 positions) for 2 slots: generations that outgrow it end with "length";
+# a prompt that cannot fit gets 503; the server goes on.
+def test_kv_pool_running_out_ends_with_length_or_503():
+    F = Server("--parallel", "2", "-c", "512", "--kv-size", "64")
+    try:
+        out = [None, None]
+
+        def gen(i):
+            out[i] = raw(F.port, post("/v1/completions", {"prompt": "Once upon a time", "max_tokens": 200,
+                                                          "temperature": 0}), timeout=60)
+
+        th = [threading.Thread(target=gen, args=(i,)) for i in range(2)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(90)
+        reasons = []
+        for r in out:
+            assert status_of(r) == 200, r[:300]
+            body = json.loads(r.split(b"\r\n\r\n", 1)[1])
+            reasons.append((body["choices"][0]["finish_reason"], body["usage"]["completion_tokens"]))
+        # one may meet EOS first; then the other takes its pages and runs out at 64 positions
+        assert any(f == "length" and n < 200 for f, n in reasons) and all(f in ("length", "stop") for f, n in reasons), reasons
+        long_prompt = "Once upon a time " * 40
+        r = raw(F.port, post("/v1/completions", {"prompt": long_prompt, "max_tokens": 4}), timeout=60)
+        assert status_of(r) == 503 and b"KV" in r, r[:400]
+        assert complete_raw_ok(F.port)
+    finally:
+        assert F.stop() == 0, F.output()
+
+
+def complete_raw_ok(port):
+    r = raw(port, post("/v1/completions", {"prompt": "Once", "max_tokens": 4}), timeout=60)
+    return status_of(r) == 200
+
+
 # A second server: one slot, a queue of one, an API key, a 1-second request timeout.
 def test_api_key_queue_disconnect_timeout():
     need_openai()
@@ -386,6 +448,8 @@ if __name__ == "__main__":
                   test_tokenize_detokenize_round_trip, test_malformed_requests_get_4xx_and_the_server_goes_on,
                   test_prompt_longer_than_the_context_gets_a_clean_400,
                   test_pipelined_requests_are_answered_in_order, test_metrics_and_traces, test_load_has_no_failures,
+                  test_kv_memory_of_eight_slots_is_far_below_eight_contexts,
+                  test_kv_pool_running_out_ends_with_length_or_503,
                   test_api_key_queue_disconnect_timeout, test_graceful_shutdown_ends_streams]:
             rftest.run(t)
 
