@@ -4876,7 +4876,9 @@ static rf_status rf__syn_vocab_make(rf__syn_vocab *v, int bpe, uint64_t n_vocab)
     static const char *const spm_special[3] = {"<unk>", "<s>", "</s>"};
     static const char *const bpe_special[3] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
     const char *marker = bpe ? "\xC4\xA0" : "\xE2\x96\x81"; /* Ġ (U+0120) or ▁ (U+2581) */
-    uint64_t skip = bpe ? 26 : 0, n_pieces = n_vocab - 259 + skip, k, t = 0;
+    /* SPM also has the word marker on its own (every real SPM vocab does: a space before a piece
+       the vocab lacks becomes "▁" + that piece, not three byte tokens) */
+    uint64_t skip = bpe ? 26 : 0, n_pieces = n_vocab - 259 + skip - (bpe ? 0 : 1), k, t = 0;
     char **piece = RF__NEWZ(char *, n_pieces);
     char letter[2] = {0, 0};
     memset(v, 0, sizeof *v);
@@ -4909,6 +4911,10 @@ static rf_status rf__syn_vocab_make(rf__syn_vocab *v, int bpe, uint64_t n_vocab)
         v->tokens[t] = bpe ? rf__byte_to_utf8((int)k) : rf__strdup(buf);
         if (!v->tokens[t]) goto oom;
         v->types[t] = bpe ? 1 : 6; /* normal, byte */
+    }
+    if (!bpe) {
+        if (!(v->tokens[t] = rf__strdup(marker))) goto oom;
+        v->types[t++] = 1;
     }
     for (k = skip; k < n_pieces; k++, t++) {
         v->tokens[t] = piece[k];
