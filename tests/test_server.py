@@ -234,7 +234,10 @@ def test_logit_bias_and_penalties_are_accepted():
     def tokens(text):
         return json.loads(raw(S.port, post("/tokenize", {"content": text})).split(b"\r\n\r\n", 1)[1])["tokens"]
     prompt, whole = tokens("Once upon a time"), tokens("Once upon a time" + base)
-    assert whole[:len(prompt)] == prompt and len(whole) == len(prompt) + 1, (prompt, whole)
+    if whole[:len(prompt)] != prompt or len(whole) != len(prompt) + 1:
+        # the greedy token is found by re-tokenizing its text; a random synth vocab may spell it
+        # with other tokens (stories260K, used when ../shared is present, does not)
+        raise rftest.Skip("this model's greedy token does not re-tokenize to itself: %s vs %s" % (prompt, whole))
     r = complete(cl, "Once upon a time", max_tokens=1, logit_bias={str(whole[-1]): -100}, presence_penalty=0.5,
                  frequency_penalty=0.5, top_p=0.9, extra_body={"top_k": 5, "min_p": 0.01})
     assert r.choices[0].text != base  # the greedy choice was banned
@@ -365,7 +368,16 @@ def test_kv_pool_running_out_ends_with_length_or_503():
             reasons.append((body["choices"][0]["finish_reason"], body["usage"]["completion_tokens"]))
         # one may meet EOS first; then the other takes its pages and runs out at 64 positions
         assert any(f == "length" and n < 200 for f, n in reasons) and all(f in ("length", "stop") for f, n in reasons), reasons
-        long_prompt = "Once upon a time " * 40
+        # a prompt longer than the 64-position pool but inside the 512-position context, measured
+        # with /tokenize so it holds for any vocabulary
+        long_prompt = ""
+        while True:
+            long_prompt += "Once upon a time "
+            body = raw(F.port, post("/tokenize", {"content": long_prompt})).split(b"\r\n\r\n", 1)[1]
+            n_tok = len(json.loads(body)["tokens"])
+            if n_tok > 100:
+                break
+        assert n_tok < 400, n_tok
         r = raw(F.port, post("/v1/completions", {"prompt": long_prompt, "max_tokens": 4}), timeout=60)
         assert status_of(r) == 503 and b"KV" in r, r[:400]
         assert complete_raw_ok(F.port)
