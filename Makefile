@@ -178,7 +178,7 @@ FUZZ_FLAGS   := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=fuzze
                 -fno-sanitize-recover=all
 FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_%.h $(BUILD)/rocmforge.h
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_%.h tests/fuzz/fuzz_check.h $(BUILD)/rocmforge.h
 	@mkdir -p $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(BUILD) -Itests/fuzz -o $@ $< $(LDLIBS)
 

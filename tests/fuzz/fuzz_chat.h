@@ -13,16 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef RFF_CHECK_DEFINED
-#define RFF_CHECK_DEFINED
-#define rff_check(cond)                                                                    \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
-#endif
+#include "fuzz_check.h"
 
 #define RFF_CHAT_MAX_MSGS 64
 

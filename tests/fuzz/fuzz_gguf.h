@@ -11,16 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef RFF_CHECK_DEFINED
-#define RFF_CHECK_DEFINED
-#define rff_check(cond)                                                                    \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
-#endif
+#include "fuzz_check.h"
 
 /* Touches every byte a value claims, so ASan sees any read past the input. */
 static unsigned rff_touch(const void *p, uint64_t n) {

@@ -24,16 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef RFF_CHECK_DEFINED
-#define RFF_CHECK_DEFINED
-#define rff_check(cond)                                                                    \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
-#endif
+#include "fuzz_check.h"
 
 static rf_model *rff_http_model;
 static int rff_http_inited;

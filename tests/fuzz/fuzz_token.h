@@ -12,16 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef RFF_CHECK_DEFINED
-#define RFF_CHECK_DEFINED
-#define rff_check(cond)                                                                    \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
-#endif
+#include "fuzz_check.h"
 
 #define RFF_MAX_VOCABS 16
 static rf_gguf *rff_vocab_g[RFF_MAX_VOCABS];
