@@ -196,7 +196,7 @@ fuzz: $(FUZZ_BINS)
 	done
 
 # A bounded soak of `rf serve` (mixed valid and malformed requests over 127.0.0.1, from several
-# threads); it prints "skip soak: ..." until the server from branch http is in rf.
+# threads): requests served, errors by type, crashes (must be 0), RSS at start and end.
 SOAK_SECONDS ?= 60
 soak: $(BUILD)/rf
 	RF_BUILD=$(BUILD) $(PYTHON) tests/soak.py --seconds $(SOAK_SECONDS)

@@ -7,8 +7,8 @@ crashes (must be 0) and the server's RSS at start and end.
     make soak SOAK_SECONDS=60
 
 Endpoints (DESIGN.md, HTTP): POST /v1/completions, POST /v1/chat/completions, GET /health,
-GET /metrics. The server binary is $RF_BIN or build/rf; when it has no `serve` command yet
-(the server lands from branch http) the soak prints "skip soak: ..." and exits 0.
+GET /metrics. The server binary is $RF_BIN or build/rf (built with ROCMFORGE_HTTP); one
+without the `serve` command fails the soak.
 The model is --model, $RF_SOAK_MODEL, ../shared/models/stories260K.gguf, or a tiny model
 written by `rf synth`. Python standard library only.
 
@@ -47,7 +47,7 @@ def find_rf():
         return None, "cannot run %s: %s" % (rf, e)
     text = (p.stdout + p.stderr).lower()
     if "unknown command" in text or "usage: rf serve" not in text and "--port" not in text:
-        return None, "`rf serve` is not available yet (the server comes from branch http)"
+        return None, "%s has no `rf serve` (build it with -DROCMFORGE_HTTP, as `make` does)" % rf
     return rf, None
 
 
@@ -259,8 +259,8 @@ def main():
 
     rf, why = find_rf()
     if not rf:
-        log("skip soak: %s" % why)
-        return 0
+        log("FAIL soak: %s" % why)
+        return 1
     model = find_model(rf, a.model)
     port = free_port()
     errlog = tempfile.TemporaryFile()
