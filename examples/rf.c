@@ -334,11 +334,12 @@ static int cmd_info(int argc, char **argv) {
 /* ---------------------------------------------------------------------------------------------
    rf synth */
 
-static int parse_i64(const char *opt, const char *s, int64_t *out) {
+/* An integer option value of at least min (0 or 1); on a bad value, say so and return 0. */
+static int parse_int(const char *opt, const char *s, int min, int64_t *out) {
     char *end;
     long long v = strtoll(s ? s : "", &end, 10);
-    if (!s || !*s || *end || v < 1) {
-        fprintf(stderr, "rf synth: %s needs a positive integer, got '%s'\n", opt, s ? s : "");
+    if (!s || !*s || *end || v < min) {
+        fprintf(stderr, "rf: %s needs a %s integer, got '%s'\n", opt, min > 0 ? "positive" : "non-negative", s ? s : "");
         return 0;
     }
     *out = v;
@@ -385,17 +386,17 @@ static int cmd_synth(int argc, char **argv) {
         else if (!strcmp(a, "--arch")) p.arch = v, i++;
         else if (!strcmp(a, "--type")) p.type = v, i++;
         else if (!strcmp(a, "--preset")) ok = apply_preset(&p, v), i++;
-        else if (!strcmp(a, "--dim")) ok = parse_i64(a, v, &p.dim), i++;
-        else if (!strcmp(a, "--layers")) ok = parse_i64(a, v, &p.n_layers), i++;
-        else if (!strcmp(a, "--heads")) ok = parse_i64(a, v, &p.n_heads), i++;
-        else if (!strcmp(a, "--kv-heads")) ok = parse_i64(a, v, &p.n_kv_heads), i++;
-        else if (!strcmp(a, "--head-dim")) ok = parse_i64(a, v, &p.head_dim), i++;
-        else if (!strcmp(a, "--ffn")) ok = parse_i64(a, v, &p.ffn), i++;
-        else if (!strcmp(a, "--vocab")) ok = parse_i64(a, v, &p.vocab), i++;
-        else if (!strcmp(a, "--ctx")) ok = parse_i64(a, v, &p.ctx), i++;
+        else if (!strcmp(a, "--dim")) ok = parse_int(a, v, 1, &p.dim), i++;
+        else if (!strcmp(a, "--layers")) ok = parse_int(a, v, 1, &p.n_layers), i++;
+        else if (!strcmp(a, "--heads")) ok = parse_int(a, v, 1, &p.n_heads), i++;
+        else if (!strcmp(a, "--kv-heads")) ok = parse_int(a, v, 1, &p.n_kv_heads), i++;
+        else if (!strcmp(a, "--head-dim")) ok = parse_int(a, v, 1, &p.head_dim), i++;
+        else if (!strcmp(a, "--ffn")) ok = parse_int(a, v, 1, &p.ffn), i++;
+        else if (!strcmp(a, "--vocab")) ok = parse_int(a, v, 1, &p.vocab), i++;
+        else if (!strcmp(a, "--ctx")) ok = parse_int(a, v, 1, &p.ctx), i++;
         else if (!strcmp(a, "--seed")) {
             int64_t seed;
-            ok = parse_i64(a, v, &seed), i++;
+            ok = parse_int(a, v, 1, &seed), i++;
             p.seed = (uint64_t)seed;
         } else return fprintf(stderr, "rf synth: unknown option %s\n\n%s", a, usage_synth), 2;
     }
@@ -434,17 +435,6 @@ static int parse_f32(const char *opt, const char *s, float *out) {
     return 1;
 }
 
-static int parse_int(const char *opt, const char *s, int64_t *out) {
-    char *end;
-    long long v = strtoll(s ? s : "", &end, 10);
-    if (!s || !*s || *end || v < 0) {
-        fprintf(stderr, "rf: %s needs a non-negative integer, got '%s'\n", opt, s ? s : "");
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
 /* 0 on success, else the exit code. */
 static int parse_gen_opts(int argc, char **argv, gen_opts *o) {
     int i, ok = 1;
@@ -464,22 +454,22 @@ static int parse_gen_opts(int argc, char **argv, gen_opts *o) {
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = n;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) o->prompt_file = n;
         else if (!strcmp(a, "--system")) o->system = n;
-        else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, &v), o->max_tokens = (int32_t)v, o->max_set = 1;
-        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, &v), o->cp.n_ctx = (int32_t)v;
+        else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, 0, &v), o->max_tokens = (int32_t)v, o->max_set = 1;
+        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, 0, &v), o->cp.n_ctx = (int32_t)v;
         else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers")) {
             if (!strcmp(n, "all")) o->n_gpu_layers = -1;
-            else ok = parse_int(a, n, &v), o->n_gpu_layers = (int32_t)v;
+            else ok = parse_int(a, n, 0, &v), o->n_gpu_layers = (int32_t)v;
         }
         else if (!strcmp(a, "--temp")) ok = parse_f32(a, n, &o->sp.temperature);
-        else if (!strcmp(a, "--top-k")) ok = parse_int(a, n, &v), o->sp.top_k = (int32_t)v;
+        else if (!strcmp(a, "--top-k")) ok = parse_int(a, n, 0, &v), o->sp.top_k = (int32_t)v;
         else if (!strcmp(a, "--top-p")) ok = parse_f32(a, n, &o->sp.top_p);
         else if (!strcmp(a, "--min-p")) ok = parse_f32(a, n, &o->sp.min_p);
         else if (!strcmp(a, "--typical")) ok = parse_f32(a, n, &o->sp.typical_p);
         else if (!strcmp(a, "--repeat-penalty")) ok = parse_f32(a, n, &o->sp.repeat_penalty);
         else if (!strcmp(a, "--presence-penalty")) ok = parse_f32(a, n, &o->sp.presence_penalty);
         else if (!strcmp(a, "--frequency-penalty")) ok = parse_f32(a, n, &o->sp.frequency_penalty);
-        else if (!strcmp(a, "--penalty-last-n")) ok = parse_int(a, n, &v), o->sp.penalty_last_n = (int32_t)v;
-        else if (!strcmp(a, "--seed")) ok = parse_int(a, n, &v), o->sp.seed = (uint64_t)v;
+        else if (!strcmp(a, "--penalty-last-n")) ok = parse_int(a, n, 0, &v), o->sp.penalty_last_n = (int32_t)v;
+        else if (!strcmp(a, "--seed")) ok = parse_int(a, n, 0, &v), o->sp.seed = (uint64_t)v;
         else if (!strcmp(a, "--stop")) {
             if (o->n_stops == sizeof o->stops / sizeof o->stops[0]) return fprintf(stderr, "rf: at most 16 --stop\n"), 2;
             o->stops[o->n_stops++] = n;
@@ -764,15 +754,15 @@ static int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--host")) p.host = n;
         else if (!strcmp(a, "--api-key")) p.api_key = n;
         else if (!strcmp(a, "--alias")) p.model_id = n;
-        else if (!strcmp(a, "--port")) ok = parse_int(a, n, &v) && v > 0 && v < 65536, p.port = (int)v;
-        else if (!strcmp(a, "--parallel")) ok = parse_int(a, n, &v) && v > 0 && v <= 256, p.n_parallel = (int)v;
-        else if (!strcmp(a, "--queue")) ok = parse_int(a, n, &v) && v <= 100000, p.max_queue = (int)v;
-        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, &v), p.ctx.n_ctx = (int32_t)v;
-        else if (!strcmp(a, "--threads")) ok = parse_int(a, n, &v), p.ctx.n_threads = (int)v;
-        else if (!strcmp(a, "--kv-size")) ok = parse_int(a, n, &v) && v > 0, p.kv_size = v;
-        else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, &v), p.default_max_tokens = (int32_t)v;
-        else if (!strcmp(a, "--max-body")) ok = parse_int(a, n, &v), p.max_body = (size_t)v;
-        else if (!strcmp(a, "--max-conns")) ok = parse_int(a, n, &v) && v <= 65536, p.max_conns = (int)v;
+        else if (!strcmp(a, "--port")) ok = parse_int(a, n, 0, &v) && v > 0 && v < 65536, p.port = (int)v;
+        else if (!strcmp(a, "--parallel")) ok = parse_int(a, n, 0, &v) && v > 0 && v <= 256, p.n_parallel = (int)v;
+        else if (!strcmp(a, "--queue")) ok = parse_int(a, n, 0, &v) && v <= 100000, p.max_queue = (int)v;
+        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, 0, &v), p.ctx.n_ctx = (int32_t)v;
+        else if (!strcmp(a, "--threads")) ok = parse_int(a, n, 0, &v), p.ctx.n_threads = (int)v;
+        else if (!strcmp(a, "--kv-size")) ok = parse_int(a, n, 0, &v) && v > 0, p.kv_size = v;
+        else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, 0, &v), p.default_max_tokens = (int32_t)v;
+        else if (!strcmp(a, "--max-body")) ok = parse_int(a, n, 0, &v), p.max_body = (size_t)v;
+        else if (!strcmp(a, "--max-conns")) ok = parse_int(a, n, 0, &v) && v <= 65536, p.max_conns = (int)v;
         else if (!strcmp(a, "--timeout")) ok = parse_f32(a, n, &f), p.request_timeout_s = f;
         else if (!strcmp(a, "--idle-timeout")) ok = parse_f32(a, n, &f), p.idle_timeout_s = f;
         else return fprintf(stderr, "rf serve: unknown option %s\n\n%s", a, usage_serve), 2;
@@ -871,10 +861,10 @@ static int cmd_bench(int argc, char **argv) {
         if (!n) return fprintf(stderr, "rf bench: missing value for %s\n\n%s", a, usage_bench), 2;
         i++;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) path = n;
-        else if (!strcmp(a, "-p")) ok = parse_int(a, n, &np);
-        else if (!strcmp(a, "-n")) ok = parse_int(a, n, &ng);
-        else if (!strcmp(a, "-t")) ok = parse_int(a, n, &nt);
-        else if (!strcmp(a, "-r")) ok = parse_int(a, n, &v) && v >= 1 && v <= 64, reps = v;
+        else if (!strcmp(a, "-p")) ok = parse_int(a, n, 0, &np);
+        else if (!strcmp(a, "-n")) ok = parse_int(a, n, 0, &ng);
+        else if (!strcmp(a, "-t")) ok = parse_int(a, n, 0, &nt);
+        else if (!strcmp(a, "-r")) ok = parse_int(a, n, 0, &v) && v >= 1 && v <= 64, reps = v;
         else if (!strcmp(a, "--cpu")) cpu = n;
         else return fprintf(stderr, "rf bench: unknown option %s\n\n%s", a, usage_bench), 2;
     }
