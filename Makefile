@@ -94,6 +94,7 @@ compile-check: rocmforge.h
 	clang -std=c11   $(WARN) -O1 -I. -o $(BUILD)/compile/clang tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	g++   -std=c++17 $(WARN) -O1 -I. -x c++ -o $(BUILD)/compile/gxx tests/compile/impl.c tests/compile/user.c $(LDLIBS)
 	gcc   -std=c11   $(WARN) -O3 -I. -c -o $(BUILD)/compile/o3.o tests/compile/impl.c
+	gcc   -std=c11   $(WARN) -O3 -I. -DROCMFORGE_HTTP -c -o $(BUILD)/compile/o3-http.o tests/compile/impl.c
 	cc    -std=c11   $(WARN) -O2 -I. -o $(BUILD)/compile/embed examples/embed.c $(LDLIBS)
 	g++   -std=c++17 $(WARN) -O2 -I. -x c++ -o $(BUILD)/compile/embed-cxx examples/embed.c $(LDLIBS)
 	gcc   -std=c11   $(WARN) -O1 -I. -DROCMFORGE_HTTP -o $(BUILD)/compile/gcc-http   tests/compile/impl.c tests/compile/user.c $(LDLIBS)

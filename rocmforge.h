@@ -597,7 +597,7 @@ RF_API int32_t rf_json_len(const rf_json *j, int32_t node);     /* elements, mem
 RF_API int32_t rf_json_at(const rf_json *j, int32_t node, int32_t i);  /* i-th element / member value */
 RF_API const char *rf_json_key(const rf_json *j, int32_t obj, int32_t i);  /* i-th member's key */
 RF_API int32_t rf_json_get(const rf_json *j, int32_t obj, const char *key);  /* last duplicate wins */
-RF_API const char *rf_json_str(const rf_json *j, int32_t node, size_t *len);
+RF_API const char *rf_json_str(const rf_json *j, int32_t node, size_t *len); /* NULL, *len = 0: not a string */
 RF_API double rf_json_num(const rf_json *j, int32_t node);
 /* s[0..n) as a quoted JSON string: ", \\ and control characters escaped, invalid UTF-8 bytes
    replaced by U+FFFD. Buffer rules as rf_detokenize. */
@@ -11198,9 +11198,9 @@ RF_API int32_t rf_json_get(const rf_json *j, int32_t obj, const char *key) {
 
 RF_API const char *rf_json_str(const rf_json *j, int32_t node, size_t *len) {
     const rf__jnode *n = rf__jat(j, node);
-    if (!n || n->type != RF_JSON_STRING) return NULL;
-    if (len) *len = (size_t)n->n;
-    return j->strs + n->str;
+    int is_str = n && n->type == RF_JSON_STRING;
+    if (len) *len = is_str ? (size_t)n->n : 0; /* always written: NULL comes with length 0 */
+    return is_str ? j->strs + n->str : NULL;
 }
 
 RF_API double rf_json_num(const rf_json *j, int32_t node) {

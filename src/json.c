@@ -372,9 +372,9 @@ RF_API int32_t rf_json_get(const rf_json *j, int32_t obj, const char *key) {
 
 RF_API const char *rf_json_str(const rf_json *j, int32_t node, size_t *len) {
     const rf__jnode *n = rf__jat(j, node);
-    if (!n || n->type != RF_JSON_STRING) return NULL;
-    if (len) *len = (size_t)n->n;
-    return j->strs + n->str;
+    int is_str = n && n->type == RF_JSON_STRING;
+    if (len) *len = is_str ? (size_t)n->n : 0; /* always written: NULL comes with length 0 */
+    return is_str ? j->strs + n->str : NULL;
 }
 
 RF_API double rf_json_num(const rf_json *j, int32_t node) {
