@@ -144,7 +144,7 @@ GPU_CFLAGS = $(CSTD) $(WARN) $(OPT) -DROCMFORGE_HIP -I$(BUILD) -I. -Itests
 .PHONY: gpu test-gpu
 ifneq ($(GPU_CXX),)
 all: gpu
-gpu: $(GPU_BUILD)/test_gpu_ops $(GPU_BUILD)/test_gpu_model $(GPU_BUILD)/bench_decode_sample
+gpu: $(GPU_BUILD)/test_gpu_ops $(GPU_BUILD)/test_gpu_model $(GPU_BUILD)/bench_decode_sample $(GPU_BUILD)/rf
 $(GPU_BUILD)/hip_impl.o: tests/gpu/hip_impl.cpp rocmforge_hip.h
 	@mkdir -p $(GPU_BUILD)
 	$(GPU_CXX) -I. -c -o $@ tests/gpu/hip_impl.cpp
@@ -160,6 +160,10 @@ $(GPU_BUILD)/test_gpu_model: tests/gpu/test_gpu_model.c tests/rf_test.h $(GPU_BU
 $(GPU_BUILD)/bench_decode_sample: tests/gpu/bench_decode_sample.c $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
 	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/bench_decode_sample.c
 	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
+# rf with the GPU backend (and the server): rf bench -ngl all, rf run -ngl all, ...
+$(GPU_BUILD)/rf: examples/rf.c $(BUILD)/rocmforge.h $(GPU_BUILD)/hip_impl.o
+	$(CC) $(GPU_CFLAGS) -DROCMFORGE_HTTP -c -o $@.o examples/rf.c
+	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
 test-gpu: gpu $(BUILD)/rf
 	@RF_BUILD=$(BUILD) RF_GPU_BUILD=$(GPU_BUILD) sh tests/gpu/run.sh
 else

@@ -75,6 +75,8 @@ HIP_SOURCES = [
     "kernels/kv.hip",       # KV cache append (f16)
     "kernels/attention.hip",  # causal GQA attention with sliding window, online softmax
     "kernels/glu.hip",      # SwiGLU / GeGLU
+    "kernels/act_q8.hip",   # activations as int8 + scales (fused with the RMSNorm or GLU before them)
+    "kernels/gemv_q8.hip",  # the int8 GEMV (dp4a) over packed q4_0/q8_0/q4_K/q6_K weights
     "kernels/add.hip",      # residual / bias / weighted add
     "kernels/embed.hip",    # embedding lookup
     "kernels/softmax.hip",  # softmax and the MoE router's top-k

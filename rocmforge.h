@@ -514,6 +514,9 @@ RF_API size_t rf_cpu_describe(char *buf, size_t n);
 /* A streaming read of `bytes` (much larger than the caches) by n_threads threads (0: one per
    core); the best of `reps` passes in GB/s -- the ceiling for memory-bound token generation. */
 RF_API double rf_cpu_read_bandwidth(int n_threads, uint64_t bytes, int reps);
+/* The same on GPU `device`: a streaming read of `bytes` of its memory, the best of `reps` passes
+   in GB/s. RF_ERR_UNSUPPORTED in a build without ROCMFORGE_HIP, RF_ERR_DEVICE without a GPU. */
+RF_API rf_status rf_gpu_read_bandwidth(int32_t device, uint64_t bytes, int reps, double *gb_per_s);
 
 /* ---------------------------------------------------------------------------------------------
    Generation: the loop the CLI and the server share -- prompt text -> tokens (reusing the prefix
@@ -9567,9 +9570,18 @@ RF_API rf_kv_pool_stats rf_kv_pool_stats_of(rf_kv_pool *p) {
      decode   n tokens in batches: prefill runs the batched GEMV over up to RF__HIP_BATCH tokens;
               only the last token's logits come back -- or, armed by rf_ctx_decode_sample, only
               the token the sampler chain picks from them on the device (kernels/sample.hip)
+     graph    a one-token step is captured once per context (rf_hip_capture_*) and replayed: the
+              token and its position go up as 8 bytes, the ~400 launches of a 7B step go as one
 
-   Activations are rounded through the CPU's q8 formats before each quantized GEMV
-   (rf_hip_quant_act), so GPU logits match the CPU reference to float rounding. */
+   Activations are rounded through the CPU's q8 formats before each quantized GEMV, so GPU logits
+   match the CPU reference to float rounding. Two ways:
+     int8     q4_0, q8_0, q4_K, q6_K matrices are packed at upload (rf_hip_pack) and multiplied
+              by int8 activations with integer dot products (rf_hip_act_q8 + rf_hip_gemv_q8);
+              where a layer's q, k, v (or gate, up) share such a type they become one matrix,
+              the RMSNorm is fused into the activation quantization, and the residual add into
+              the GEMV that feeds it
+     float    every other type: activations rounded and handed back as floats (rf_hip_quant_act)
+              for the dequantizing GEMV (rf_hip_gemv) */
 
 #ifdef ROCMFORGE_HIP
 #include "rocmforge_hip.h"
@@ -9584,6 +9596,7 @@ typedef struct rf__gmat {
     rf_type type;
     int64_t ne0, ne1;
     uint64_t row_bytes, stride; /* stride: bytes of one expert's matrix in a stack */
+    int q8;                     /* packed for rf_hip_gemv_q8: its act type (0 q8_0, 1 q8_K); -1 not */
 } rf__gmat;
 
 typedef struct rf__glayer {
@@ -9600,6 +9613,9 @@ struct rf__hip_model {
     int device;
     uint64_t total, done, next_report; /* upload progress */
     const rf_logger *log;
+    int pack_ok;    /* 0: matrices keep the GGUF layout (the embedding table; RF_GPU_NO_INT8 set) */
+    uint8_t *pack;  /* host buffer at upload: [pack_cap] packed matrix, then [pack_cap] its rows */
+    uint64_t pack_cap;
 };
 
 struct rf__hip_ctx {
@@ -9608,7 +9624,10 @@ struct rf__hip_ctx {
     rf_hip_buf *kv, *scratch;
     uint16_t *k, *v;
     float *x, *xb, *xb2, *q, *kn, *vn, *qkv, *hb, *hb2, *xq, *router, *moe_w, *moe_y, *logits;
-    int32_t *ids, *moe_ids;
+    int32_t *ids, *moe_ids, *pos_dev;
+    void *act; /* int8 activations: RF__HIP_BATCH rows of the widest input */
+    rf_hip_graph *graph; /* the one-token step, captured on first use */
+    int graph_off;       /* capture failed or RF_NO_GRAPH is set: launch one by one */
     int32_t n_ctx;
     uint64_t kv_layer; /* values per layer of k (or v) */
     /* A pick armed by rf_ctx_decode_sample for the next decode: the sampler's plan and the
@@ -9660,11 +9679,55 @@ static rf_status rf__hip_put_vec(rf__hip_model *g, const float *v, int64_t n, fl
     return s;
 }
 
+/* Rows of n matrices of one type and width as one matrix, packed for the int8 GEMV when the type
+   has it (ws[0] first). Returns 0 when they cannot be one packed matrix. */
+static int rf__hip_can_pack(const rf__mat *const *ws, int n) {
+    int i;
+    if (!ws[0]->data || rf_hip_q8_act_type((int)ws[0]->type) < 0 || ws[0]->ne0 % rf_type_get((uint32_t)ws[0]->type)->block_size) return 0;
+    for (i = 1; i < n; i++)
+        if (!ws[i]->data || ws[i]->type != ws[0]->type || ws[i]->ne0 != ws[0]->ne0) return 0;
+    return 1;
+}
+
+static rf_status rf__hip_put_packed(rf__hip_model *g, const rf__mat *const *ws, int n, rf__gmat *out) {
+    uint64_t bytes = 0, at = 0;
+    int64_t rows = 0;
+    void *p;
+    int i;
+    rf_status s;
+    memset(out, 0, sizeof *out);
+    for (i = 0; i < n; i++) bytes += ws[i]->row_bytes * (uint64_t)ws[i]->ne1, rows += ws[i]->ne1;
+    out->type = ws[0]->type;
+    out->ne0 = ws[0]->ne0;
+    out->ne1 = rows;
+    out->row_bytes = ws[0]->row_bytes;
+    out->stride = bytes;
+    out->q8 = rf_hip_q8_act_type((int)out->type);
+    if (!g->weights) return rf__hip_put(g, ws[0]->data, bytes, &p); /* sizing */
+    if (bytes > g->pack_cap) {
+        uint8_t *nb = (uint8_t *)realloc(g->pack, (size_t)bytes * 2);
+        if (!nb) return rf__err(RF_ERR_OOM, "GPU: out of host memory packing weights (%.1f MB)", (double)bytes * 2 / 1e6);
+        g->pack = nb;
+        g->pack_cap = bytes;
+    }
+    for (i = 0; i < n; i++) { /* rows of each, one after the other, then regrouped */
+        memcpy(g->pack + g->pack_cap + at, ws[i]->data, (size_t)(ws[i]->row_bytes * (uint64_t)ws[i]->ne1));
+        at += ws[i]->row_bytes * (uint64_t)ws[i]->ne1;
+    }
+    if (rf_hip_pack((int)out->type, g->pack + g->pack_cap, out->ne0, rows, g->pack))
+        return rf__err(RF_ERR_UNSUPPORTED, "GPU: cannot pack a %s matrix", rf_type_name(out->type));
+    s = rf__hip_put(g, g->pack, bytes, &p);
+    out->w = p;
+    return s;
+}
+
 static rf_status rf__hip_put_mat(rf__hip_model *g, const rf__mat *w, int64_t ne2, rf__gmat *out) {
     void *p;
     rf_status s;
     memset(out, 0, sizeof *out);
+    out->q8 = -1;
     if (!w->data) return RF_OK;
+    if (ne2 == 1 && g->pack_ok && rf__hip_can_pack(&w, 1)) return rf__hip_put_packed(g, &w, 1, out);
     if (!rf__hip_type_ok(w->type))
         return rf__err(RF_ERR_UNSUPPORTED, "GPU: tensor type %s has no GPU kernel", rf_type_name(w->type));
     out->type = w->type;
@@ -9682,7 +9745,10 @@ static rf_status rf__hip_place(rf__hip_model *g, const rf_model *m) {
     rf_status s;
     int64_t il;
 #define RF__TRY(x) do { if ((s = (x)) != RF_OK) return s; } while (0)
+    const int pack_ok = g->pack_ok;
+    g->pack_ok = 0; /* the embedding kernel reads the GGUF layout */
     RF__TRY(rf__hip_put_mat(g, &m->tok_embd, 1, &g->tok_embd));
+    g->pack_ok = pack_ok;
     if (m->output.data == m->tok_embd.data) g->output = g->tok_embd;
     else RF__TRY(rf__hip_put_mat(g, &m->output, 1, &g->output));
     RF__TRY(rf__hip_put_vec(g, m->out_norm, d, &g->out_norm));
@@ -9690,6 +9756,7 @@ static rf_status rf__hip_place(rf__hip_model *g, const rf_model *m) {
     for (il = 0; il < m->n_layer; il++) {
         const rf__layer *L = &m->layers[il];
         rf__glayer *G = &g->layers[il];
+        const rf__mat *qkv[3], *gate_up[2];
         RF__TRY(rf__hip_put_vec(g, L->attn_norm, d, &G->attn_norm));
         RF__TRY(rf__hip_put_vec(g, L->ffn_norm, d, &G->ffn_norm));
         RF__TRY(rf__hip_put_vec(g, L->post_attn_norm, d, &G->post_attn_norm));
@@ -9699,13 +9766,25 @@ static rf_status rf__hip_place(rf__hip_model *g, const rf_model *m) {
         RF__TRY(rf__hip_put_vec(g, L->bq, q, &G->bq));
         RF__TRY(rf__hip_put_vec(g, L->bk, kv, &G->bk));
         RF__TRY(rf__hip_put_vec(g, L->bv, kv, &G->bv));
-        RF__TRY(rf__hip_put_mat(g, &L->wq, 1, &G->wq));
-        RF__TRY(rf__hip_put_mat(g, &L->wk, 1, &G->wk));
-        RF__TRY(rf__hip_put_mat(g, &L->wv, 1, &G->wv));
-        RF__TRY(rf__hip_put_mat(g, &L->wqkv, 1, &G->wqkv));
+        qkv[0] = &L->wq, qkv[1] = &L->wk, qkv[2] = &L->wv;
+        gate_up[0] = &L->w_gate, gate_up[1] = &L->w_up;
+        if (g->pack_ok && rf__hip_can_pack(qkv, 3)) { /* one matrix, one launch: rows q, then k, then v */
+            RF__TRY(rf__hip_put_packed(g, qkv, 3, &G->wqkv));
+            G->wq.q8 = G->wk.q8 = G->wv.q8 = -1;
+        } else {
+            RF__TRY(rf__hip_put_mat(g, &L->wq, 1, &G->wq));
+            RF__TRY(rf__hip_put_mat(g, &L->wk, 1, &G->wk));
+            RF__TRY(rf__hip_put_mat(g, &L->wv, 1, &G->wv));
+            RF__TRY(rf__hip_put_mat(g, &L->wqkv, 1, &G->wqkv));
+        }
         RF__TRY(rf__hip_put_mat(g, &L->wo, 1, &G->wo));
-        RF__TRY(rf__hip_put_mat(g, &L->w_gate, 1, &G->w_gate));
-        RF__TRY(rf__hip_put_mat(g, &L->w_up, 1, &G->w_up));
+        if (g->pack_ok && rf__hip_can_pack(gate_up, 2)) { /* gate rows, then up rows: the fused form */
+            RF__TRY(rf__hip_put_packed(g, gate_up, 2, &G->w_up));
+            G->w_gate.q8 = -1;
+        } else {
+            RF__TRY(rf__hip_put_mat(g, &L->w_gate, 1, &G->w_gate));
+            RF__TRY(rf__hip_put_mat(g, &L->w_up, 1, &G->w_up));
+        }
         RF__TRY(rf__hip_put_mat(g, &L->w_down, 1, &G->w_down));
         RF__TRY(rf__hip_put_mat(g, &L->moe_router, 1, &G->moe_router));
         RF__TRY(rf__hip_put_mat(g, &L->moe_gate, ne, &G->moe_gate));
@@ -9721,6 +9800,7 @@ static void rf__hip_model_free(struct rf__hip_model *g) {
     rf_hip_buf_free(g->weights);
     rf_hip_close(g->dev);
     RF_FREE(g->layers);
+    RF_FREE(g->pack);
     RF_FREE(g);
 }
 
@@ -9749,6 +9829,7 @@ static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t de
     }
     g->log = &m->log;
     g->device = device;
+    g->pack_ok = !getenv("RF_GPU_NO_INT8"); /* for measuring what the int8 path buys */
     if (rf_hip_open(device, &g->dev, err, sizeof err)) {
         rf__hip_model_free(g);
         return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", (int)device, err);
@@ -9773,12 +9854,16 @@ static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t de
         rf__hip_model_free(g);
         return s;
     }
+    RF_FREE(g->pack);
+    g->pack = NULL;
+    g->pack_cap = 0;
     *out = g;
     return RF_OK;
 }
 
 static void rf__hip_ctx_free(struct rf__hip_ctx *c) {
     if (!c) return;
+    rf_hip_graph_free(c->graph);
     rf_hip_buf_free(c->kv);
     rf_hip_buf_free(c->scratch);
     rf_hip_close(c->dev);
@@ -9808,7 +9893,8 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     /* x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits and index arrays */
     scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
                                                              RF__MAX(m->n_expert, 1) + nx + d) +
-                    sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) + 21 * 256;
+                    sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) +
+                    rf_hip_act_q8_bytes(wide, B) + 23 * 256;
     if (rf_hip_buf_new(c->dev, (size_t)kv_bytes, &c->kv) || rf_hip_buf_new(c->dev, (size_t)scratch_bytes, &c->scratch)) {
         rf_status s = rf__err(RF_ERR_DEVICE, "GPU: KV cache (%.1f MB) and scratch (%.1f MB) do not fit: %s",
                               (double)kv_bytes / 1e6, (double)scratch_bytes / 1e6, rf_hip_error(c->dev));
@@ -9834,7 +9920,10 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     c->ids = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * (size_t)B, 256);
     c->moe_ids = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * (size_t)(B * nx), 256);
     c->pick_out = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * 2, 256);
-    if (!c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
+    c->pos_dev = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t), 256);
+    c->act = rf_hip_buf_alloc(c->scratch, rf_hip_act_q8_bytes(wide, B), 256);
+    c->graph_off = getenv("RF_NO_GRAPH") != NULL;
+    if (!c->act || !c->pos_dev || !c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
         !c->hb2 || !c->hb || !c->qkv || !c->vn || !c->kn || !c->q || !c->xb2 || !c->xb || !c->x) {
         rf__hip_ctx_free(c);
         return rf__err(RF_ERR_DEVICE, "GPU: scratch arena overflow (a bug in its sizing)");
@@ -9843,22 +9932,59 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     return RF_OK;
 }
 
-/* y = W x for n tokens, the activation first rounded like the CPU's (see the top of the file). */
-static int rf__hip_mv(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n,
-                      const int32_t *expert) {
+/* The input of a GEMV (n rows of x, ld ldx), made ready for matrix w: for a packed matrix, int8 in
+   c->act -- of the RMSNorm of x when norm != NULL, the two launches fused -- and for any other
+   quantized type rounded through the CPU's q8 format into c->xq (*x, *ldx then point there). */
+static int rf__hip_prep(rf__hip_ctx *c, const rf__gmat *w, const float **x, int64_t *ldx, const float *norm, float *normed,
+                        int64_t n) {
     rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    if (at != RF_TYPE_F32) {
-        int e = rf_hip_quant_act(c->dev, (int)at, x, ldx, c->xq, w->ne0, n);
-        if (e) return e;
-        x = c->xq;
-        ldx = w->ne0;
+    int e;
+    if (w->q8 >= 0) return rf_hip_act_q8(c->dev, w->q8, *x, *ldx, norm, c->m->rms_eps, w->ne0, n, c->act);
+    if (norm) { /* the RMSNorm on its own, into `normed` (row length ne0) */
+        if ((e = rf_hip_rmsnorm(c->dev, normed, *x, norm, w->ne0, n, c->m->rms_eps)) != 0) return e;
+        *x = normed, *ldx = w->ne0;
     }
-    return rf_hip_gemv(c->dev, (int)w->type, w->w, w->ne0, w->ne1, w->row_bytes, x, ldx, y, ldy, n, expert, w->stride);
+    if (at == RF_TYPE_F32) return 0;
+    if ((e = rf_hip_quant_act(c->dev, (int)at, *x, *ldx, c->xq, w->ne0, n)) != 0) return e;
+    *x = c->xq, *ldx = w->ne0;
+    return 0;
 }
 
-/* One batch of n <= RF__HIP_BATCH tokens at positions pos..pos + n - 1: the equations of
-   forward.c's rf__forward, every line a kernel. Returns 0 or a device error code. */
-static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32_t pos, float *logits) {
+/* rf__hip_prep of the normed residual stream c->x again, for a matrix that takes another form. */
+static int rf__hip_prep_from(rf__hip_ctx *c, const rf__gmat *w, const float **x, int64_t *ldx, const float *norm, int64_t n) {
+    *x = c->x, *ldx = c->m->n_embd;
+    return rf__hip_prep(c, w, x, ldx, norm, c->xb, n);
+}
+
+/* Whether what rf__hip_prep made ready for matrix a serves matrix b as well. */
+static int rf__hip_same_input(const rf__gmat *a, const rf__gmat *b) {
+    return a->q8 == b->q8 && (a->q8 >= 0 || rf_type_get((uint32_t)a->type)->vec_dot_type == rf_type_get((uint32_t)b->type)->vec_dot_type);
+}
+
+/* y = W x (accumulate: y += W x) for n tokens, x already made ready by rf__hip_prep. */
+static int rf__hip_mul(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n,
+                       const int32_t *expert, int accumulate) {
+    int e;
+    if (w->q8 >= 0) return rf_hip_gemv_q8(c->dev, (int)w->type, w->w, w->ne0, w->ne1, c->act, y, ldy, n, accumulate);
+    if (!accumulate)
+        return rf_hip_gemv(c->dev, (int)w->type, w->w, w->ne0, w->ne1, w->row_bytes, x, ldx, y, ldy, n, expert, w->stride);
+    if ((e = rf_hip_gemv(c->dev, (int)w->type, w->w, w->ne0, w->ne1, w->row_bytes, x, ldx, c->moe_y, w->ne1, n, expert, w->stride)) != 0)
+        return e;
+    return rf_hip_add(c->dev, y, ldy, c->moe_y, w->ne1, w->ne1, n, 1.0f, NULL, 0, 0);
+}
+
+/* y = W x for n tokens: prepare, multiply. */
+static int rf__hip_mv(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n,
+                      const int32_t *expert) {
+    int e = rf__hip_prep(c, w, &x, &ldx, NULL, NULL, n);
+    return e ? e : rf__hip_mul(c, w, x, ldx, y, ldy, n, expert, 0);
+}
+
+/* The kernels of one batch of n <= RF__HIP_BATCH tokens at positions pos.. (or, pos_at != NULL,
+   at the position in device memory: the captured one-token step), token ids already in c->ids:
+   the equations of forward.c's rf__forward, every line a kernel, ending with the last token's
+   logits in c->logits when `logits`. Queues work only (no waits), so it can be captured. */
+static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t *pos_at, int logits) {
     const rf_model *m = c->m;
     const rf__hip_model *g = m->gpu;
     rf_hip_dev *dv = c->dev;
@@ -9868,24 +9994,28 @@ static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32
     int64_t l, t, k;
     int e = 0;
 #define RF__H(x) do { if ((e = (x)) != 0) return e; } while (0)
-    RF__H(rf_hip_upload(dv, c->ids, tokens, sizeof(int32_t) * (size_t)n));
     RF__H(rf_hip_embed(dv, c->x, d, (int)g->tok_embd.type, g->tok_embd.w, d, g->tok_embd.row_bytes, c->ids, n, m->embed_scale));
     for (l = 0; l < m->n_layer; l++) {
         const rf__layer *L = &m->layers[l];
         const rf__glayer *G = &g->layers[l];
+        const rf__gmat *w_in = G->wqkv.w ? &G->wqkv : &G->wq;
+        const float *xin = c->x;
         float *q = c->q, *kk = c->kn, *vv = c->vn;
-        int64_t ldq = qd, ldk = kvd;
+        int64_t ldq = qd, ldk = kvd, ldin = d;
         uint16_t *kc = c->k + (uint64_t)l * c->kv_layer, *vc = c->v + (uint64_t)l * c->kv_layer;
 
-        RF__H(rf_hip_rmsnorm(dv, c->xb, c->x, G->attn_norm, d, n, m->rms_eps));
+        /* attention: norm (fused into the int8 quantization), q k v, rope, cache, attend */
+        RF__H(rf__hip_prep(c, w_in, &xin, &ldin, G->attn_norm, c->xb, n));
         if (G->wqkv.w) { /* q, k, v stacked in one output row */
-            RF__H(rf__hip_mv(c, &G->wqkv, c->xb, d, c->qkv, qd + 2 * kvd, n, NULL));
+            RF__H(rf__hip_mul(c, &G->wqkv, xin, ldin, c->qkv, qd + 2 * kvd, n, NULL, 0));
             q = c->qkv, kk = c->qkv + qd, vv = c->qkv + qd + kvd;
             ldq = ldk = qd + 2 * kvd;
-        } else {
-            RF__H(rf__hip_mv(c, &G->wq, c->xb, d, q, qd, n, NULL));
-            RF__H(rf__hip_mv(c, &G->wk, c->xb, d, kk, kvd, n, NULL));
-            RF__H(rf__hip_mv(c, &G->wv, c->xb, d, vv, kvd, n, NULL));
+        } else { /* each matrix takes its input in its own form: made again where it differs */
+            RF__H(rf__hip_mul(c, &G->wq, xin, ldin, q, qd, n, NULL, 0));
+            if (!rf__hip_same_input(&G->wq, &G->wk)) RF__H(rf__hip_prep_from(c, &G->wk, &xin, &ldin, G->attn_norm, n));
+            RF__H(rf__hip_mul(c, &G->wk, xin, ldin, kk, kvd, n, NULL, 0));
+            if (!rf__hip_same_input(&G->wk, &G->wv)) RF__H(rf__hip_prep_from(c, &G->wv, &xin, &ldin, G->attn_norm, n));
+            RF__H(rf__hip_mul(c, &G->wv, xin, ldin, vv, kvd, n, NULL, 0));
         }
         if (G->bq) RF__H(rf_hip_add(dv, q, ldq, G->bq, 0, qd, n, 1.0f, NULL, 0, 0));
         if (G->bk) RF__H(rf_hip_add(dv, kk, ldk, G->bk, 0, kvd, n, 1.0f, NULL, 0, 0));
@@ -9896,18 +10026,30 @@ static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32
             if (G->k_norm) RF__H(rf_hip_rmsnorm(dv, kk + t * ldk, kk + t * ldk, G->k_norm, hd, rows * nkv, m->rms_eps));
             if (rows == n) break;
         }
-        RF__H(rf_hip_rope(dv, q, ldq, n, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, g->rope_freqs, neox));
-        RF__H(rf_hip_rope(dv, kk, ldk, n, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, g->rope_freqs, neox));
-        RF__H(rf_hip_kv_store(dv, kc, vc, kk, vv, ldk, kvd, pos, n));
-        RF__H(rf_hip_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, L->sliding ? m->sliding_window : 0,
+        if (G->wqkv.w) { /* stacked: rotate q and k and append k and v to the cache in one launch */
+            RF__H(rf_hip_rope_kv(dv, q, ldq, n, nh, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs,
+                                 neox, kc, vc));
+        } else {
+            RF__H(rf_hip_rope(dv, q, ldq, n, nh, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs, neox));
+            RF__H(rf_hip_rope(dv, kk, ldk, n, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs, neox));
+            RF__H(rf_hip_kv_store(dv, kc, vc, kk, vv, ldk, kvd, pos, pos_at, n));
+        }
+        RF__H(rf_hip_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, pos_at, L->sliding ? m->sliding_window : 0,
                                m->attn_scale));
-        RF__H(rf__hip_mv(c, &G->wo, c->xb2, qd, c->xb, d, n, NULL));
-        if (G->post_attn_norm) RF__H(rf_hip_rmsnorm(dv, c->xb, c->xb, G->post_attn_norm, d, n, m->rms_eps));
-        RF__H(rf_hip_add(dv, c->x, d, c->xb, d, d, n, 1.0f, NULL, 0, 0));
+        xin = c->xb2, ldin = qd;
+        RF__H(rf__hip_prep(c, &G->wo, &xin, &ldin, NULL, NULL, n));
+        if (G->post_attn_norm) {
+            RF__H(rf__hip_mul(c, &G->wo, xin, ldin, c->xb, d, n, NULL, 0));
+            RF__H(rf_hip_rmsnorm(dv, c->xb, c->xb, G->post_attn_norm, d, n, m->rms_eps));
+            RF__H(rf_hip_add(dv, c->x, d, c->xb, d, d, n, 1.0f, NULL, 0, 0));
+        } else { /* the residual add folded into the GEMV */
+            RF__H(rf__hip_mul(c, &G->wo, xin, ldin, c->x, d, n, NULL, 1));
+        }
 
-        RF__H(rf_hip_rmsnorm(dv, c->xb, c->x, G->ffn_norm, d, n, m->rms_eps));
+        /* feed-forward: norm (fused), gate and up, GLU, down */
         if (m->n_expert > 0) { /* route on the device; each token's experts picked by index there */
             const int64_t K = m->n_expert_used;
+            RF__H(rf_hip_rmsnorm(dv, c->xb, c->x, G->ffn_norm, d, n, m->rms_eps));
             RF__H(rf__hip_mv(c, &G->moe_router, c->xb, d, c->router, m->n_expert, n, NULL));
             RF__H(rf_hip_moe_route(dv, c->router, m->n_expert, m->n_expert, K, n, c->moe_ids, c->moe_w));
             RF__H(rf_hip_memset(dv, c->xb2, 0, sizeof(float) * (size_t)(n * d)));
@@ -9921,35 +10063,83 @@ static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32
                     RF__H(rf_hip_add(dv, c->xb2 + t * d, d, c->moe_y, d, d, 1, 1.0f, c->moe_w + t * K, 0, k));
                 }
         } else {
+            const rf__gmat *wg = G->w_gate.w ? &G->w_gate : &G->w_up;
+            xin = c->x, ldin = d;
+            RF__H(rf__hip_prep(c, wg, &xin, &ldin, G->ffn_norm, c->xb, n));
+            const float *gp = c->hb, *up = c->hb2;
+            int64_t ldg = nff;
             if (G->w_gate.w) {
-                RF__H(rf__hip_mv(c, &G->w_gate, c->xb, d, c->hb, nff, n, NULL));
-                RF__H(rf__hip_mv(c, &G->w_up, c->xb, d, c->hb2, nff, n, NULL));
-                RF__H(rf_hip_glu(dv, c->hb, nff, c->hb, nff, c->hb2, nff, nff, n, gelu));
+                RF__H(rf__hip_mul(c, &G->w_gate, xin, ldin, c->hb, nff, n, NULL, 0));
+                if (!rf__hip_same_input(&G->w_gate, &G->w_up)) RF__H(rf__hip_prep_from(c, &G->w_up, &xin, &ldin, G->ffn_norm, n));
+                RF__H(rf__hip_mul(c, &G->w_up, xin, ldin, c->hb2, nff, n, NULL, 0));
             } else { /* fused: gate rows first, then up rows */
-                RF__H(rf__hip_mv(c, &G->w_up, c->xb, d, c->hb2, 2 * nff, n, NULL));
-                RF__H(rf_hip_glu(dv, c->hb, nff, c->hb2, 2 * nff, c->hb2 + nff, 2 * nff, nff, n, gelu));
+                RF__H(rf__hip_mul(c, &G->w_up, xin, ldin, c->hb2, 2 * nff, n, NULL, 0));
+                gp = c->hb2, up = c->hb2 + nff, ldg = 2 * nff;
             }
-            RF__H(rf__hip_mv(c, &G->w_down, c->hb, nff, c->xb2, d, n, NULL));
+            xin = c->hb, ldin = nff;
+            if (G->w_down.q8 >= 0) { /* the GLU fused into the int8 quantization */
+                RF__H(rf_hip_glu_q8(dv, G->w_down.q8, gp, ldg, up, ldg, nff, n, gelu, c->act));
+            } else {
+                RF__H(rf_hip_glu(dv, c->hb, nff, gp, ldg, up, ldg, nff, n, gelu));
+                RF__H(rf__hip_prep(c, &G->w_down, &xin, &ldin, NULL, NULL, n));
+            }
+            if (G->post_ffn_norm) {
+                RF__H(rf__hip_mul(c, &G->w_down, xin, ldin, c->xb2, d, n, NULL, 0));
+            } else {
+                RF__H(rf__hip_mul(c, &G->w_down, xin, ldin, c->x, d, n, NULL, 1));
+                continue;
+            }
         }
         if (G->post_ffn_norm) RF__H(rf_hip_rmsnorm(dv, c->xb2, c->xb2, G->post_ffn_norm, d, n, m->rms_eps));
         RF__H(rf_hip_add(dv, c->x, d, c->xb2, d, d, n, 1.0f, NULL, 0, 0));
     }
     if (logits) {
-        RF__H(rf_hip_rmsnorm(dv, c->xb, c->x + (n - 1) * d, g->out_norm, d, 1, m->rms_eps));
-        RF__H(rf__hip_mv(c, &g->output, c->xb, d, c->logits, m->n_vocab, 1, NULL));
-        if (c->pick_armed) { /* 8 bytes back instead of n_vocab floats */
-            RF__H(rf_hip_sample(dv, c->logits, m->n_vocab, c->pick.top_k, c->pick.top_p, c->pick.min_p, c->pick.temperature,
-                                c->pick_u, c->pick_out));
-            RF__H(rf_hip_download(dv, c->pick_res, c->pick_out, sizeof c->pick_res));
-            c->pick_done = 1;
-        } else {
-            RF__H(rf_hip_download(dv, logits, c->logits, sizeof(float) * (size_t)m->n_vocab));
-        }
-    } else {
-        RF__H(rf_hip_sync(dv));
+        const float *xin = c->x + (n - 1) * d;
+        int64_t ldin = d;
+        RF__H(rf__hip_prep(c, &g->output, &xin, &ldin, g->out_norm, c->xb, 1));
+        RF__H(rf__hip_mul(c, &g->output, xin, ldin, c->logits, m->n_vocab, 1, NULL, 0));
     }
 #undef RF__H
     return 0;
+}
+
+/* One batch: ids up, the layers (a one-token step with logits from its graph, captured on first
+   use), then the logits or the device's pick back. Returns 0 or a device error code. */
+static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32_t pos, float *logits) {
+    const rf_model *m = c->m;
+    rf_hip_dev *dv = c->dev;
+    int e;
+    if (n == 1 && logits && !c->graph_off) {
+        if ((e = rf_hip_upload_async(dv, c->ids, tokens, sizeof(int32_t))) != 0 ||
+            (e = rf_hip_upload_async(dv, c->pos_dev, &pos, sizeof(int32_t))) != 0)
+            return e;
+        if (!c->graph) {
+            if ((e = rf_hip_capture_begin(dv)) != 0) return e;
+            e = rf__hip_layers(c, 1, 0, c->pos_dev, 1);
+            if (rf_hip_capture_end(dv, &c->graph) || e) { /* capture is not for this device or runtime: go on without */
+                rf__log(&m->log, RF_LOG_WARN, "GPU: cannot capture the decode step as a graph (%s); launching kernels one by one",
+                        rf_hip_error(dv));
+                rf_hip_graph_free(c->graph);
+                c->graph = NULL;
+                c->graph_off = 1;
+                if ((e = rf__hip_layers(c, 1, pos, NULL, 1)) != 0) return e;
+            }
+        }
+        if (c->graph && (e = rf_hip_graph_launch(dv, c->graph)) != 0) return e;
+    } else {
+        if ((e = rf_hip_upload(dv, c->ids, tokens, sizeof(int32_t) * (size_t)n)) != 0) return e;
+        if ((e = rf__hip_layers(c, n, pos, NULL, logits != NULL)) != 0) return e;
+    }
+    if (!logits) return rf_hip_sync(dv);
+    if (c->pick_armed) { /* 8 bytes back instead of n_vocab floats */
+        if ((e = rf_hip_sample(dv, c->logits, m->n_vocab, c->pick.top_k, c->pick.top_p, c->pick.min_p, c->pick.temperature,
+                               c->pick_u, c->pick_out)) != 0 ||
+            (e = rf_hip_download(dv, c->pick_res, c->pick_out, sizeof c->pick_res)) != 0)
+            return e;
+        c->pick_done = 1;
+        return 0;
+    }
+    return rf_hip_download(dv, logits, c->logits, sizeof(float) * (size_t)m->n_vocab);
 }
 
 /* rf_ctx_decode on the GPU: tokens (already validated) at pos, pos + 1, ...; the last one's
@@ -9983,7 +10173,25 @@ static int rf__hip_pick_take(struct rf__hip_ctx *c, int32_t *token, int32_t *n_v
     return done;
 }
 
+RF_API rf_status rf_gpu_read_bandwidth(int32_t device, uint64_t bytes, int reps, double *gb_per_s) {
+    rf_hip_dev *d;
+    char err[256];
+    rf_status s = RF_OK;
+    if (!gb_per_s) return rf__err(RF_ERR_INVALID_ARG, "rf_gpu_read_bandwidth: gb_per_s is NULL");
+    *gb_per_s = 0;
+    if (rf_hip_open(device, &d, err, sizeof err)) return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", (int)device, err);
+    if (rf_hip_read_bandwidth(d, (size_t)bytes, reps, gb_per_s)) s = rf__hip_fail(d, "measuring bandwidth");
+    rf_hip_close(d);
+    return s;
+}
+
 #else /* !ROCMFORGE_HIP: the CPU is all there is */
+
+RF_API rf_status rf_gpu_read_bandwidth(int32_t device, uint64_t bytes, int reps, double *gb_per_s) {
+    (void)device, (void)bytes, (void)reps;
+    if (gb_per_s) *gb_per_s = 0;
+    return rf__err(RF_ERR_UNSUPPORTED, "this build has no GPU backend (ROCMFORGE_HIP)");
+}
 
 struct rf__hip_model { int unused; };
 struct rf__hip_ctx { int unused; };

@@ -31,6 +31,7 @@ extern "C" {
 
 typedef struct rf_hip_dev rf_hip_dev; /* a device, one stream, pinned staging buffers */
 typedef struct rf_hip_buf rf_hip_buf; /* one device allocation, carved as an arena */
+typedef struct rf_hip_graph rf_hip_graph; /* a captured sequence of launches, replayable */
 
 typedef struct rf_hip_info {
     char name[256];          /* "NVIDIA H100 80GB HBM3", "AMD Instinct MI210", ... */
@@ -56,6 +57,7 @@ size_t rf_hip_buf_used(const rf_hip_buf *b);
 
 /* Host -> device through the pinned staging buffers; the copy is done when this returns. */
 int rf_hip_upload(rf_hip_dev *d, void *dst, const void *src, size_t n);
+int rf_hip_upload_async(rf_hip_dev *d, void *dst, const void *src, size_t n); /* queued; for a few bytes */
 int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n); /* waits */
 int rf_hip_memset(rf_hip_dev *d, void *dst, int v, size_t n);
 int rf_hip_sync(rf_hip_dev *d); /* waits for the stream; reports launch/execution errors */
@@ -73,17 +75,24 @@ int rf_hip_gemv(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1
 int rf_hip_quant_act(rf_hip_dev *d, int act_type, const float *x, int64_t ldx, float *xq, int64_t n, int64_t rows);
 /* out = x / sqrt(mean(x^2) + eps) * w, per row of n (w may be NULL). */
 int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const float *w, int64_t n, int64_t rows, float eps);
+/* The next three take the first position as pos0, or, where pos_at != NULL, read it from device
+   memory when they run (so a captured decode step can be replayed at any position). */
 /* RoPE on n_tok rows (stride ld) of n_heads heads of hd, the first n_rot dims; token t is at pos0 + t. */
 int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, int64_t n_heads, int64_t hd, int64_t n_rot,
-                int32_t pos0, float base, float freq_scale, const float *freq_factors, int neox);
+                int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors, int neox);
 /* f16 KV cache rows [n_ctx][kv_dim] of one layer; writes positions pos0 .. pos0 + n_tok - 1. */
 int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cache, const float *k, const float *v,
-                    int64_t ld, int64_t kv_dim, int32_t pos0, int64_t n_tok);
+                    int64_t ld, int64_t kv_dim, int32_t pos0, const int32_t *pos_at, int64_t n_tok);
+/* q, k, v stacked in each row of qkv (nh q heads, nkv k heads, nkv v heads of hd): rf_hip_rope on
+   the q and k heads and rf_hip_kv_store of k and v, in one launch. */
+int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int64_t n_rot,
+                   int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors, int neox,
+                   uint16_t *k_cache, uint16_t *v_cache);
 /* Causal attention of n_tok queries at pos0.. over the f16 cache; GQA (head h reads kv head
    h / (nh / nkv)); window > 0 keeps the last `window` positions. out [n_tok][nh * hd]. */
 int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                      const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                     int64_t window, float scale);
+                     const int32_t *pos_at, int64_t window, float scale);
 /* h[t][i] = act(g[t][i]) * u[t][i], act SiLU (gelu = 0) or tanh GELU (gelu = 1). */
 int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                int64_t n, int64_t rows, int gelu);
@@ -113,6 +122,38 @@ int rf_hip_argmax(rf_hip_dev *d, const float *x, int64_t n, int32_t *out);
 int rf_hip_sample(rf_hip_dev *d, const float *x, int64_t n, int32_t top_k, float top_p, float min_p, float temperature,
                   double u, int32_t *out);
 
+/* The int8 path (kernels/act_q8.hip, kernels/gemv_q8.hip) for the types decode lives on.
+   rf_hip_q8_act_type: for a weight type, 0 (its activations are q8_0), 1 (q8_K), or -1 (no int8
+   kernel: use rf_hip_gemv). rf_hip_pack regroups ne1 GGUF rows of such a type into the GPU
+   layout (the same number of bytes) that rf_hip_gemv_q8 reads; rows of several matrices packed
+   together form one matrix (q, k and v in one launch). */
+int rf_hip_q8_act_type(int type);
+int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, void *dst);
+/* act = rows of n int8 values with their scales (rf_hip_act_q8_bytes(n, rows) bytes), quantized
+   as the CPU quantizes activations (k_quant 0: q8_0, 1: q8_K); with norm != NULL, of the RMSNorm
+   x / rms(x) * norm instead of x itself (the fused form of rf_hip_rmsnorm). */
+size_t rf_hip_act_q8_bytes(int64_t n, int64_t rows);
+int rf_hip_act_q8(rf_hip_dev *d, int k_quant, const float *x, int64_t ldx, const float *norm, float eps, int64_t n,
+                  int64_t rows, void *act);
+/* The same for the gated activation act(g) * u (rf_hip_glu's h), quantized without being stored. */
+int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const float *u, int64_t ldu, int64_t n,
+                  int64_t rows, int gelu, void *act);
+/* y[t][r] (= or, accumulate != 0, +=) sum_i W[r][i] x[t][i], W packed by rf_hip_pack, x from
+   rf_hip_act_q8 (with n = ne0 and the act type rf_hip_q8_act_type names). */
+int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
+                   int64_t ldy, int64_t n_tok, int accumulate);
+
+/* A streaming read of `bytes` of device memory, the best of `reps` passes, in GB/s: the ceiling
+   that memory-bound decode is measured against (rf bench). */
+int rf_hip_read_bandwidth(rf_hip_dev *d, size_t bytes, int reps, double *gb_per_s);
+
+/* Graphs: launches queued between rf_hip_capture_begin and _end (no waits, copies or syncs in
+   between) are recorded instead of run; rf_hip_graph_launch replays them on the stream. */
+int rf_hip_capture_begin(rf_hip_dev *d);
+int rf_hip_capture_end(rf_hip_dev *d, rf_hip_graph **out); /* ends the capture even on failure */
+int rf_hip_graph_launch(rf_hip_dev *d, rf_hip_graph *g);
+void rf_hip_graph_free(rf_hip_graph *g); /* NULL is fine */
+
 #ifdef __cplusplus
 }
 #endif
@@ -138,6 +179,7 @@ int rf_hip_sample(rf_hip_dev *d, const float *x, int64_t n, int32_t top_k, float
 #include <math.h>
 #include <float.h>
 #include <new>
+#include <chrono>
 
 #if defined(__HIPCC__) || defined(__HIP_PLATFORM_AMD__)
 #include <hip/hip_runtime.h>
@@ -145,6 +187,7 @@ int rf_hip_sample(rf_hip_dev *d, const float *x, int64_t n, int32_t top_k, float
 #define RF_HIP_AMD 1
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor((v), (mask), (width))
 #define RF_HIP_HOST_ALLOC(p, n) hipHostMalloc((p), (n), hipHostMallocDefault)
+#define RF_GRAPH_INSTANTIATE(exec, graph) hipGraphInstantiate((exec), (graph), NULL, NULL, 0)
 #elif defined(__CUDACC__)
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
@@ -178,8 +221,17 @@ typedef cudaDeviceProp hipDeviceProp_t;
 #define hipEventDestroy cudaEventDestroy
 #define hipEventRecord cudaEventRecord
 #define hipEventSynchronize cudaEventSynchronize
+typedef cudaGraph_t hipGraph_t;
+typedef cudaGraphExec_t hipGraphExec_t;
+#define hipStreamBeginCapture cudaStreamBeginCapture
+#define hipStreamCaptureModeThreadLocal cudaStreamCaptureModeThreadLocal
+#define hipStreamEndCapture cudaStreamEndCapture
+#define hipGraphLaunch cudaGraphLaunch
+#define hipGraphExecDestroy cudaGraphExecDestroy
+#define hipGraphDestroy cudaGraphDestroy
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor_sync(0xffffffffu, (v), (mask), (width))
 #define RF_HIP_HOST_ALLOC(p, n) cudaMallocHost((p), (n))
+#define RF_GRAPH_INSTANTIATE(exec, graph) cudaGraphInstantiate((exec), (graph), 0)
 #else
 #error "rocmforge_hip.h: compile the implementation with hipcc or nvcc"
 #endif
@@ -196,6 +248,19 @@ typedef cudaDeviceProp hipDeviceProp_t;
    RF_HEAD_DIM_MAX values spread over the lanes of one wave). */
 #define RF_WAVE_MIN 32
 #define RF_HEAD_DIM_MAX 256
+
+/* RF_DP4A(a, b, c): c + the dot product of the four signed bytes of a and of b -- one
+   instruction where the target has it (dp4a on NVIDIA sm_61+, v_dot4_i32_i8 on gfx906, CDNA and
+   RDNA2+), four multiply-adds elsewhere. The int8 GEMV (kernels/gemv_q8.hip) is built on it. */
+#if RF_HIP_AMD && (defined(__gfx906__) || defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || \
+                   defined(__gfx941__) || defined(__gfx942__) || defined(__gfx1030__) || defined(__gfx1031__) || \
+                   defined(__gfx1032__) || defined(__gfx1034__) || defined(__gfx1035__) || defined(__gfx1036__))
+#define RF_DP4A(a, b, c) __builtin_amdgcn_sdot4((int)(a), (int)(b), (c), false)
+#elif !RF_HIP_AMD && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 610
+#define RF_DP4A(a, b, c) __dp4a((int)(a), (int)(b), (c))
+#else
+#define RF_DP4A(a, b, c) rf_dp4a_bytes((int)(a), (int)(b), (c))
+#endif
 
 /* Waves per block for the kernels that use several: sized so a block is 256 threads on
    wave64 and wave32 alike (host side: 256 / warpSize). */
@@ -271,6 +336,12 @@ __device__ __forceinline__ uint16_t rf_f2h(float f) {
 
 /* Grid-stride loops: enough blocks to fill the CUs, from the device's own count. */
 #define RF_GRID_STRIDE(i, n) for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+/* RF_DP4A's portable form (kernels/port.hip): the four signed byte products, summed into c. */
+__device__ __forceinline__ int rf_dp4a_bytes(int a, int b, int c) {
+    for (int i = 0; i < 32; i += 8) c += (int)(int8_t)(a >> i) * (int)(int8_t)(b >> i);
+    return c;
+}
 /* --- end kernels/common.hip --- */
 /* --- kernels/dequant.hip --- */
 /* Dequantize 32 consecutive weights of a row: chunk c is elements [32c, 32c + 32). Every quant
@@ -530,14 +601,15 @@ __global__ void rf_rmsnorm_kernel(float *out, const float *x, const float *w, in
    positions in the thousands keep their digits.
 
    Bandwidth: reads and writes q and k once (8 bytes per value); ~20 flops per pair. Negligible
-   next to the projections that produce q and k. Grid: (token, head); threads over pairs. */
+   next to the projections that produce q and k. Grid: (token, head); threads over pairs.
+   pos_at != NULL: the first position is read on the device (a decode step replayed as a graph). */
 
-__global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, int32_t pos0, float base,
-                               float freq_scale, const float *factors, int neox) {
-    const int64_t t = blockIdx.x, h = blockIdx.y, half = n_rot / 2;
-    float *p = x + t * ld + h * hd;
+/* One head's rotation at position pos, threads of the block over its pairs. */
+__device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t pos, float base, float freq_scale,
+                                             const float *factors, int neox) {
+    const int64_t half = n_rot / 2;
     for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
-        double theta = (double)(pos0 + t) * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
+        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
         if (factors) theta /= factors[i];
         const float c = (float)cos(theta), s = (float)sin(theta);
         const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
@@ -546,20 +618,48 @@ __global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, 
         p[i1] = x0 * s + x1 * c;
     }
 }
+
+__global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, int32_t pos0, const int32_t *pos_at,
+                               float base, float freq_scale, const float *factors, int neox) {
+    if (pos_at) pos0 = *pos_at;
+    rf_rope_head(x + (int64_t)blockIdx.x * ld + (int64_t)blockIdx.y * hd, n_rot, pos0 + (int64_t)blockIdx.x, base, freq_scale,
+                 factors, neox);
+}
 /* --- end kernels/rope.hip --- */
 /* --- kernels/kv.hip --- */
 /* KV cache append: the new tokens' k and v rows, rounded to f16 (round to nearest even, as the
    CPU's f16 cache does), at positions pos0 .. pos0 + n_tok - 1 of one layer's [n_ctx][kv_dim].
 
    Bandwidth: 4 bytes read and 2 written per value: 2 x 1 KB per token for an 8-kv-head 128-dim
-   model. Launch-bound. */
+   model. Launch-bound. pos_at != NULL: the first position is read on the device. */
 
 __global__ void rf_kv_store_kernel(uint16_t *kc, uint16_t *vc, const float *k, const float *v, int64_t ld,
-                                   int64_t kv_dim, int32_t pos0, int64_t n_tok) {
+                                   int64_t kv_dim, int32_t pos0, const int32_t *pos_at, int64_t n_tok) {
+    if (pos_at) pos0 = *pos_at;
     RF_GRID_STRIDE(i, n_tok * kv_dim) {
         const int64_t t = i / kv_dim, j = i % kv_dim, dst = (pos0 + t) * kv_dim + j;
         kc[dst] = rf_f2h(k[t * ld + j]);
         vc[dst] = rf_f2h(v[t * ld + j]);
+    }
+}
+
+/* q, k, v stacked in each row (x: [n_tok][ld], nh q heads, then nkv k heads, then nkv v heads):
+   the q heads rotated in place, the k heads rotated and, with the v heads, appended to the f16
+   cache -- rf_rope_kernel twice and rf_kv_store_kernel in one launch. Grid (token, nh + nkv). */
+__global__ void rf_rope_kv_kernel(float *x, int64_t ld, int64_t nh, int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0,
+                                  const int32_t *pos_at, float base, float freq_scale, const float *factors, int neox,
+                                  uint16_t *kc, uint16_t *vc) {
+    const int64_t t = blockIdx.x, h = blockIdx.y, kv_dim = nkv * hd;
+    float *p = x + t * ld + h * hd;
+    if (pos_at) pos0 = *pos_at;
+    rf_rope_head(p, n_rot, pos0 + t, base, freq_scale, factors, neox);
+    if (h < nh) return;
+    __syncthreads(); /* the rotated k, written by other threads, is read below */
+    const int64_t dst = (pos0 + t) * kv_dim + (h - nh) * hd;
+    const float *v = x + t * ld + (nh + nkv) * hd + (h - nh) * hd;
+    for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) {
+        kc[dst + i] = rf_f2h(p[i]);
+        vc[dst + i] = rf_f2h(v[i]);
     }
 }
 /* --- end kernels/kv.hip --- */
@@ -574,15 +674,16 @@ __global__ void rf_kv_store_kernel(uint16_t *kc, uint16_t *vc, const float *k, c
    Bandwidth: reads 2 * hd * 2 bytes of cache per position per head (per kv head would be the
    floor; GQA re-reads through L2). A 4096-position decode of an 8-kv-head 128-dim layer is 16 MB
    of k and v per layer: at 3.1 TB/s 5 us. The per-lane q and accumulator are hd / wave values
-   (at most RF_HEAD_DIM_MAX / RF_WAVE_MIN = 8). */
+   (at most RF_HEAD_DIM_MAX / RF_WAVE_MIN = 8). pos_at != NULL: pos0 is read on the device. */
 
 #define RF_ATT_PER_LANE (RF_HEAD_DIM_MAX / RF_WAVE_MIN)
 
 __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, const uint16_t *kc, const uint16_t *vc,
-                                    int64_t nh, int64_t nkv, int64_t hd, int32_t pos0, int64_t window, float scale) {
+                                    int64_t nh, int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window,
+                                    float scale) {
     extern __shared__ float sh[]; /* [nw][hd] accumulators, then [nw] maxima, [nw] sums */
     const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE, nw = blockDim.x / RF_WAVE;
-    const int64_t h = blockIdx.x, t = blockIdx.y, p = pos0 + t, kv_dim = nkv * hd;
+    const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
     const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
     const int64_t kvoff = (h / (nh / nkv)) * hd;
     const float *qh = q + t * ldq + h * hd;
@@ -636,18 +737,318 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, con
 
    Bandwidth: 12 bytes per value; n_ff = 14336 is 172 KB per token. Launch-bound at batch 1. */
 
+__device__ __forceinline__ float rf_glu_act(float x, int gelu) {
+    if (gelu) return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    return x / (1.0f + expf(-x));
+}
+
 __global__ void rf_glu_kernel(float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                               int64_t n, int64_t rows, int gelu) {
     RF_GRID_STRIDE(i, n * rows) {
         const int64_t r = i / n, j = i % n;
-        const float x = g[r * ldg + j];
-        float a;
-        if (gelu) a = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-        else a = x / (1.0f + expf(-x));
-        h[r * ldh + j] = a * u[r * ldu + j];
+        h[r * ldh + j] = rf_glu_act(g[r * ldg + j], gelu) * u[r * ldu + j];
     }
 }
 /* --- end kernels/glu.hip --- */
+/* --- kernels/act_q8.hip --- */
+/* Activations as int8, for the int8 GEMV (kernels/gemv_q8.hip): each row of n values becomes
+   n signed bytes, a float scale per 32 values and the sum of every 16 quants, quantized by the
+   CPU's recipe (kernels/quant_act.hip says which), so the int8 products equal the CPU's integer
+   dot products exactly and only the float sums of them round differently:
+
+     k_quant 0  q8_0: a scale per 32 values, |max| / 127 rounded to fp16
+     k_quant 1  q8_K: a scale per 256 values, |max| / 127 in float (the K-quants' partner)
+
+   Row t of the buffer starts at t * rf_act_q8_stride(n): [n int8][n / 32 float][n / 16 int32].
+
+   Optionally fused with the op in front of it, so its launch and float round trip disappear:
+   the RMSNorm (norm != NULL: x / rms(x) * norm, the floats rf_rmsnorm_kernel writes), or the
+   gated activation (up != NULL: act(x) * up, act SiLU (glu 1) or tanh-GELU (glu 2), the floats
+   rf_glu_kernel writes). Grid (n / 256 chunks, rows), blocks
+   of RF_BLOCK_THREADS (256), one thread per value, so a single decode row spreads over as many
+   CUs as it has 256-chunks (with the RMSNorm each block sums the whole row's squares itself:
+   16 KB more read from L2 for a 4096-wide row, cheaper than a second launch); each 32 threads
+   reduce their block's
+   |max| by shuffles (segments of 32 lanes, on wave32 and wave64 alike), a q8_K super-block's 8
+   segments meet in LDS; every division runs in parallel (the scalar recipe in double, as the
+   CPU does it).
+
+   Bandwidth: 4 bytes read and ~1.4 written per value: 23 KB for a 4096-wide row; launch-bound. */
+
+__host__ __device__ __forceinline__ int64_t rf_act_q8_stride(int64_t n) { return (n + n / 8 + n / 4 + 15) / 16 * 16; }
+
+__global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const float *norm, float eps, const float *up,
+                                 int64_t ldu, int glu, int64_t n, uint8_t *act) {
+    __shared__ double scratch[RF_BLOCK_THREADS / RF_WAVE_MIN];
+    __shared__ double seg_max[RF_BLOCK_THREADS / 32];
+    const float *xr = x + (int64_t)blockIdx.y * ldx, *ur = up ? up + (int64_t)blockIdx.y * ldu : NULL;
+    uint8_t *row = act + (int64_t)blockIdx.y * rf_act_q8_stride(n);
+    int8_t *qs = (int8_t *)row;
+    float *dst_d = (float *)(row + n);
+    int32_t *sums = (int32_t *)(row + n + 4 * (n / 32));
+    const int j = threadIdx.x % 32, seg = threadIdx.x / 32;
+    float scale = 1.0f;
+    if (norm) {
+        double ss = 0.0;
+        for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += (double)xr[i] * xr[i];
+        ss = rf_block_sum(ss, scratch);
+        scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+    }
+    /* this block's 256 values (n is whole 32-blocks; with k_quant whole 256-blocks, one per block) */
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    const int live = i < n;
+    float f = live ? xr[i] : 0.0f;
+    if (norm && live) f = f * scale * norm[i];
+    if (ur && live) f = rf_glu_act(f, glu == 2) * ur[i];
+    if (k_quant) f = f != f ? 0.0f : f > FLT_MAX ? FLT_MAX : f < -FLT_MAX ? -FLT_MAX : f;
+    double amax = fabs((double)f);
+    if (amax != amax) amax = 0.0; /* NaN never wins a comparison on the CPU */
+    for (int m = 16; m > 0; m >>= 1) {
+        const double o = RF_SHFL_XOR(amax, m, 32);
+        amax = o > amax ? o : amax;
+    }
+    float d;
+    if (k_quant) {
+        if (j == 0) seg_max[seg] = amax;
+        __syncthreads();
+        for (int k = 0; k < 8; k++) amax = seg_max[k] > amax ? seg_max[k] : amax;
+        d = (float)(amax / 127.0);
+    } else { /* rf__fp16_scale: NaN -> 0, clamp to the fp16 range, round to fp16 */
+        double s = amax / 127.0;
+        if (s > 65504.0) s = 65504.0;
+        d = rf_h2f(rf_f2h((float)s));
+    }
+    const int q = live && d != 0.0f ? rf_round_clamp((double)f / d, -127, 127) : 0;
+    int sum = q;
+    for (int m = 8; m > 0; m >>= 1) sum += RF_SHFL_XOR(sum, m, 16);
+    if (!live) return;
+    qs[i] = (int8_t)q;
+    if (j == 0) dst_d[i / 32] = d;
+    if (j % 16 == 0) sums[i / 16] = sum;
+}
+/* --- end kernels/act_q8.hip --- */
+/* --- kernels/gemv_q8.hip --- */
+/* The int8 GEMV: y = W x with x quantized by kernels/act_q8.hip and W in a GPU layout, for the
+   types decode spends its time in (q4_0, q8_0, q4_K, q6_K). Integer dot products (RF_DP4A) do
+   the work: ~1 instruction per 4 weights against ~5 per weight in the dequantizing
+   kernels/gemv.hip, which is what lets the loads run at memory speed.
+
+   Layouts (src/hip.c packs them at upload; rf_hip_pack_bytes gives the size):
+     q4_0  [rows * nb][16 nibble bytes], then [rows * nb] fp16 scales      (nb = ne0 / 32)
+     q8_0  [rows * nb][32 int8],         then [rows * nb] fp16 scales
+     q6_K  [rows * nb][128 ql | 64 qh],  then [rows * nb][16 int8 scales], then [rows * nb] fp16
+           (nb = ne0 / 256)
+     q4_K  as in GGUF: 144-byte super-blocks are already 16-byte aligned
+   so that every lane reads its weights with 16- or 8-byte loads. The bytes are the GGUF bytes,
+   regrouped: same size, same values.
+
+   Work split: an "item" is 32 weights of a row (a q4_0/q8_0 block, one eighth of a K-quant
+   super-block). Each wave owns R rows; lane l takes items l, l + wave, ...; each item's weights
+   are loaded once for the R rows and each token's activation bytes once for those rows. NT tokens
+   per block (grid.y tiles the batch) make the same kernel the prefill GEMV.
+
+   Matches the CPU's vec_dot: the integer sums are identical; the float combination of block
+   scales runs in another order (float rounding, ~1e-6 relative). */
+
+/* Rows per wave: the activation bytes loaded for an item are reused this many times. Decode (one
+   token) wants many waves in flight, prefill (a tile of RF_GEMV_TILE tokens, each item's
+   activations ~44 bytes per token against 18 of weights per row) wants the reuse. */
+#define RF_GEMV_Q8_ROWS(nt) ((nt) == 1 ? 2 : 8)
+
+struct rf_q8act { /* one item of one token's activation */
+    int4 lo, hi;  /* 32 int8 (q4_K: the two 16-value runs it needs) */
+    float d;
+    int s0, s1; /* sums of the quants in lo and in hi (16 each) */
+};
+
+/* Token row `arow` (n values), item i, in the order type T pairs weights with activations. */
+template <int T> __device__ __forceinline__ void rf_q8act_load(const uint8_t *arow, int64_t n, int64_t i, rf_q8act &a) {
+    const float *d = (const float *)(arow + n);
+    const int32_t *s = (const int32_t *)(arow + n + 4 * (n / 32));
+    int64_t e0 = 32 * i, e1 = 32 * i + 16;
+    if (T == RF_T_Q4_K) { /* item p of a super-block: 16 values of sub-block 2j and 16 of 2j + 1 */
+        const int64_t sb = i / 8, p = i % 8, j = p / 2, h = p % 2;
+        e0 = 256 * sb + 64 * j + 16 * h;
+        e1 = e0 + 32;
+    }
+    if (T == RF_T_Q6_K) { /* four runs of 8, 32 apart: loaded as lo.{x,y}, lo.{z,w}, hi.{x,y}, hi.{z,w} */
+        const int64_t sb = i / 8, p = i % 8, e = 256 * sb + 128 * (p / 4) + 8 * (p % 4);
+        const int2 a0 = *(const int2 *)(arow + e), a1 = *(const int2 *)(arow + e + 32);
+        const int2 a2 = *(const int2 *)(arow + e + 64), a3 = *(const int2 *)(arow + e + 96);
+        a.lo = make_int4(a0.x, a0.y, a1.x, a1.y);
+        a.hi = make_int4(a2.x, a2.y, a3.x, a3.y);
+        a.d = d[i];
+        a.s0 = a.s1 = 0;
+        return;
+    }
+    a.lo = *(const int4 *)(arow + e0);
+    a.hi = *(const int4 *)(arow + e1);
+    a.d = d[e0 / 32];
+    a.s0 = s[e0 / 16];
+    a.s1 = s[e1 / 16];
+}
+
+struct rf_q8w { /* one item of one row's weights */
+    int4 q, q2;    /* q4_0: q (16 nibble bytes); q8_0: q, q2; q4_K: q = nibbles, q2 = the header; q6_K: q.xy ql, q.zw ql + 32, q2.xy qh */
+    float d, dmin; /* q6_K: d; the int8 scales come with q2.zw */
+};
+
+template <int T>
+__device__ __forceinline__ void rf_q8w_load(const uint8_t *w, int64_t ne1, int64_t ni, int64_t row, int64_t i, rf_q8w &o) {
+    const int64_t blk = row * ni + i; /* q4_0 / q8_0: one block per item */
+    if (T == RF_T_Q4_0) {
+        o.q = *(const int4 *)(w + 16 * blk);
+        o.d = rf_h2f(((const uint16_t *)(w + 16 * ne1 * ni))[blk]);
+    } else if (T == RF_T_Q8_0) {
+        o.q = *(const int4 *)(w + 32 * blk);
+        o.q2 = *(const int4 *)(w + 32 * blk + 16);
+        o.d = rf_h2f(((const uint16_t *)(w + 32 * ne1 * ni))[blk]);
+    } else if (T == RF_T_Q4_K) {
+        const uint8_t *b = w + 144 * (row * (ni / 8) + i / 8);
+        o.q2 = *(const int4 *)b; /* d, dmin, 12 bytes of scales */
+        o.q = *(const int4 *)(b + 16 + 16 * (i % 8));
+        o.d = rf_h2f((uint32_t)o.q2.x & 0xffffu);
+        o.dmin = rf_h2f((uint32_t)o.q2.x >> 16);
+    } else if (T == RF_T_Q6_K) {
+        const int64_t nsb = ne1 * (ni / 8), sb = row * (ni / 8) + i / 8, p = i % 8;
+        const uint8_t *ql = w + 192 * sb + 64 * (p / 4) + 8 * (p % 4), *qh = w + 192 * sb + 128 + 32 * (p / 4) + 8 * (p % 4);
+        const int2 l0 = *(const int2 *)ql, l1 = *(const int2 *)(ql + 32), h = *(const int2 *)qh;
+        const int2 sc = *(const int2 *)(w + 192 * nsb + 16 * sb + 8 * (p / 4)); /* the 8 scales of this half */
+        o.q = make_int4(l0.x, l0.y, l1.x, l1.y);
+        o.q2 = make_int4(h.x, h.y, sc.x, sc.y);
+        o.d = rf_h2f(((const uint16_t *)(w + 208 * nsb))[sb]);
+    }
+}
+
+/* 6-bit values 0..63 in each byte -> the signed bytes q - 32 (flip bit 5, sign-extend it). */
+__device__ __forceinline__ int rf_q6_signed(int q) {
+    const int t = q ^ 0x20202020;
+    return t | ((t & 0x20202020) * 6);
+}
+
+/* Byte k (0..11) of the three words w0 w1 w2, without indexing a register array (which would
+   put it in local memory). */
+__device__ __forceinline__ int rf_byte12(int w0, int w1, int w2, int k) {
+    const int w = k < 4 ? w0 : k < 8 ? w1 : w2;
+    return (w >> (8 * (k % 4))) & 0xFF;
+}
+
+/* q4_K: the 6-bit scale and min of sub-block j from the 12 packed bytes (GGUF's
+   get_scale_min_k4). */
+__device__ __forceinline__ void rf_q4k_scale_min(int w0, int w1, int w2, int j, int &sc, int &m) {
+    if (j < 4) {
+        sc = rf_byte12(w0, w1, w2, j) & 63;
+        m = rf_byte12(w0, w1, w2, j + 4) & 63;
+    } else {
+        const int a = rf_byte12(w0, w1, w2, j + 4);
+        sc = (a & 0xF) | ((rf_byte12(w0, w1, w2, j - 4) >> 6) << 4);
+        m = (a >> 4) | ((rf_byte12(w0, w1, w2, j) >> 6) << 4);
+    }
+}
+
+template <int T> __device__ __forceinline__ float rf_q8_dot(const rf_q8w &w, const rf_q8act &a, int64_t i) {
+    if (T == RF_T_Q4_0) {
+        const int q[4] = {w.q.x, w.q.y, w.q.z, w.q.w}, lo[4] = {a.lo.x, a.lo.y, a.lo.z, a.lo.w}, hi[4] = {a.hi.x, a.hi.y, a.hi.z, a.hi.w};
+        int s = 0;
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            s = RF_DP4A(q[k] & 0x0F0F0F0F, lo[k], s);
+            s = RF_DP4A((q[k] >> 4) & 0x0F0F0F0F, hi[k], s);
+        }
+        return w.d * a.d * (float)(s - 8 * (a.s0 + a.s1));
+    } else if (T == RF_T_Q8_0) {
+        int s = RF_DP4A(w.q.x, a.lo.x, 0);
+        s = RF_DP4A(w.q.y, a.lo.y, s);
+        s = RF_DP4A(w.q.z, a.lo.z, s);
+        s = RF_DP4A(w.q.w, a.lo.w, s);
+        s = RF_DP4A(w.q2.x, a.hi.x, s);
+        s = RF_DP4A(w.q2.y, a.hi.y, s);
+        s = RF_DP4A(w.q2.z, a.hi.z, s);
+        s = RF_DP4A(w.q2.w, a.hi.w, s);
+        return w.d * a.d * (float)s;
+    } else if (T == RF_T_Q4_K) {
+        const int q[4] = {w.q.x, w.q.y, w.q.z, w.q.w}, lo[4] = {a.lo.x, a.lo.y, a.lo.z, a.lo.w}, hi[4] = {a.hi.x, a.hi.y, a.hi.z, a.hi.w};
+        const int j = (int)(i % 8) / 2;
+        int sa = 0, sb = 0, sc0, m0, sc1, m1;
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            sa = RF_DP4A(q[k] & 0x0F0F0F0F, lo[k], sa);
+            sb = RF_DP4A((q[k] >> 4) & 0x0F0F0F0F, hi[k], sb);
+        }
+        rf_q4k_scale_min(w.q2.y, w.q2.z, w.q2.w, 2 * j, sc0, m0);
+        rf_q4k_scale_min(w.q2.y, w.q2.z, w.q2.w, 2 * j + 1, sc1, m1);
+        return a.d * (w.d * (float)(sc0 * sa + sc1 * sb) - w.dmin * (float)(m0 * a.s0 + m1 * a.s1));
+    } else { /* q6_K: groups g = 0..3 are y[l], y[l + 32], y[l + 64], y[l + 96] of this half */
+        const int A[2] = {w.q.x, w.q.y}, B[2] = {w.q.z, w.q.w}, H[2] = {w.q2.x, w.q2.y};
+        const int X[4][2] = {{a.lo.x, a.lo.y}, {a.lo.z, a.lo.w}, {a.hi.x, a.hi.y}, {a.hi.z, a.hi.w}};
+        const int l0 = 8 * (int)(i % 4);
+        int tot = 0;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const int is = l0 / 16 + 2 * g, scw = is < 4 ? w.q2.z : w.q2.w; /* scale byte is of the 8 */
+            int s = 0;
+#pragma unroll
+            for (int k = 0; k < 2; k++) {
+                const int ql = g == 0 ? A[k] & 0x0F0F0F0F : g == 1 ? B[k] & 0x0F0F0F0F : g == 2 ? (A[k] >> 4) & 0x0F0F0F0F : (B[k] >> 4) & 0x0F0F0F0F;
+                const int qh = g == 0 ? (H[k] << 4) & 0x30303030 : g == 1 ? (H[k] << 2) & 0x30303030 : g == 2 ? H[k] & 0x30303030 : (H[k] >> 2) & 0x30303030;
+                s = RF_DP4A(rf_q6_signed(ql | qh), X[g][k], s);
+            }
+            tot += (int)(int8_t)((scw >> (8 * (is % 4))) & 0xFF) * s;
+        }
+        return w.d * a.d * (float)tot;
+    }
+}
+
+template <int T, int NT>
+__global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
+                                  int64_t ldy, int accumulate) {
+    /* U items per lane in flight: their weights are all loaded before any is used, so a lane has
+       U * R loads outstanding (a 4096-row decode matrix leaves only ~16 waves per CU: without
+       this, latency, not bandwidth, bounds it). Prefill tiles keep registers for the tokens. */
+    const int R = RF_GEMV_Q8_ROWS(NT), U = NT == 1 ? 4 : 1, lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
+    const int64_t row0 = ((int64_t)blockIdx.x * nw + threadIdx.x / RF_WAVE) * R, t0 = (int64_t)blockIdx.y * NT;
+    const int64_t ni = ne0 / 32, astride = rf_act_q8_stride(ne0);
+    float acc[R][NT];
+    if (row0 >= ne1) return; /* the whole wave leaves together */
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < NT; t++) acc[r][t] = 0.0f;
+    for (int64_t i0 = lane; i0 < ni; i0 += U * RF_WAVE) {
+        rf_q8w wr[U][R];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t i = i0 + (int64_t)u * RF_WAVE < ni ? i0 + (int64_t)u * RF_WAVE : i0; /* past the end: a harmless reload */
+#pragma unroll
+            for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, row0 + r < ne1 ? row0 + r : ne1 - 1, i, wr[u][r]);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t i = i0 + (int64_t)u * RF_WAVE;
+            if (i >= ni) break;
+#pragma unroll
+            for (int t = 0; t < NT; t++) {
+                rf_q8act a;
+                if (t0 + t >= n_tok) break;
+                rf_q8act_load<T>(act + (t0 + t) * astride, ne0, i, a);
+#pragma unroll
+                for (int r = 0; r < R; r++) acc[r][t] += rf_q8_dot<T>(wr[u][r], a, i);
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+            if (t0 + t >= n_tok) break;
+            const float s = rf_wave_sum(acc[r][t], RF_WAVE);
+            if (lane == 0 && row0 + r < ne1) {
+                float *o = y + (t0 + t) * ldy + row0 + r;
+                *o = accumulate ? *o + s : s;
+            }
+        }
+}
+/* --- end kernels/gemv_q8.hip --- */
 /* --- kernels/add.hip --- */
 /* y += alpha * x: residual connections (ldx = n), biases (ldx = 0: one row for every token) and
    the MoE's weighted sum of experts (alpha times a router weight read on the device, so no
@@ -1156,6 +1557,11 @@ extern "C" int rf_hip_upload(rf_hip_dev *d, void *dst, const void *src, size_t n
     return 0;
 }
 
+extern "C" int rf_hip_upload_async(rf_hip_dev *d, void *dst, const void *src, size_t n) {
+    RF_HIP_TRY(d, hipMemcpyAsync(dst, src, n, hipMemcpyHostToDevice, d->stream), "copying to the GPU");
+    return 0;
+}
+
 extern "C" int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n) {
     RF_HIP_TRY(d, hipMemcpyAsync(dst, src, n, hipMemcpyDeviceToHost, d->stream), "copying from the GPU");
     RF_HIP_TRY(d, hipStreamSynchronize(d->stream), "running on the GPU");
@@ -1217,28 +1623,41 @@ extern "C" int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const f
 }
 
 extern "C" int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, int64_t n_heads, int64_t hd, int64_t n_rot,
-                           int32_t pos0, float base, float freq_scale, const float *freq_factors, int neox) {
+                           int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors,
+                           int neox) {
     const int64_t half = n_rot / 2;
     int th = d->prop.warpSize;
     while (th < half && th < rf_hip_threads(d)) th *= 2;
     if (n_tok < 1) return 0;
-    rf_rope_kernel<<<dim3((unsigned)n_tok, (unsigned)n_heads), th, 0, d->stream>>>(x, ld, hd, n_rot, pos0, base, freq_scale,
-                                                                                  freq_factors, neox);
+    rf_rope_kernel<<<dim3((unsigned)n_tok, (unsigned)n_heads), th, 0, d->stream>>>(x, ld, hd, n_rot, pos0, pos_at, base,
+                                                                                  freq_scale, freq_factors, neox);
     RF_HIP_LAUNCHED(d, "launching rope");
     return 0;
 }
 
+extern "C" int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd,
+                              int64_t n_rot, int32_t pos0, const int32_t *pos_at, float base, float freq_scale,
+                              const float *freq_factors, int neox, uint16_t *k_cache, uint16_t *v_cache) {
+    int th = d->prop.warpSize;
+    while (th < hd && th < rf_hip_threads(d)) th *= 2; /* the cache copy spans the whole head */
+    if (n_tok < 1) return 0;
+    rf_rope_kv_kernel<<<dim3((unsigned)n_tok, (unsigned)(nh + nkv)), th, 0, d->stream>>>(
+        qkv, ld, nh, nkv, hd, n_rot, pos0, pos_at, base, freq_scale, freq_factors, neox, k_cache, v_cache);
+    RF_HIP_LAUNCHED(d, "launching rope_kv");
+    return 0;
+}
+
 extern "C" int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cache, const float *k, const float *v,
-                               int64_t ld, int64_t kv_dim, int32_t pos0, int64_t n_tok) {
+                               int64_t ld, int64_t kv_dim, int32_t pos0, const int32_t *pos_at, int64_t n_tok) {
     rf_kv_store_kernel<<<rf_hip_blocks(d, n_tok * kv_dim), rf_hip_threads(d), 0, d->stream>>>(k_cache, v_cache, k, v, ld,
-                                                                                                kv_dim, pos0, n_tok);
+                                                                                                kv_dim, pos0, pos_at, n_tok);
     RF_HIP_LAUNCHED(d, "launching kv_store");
     return 0;
 }
 
 extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                                 const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                                int64_t window, float scale) {
+                                const int32_t *pos_at, int64_t window, float scale) {
     const int th = rf_hip_threads(d), nw = th / d->prop.warpSize;
     const size_t shared = sizeof(float) * ((size_t)nw * (size_t)hd + 2 * (size_t)nw);
     if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv) {
@@ -1253,7 +1672,7 @@ extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64
     }
     if (n_tok < 1) return 0;
     rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv,
-                                                                                        hd, pos0, window, scale);
+                                                                                        hd, pos0, pos_at, window, scale);
     RF_HIP_LAUNCHED(d, "launching attention");
     return 0;
 }
@@ -1331,6 +1750,189 @@ extern "C" int rf_hip_sample(rf_hip_dev *d, const float *x, int64_t n, int32_t t
     rf_sample_kernel<<<1, th, 0, d->stream>>>(x, n, top_k, top_p, min_p, temperature, u, out);
     RF_HIP_LAUNCHED(d, "launching sample");
     return 0;
+}
+
+/* --- the int8 decode path: activation quantization, weight packing, GEMV --- */
+
+extern "C" int rf_hip_q8_act_type(int type) {
+    switch (type) {
+    case RF_T_Q4_0: case RF_T_Q8_0: return 0;
+    case RF_T_Q4_K: case RF_T_Q6_K: return 1;
+    default: return -1;
+    }
+}
+
+extern "C" size_t rf_hip_act_q8_bytes(int64_t n, int64_t rows) { return (size_t)(rf_act_q8_stride(n) * rows); }
+
+extern "C" int rf_hip_act_q8(rf_hip_dev *d, int k_quant, const float *x, int64_t ldx, const float *norm, float eps, int64_t n,
+                             int64_t rows, void *act) {
+    if (n < 1 || n % (k_quant ? 256 : 32)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_act_q8: rows of %lld are not whole %d-blocks", (long long)n, k_quant ? 256 : 32);
+        return -1;
+    }
+    if (rows < 1) return 0;
+    /* RF_BLOCK_THREADS = 256 threads on any wave width: one q8_K super-block per round */
+    const dim3 grid((unsigned)((n + RF_BLOCK_THREADS - 1) / RF_BLOCK_THREADS), (unsigned)rows);
+    rf_act_q8_kernel<<<grid, RF_BLOCK_THREADS, 0, d->stream>>>(k_quant, x, ldx, norm, eps, NULL, 0, 0, n, (uint8_t *)act);
+    RF_HIP_LAUNCHED(d, "launching act_q8");
+    return 0;
+}
+
+extern "C" int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const float *u, int64_t ldu, int64_t n,
+                             int64_t rows, int gelu, void *act) {
+    if (n < 1 || n % (k_quant ? 256 : 32)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_glu_q8: rows of %lld are not whole %d-blocks", (long long)n, k_quant ? 256 : 32);
+        return -1;
+    }
+    if (rows < 1) return 0;
+    const dim3 grid((unsigned)((n + RF_BLOCK_THREADS - 1) / RF_BLOCK_THREADS), (unsigned)rows);
+    rf_act_q8_kernel<<<grid, RF_BLOCK_THREADS, 0, d->stream>>>(k_quant, g, ldg, NULL, 0.0f, u, ldu, gelu ? 2 : 1, n, (uint8_t *)act);
+    RF_HIP_LAUNCHED(d, "launching glu_q8");
+    return 0;
+}
+
+/* GGUF blocks -> the layouts of kernels/gemv_q8.hip (the same bytes, regrouped). */
+extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, void *dst) {
+    const uint8_t *s = (const uint8_t *)src;
+    uint8_t *o = (uint8_t *)dst;
+    if (rf_hip_q8_act_type(type) < 0 || ne0 < 1 || ne1 < 1 || ne0 % (type == RF_T_Q4_K || type == RF_T_Q6_K ? 256 : 32)) return -1;
+    if (type == RF_T_Q4_K) {
+        memcpy(o, s, (size_t)(ne0 / 256 * 144 * ne1));
+        return 0;
+    }
+    const int64_t nbk = type == RF_T_Q6_K ? ne0 / 256 * ne1 : ne0 / 32 * ne1;
+    for (int64_t b = 0; b < nbk; b++) {
+        if (type == RF_T_Q4_0) { /* d[2] qs[16] */
+            memcpy(o + 16 * b, s + 18 * b + 2, 16);
+            memcpy(o + 16 * nbk + 2 * b, s + 18 * b, 2);
+        } else if (type == RF_T_Q8_0) { /* d[2] qs[32] */
+            memcpy(o + 32 * b, s + 34 * b + 2, 32);
+            memcpy(o + 32 * nbk + 2 * b, s + 34 * b, 2);
+        } else { /* q6_K: ql[128] qh[64] scales[16] d[2] */
+            memcpy(o + 192 * b, s + 210 * b, 192);
+            memcpy(o + 192 * nbk + 16 * b, s + 210 * b + 192, 16);
+            memcpy(o + 208 * nbk + 2 * b, s + 210 * b + 208, 2);
+        }
+    }
+    return 0;
+}
+
+template <int T>
+static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
+                              float *y, int64_t ldy, int accumulate) {
+    const int th = rf_hip_threads(d), waves = th / d->prop.warpSize;
+    if (n_tok == 1) {
+        const int64_t rows = waves * RF_GEMV_Q8_ROWS(1);
+        rf_gemv_q8_kernel<T, 1><<<dim3((unsigned)((ne1 + rows - 1) / rows), 1), th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y,
+                                                                                                   ldy, accumulate);
+    } else {
+        const int64_t rows = waves * RF_GEMV_Q8_ROWS(RF_GEMV_TILE);
+        const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + RF_GEMV_TILE - 1) / RF_GEMV_TILE));
+        rf_gemv_q8_kernel<T, RF_GEMV_TILE><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    }
+}
+
+extern "C" int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
+                              int64_t ldy, int64_t n_tok, int accumulate) {
+    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
+    if (n_tok < 1 || ne1 < 1) return 0;
+    switch (type) {
+    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    default:
+        snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8: tensor type %d has no int8 kernel", type);
+        return -1;
+    }
+    RF_HIP_LAUNCHED(d, "launching gemv_q8");
+    return 0;
+}
+
+/* --- graphs: a decode step captured once, replayed per token --- */
+
+struct rf_hip_graph {
+    hipGraph_t graph;
+    hipGraphExec_t exec;
+};
+
+extern "C" int rf_hip_capture_begin(rf_hip_dev *d) {
+    RF_HIP_TRY(d, hipStreamBeginCapture(d->stream, hipStreamCaptureModeThreadLocal), "starting a graph capture");
+    return 0;
+}
+
+extern "C" int rf_hip_capture_end(rf_hip_dev *d, rf_hip_graph **out) {
+    rf_hip_graph *g = new (std::nothrow) rf_hip_graph();
+    hipGraph_t graph = 0;
+    hipError_t e = hipStreamEndCapture(d->stream, &graph);
+    *out = 0;
+    if (e != hipSuccess || !g) {
+        if (graph) (void)hipGraphDestroy(graph);
+        delete g;
+        (void)hipGetLastError();
+        return rf_hip_fail(d, e != hipSuccess ? e : hipErrorOutOfMemory, "capturing a graph");
+    }
+    g->graph = graph;
+    e = RF_GRAPH_INSTANTIATE(&g->exec, graph);
+    if (e != hipSuccess) {
+        (void)hipGraphDestroy(graph);
+        delete g;
+        (void)hipGetLastError();
+        return rf_hip_fail(d, e, "instantiating a graph");
+    }
+    *out = g;
+    return 0;
+}
+
+extern "C" int rf_hip_graph_launch(rf_hip_dev *d, rf_hip_graph *g) {
+    RF_HIP_TRY(d, hipGraphLaunch(g->exec, d->stream), "launching a graph");
+    return 0;
+}
+
+extern "C" void rf_hip_graph_free(rf_hip_graph *g) {
+    if (!g) return;
+    (void)hipGraphExecDestroy(g->exec);
+    (void)hipGraphDestroy(g->graph);
+    delete g;
+}
+
+/* --- a streaming read: the bandwidth ceiling decode is measured against --- */
+
+__global__ void rf_read_kernel(const int4 *p, int64_t n, int *sink) {
+    int acc = 0;
+    RF_GRID_STRIDE(i, n) {
+        const int4 v = p[i];
+        acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    if (acc == 0x7fffffff) *sink = acc; /* keeps the loads; practically never stores */
+}
+
+extern "C" int rf_hip_read_bandwidth(rf_hip_dev *d, size_t bytes, int reps, double *gb_per_s) {
+    const int64_t n = (int64_t)(bytes / 16);
+    const unsigned blocks = (unsigned)(4 * (d->prop.multiProcessorCount > 0 ? d->prop.multiProcessorCount : 1) *
+                                       (d->prop.maxThreadsPerMultiProcessor > 0 ? d->prop.maxThreadsPerMultiProcessor / rf_hip_threads(d) : 4));
+    rf_hip_buf *b = 0;
+    double best = 0;
+    int e;
+    *gb_per_s = 0;
+    if (n < 1 || reps < 1) return 0;
+    if ((e = rf_hip_buf_new(d, (size_t)n * 16 + 256, &b)) != 0) return e;
+    int4 *p = (int4 *)b->base;
+    int *sink = (int *)(b->base + (size_t)n * 16);
+    if ((e = rf_hip_memset(d, b->base, 1, (size_t)n * 16 + 256)) != 0 || (e = rf_hip_sync(d)) != 0) {
+        rf_hip_buf_free(b);
+        return e;
+    }
+    for (int r = 0; r <= reps; r++) { /* the first pass warms up */
+        const auto t0 = std::chrono::steady_clock::now();
+        rf_read_kernel<<<blocks, rf_hip_threads(d), 0, d->stream>>>(p, n, sink);
+        if ((e = rf_hip_sync(d)) != 0) break;
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (r > 0 && s > 0 && (double)n * 16 / s / 1e9 > best) best = (double)n * 16 / s / 1e9;
+    }
+    rf_hip_buf_free(b);
+    *gb_per_s = best;
+    return e;
 }
 /* --- end kernels/host.hip --- */
 /* --- kernels/end.h --- */

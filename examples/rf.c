@@ -47,7 +47,8 @@ static const char *usage_bench =
     "Prompt processing (pp: one batch of P tokens) and token generation (tg: N tokens one at a\n"
     "time), each from an empty context, repeated; tokens/s as min / median over the repetitions.\n"
     "tg also as GB/s (weight bytes read per token / time) and as a share of the memory bandwidth\n"
-    "measured here by a streaming read with the same threads. Progress goes to stderr.\n"
+    "measured here by a streaming read with the same threads (with -ngl: of the GPU's memory).\n"
+    "Progress goes to stderr.\n"
     "\n"
     "options:\n"
     "  -m, --model PATH   the GGUF model\n"
@@ -56,9 +57,11 @@ static const char *usage_bench =
     "  -t N               threads (default: one per core)\n"
     "  -r N               repetitions (default 3)\n"
     "  --cpu NAME         kernels: scalar, avx2, avx512-vnni, neon, neon-dotprod (default: the best)\n"
+    "  -ngl N|all         layers on the GPU (builds with ROCMFORGE_HIP; default 0)\n"
     "\n"
     "examples:\n"
     "  rf bench -m model.gguf\n"
+    "  rf bench -m model.gguf -ngl all\n"
     "  rf bench -m model.gguf -p 128 -n 32 -t 2 -r 5\n"
     "  rf bench -m model.gguf --cpu scalar -p 64 -n 16\n";
 
@@ -848,8 +851,8 @@ static double bench_once(const rf_model *m, const rf_ctx_params *cp, int n_promp
 
 static int cmd_bench(int argc, char **argv) {
     const char *path = NULL, *cpu = NULL;
-    int64_t np = 512, ng = 128, nt = 0, reps = 3, v;
-    int i, ok = 1, rc, test;
+    int64_t np = 512, ng = 128, nt = 0, reps = 3, v, ngl = 0;
+    int i, ok = 1, rc, test, on_gpu = 0;
     rf_model *m = NULL;
     rf_ctx_params cp;
     rf_status st = RF_OK;
@@ -866,18 +869,22 @@ static int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-t")) ok = parse_int(a, n, 0, &nt);
         else if (!strcmp(a, "-r")) ok = parse_int(a, n, 0, &v) && v >= 1 && v <= 64, reps = v;
         else if (!strcmp(a, "--cpu")) cpu = n;
-        else return fprintf(stderr, "rf bench: unknown option %s\n\n%s", a, usage_bench), 2;
+        else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers")) {
+            if (!strcmp(n, "all")) ngl = -1;
+            else ok = parse_int(a, n, 0, &ngl);
+        } else return fprintf(stderr, "rf bench: unknown option %s\n\n%s", a, usage_bench), 2;
     }
     if (!ok) return fprintf(stderr, "rf bench: bad option value (-r takes 1..64)\n"), 2;
     if (!path) return fprintf(stderr, "rf bench: no model (-m model.gguf)\n\n%s", usage_bench), 2;
-    if ((rc = load_model(path, 0, &m)) != 0) return rc;
+    if ((rc = load_model(path, (int32_t)ngl, &m)) != 0) return rc;
     memset(&cp, 0, sizeof cp);
     cp.n_ctx = (int32_t)(np + ng + 8);
     cp.n_threads = (int32_t)nt;
     cp.cpu_kernels = cpu;
     wb = weight_bytes_per_token(m);
     fprintf(stderr, "measuring memory bandwidth...\n");
-    bw = rf_cpu_read_bandwidth((int)nt, 1u << 30, 5);
+    if (ngl != 0 && rf_gpu_read_bandwidth(0, (uint64_t)2 << 30, 5, &bw) == RF_OK) on_gpu = 1;
+    else bw = rf_cpu_read_bandwidth((int)nt, 1u << 30, 5);
     for (test = 0; test < 2; test++) {
         int n = (int)(test == 0 ? np : ng);
         double *r = test == 0 ? pp : tg;
@@ -904,7 +911,7 @@ static int cmd_bench(int argc, char **argv) {
             rf_ctx_free(c);
         }
     }
-    printf("memory read bandwidth (streaming, same threads): %.1f GB/s\n", bw);
+    printf("memory read bandwidth (streaming, %s): %.1f GB/s\n", on_gpu ? "GPU 0" : "same threads", bw);
     printf("%-8s %12s %12s %10s %9s\n", "test", "t/s median", "t/s min", "GB/s", "% of bw");
     if (np > 0) printf("pp%-6d %12.2f %12.2f %10s %9s\n", (int)np, pp[reps / 2], pp[0], "-", "-");
     if (ng > 0)

@@ -29,6 +29,7 @@ extern "C" {
 
 typedef struct rf_hip_dev rf_hip_dev; /* a device, one stream, pinned staging buffers */
 typedef struct rf_hip_buf rf_hip_buf; /* one device allocation, carved as an arena */
+typedef struct rf_hip_graph rf_hip_graph; /* a captured sequence of launches, replayable */
 
 typedef struct rf_hip_info {
     char name[256];          /* "NVIDIA H100 80GB HBM3", "AMD Instinct MI210", ... */
@@ -54,6 +55,7 @@ size_t rf_hip_buf_used(const rf_hip_buf *b);
 
 /* Host -> device through the pinned staging buffers; the copy is done when this returns. */
 int rf_hip_upload(rf_hip_dev *d, void *dst, const void *src, size_t n);
+int rf_hip_upload_async(rf_hip_dev *d, void *dst, const void *src, size_t n); /* queued; for a few bytes */
 int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n); /* waits */
 int rf_hip_memset(rf_hip_dev *d, void *dst, int v, size_t n);
 int rf_hip_sync(rf_hip_dev *d); /* waits for the stream; reports launch/execution errors */
@@ -71,17 +73,24 @@ int rf_hip_gemv(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1
 int rf_hip_quant_act(rf_hip_dev *d, int act_type, const float *x, int64_t ldx, float *xq, int64_t n, int64_t rows);
 /* out = x / sqrt(mean(x^2) + eps) * w, per row of n (w may be NULL). */
 int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const float *w, int64_t n, int64_t rows, float eps);
+/* The next three take the first position as pos0, or, where pos_at != NULL, read it from device
+   memory when they run (so a captured decode step can be replayed at any position). */
 /* RoPE on n_tok rows (stride ld) of n_heads heads of hd, the first n_rot dims; token t is at pos0 + t. */
 int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, int64_t n_heads, int64_t hd, int64_t n_rot,
-                int32_t pos0, float base, float freq_scale, const float *freq_factors, int neox);
+                int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors, int neox);
 /* f16 KV cache rows [n_ctx][kv_dim] of one layer; writes positions pos0 .. pos0 + n_tok - 1. */
 int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cache, const float *k, const float *v,
-                    int64_t ld, int64_t kv_dim, int32_t pos0, int64_t n_tok);
+                    int64_t ld, int64_t kv_dim, int32_t pos0, const int32_t *pos_at, int64_t n_tok);
+/* q, k, v stacked in each row of qkv (nh q heads, nkv k heads, nkv v heads of hd): rf_hip_rope on
+   the q and k heads and rf_hip_kv_store of k and v, in one launch. */
+int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int64_t n_rot,
+                   int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors, int neox,
+                   uint16_t *k_cache, uint16_t *v_cache);
 /* Causal attention of n_tok queries at pos0.. over the f16 cache; GQA (head h reads kv head
    h / (nh / nkv)); window > 0 keeps the last `window` positions. out [n_tok][nh * hd]. */
 int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                      const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                     int64_t window, float scale);
+                     const int32_t *pos_at, int64_t window, float scale);
 /* h[t][i] = act(g[t][i]) * u[t][i], act SiLU (gelu = 0) or tanh GELU (gelu = 1). */
 int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                int64_t n, int64_t rows, int gelu);
@@ -110,6 +119,38 @@ int rf_hip_argmax(rf_hip_dev *d, const float *x, int64_t n, int32_t *out);
 #define RF_HIP_SAMPLE_K_MAX 256
 int rf_hip_sample(rf_hip_dev *d, const float *x, int64_t n, int32_t top_k, float top_p, float min_p, float temperature,
                   double u, int32_t *out);
+
+/* The int8 path (kernels/act_q8.hip, kernels/gemv_q8.hip) for the types decode lives on.
+   rf_hip_q8_act_type: for a weight type, 0 (its activations are q8_0), 1 (q8_K), or -1 (no int8
+   kernel: use rf_hip_gemv). rf_hip_pack regroups ne1 GGUF rows of such a type into the GPU
+   layout (the same number of bytes) that rf_hip_gemv_q8 reads; rows of several matrices packed
+   together form one matrix (q, k and v in one launch). */
+int rf_hip_q8_act_type(int type);
+int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, void *dst);
+/* act = rows of n int8 values with their scales (rf_hip_act_q8_bytes(n, rows) bytes), quantized
+   as the CPU quantizes activations (k_quant 0: q8_0, 1: q8_K); with norm != NULL, of the RMSNorm
+   x / rms(x) * norm instead of x itself (the fused form of rf_hip_rmsnorm). */
+size_t rf_hip_act_q8_bytes(int64_t n, int64_t rows);
+int rf_hip_act_q8(rf_hip_dev *d, int k_quant, const float *x, int64_t ldx, const float *norm, float eps, int64_t n,
+                  int64_t rows, void *act);
+/* The same for the gated activation act(g) * u (rf_hip_glu's h), quantized without being stored. */
+int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const float *u, int64_t ldu, int64_t n,
+                  int64_t rows, int gelu, void *act);
+/* y[t][r] (= or, accumulate != 0, +=) sum_i W[r][i] x[t][i], W packed by rf_hip_pack, x from
+   rf_hip_act_q8 (with n = ne0 and the act type rf_hip_q8_act_type names). */
+int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
+                   int64_t ldy, int64_t n_tok, int accumulate);
+
+/* A streaming read of `bytes` of device memory, the best of `reps` passes, in GB/s: the ceiling
+   that memory-bound decode is measured against (rf bench). */
+int rf_hip_read_bandwidth(rf_hip_dev *d, size_t bytes, int reps, double *gb_per_s);
+
+/* Graphs: launches queued between rf_hip_capture_begin and _end (no waits, copies or syncs in
+   between) are recorded instead of run; rf_hip_graph_launch replays them on the stream. */
+int rf_hip_capture_begin(rf_hip_dev *d);
+int rf_hip_capture_end(rf_hip_dev *d, rf_hip_graph **out); /* ends the capture even on failure */
+int rf_hip_graph_launch(rf_hip_dev *d, rf_hip_graph *g);
+void rf_hip_graph_free(rf_hip_graph *g); /* NULL is fine */
 
 #ifdef __cplusplus
 }

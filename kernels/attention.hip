@@ -8,15 +8,16 @@
    Bandwidth: reads 2 * hd * 2 bytes of cache per position per head (per kv head would be the
    floor; GQA re-reads through L2). A 4096-position decode of an 8-kv-head 128-dim layer is 16 MB
    of k and v per layer: at 3.1 TB/s 5 us. The per-lane q and accumulator are hd / wave values
-   (at most RF_HEAD_DIM_MAX / RF_WAVE_MIN = 8). */
+   (at most RF_HEAD_DIM_MAX / RF_WAVE_MIN = 8). pos_at != NULL: pos0 is read on the device. */
 
 #define RF_ATT_PER_LANE (RF_HEAD_DIM_MAX / RF_WAVE_MIN)
 
 __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, const uint16_t *kc, const uint16_t *vc,
-                                    int64_t nh, int64_t nkv, int64_t hd, int32_t pos0, int64_t window, float scale) {
+                                    int64_t nh, int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window,
+                                    float scale) {
     extern __shared__ float sh[]; /* [nw][hd] accumulators, then [nw] maxima, [nw] sums */
     const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE, nw = blockDim.x / RF_WAVE;
-    const int64_t h = blockIdx.x, t = blockIdx.y, p = pos0 + t, kv_dim = nkv * hd;
+    const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
     const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
     const int64_t kvoff = (h / (nh / nkv)) * hd;
     const float *qh = q + t * ldq + h * hd;

@@ -67,3 +67,9 @@ __device__ __forceinline__ uint16_t rf_f2h(float f) {
 
 /* Grid-stride loops: enough blocks to fill the CUs, from the device's own count. */
 #define RF_GRID_STRIDE(i, n) for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+/* RF_DP4A's portable form (kernels/port.hip): the four signed byte products, summed into c. */
+__device__ __forceinline__ int rf_dp4a_bytes(int a, int b, int c) {
+    for (int i = 0; i < 32; i += 8) c += (int)(int8_t)(a >> i) * (int)(int8_t)(b >> i);
+    return c;
+}

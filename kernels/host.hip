@@ -182,6 +182,11 @@ extern "C" int rf_hip_upload(rf_hip_dev *d, void *dst, const void *src, size_t n
     return 0;
 }
 
+extern "C" int rf_hip_upload_async(rf_hip_dev *d, void *dst, const void *src, size_t n) {
+    RF_HIP_TRY(d, hipMemcpyAsync(dst, src, n, hipMemcpyHostToDevice, d->stream), "copying to the GPU");
+    return 0;
+}
+
 extern "C" int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n) {
     RF_HIP_TRY(d, hipMemcpyAsync(dst, src, n, hipMemcpyDeviceToHost, d->stream), "copying from the GPU");
     RF_HIP_TRY(d, hipStreamSynchronize(d->stream), "running on the GPU");
@@ -243,28 +248,41 @@ extern "C" int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const f
 }
 
 extern "C" int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, int64_t n_heads, int64_t hd, int64_t n_rot,
-                           int32_t pos0, float base, float freq_scale, const float *freq_factors, int neox) {
+                           int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors,
+                           int neox) {
     const int64_t half = n_rot / 2;
     int th = d->prop.warpSize;
     while (th < half && th < rf_hip_threads(d)) th *= 2;
     if (n_tok < 1) return 0;
-    rf_rope_kernel<<<dim3((unsigned)n_tok, (unsigned)n_heads), th, 0, d->stream>>>(x, ld, hd, n_rot, pos0, base, freq_scale,
-                                                                                  freq_factors, neox);
+    rf_rope_kernel<<<dim3((unsigned)n_tok, (unsigned)n_heads), th, 0, d->stream>>>(x, ld, hd, n_rot, pos0, pos_at, base,
+                                                                                  freq_scale, freq_factors, neox);
     RF_HIP_LAUNCHED(d, "launching rope");
     return 0;
 }
 
+extern "C" int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd,
+                              int64_t n_rot, int32_t pos0, const int32_t *pos_at, float base, float freq_scale,
+                              const float *freq_factors, int neox, uint16_t *k_cache, uint16_t *v_cache) {
+    int th = d->prop.warpSize;
+    while (th < hd && th < rf_hip_threads(d)) th *= 2; /* the cache copy spans the whole head */
+    if (n_tok < 1) return 0;
+    rf_rope_kv_kernel<<<dim3((unsigned)n_tok, (unsigned)(nh + nkv)), th, 0, d->stream>>>(
+        qkv, ld, nh, nkv, hd, n_rot, pos0, pos_at, base, freq_scale, freq_factors, neox, k_cache, v_cache);
+    RF_HIP_LAUNCHED(d, "launching rope_kv");
+    return 0;
+}
+
 extern "C" int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cache, const float *k, const float *v,
-                               int64_t ld, int64_t kv_dim, int32_t pos0, int64_t n_tok) {
+                               int64_t ld, int64_t kv_dim, int32_t pos0, const int32_t *pos_at, int64_t n_tok) {
     rf_kv_store_kernel<<<rf_hip_blocks(d, n_tok * kv_dim), rf_hip_threads(d), 0, d->stream>>>(k_cache, v_cache, k, v, ld,
-                                                                                                kv_dim, pos0, n_tok);
+                                                                                                kv_dim, pos0, pos_at, n_tok);
     RF_HIP_LAUNCHED(d, "launching kv_store");
     return 0;
 }
 
 extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                                 const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                                int64_t window, float scale) {
+                                const int32_t *pos_at, int64_t window, float scale) {
     const int th = rf_hip_threads(d), nw = th / d->prop.warpSize;
     const size_t shared = sizeof(float) * ((size_t)nw * (size_t)hd + 2 * (size_t)nw);
     if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv) {
@@ -279,7 +297,7 @@ extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64
     }
     if (n_tok < 1) return 0;
     rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv,
-                                                                                        hd, pos0, window, scale);
+                                                                                        hd, pos0, pos_at, window, scale);
     RF_HIP_LAUNCHED(d, "launching attention");
     return 0;
 }
@@ -357,4 +375,187 @@ extern "C" int rf_hip_sample(rf_hip_dev *d, const float *x, int64_t n, int32_t t
     rf_sample_kernel<<<1, th, 0, d->stream>>>(x, n, top_k, top_p, min_p, temperature, u, out);
     RF_HIP_LAUNCHED(d, "launching sample");
     return 0;
+}
+
+/* --- the int8 decode path: activation quantization, weight packing, GEMV --- */
+
+extern "C" int rf_hip_q8_act_type(int type) {
+    switch (type) {
+    case RF_T_Q4_0: case RF_T_Q8_0: return 0;
+    case RF_T_Q4_K: case RF_T_Q6_K: return 1;
+    default: return -1;
+    }
+}
+
+extern "C" size_t rf_hip_act_q8_bytes(int64_t n, int64_t rows) { return (size_t)(rf_act_q8_stride(n) * rows); }
+
+extern "C" int rf_hip_act_q8(rf_hip_dev *d, int k_quant, const float *x, int64_t ldx, const float *norm, float eps, int64_t n,
+                             int64_t rows, void *act) {
+    if (n < 1 || n % (k_quant ? 256 : 32)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_act_q8: rows of %lld are not whole %d-blocks", (long long)n, k_quant ? 256 : 32);
+        return -1;
+    }
+    if (rows < 1) return 0;
+    /* RF_BLOCK_THREADS = 256 threads on any wave width: one q8_K super-block per round */
+    const dim3 grid((unsigned)((n + RF_BLOCK_THREADS - 1) / RF_BLOCK_THREADS), (unsigned)rows);
+    rf_act_q8_kernel<<<grid, RF_BLOCK_THREADS, 0, d->stream>>>(k_quant, x, ldx, norm, eps, NULL, 0, 0, n, (uint8_t *)act);
+    RF_HIP_LAUNCHED(d, "launching act_q8");
+    return 0;
+}
+
+extern "C" int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const float *u, int64_t ldu, int64_t n,
+                             int64_t rows, int gelu, void *act) {
+    if (n < 1 || n % (k_quant ? 256 : 32)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_glu_q8: rows of %lld are not whole %d-blocks", (long long)n, k_quant ? 256 : 32);
+        return -1;
+    }
+    if (rows < 1) return 0;
+    const dim3 grid((unsigned)((n + RF_BLOCK_THREADS - 1) / RF_BLOCK_THREADS), (unsigned)rows);
+    rf_act_q8_kernel<<<grid, RF_BLOCK_THREADS, 0, d->stream>>>(k_quant, g, ldg, NULL, 0.0f, u, ldu, gelu ? 2 : 1, n, (uint8_t *)act);
+    RF_HIP_LAUNCHED(d, "launching glu_q8");
+    return 0;
+}
+
+/* GGUF blocks -> the layouts of kernels/gemv_q8.hip (the same bytes, regrouped). */
+extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, void *dst) {
+    const uint8_t *s = (const uint8_t *)src;
+    uint8_t *o = (uint8_t *)dst;
+    if (rf_hip_q8_act_type(type) < 0 || ne0 < 1 || ne1 < 1 || ne0 % (type == RF_T_Q4_K || type == RF_T_Q6_K ? 256 : 32)) return -1;
+    if (type == RF_T_Q4_K) {
+        memcpy(o, s, (size_t)(ne0 / 256 * 144 * ne1));
+        return 0;
+    }
+    const int64_t nbk = type == RF_T_Q6_K ? ne0 / 256 * ne1 : ne0 / 32 * ne1;
+    for (int64_t b = 0; b < nbk; b++) {
+        if (type == RF_T_Q4_0) { /* d[2] qs[16] */
+            memcpy(o + 16 * b, s + 18 * b + 2, 16);
+            memcpy(o + 16 * nbk + 2 * b, s + 18 * b, 2);
+        } else if (type == RF_T_Q8_0) { /* d[2] qs[32] */
+            memcpy(o + 32 * b, s + 34 * b + 2, 32);
+            memcpy(o + 32 * nbk + 2 * b, s + 34 * b, 2);
+        } else { /* q6_K: ql[128] qh[64] scales[16] d[2] */
+            memcpy(o + 192 * b, s + 210 * b, 192);
+            memcpy(o + 192 * nbk + 16 * b, s + 210 * b + 192, 16);
+            memcpy(o + 208 * nbk + 2 * b, s + 210 * b + 208, 2);
+        }
+    }
+    return 0;
+}
+
+template <int T>
+static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
+                              float *y, int64_t ldy, int accumulate) {
+    const int th = rf_hip_threads(d), waves = th / d->prop.warpSize;
+    if (n_tok == 1) {
+        const int64_t rows = waves * RF_GEMV_Q8_ROWS(1);
+        rf_gemv_q8_kernel<T, 1><<<dim3((unsigned)((ne1 + rows - 1) / rows), 1), th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y,
+                                                                                                   ldy, accumulate);
+    } else {
+        const int64_t rows = waves * RF_GEMV_Q8_ROWS(RF_GEMV_TILE);
+        const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + RF_GEMV_TILE - 1) / RF_GEMV_TILE));
+        rf_gemv_q8_kernel<T, RF_GEMV_TILE><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    }
+}
+
+extern "C" int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
+                              int64_t ldy, int64_t n_tok, int accumulate) {
+    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
+    if (n_tok < 1 || ne1 < 1) return 0;
+    switch (type) {
+    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    default:
+        snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8: tensor type %d has no int8 kernel", type);
+        return -1;
+    }
+    RF_HIP_LAUNCHED(d, "launching gemv_q8");
+    return 0;
+}
+
+/* --- graphs: a decode step captured once, replayed per token --- */
+
+struct rf_hip_graph {
+    hipGraph_t graph;
+    hipGraphExec_t exec;
+};
+
+extern "C" int rf_hip_capture_begin(rf_hip_dev *d) {
+    RF_HIP_TRY(d, hipStreamBeginCapture(d->stream, hipStreamCaptureModeThreadLocal), "starting a graph capture");
+    return 0;
+}
+
+extern "C" int rf_hip_capture_end(rf_hip_dev *d, rf_hip_graph **out) {
+    rf_hip_graph *g = new (std::nothrow) rf_hip_graph();
+    hipGraph_t graph = 0;
+    hipError_t e = hipStreamEndCapture(d->stream, &graph);
+    *out = 0;
+    if (e != hipSuccess || !g) {
+        if (graph) (void)hipGraphDestroy(graph);
+        delete g;
+        (void)hipGetLastError();
+        return rf_hip_fail(d, e != hipSuccess ? e : hipErrorOutOfMemory, "capturing a graph");
+    }
+    g->graph = graph;
+    e = RF_GRAPH_INSTANTIATE(&g->exec, graph);
+    if (e != hipSuccess) {
+        (void)hipGraphDestroy(graph);
+        delete g;
+        (void)hipGetLastError();
+        return rf_hip_fail(d, e, "instantiating a graph");
+    }
+    *out = g;
+    return 0;
+}
+
+extern "C" int rf_hip_graph_launch(rf_hip_dev *d, rf_hip_graph *g) {
+    RF_HIP_TRY(d, hipGraphLaunch(g->exec, d->stream), "launching a graph");
+    return 0;
+}
+
+extern "C" void rf_hip_graph_free(rf_hip_graph *g) {
+    if (!g) return;
+    (void)hipGraphExecDestroy(g->exec);
+    (void)hipGraphDestroy(g->graph);
+    delete g;
+}
+
+/* --- a streaming read: the bandwidth ceiling decode is measured against --- */
+
+__global__ void rf_read_kernel(const int4 *p, int64_t n, int *sink) {
+    int acc = 0;
+    RF_GRID_STRIDE(i, n) {
+        const int4 v = p[i];
+        acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    if (acc == 0x7fffffff) *sink = acc; /* keeps the loads; practically never stores */
+}
+
+extern "C" int rf_hip_read_bandwidth(rf_hip_dev *d, size_t bytes, int reps, double *gb_per_s) {
+    const int64_t n = (int64_t)(bytes / 16);
+    const unsigned blocks = (unsigned)(4 * (d->prop.multiProcessorCount > 0 ? d->prop.multiProcessorCount : 1) *
+                                       (d->prop.maxThreadsPerMultiProcessor > 0 ? d->prop.maxThreadsPerMultiProcessor / rf_hip_threads(d) : 4));
+    rf_hip_buf *b = 0;
+    double best = 0;
+    int e;
+    *gb_per_s = 0;
+    if (n < 1 || reps < 1) return 0;
+    if ((e = rf_hip_buf_new(d, (size_t)n * 16 + 256, &b)) != 0) return e;
+    int4 *p = (int4 *)b->base;
+    int *sink = (int *)(b->base + (size_t)n * 16);
+    if ((e = rf_hip_memset(d, b->base, 1, (size_t)n * 16 + 256)) != 0 || (e = rf_hip_sync(d)) != 0) {
+        rf_hip_buf_free(b);
+        return e;
+    }
+    for (int r = 0; r <= reps; r++) { /* the first pass warms up */
+        const auto t0 = std::chrono::steady_clock::now();
+        rf_read_kernel<<<blocks, rf_hip_threads(d), 0, d->stream>>>(p, n, sink);
+        if ((e = rf_hip_sync(d)) != 0) break;
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (r > 0 && s > 0 && (double)n * 16 / s / 1e9 > best) best = (double)n * 16 / s / 1e9;
+    }
+    rf_hip_buf_free(b);
+    *gb_per_s = best;
+    return e;
 }

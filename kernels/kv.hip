@@ -2,13 +2,34 @@
    CPU's f16 cache does), at positions pos0 .. pos0 + n_tok - 1 of one layer's [n_ctx][kv_dim].
 
    Bandwidth: 4 bytes read and 2 written per value: 2 x 1 KB per token for an 8-kv-head 128-dim
-   model. Launch-bound. */
+   model. Launch-bound. pos_at != NULL: the first position is read on the device. */
 
 __global__ void rf_kv_store_kernel(uint16_t *kc, uint16_t *vc, const float *k, const float *v, int64_t ld,
-                                   int64_t kv_dim, int32_t pos0, int64_t n_tok) {
+                                   int64_t kv_dim, int32_t pos0, const int32_t *pos_at, int64_t n_tok) {
+    if (pos_at) pos0 = *pos_at;
     RF_GRID_STRIDE(i, n_tok * kv_dim) {
         const int64_t t = i / kv_dim, j = i % kv_dim, dst = (pos0 + t) * kv_dim + j;
         kc[dst] = rf_f2h(k[t * ld + j]);
         vc[dst] = rf_f2h(v[t * ld + j]);
+    }
+}
+
+/* q, k, v stacked in each row (x: [n_tok][ld], nh q heads, then nkv k heads, then nkv v heads):
+   the q heads rotated in place, the k heads rotated and, with the v heads, appended to the f16
+   cache -- rf_rope_kernel twice and rf_kv_store_kernel in one launch. Grid (token, nh + nkv). */
+__global__ void rf_rope_kv_kernel(float *x, int64_t ld, int64_t nh, int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0,
+                                  const int32_t *pos_at, float base, float freq_scale, const float *factors, int neox,
+                                  uint16_t *kc, uint16_t *vc) {
+    const int64_t t = blockIdx.x, h = blockIdx.y, kv_dim = nkv * hd;
+    float *p = x + t * ld + h * hd;
+    if (pos_at) pos0 = *pos_at;
+    rf_rope_head(p, n_rot, pos0 + t, base, freq_scale, factors, neox);
+    if (h < nh) return;
+    __syncthreads(); /* the rotated k, written by other threads, is read below */
+    const int64_t dst = (pos0 + t) * kv_dim + (h - nh) * hd;
+    const float *v = x + t * ld + (nh + nkv) * hd + (h - nh) * hd;
+    for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) {
+        kc[dst + i] = rf_f2h(p[i]);
+        vc[dst + i] = rf_f2h(v[i]);
     }
 }

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <float.h>
 #include <new>
+#include <chrono>
 
 #if defined(__HIPCC__) || defined(__HIP_PLATFORM_AMD__)
 #include <hip/hip_runtime.h>
@@ -20,6 +21,7 @@
 #define RF_HIP_AMD 1
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor((v), (mask), (width))
 #define RF_HIP_HOST_ALLOC(p, n) hipHostMalloc((p), (n), hipHostMallocDefault)
+#define RF_GRAPH_INSTANTIATE(exec, graph) hipGraphInstantiate((exec), (graph), NULL, NULL, 0)
 #elif defined(__CUDACC__)
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
@@ -53,8 +55,17 @@ typedef cudaDeviceProp hipDeviceProp_t;
 #define hipEventDestroy cudaEventDestroy
 #define hipEventRecord cudaEventRecord
 #define hipEventSynchronize cudaEventSynchronize
+typedef cudaGraph_t hipGraph_t;
+typedef cudaGraphExec_t hipGraphExec_t;
+#define hipStreamBeginCapture cudaStreamBeginCapture
+#define hipStreamCaptureModeThreadLocal cudaStreamCaptureModeThreadLocal
+#define hipStreamEndCapture cudaStreamEndCapture
+#define hipGraphLaunch cudaGraphLaunch
+#define hipGraphExecDestroy cudaGraphExecDestroy
+#define hipGraphDestroy cudaGraphDestroy
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor_sync(0xffffffffu, (v), (mask), (width))
 #define RF_HIP_HOST_ALLOC(p, n) cudaMallocHost((p), (n))
+#define RF_GRAPH_INSTANTIATE(exec, graph) cudaGraphInstantiate((exec), (graph), 0)
 #else
 #error "rocmforge_hip.h: compile the implementation with hipcc or nvcc"
 #endif
@@ -71,6 +82,19 @@ typedef cudaDeviceProp hipDeviceProp_t;
    RF_HEAD_DIM_MAX values spread over the lanes of one wave). */
 #define RF_WAVE_MIN 32
 #define RF_HEAD_DIM_MAX 256
+
+/* RF_DP4A(a, b, c): c + the dot product of the four signed bytes of a and of b -- one
+   instruction where the target has it (dp4a on NVIDIA sm_61+, v_dot4_i32_i8 on gfx906, CDNA and
+   RDNA2+), four multiply-adds elsewhere. The int8 GEMV (kernels/gemv_q8.hip) is built on it. */
+#if RF_HIP_AMD && (defined(__gfx906__) || defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || \
+                   defined(__gfx941__) || defined(__gfx942__) || defined(__gfx1030__) || defined(__gfx1031__) || \
+                   defined(__gfx1032__) || defined(__gfx1034__) || defined(__gfx1035__) || defined(__gfx1036__))
+#define RF_DP4A(a, b, c) __builtin_amdgcn_sdot4((int)(a), (int)(b), (c), false)
+#elif !RF_HIP_AMD && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 610
+#define RF_DP4A(a, b, c) __dp4a((int)(a), (int)(b), (c))
+#else
+#define RF_DP4A(a, b, c) rf_dp4a_bytes((int)(a), (int)(b), (c))
+#endif
 
 /* Waves per block for the kernels that use several: sized so a block is 256 threads on
    wave64 and wave32 alike (host side: 256 / warpSize). */

@@ -4,14 +4,15 @@
    positions in the thousands keep their digits.
 
    Bandwidth: reads and writes q and k once (8 bytes per value); ~20 flops per pair. Negligible
-   next to the projections that produce q and k. Grid: (token, head); threads over pairs. */
+   next to the projections that produce q and k. Grid: (token, head); threads over pairs.
+   pos_at != NULL: the first position is read on the device (a decode step replayed as a graph). */
 
-__global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, int32_t pos0, float base,
-                               float freq_scale, const float *factors, int neox) {
-    const int64_t t = blockIdx.x, h = blockIdx.y, half = n_rot / 2;
-    float *p = x + t * ld + h * hd;
+/* One head's rotation at position pos, threads of the block over its pairs. */
+__device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t pos, float base, float freq_scale,
+                                             const float *factors, int neox) {
+    const int64_t half = n_rot / 2;
     for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
-        double theta = (double)(pos0 + t) * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
+        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
         if (factors) theta /= factors[i];
         const float c = (float)cos(theta), s = (float)sin(theta);
         const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
@@ -19,4 +20,11 @@ __global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, 
         p[i0] = x0 * c - x1 * s;
         p[i1] = x0 * s + x1 * c;
     }
+}
+
+__global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, int32_t pos0, const int32_t *pos_at,
+                               float base, float freq_scale, const float *factors, int neox) {
+    if (pos_at) pos0 = *pos_at;
+    rf_rope_head(x + (int64_t)blockIdx.x * ld + (int64_t)blockIdx.y * hd, n_rot, pos0 + (int64_t)blockIdx.x, base, freq_scale,
+                 factors, neox);
 }

@@ -512,6 +512,9 @@ RF_API size_t rf_cpu_describe(char *buf, size_t n);
 /* A streaming read of `bytes` (much larger than the caches) by n_threads threads (0: one per
    core); the best of `reps` passes in GB/s -- the ceiling for memory-bound token generation. */
 RF_API double rf_cpu_read_bandwidth(int n_threads, uint64_t bytes, int reps);
+/* The same on GPU `device`: a streaming read of `bytes` of its memory, the best of `reps` passes
+   in GB/s. RF_ERR_UNSUPPORTED in a build without ROCMFORGE_HIP, RF_ERR_DEVICE without a GPU. */
+RF_API rf_status rf_gpu_read_bandwidth(int32_t device, uint64_t bytes, int reps, double *gb_per_s);
 
 /* ---------------------------------------------------------------------------------------------
    Generation: the loop the CLI and the server share -- prompt text -> tokens (reusing the prefix

@@ -1,7 +1,11 @@
 /* Whole-model GPU vs CPU: for each GGUF given, the same model loaded twice (n_gpu_layers 0 and
    all), the same tokens decoded by both: a 1-token start, a 37-token prefill, 24 greedy steps,
    then a 512-token prefill in a fresh context (the batched path, and gemma3's sliding window).
-   Pass: the greedy tokens identical, and every step's logits within 1e-3 of the CPU's
+   Pass: the greedy tokens identical -- or, for quantized weights, different only at near-ties,
+   where the CPU's own top two are closer than twice the step's largest |gpu - cpu| logit
+   difference (random-weight models have flat logits; a one-step flip at such a tie is the q8
+   rounding below, not a bug: both sides are fed the CPU's token, so a flip does not carry
+   over) -- and every step's logits within 1e-3 of the CPU's
    (max |gpu - cpu| / max |cpu|) for float weights, 5e-2 for quantized ones: both sides round
    activations to q8 before each quantized product, so a float-order difference of 1e-7 that
    flips one rounding moves that value by a whole q8 step (~1/254 of its block's max), and
@@ -38,7 +42,7 @@ static void test_model(void) {
     rf_ctx *cc = NULL, *cg = NULL;
     rf_logger lg;
     int32_t toks[512];
-    int i, nv, same = 1, steps = 0;
+    int i, nv, same = 1, steps = 0, ties = 0;
     double worst = 0, tol = 1e-3;
     const rf_gguf_tensor *tw;
     memset(&mp, 0, sizeof mp);
@@ -73,10 +77,17 @@ static void test_model(void) {
         int32_t tc = argmax(lc, nv), tg = argmax(lgp, nv);
         double e = diff(lgp, lc, nv);
         worst = e > worst ? e : worst;
-        if (tc != tg) same = 0;
+        if (tc != tg) {
+            double abs_e = 0;
+            int k;
+            for (k = 0; k < nv; k++) abs_e = fabs(lgp[k] - lc[k]) > abs_e ? fabs(lgp[k] - lc[k]) : abs_e;
+            if (tol > 1e-3 && lc[tc] - lc[tg] <= 2 * abs_e) ties++; /* a near-tie (see the top) */
+            else same = 0;
+        }
         REQUIRE(rf_ctx_decode(cc, &tc, 1) == RF_OK && rf_ctx_decode(cg, &tc, 1) == RF_OK);
     }
-    printf("  %s: decode max rel logit diff %.2e over %d steps, greedy %s\n", path_, worst, steps, same ? "identical" : "DIFFERENT");
+    printf("  %s: decode max rel logit diff %.2e over %d steps, greedy %s (%d near-tie flips)\n", path_, worst, steps,
+           same ? "identical" : "DIFFERENT", ties);
     CHECKF(worst < tol, "logits differ by %.3g", worst);
     CHECK(same);
     /* a 512-token prefill in fresh contexts */

@@ -108,6 +108,220 @@ static void test_gemv_all_types(void) {
     printf("  gemv: %d types x 6 shapes, both activation modes\n", (int)(sizeof gemv_types / sizeof gemv_types[0]));
 }
 
+/* ----- the int8 path: activations quantized on the device equal the CPU's q8_0 / q8_K blocks
+   byte for byte (tolerance 0), the fused RMSNorm form equals rmsnorm then quantize (0), and the
+   int8 GEMV over packed weights equals rf_vec_dot on the CPU's quantized activations within
+   1e-5 of sum |w x| (the integer sums are exact; only the float sum of block terms is ordered
+   differently). */
+static const rf_type q8_types[] = {RF_TYPE_Q4_0, RF_TYPE_Q8_0, RF_TYPE_Q4_K, RF_TYPE_Q6_K};
+
+static void test_act_q8_exact(void) {
+    const int64_t n = 1536, rows = 5;
+    float *x = RF__NEW(float, n * rows), *nw = RF__NEW(float, n);
+    uint8_t *act = RF__NEW(uint8_t, rf_hip_act_q8_bytes(n, rows)), *act2 = RF__NEW(uint8_t, rf_hip_act_q8_bytes(n, rows));
+    uint8_t *ref = RF__NEW(uint8_t, 2 * n);
+    rf_hip_buf *bx = NULL, *ba = NULL, *bn = NULL, *bt = NULL;
+    float *dx, *dn, *dt;
+    void *da;
+    int64_t i, r, b;
+    int kq, gelu;
+    for (i = 0; i < n * rows; i++) x[i] = frand() * (i % 97 == 0 ? 40.0f : 3.0f);
+    for (i = 0; i < 64; i++) x[2 * n + i] = 0.0f; /* an all-zero block: scale 0 */
+    for (i = 0; i < n; i++) nw[i] = 0.5f + frand();
+    dx = (float *)dev_copy(&bx, x, sizeof(float) * n * rows);
+    dn = (float *)dev_copy(&bn, nw, sizeof(float) * n);
+    dt = (float *)dev_alloc(&bt, sizeof(float) * n * rows);
+    da = dev_alloc(&ba, rf_hip_act_q8_bytes(n, rows));
+    REQUIRE(dx && dn && dt && da);
+    for (kq = 0; kq < 2; kq++) {
+        const int64_t stride = (int64_t)rf_hip_act_q8_bytes(n, 1);
+        int64_t bad_r = -1, bad_b = -1;
+        REQUIRE(rf_hip_act_q8(G, kq, dx, n, NULL, 1e-5f, n, rows, da) == 0);
+        REQUIRE(rf_hip_download(G, act, da, rf_hip_act_q8_bytes(n, rows)) == 0);
+        for (r = 0; r < rows && bad_r < 0; r++) {
+            const uint8_t *row = act + r * stride;
+            const float *d = (const float *)(row + n);
+            const int32_t *sm = (const int32_t *)(row + n + 4 * (n / 32));
+            rf_quantize(kq ? RF_TYPE_Q8_K : RF_TYPE_Q8_0, x + r * n, ref, n);
+            for (b = 0; b < n / 32 && bad_r < 0; b++) {
+                const uint8_t *qs;
+                float rd;
+                int s0 = 0, s1 = 0, j;
+                if (kq) { /* 292-byte blocks: float d, 256 int8, 16 int16 sums */
+                    const uint8_t *blk = ref + (b / 8) * 292;
+                    memcpy(&rd, blk, 4);
+                    qs = blk + 4 + 32 * (b % 8);
+                } else { /* 34-byte blocks: fp16 d, 32 int8 */
+                    uint16_t h;
+                    memcpy(&h, ref + b * 34, 2);
+                    rd = rf_fp16_to_fp32(h);
+                    qs = ref + b * 34 + 2;
+                }
+                for (j = 0; j < 16; j++) s0 += (int8_t)qs[j], s1 += (int8_t)qs[16 + j];
+                if (memcmp(qs, row + 32 * b, 32) || rd != d[b] || s0 != sm[2 * b] || s1 != sm[2 * b + 1]) bad_r = r, bad_b = b;
+            }
+        }
+        CHECKF(bad_r < 0, "act_q8 %s: %lld rows of %lld equal rf_quantize's blocks (first difference: row %lld block %lld)",
+               kq ? "q8_K" : "q8_0", (long long)rows, (long long)n, (long long)bad_r, (long long)bad_b);
+        /* fused RMSNorm == rmsnorm, then quantize */
+        REQUIRE(rf_hip_rmsnorm(G, dt, dx, dn, n, rows, 1e-5f) == 0);
+        REQUIRE(rf_hip_act_q8(G, kq, dt, n, NULL, 1e-5f, n, rows, da) == 0);
+        REQUIRE(rf_hip_download(G, act2, da, rf_hip_act_q8_bytes(n, rows)) == 0);
+        REQUIRE(rf_hip_act_q8(G, kq, dx, n, dn, 1e-5f, n, rows, da) == 0);
+        REQUIRE(rf_hip_download(G, act, da, rf_hip_act_q8_bytes(n, rows)) == 0);
+        CHECKF(!memcmp(act, act2, rf_hip_act_q8_bytes(n, rows)), "act_q8 %s with the RMSNorm fused == rmsnorm, then act_q8",
+               kq ? "q8_K" : "q8_0");
+        /* fused GLU == glu, then quantize (x as the gate, x shifted by one row as up) */
+        for (gelu = 0; gelu < 2; gelu++) {
+            REQUIRE(rf_hip_glu(G, dt, n, dx, n, dx + n, n, n, rows - 1, gelu) == 0);
+            REQUIRE(rf_hip_act_q8(G, kq, dt, n, NULL, 0.0f, n, rows - 1, da) == 0);
+            REQUIRE(rf_hip_download(G, act2, da, rf_hip_act_q8_bytes(n, rows - 1)) == 0);
+            REQUIRE(rf_hip_glu_q8(G, kq, dx, n, dx + n, n, n, rows - 1, gelu, da) == 0);
+            REQUIRE(rf_hip_download(G, act, da, rf_hip_act_q8_bytes(n, rows - 1)) == 0);
+            CHECKF(!memcmp(act, act2, rf_hip_act_q8_bytes(n, rows - 1)), "act_q8 %s with the %s fused == glu, then act_q8",
+                   kq ? "q8_K" : "q8_0", gelu ? "GeGLU" : "SwiGLU");
+        }
+    }
+    CHECK(rf_hip_act_q8(G, 1, dx, n, NULL, 1e-5f, 1000, 1, da) != 0); /* not whole 256-blocks */
+    rf_hip_buf_free(bx), rf_hip_buf_free(ba), rf_hip_buf_free(bn), rf_hip_buf_free(bt);
+    RF_FREE(x), RF_FREE(nw), RF_FREE(act), RF_FREE(act2), RF_FREE(ref);
+}
+
+static double gemv_q8_case(rf_type type, int64_t ne0, int64_t ne1, int64_t nt, int accumulate) {
+    const rf_type at = rf_type_get(type)->vec_dot_type;
+    const int kq = rf_hip_q8_act_type((int)type);
+    uint64_t rb = 0, ab = 0;
+    float *w = RF__NEW(float, ne0 * ne1), *x = RF__NEW(float, ne0 * nt), *y = RF__NEW(float, ne1 * nt),
+          *y0 = RF__NEW(float, ne1 * nt), *row = RF__NEW(float, ne0);
+    uint8_t *wq, *packed, *aq;
+    rf_hip_buf *bw = NULL, *bx = NULL, *by = NULL, *ba = NULL;
+    void *dw, *dx, *dy, *da;
+    double worst = 0;
+    int64_t r, t, i;
+    rf_type_row_bytes(type, ne0, &rb);
+    rf_type_row_bytes(at, ne0, &ab);
+    wq = RF__NEW(uint8_t, rb * ne1);
+    packed = RF__NEW(uint8_t, rb * ne1);
+    aq = RF__NEW(uint8_t, ab);
+    for (i = 0; i < ne0 * ne1; i++) w[i] = frand();
+    for (i = 0; i < ne0 * nt; i++) x[i] = frand() * 2.0f;
+    for (i = 0; i < ne1 * nt; i++) y0[i] = accumulate ? frand() * 10.0f : 0.0f;
+    for (r = 0; r < ne1; r++) rf_quantize(type, w + r * ne0, wq + r * rb, ne0);
+    if (kq < 0 || rf_hip_pack((int)type, wq, ne0, ne1, packed)) {
+        worst = 1e30;
+        goto done;
+    }
+    dw = dev_copy(&bw, packed, rb * ne1);
+    dx = dev_copy(&bx, x, sizeof(float) * ne0 * nt);
+    dy = dev_copy(&by, y0, sizeof(float) * ne1 * nt);
+    da = dev_alloc(&ba, rf_hip_act_q8_bytes(ne0, nt));
+    if (!dw || !dx || !dy || !da || rf_hip_act_q8(G, kq, (const float *)dx, ne0, NULL, 0.0f, ne0, nt, da) ||
+        rf_hip_gemv_q8(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, nt, accumulate) ||
+        rf_hip_download(G, y, dy, sizeof(float) * ne1 * nt)) {
+        worst = 1e30;
+        goto done;
+    }
+    for (t = 0; t < nt; t++) {
+        rf_quantize(at, x + t * ne0, aq, ne0);
+        for (r = 0; r < ne1; r++) {
+            double mag = fabs((double)y0[t * ne1 + r]);
+            float v;
+            rf_dequantize(type, wq + r * rb, row, ne0);
+            for (i = 0; i < ne0; i++) mag += fabs((double)row[i] * x[t * ne0 + i]);
+            rf_vec_dot(type, ne0, wq + r * rb, aq, &v);
+            v += y0[t * ne1 + r];
+            if (fabs(y[t * ne1 + r] - v) / (mag + 1e-30) > worst) worst = fabs(y[t * ne1 + r] - v) / (mag + 1e-30);
+        }
+    }
+done:
+    rf_hip_buf_free(bw), rf_hip_buf_free(bx), rf_hip_buf_free(by), rf_hip_buf_free(ba);
+    RF_FREE(w), RF_FREE(x), RF_FREE(y), RF_FREE(y0), RF_FREE(row), RF_FREE(wq), RF_FREE(packed), RF_FREE(aq);
+    return worst;
+}
+
+static void test_gemv_q8(void) {
+    static const int64_t shapes[][3] = {{256, 1, 1}, {256, 17, 1}, {512, 33, 7}, {1024, 131, 9}, {2048, 64, 512}, {4096, 5, 3},
+                                        {11008, 3, 1}};
+    size_t ti, si;
+    for (ti = 0; ti < sizeof q8_types / sizeof q8_types[0]; ti++)
+        for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            const rf_type ty = q8_types[ti];
+            int64_t ne0 = shapes[si][0];
+            double e0, e1;
+            if (ne0 % rf_type_get(ty)->block_size) ne0 = ne0 / 256 * 256;
+            e0 = gemv_q8_case(ty, ne0, shapes[si][1], shapes[si][2], 0);
+            e1 = gemv_q8_case(ty, ne0, shapes[si][1], shapes[si][2], 1);
+            CHECKF(e0 < 1e-5 && e1 < 1e-5, "gemv_q8 %s %lldx%lld x %lld tokens: err %.3g, accumulating %.3g", rf_type_name(ty),
+                   (long long)ne0, (long long)shapes[si][1], (long long)shapes[si][2], e0, e1);
+        }
+    CHECK(rf_hip_q8_act_type(RF_TYPE_Q5_0) < 0 && rf_hip_q8_act_type(RF_TYPE_Q4_K) == 1 && rf_hip_q8_act_type(RF_TYPE_Q8_0) == 0);
+}
+
+/* A captured graph replays its launches: a kernel reading its position from device memory,
+   replayed at two positions, equals direct launches at those positions (tolerance 0). */
+static void test_graph_replay(void) {
+    const int64_t hd = 64, nh = 4, n = hd * nh;
+    float *x = RF__NEW(float, n), *a = RF__NEW(float, n), *b = RF__NEW(float, n);
+    rf_hip_buf *bx = NULL, *bp = NULL;
+    float *dx;
+    int32_t *dp, pos;
+    rf_hip_graph *gr = NULL;
+    int64_t i, k;
+    for (i = 0; i < n; i++) x[i] = frand();
+    dx = (float *)dev_copy(&bx, x, sizeof(float) * n);
+    dp = (int32_t *)dev_alloc(&bp, sizeof(int32_t));
+    REQUIRE(dx && dp);
+    REQUIRE(rf_hip_capture_begin(G) == 0);
+    REQUIRE(rf_hip_rope(G, dx, n, 1, nh, hd, hd, 0, dp, 10000.0f, 1.0f, NULL, 0) == 0);
+    REQUIRE(rf_hip_capture_end(G, &gr) == 0 && gr);
+    for (k = 0; k < 2; k++) {
+        pos = k ? 4001 : 7;
+        REQUIRE(rf_hip_upload(G, dx, x, sizeof(float) * n) == 0);
+        REQUIRE(rf_hip_upload_async(G, dp, &pos, sizeof pos) == 0);
+        REQUIRE(rf_hip_graph_launch(G, gr) == 0);
+        REQUIRE(rf_hip_download(G, a, dx, sizeof(float) * n) == 0);
+        REQUIRE(rf_hip_upload(G, dx, x, sizeof(float) * n) == 0);
+        REQUIRE(rf_hip_rope(G, dx, n, 1, nh, hd, hd, pos, NULL, 10000.0f, 1.0f, NULL, 0) == 0);
+        REQUIRE(rf_hip_download(G, b, dx, sizeof(float) * n) == 0);
+        CHECKF(!memcmp(a, b, sizeof(float) * n) && memcmp(a, x, sizeof(float) * n), "graph replay at position %d == direct launch",
+               (int)pos);
+    }
+    rf_hip_graph_free(gr);
+    rf_hip_buf_free(bx), rf_hip_buf_free(bp);
+    RF_FREE(x), RF_FREE(a), RF_FREE(b);
+}
+
+/* rope_kv (q, k, v stacked) == rope on the q heads, rope on the k heads, kv_store: the rotated q
+   and the cache bytes identical (tolerance 0), normal and NeoX, 3 tokens at position 5. */
+static void test_rope_kv(void) {
+    const int64_t nt = 3, nh = 4, nkv = 2, hd = 64, ld = (nh + 2 * nkv) * hd, kvd = nkv * hd, nctx = 16;
+    float *x = RF__NEW(float, nt * ld), *a = RF__NEW(float, nt * ld), *b = RF__NEW(float, nt * ld);
+    uint16_t *ca = RF__NEW(uint16_t, 2 * nctx * kvd), *cb = RF__NEW(uint16_t, 2 * nctx * kvd);
+    rf_hip_buf *bx = NULL, *bc = NULL;
+    float *dx;
+    uint16_t *kc;
+    int64_t i;
+    int neox;
+    for (i = 0; i < nt * ld; i++) x[i] = frand();
+    dx = (float *)dev_alloc(&bx, sizeof(float) * nt * ld);
+    kc = (uint16_t *)dev_alloc(&bc, sizeof(uint16_t) * 2 * nctx * kvd);
+    REQUIRE(dx && kc);
+    for (neox = 0; neox < 2; neox++) {
+        REQUIRE(rf_hip_upload(G, dx, x, sizeof(float) * nt * ld) == 0 && rf_hip_memset(G, kc, 0, sizeof(uint16_t) * 2 * nctx * kvd) == 0);
+        REQUIRE(rf_hip_rope_kv(G, dx, ld, nt, nh, nkv, hd, hd, 5, NULL, 10000.0f, 1.0f, NULL, neox, kc, kc + nctx * kvd) == 0);
+        REQUIRE(rf_hip_download(G, a, dx, sizeof(float) * nt * ld) == 0 && rf_hip_download(G, ca, kc, sizeof(uint16_t) * 2 * nctx * kvd) == 0);
+        REQUIRE(rf_hip_upload(G, dx, x, sizeof(float) * nt * ld) == 0 && rf_hip_memset(G, kc, 0, sizeof(uint16_t) * 2 * nctx * kvd) == 0);
+        REQUIRE(rf_hip_rope(G, dx, ld, nt, nh, hd, hd, 5, NULL, 10000.0f, 1.0f, NULL, neox) == 0);
+        REQUIRE(rf_hip_rope(G, dx + nh * hd, ld, nt, nkv, hd, hd, 5, NULL, 10000.0f, 1.0f, NULL, neox) == 0);
+        REQUIRE(rf_hip_kv_store(G, kc, kc + nctx * kvd, dx + nh * hd, dx + nh * hd + kvd, ld, kvd, 5, NULL, nt) == 0);
+        REQUIRE(rf_hip_download(G, b, dx, sizeof(float) * nt * ld) == 0 && rf_hip_download(G, cb, kc, sizeof(uint16_t) * 2 * nctx * kvd) == 0);
+        for (i = 0; i < nt; i++) CHECKF(!memcmp(a + i * ld, b + i * ld, sizeof(float) * nh * hd), "rope_kv %s: token %lld's q", neox ? "neox" : "normal", (long long)i);
+        CHECKF(!memcmp(ca, cb, sizeof(uint16_t) * 2 * nctx * kvd), "rope_kv %s: the k and v cache", neox ? "neox" : "normal");
+    }
+    rf_hip_buf_free(bx), rf_hip_buf_free(bc);
+    RF_FREE(x), RF_FREE(a), RF_FREE(b), RF_FREE(ca), RF_FREE(cb);
+}
+
 /* Plain types have no block: odd row lengths and tails (tolerance as above). */
 static void test_gemv_odd_rows(void) {
     static const int64_t shapes[][3] = {{1, 3, 1}, {33, 5, 2}, {1031, 7, 9}, {4099, 3, 1}};
@@ -194,7 +408,7 @@ static void test_rope(void) {
             dx = (float *)dev_copy(&bx, x, sizeof(float) * ld * nt);
             if (ff) df = (float *)dev_copy(&bf, fac, sizeof fac);
             REQUIRE(dx && (!ff || df));
-            REQUIRE(rf_hip_rope(G, dx, ld, nt, nh, hd, n_rot, 997, 500000.0f, 0.5f, df, neox) == 0);
+            REQUIRE(rf_hip_rope(G, dx, ld, nt, nh, hd, n_rot, 997, NULL, 500000.0f, 0.5f, df, neox) == 0);
             REQUIRE(rf_hip_download(G, y, dx, sizeof(float) * ld * nt) == 0);
             for (i = 0; i < nt; i++) rf__rope(x + i * ld, nh, hd, n_rot, (int32_t)(997 + i), 500000.0f, 0.5f, ff ? fac : NULL, 1.0f, neox);
             CHECKF(max_rel(y, x, ld * nt) < 1e-5, "neox %d factors %d: err %.3g", neox, ff, max_rel(y, x, ld * nt));
@@ -229,9 +443,9 @@ static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd) {
     REQUIRE(rf_hip_upload(G, dk, k, sizeof(float) * np * kvd) == 0);
     REQUIRE(rf_hip_upload(G, dv, v, sizeof(float) * np * kvd) == 0);
     /* the cache in two appends: the history, then this batch */
-    if (pos0 > 0) REQUIRE(rf_hip_kv_store(G, kc, vc, dk, dv, kvd, kvd, 0, pos0) == 0);
-    REQUIRE(rf_hip_kv_store(G, kc, vc, dk + pos0 * kvd, dv + pos0 * kvd, kvd, kvd, pos0, nt) == 0);
-    REQUIRE(rf_hip_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, window, scale) == 0);
+    if (pos0 > 0) REQUIRE(rf_hip_kv_store(G, kc, vc, dk, dv, kvd, kvd, 0, NULL, pos0) == 0);
+    REQUIRE(rf_hip_kv_store(G, kc, vc, dk + pos0 * kvd, dv + pos0 * kvd, kvd, kvd, pos0, NULL, nt) == 0);
+    REQUIRE(rf_hip_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, NULL, window, scale) == 0);
     REQUIRE(rf_hip_download(G, out, dout, sizeof(float) * nt * nh * hd) == 0);
     for (i = 0; i < np * kvd; i++) k[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(k[i])), v[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(v[i]));
     for (t = 0; t < nt; t++) {
@@ -537,6 +751,10 @@ int main(void) {
     RUN(test_gemv_all_types);
     RUN(test_gemv_odd_rows);
     RUN(test_quant_act_exact);
+    RUN(test_act_q8_exact);
+    RUN(test_gemv_q8);
+    RUN(test_graph_replay);
+    RUN(test_rope_kv);
     RUN(test_rmsnorm);
     RUN(test_rope);
     RUN(test_attention);
