@@ -308,6 +308,8 @@ typedef struct rf_synth_params {
     uint64_t seed;          /* default 1 */
     int tied_embeddings;    /* 1: no output.weight (gemma3 is always tied) */
     rf_logger *log;         /* progress and notices (NULL: default logger) */
+    int64_t n_experts;      /* > 0: a Mixtral-style MoE FFN of this many experts (default 0: dense) */
+    int64_t n_experts_used; /* experts per token (needed with n_experts) */
 } rf_synth_params;
 
 RF_API rf_status rf_synth_write(const rf_synth_params *p, const char *path);
@@ -4996,21 +4998,28 @@ typedef struct rf__syn_ctx {
     const rf_logger *log;
 } rf__syn_ctx;
 
-static rf_status rf__syn_add(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer,
-                             int64_t ne0, int64_t ne1) {
-    int64_t ne[2];
+/* ne2 > 1: a stack of ne2 matrices (MoE experts). The router stays f32, as llama.cpp keeps it. */
+static rf_status rf__syn_add3(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer,
+                              int64_t ne0, int64_t ne1, int64_t ne2) {
+    int64_t ne[3];
     rf__syn_tensor *st;
-    rf_type type = (kind == RF__SYN_NORM || kind == RF__SYN_BIAS) ? RF_TYPE_F32
-                                                                  : rf__type_plan_pick(&c->plan, name, layer, c->p->n_layers, ne0, c->log, "synth");
+    rf_type type = (kind == RF__SYN_NORM || kind == RF__SYN_BIAS || strstr(name, "ffn_gate_inp"))
+                       ? RF_TYPE_F32
+                       : rf__type_plan_pick(&c->plan, name, layer, c->p->n_layers, ne0, c->log, "synth");
     ne[0] = ne0;
     ne[1] = ne1;
+    ne[2] = ne2;
     RF_ASSERT(c->n_specs < c->cap);
     st = &c->specs[c->n_specs];
     st->seed = c->p->seed * 0x9E3779B97F4A7C15ull + (uint64_t)c->n_specs * 0xC2B2AE3D27D4EB4Full;
     st->kind = kind;
     st->log = c->log;
     st->index = c->n_specs++;
-    return rf_gguf_add_tensor_fn(c->w, name, type, ne1 > 1 ? 2u : 1u, ne, rf__syn_fill, st);
+    return rf_gguf_add_tensor_fn(c->w, name, type, ne2 > 1 ? 3u : ne1 > 1 ? 2u : 1u, ne, rf__syn_fill, st);
+}
+
+static rf_status rf__syn_add(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer, int64_t ne0, int64_t ne1) {
+    return rf__syn_add3(c, name, kind, layer, ne0, ne1, 1);
 }
 
 static rf_status rf__syn_check(const rf_synth_params *p) {
@@ -5020,6 +5029,10 @@ static rf_status rf__syn_check(const rf_synth_params *p) {
     if (p->dim < 1 || p->n_layers < 1 || p->n_heads < 1 || p->n_kv_heads < 1 || p->head_dim < 1 ||
         p->ffn < 1 || p->ctx < 1)
         return rf__err(RF_ERR_INVALID_ARG, "synth: every dimension must be at least 1");
+    if (p->n_experts < 0 || p->n_experts > 256 || p->n_experts_used < 0 || p->n_experts_used > p->n_experts ||
+        (p->n_experts > 0 && p->n_experts_used < 1))
+        return rf__err(RF_ERR_INVALID_ARG, "synth: %lld experts, %lld used: want 0..256 experts and 1..experts used",
+                       (long long)p->n_experts, (long long)p->n_experts_used);
     if (p->n_heads % p->n_kv_heads)
         return rf__err(RF_ERR_INVALID_ARG, "synth: %lld heads is not a multiple of %lld kv heads",
                        (long long)p->n_heads, (long long)p->n_kv_heads);
@@ -5063,6 +5076,10 @@ static rf_status rf__syn_metadata(rf__syn_ctx *c, rf__syn_vocab *v) {
     RF__TRY(rf_gguf_set_f32(w, RF__K("rope.freq_base"), bpe || gemma ? 1e6f : 1e4f));
     RF__TRY(rf_gguf_set_u32(w, RF__K("rope.dimension_count"), (uint32_t)p->head_dim));
     if (gemma) RF__TRY(rf_gguf_set_u32(w, RF__K("attention.sliding_window"), 512));
+    if (p->n_experts > 0) {
+        RF__TRY(rf_gguf_set_u32(w, RF__K("expert_count"), (uint32_t)p->n_experts));
+        RF__TRY(rf_gguf_set_u32(w, RF__K("expert_used_count"), (uint32_t)p->n_experts_used));
+    }
 #undef RF__K
     RF__TRY(rf_gguf_set_str(w, "tokenizer.ggml.model", bpe ? "gpt2" : "llama"));
     if (bpe) RF__TRY(rf_gguf_set_str(w, "tokenizer.ggml.pre", "qwen2"));
@@ -5093,6 +5110,11 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
     rf_status s;
 #define RF__ADD(kind, layer, ne0, ne1) do { if ((s = rf__syn_add(c, n, kind, layer, ne0, ne1)) != RF_OK) return s; } while (0)
 #define RF__BLK(suffix, kind, ne0, ne1) do { snprintf(n, sizeof n, "blk.%lld." suffix, (long long)l); RF__ADD(kind, l, ne0, ne1); } while (0)
+#define RF__BLK3(suffix, ne0, ne1) \
+    do { \
+        snprintf(n, sizeof n, "blk.%lld." suffix, (long long)l); \
+        if ((s = rf__syn_add3(c, n, RF__SYN_MATRIX, l, ne0, ne1, p->n_experts)) != RF_OK) return s; \
+    } while (0)
     snprintf(n, sizeof n, "token_embd.weight");
     RF__ADD(RF__SYN_EMBED, -1, p->dim, p->vocab);
     for (l = 0; l < p->n_layers; l++) {
@@ -5112,9 +5134,16 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
         RF__BLK("attn_output.weight", RF__SYN_MATRIX, q, p->dim);
         if (gemma) RF__BLK("post_attention_norm.weight", RF__SYN_NORM, p->dim, 1);
         RF__BLK("ffn_norm.weight", RF__SYN_NORM, p->dim, 1);
-        RF__BLK("ffn_gate.weight", RF__SYN_MATRIX, p->dim, p->ffn);
-        RF__BLK("ffn_up.weight", RF__SYN_MATRIX, p->dim, p->ffn);
-        RF__BLK("ffn_down.weight", RF__SYN_MATRIX, p->ffn, p->dim);
+        if (p->n_experts > 0) { /* Mixtral's layout: a router, each expert's matrices stacked */
+            RF__BLK("ffn_gate_inp.weight", RF__SYN_MATRIX, p->dim, p->n_experts);
+            RF__BLK3("ffn_gate_exps.weight", p->dim, p->ffn);
+            RF__BLK3("ffn_up_exps.weight", p->dim, p->ffn);
+            RF__BLK3("ffn_down_exps.weight", p->ffn, p->dim);
+        } else {
+            RF__BLK("ffn_gate.weight", RF__SYN_MATRIX, p->dim, p->ffn);
+            RF__BLK("ffn_up.weight", RF__SYN_MATRIX, p->dim, p->ffn);
+            RF__BLK("ffn_down.weight", RF__SYN_MATRIX, p->ffn, p->dim);
+        }
         if (gemma) RF__BLK("post_ffw_norm.weight", RF__SYN_NORM, p->dim, 1);
     }
     snprintf(n, sizeof n, "output_norm.weight");
@@ -5123,6 +5152,7 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
         snprintf(n, sizeof n, "output.weight");
         RF__ADD(RF__SYN_MATRIX, -1, p->dim, p->vocab);
     }
+#undef RF__BLK3
 #undef RF__BLK
 #undef RF__ADD
     return RF_OK;
@@ -5148,6 +5178,7 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
     if (!p.vocab) p.vocab = 512;
     if (!p.ctx) p.ctx = 2048;
     if (!p.seed) p.seed = 1;
+    if (p.n_experts > 0 && !p.n_experts_used) p.n_experts_used = RF__MIN(2, p.n_experts);
     if ((s = rf__syn_check(&p)) != RF_OK) return s;
 
     memset(&c, 0, sizeof c);
@@ -10894,7 +10925,7 @@ static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
     const int32_t n_ctx = p->n_ctx > 0 ? p->n_ctx : (int32_t)RF__MIN(m->n_ctx_train, 4096);
     uint64_t *lb = NULL, free_mem = 0, total_mem = 0, with_io = 0, one, kv0, kv1, scratch, env;
     uint8_t *ok = NULL, *gpu = NULL;
-    int64_t l, n_bad = 0, bad_first = -1;
+    int64_t l, n_bad = 0, bad_first = -1, tries = 0;
     char err[256], bad_msg[600];
     rf__place pl;
     rf__fit f;
@@ -10974,7 +11005,7 @@ static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
         pl.io = f.io;
         if ((s = rf__hip_model_new(m, &pl, device, &m->gpu)) == RF_OK) break;
         if (s != RF_ERR_DEVICE && s != RF_ERR_UNSUPPORTED) goto done; /* host memory */
-        rf__log(&m->log, RF_LOG_WARN, "%s; trying with %s", rf_last_error(),
+        rf__log(&m->log, tries++ ? RF_LOG_INFO : RF_LOG_WARN, "%s; trying with %s", rf_last_error(),
                 s == RF_ERR_UNSUPPORTED ? "the CPU" : f.io ? "the output head on the CPU" : "one GPU layer fewer");
         if (s == RF_ERR_UNSUPPORTED) memset(gpu, 0, (size_t)m->n_layer), f.n_gpu = 0, f.io = 0;
         else if (f.io) f.io = 0;
@@ -10986,6 +11017,9 @@ static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
         f.bytes = rf__fit_bytes(&f);
         s = RF_OK;
     }
+    if (m->gpu && tries)
+        rf__log(&m->log, RF_LOG_WARN, "GPU: %lld of %lld layers fit%s", (long long)f.n_gpu, (long long)m->n_layer,
+                f.io ? ", and the output head" : "");
     if (!m->gpu) { /* the CPU after all: a plan of nothing */
         memset(gpu, 0, (size_t)m->n_layer);
         f.n_gpu = 0, f.io = 0;

@@ -306,6 +306,8 @@ typedef struct rf_synth_params {
     uint64_t seed;          /* default 1 */
     int tied_embeddings;    /* 1: no output.weight (gemma3 is always tied) */
     rf_logger *log;         /* progress and notices (NULL: default logger) */
+    int64_t n_experts;      /* > 0: a Mixtral-style MoE FFN of this many experts (default 0: dense) */
+    int64_t n_experts_used; /* experts per token (needed with n_experts) */
 } rf_synth_params;
 
 RF_API rf_status rf_synth_write(const rf_synth_params *p, const char *path);

@@ -216,7 +216,7 @@ static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
     const int32_t n_ctx = p->n_ctx > 0 ? p->n_ctx : (int32_t)RF__MIN(m->n_ctx_train, 4096);
     uint64_t *lb = NULL, free_mem = 0, total_mem = 0, with_io = 0, one, kv0, kv1, scratch, env;
     uint8_t *ok = NULL, *gpu = NULL;
-    int64_t l, n_bad = 0, bad_first = -1;
+    int64_t l, n_bad = 0, bad_first = -1, tries = 0;
     char err[256], bad_msg[600];
     rf__place pl;
     rf__fit f;
@@ -296,7 +296,7 @@ static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
         pl.io = f.io;
         if ((s = rf__hip_model_new(m, &pl, device, &m->gpu)) == RF_OK) break;
         if (s != RF_ERR_DEVICE && s != RF_ERR_UNSUPPORTED) goto done; /* host memory */
-        rf__log(&m->log, RF_LOG_WARN, "%s; trying with %s", rf_last_error(),
+        rf__log(&m->log, tries++ ? RF_LOG_INFO : RF_LOG_WARN, "%s; trying with %s", rf_last_error(),
                 s == RF_ERR_UNSUPPORTED ? "the CPU" : f.io ? "the output head on the CPU" : "one GPU layer fewer");
         if (s == RF_ERR_UNSUPPORTED) memset(gpu, 0, (size_t)m->n_layer), f.n_gpu = 0, f.io = 0;
         else if (f.io) f.io = 0;
@@ -308,6 +308,9 @@ static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
         f.bytes = rf__fit_bytes(&f);
         s = RF_OK;
     }
+    if (m->gpu && tries)
+        rf__log(&m->log, RF_LOG_WARN, "GPU: %lld of %lld layers fit%s", (long long)f.n_gpu, (long long)m->n_layer,
+                f.io ? ", and the output head" : "");
     if (!m->gpu) { /* the CPU after all: a plan of nothing */
         memset(gpu, 0, (size_t)m->n_layer);
         f.n_gpu = 0, f.io = 0;
