@@ -14,9 +14,11 @@
    dropping the head first, then the lowest layers. The plan (layers and bytes per device) is
    logged before the upload. Nothing here fails a load that the CPU can run: no GPU backend, no
    device, or a model the kernels cannot run (YaRN) -> the CPU; no room for the weights (a
-   failed hipMalloc) -> one layer fewer and again, down to the CPU; a context whose KV cache or
-   scratch does not fit -> that context runs on the CPU (the model keeps every weight in host
-   memory, so the CPU can always run every layer).
+   failed hipMalloc, say with -ngl all on a small GPU) -> a step smaller (the head, or the
+   lowest layer), then as small as the memory free now holds with a context (the rule above,
+   without the margin), and again, down to the CPU; a context whose KV cache or scratch does not
+   fit -> that context runs on the CPU (the model keeps every weight in host memory, so the CPU
+   can always run every layer).
 
    Execution (rf__sched_layers, in each rf__forward). The layers run in order; consecutive
    layers on the GPU form a segment. A segment's activations x [n][n_embd] go up once through
@@ -70,6 +72,17 @@ static uint64_t rf__fit_bytes(const rf__fit *f) {
     return b + f->base_bytes + f->ctx_bytes + (f->io ? f->io_bytes : 0);
 }
 
+/* One step smaller: the head first, then the lowest GPU layer. */
+static void rf__fit_drop(rf__fit *f) {
+    int64_t l;
+    if (f->io) {
+        f->io = 0;
+        return;
+    }
+    for (l = 0; l < f->n_layer && !f->gpu[l]; l++) {}
+    if (l < f->n_layer) f->gpu[l] = 0, f->n_gpu--;
+}
+
 static void rf__sched_fit(rf__fit *f) {
     const int all = f->want < 0 || f->want >= f->n_layer; /* RF_GPU_LAYERS_AUTO starts from all */
     const int64_t first = all ? 0 : f->n_layer - (f->want > 0 ? f->want : 0);
@@ -80,15 +93,7 @@ static void rf__sched_fit(rf__fit *f) {
         f->n_gpu += f->gpu[l];
     }
     f->io = f->n_gpu == f->n_layer && f->io_ok;
-    while (f->want == RF_GPU_LAYERS_AUTO && rf__fit_bytes(f) > f->budget && (f->io || f->n_gpu > 0)) {
-        if (f->io) {
-            f->io = 0;
-            continue;
-        }
-        for (l = 0; !f->gpu[l]; l++) {}
-        f->gpu[l] = 0;
-        f->n_gpu--;
-    }
+    while (f->want == RF_GPU_LAYERS_AUTO && rf__fit_bytes(f) > f->budget && (f->io || f->n_gpu > 0)) rf__fit_drop(f);
     f->bytes = rf__fit_bytes(f);
 }
 
@@ -298,12 +303,12 @@ static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
         if (s != RF_ERR_DEVICE && s != RF_ERR_UNSUPPORTED) goto done; /* host memory */
         rf__log(&m->log, tries++ ? RF_LOG_INFO : RF_LOG_WARN, "%s; trying with %s", rf_last_error(),
                 s == RF_ERR_UNSUPPORTED ? "the CPU" : f.io ? "the output head on the CPU" : "one GPU layer fewer");
-        if (s == RF_ERR_UNSUPPORTED) memset(gpu, 0, (size_t)m->n_layer), f.n_gpu = 0, f.io = 0;
-        else if (f.io) f.io = 0;
-        else {
-            for (l = 0; !gpu[l]; l++) {}
-            gpu[l] = 0;
-            f.n_gpu--;
+        if (s == RF_ERR_UNSUPPORTED) {
+            memset(gpu, 0, (size_t)m->n_layer), f.n_gpu = 0, f.io = 0;
+        } else { /* one step smaller, then as small as what is free now needs, a context included */
+            rf__fit_drop(&f);
+            if (!rf__hip_probe(device, &free_mem, &total_mem, err, sizeof err))
+                while ((f.io || f.n_gpu > 0) && rf__fit_bytes(&f) > free_mem) rf__fit_drop(&f);
         }
         f.bytes = rf__fit_bytes(&f);
         s = RF_OK;
