@@ -52,6 +52,11 @@ $(BUILD)/tests/%: tests/%.c tests/rf_test.h $(BUILD)/impl.o
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(BUILD)/impl.o $(LDFLAGS) $(LDLIBS)
 
+# test_sched tests the planner, an internal function: it compiles the implementation itself.
+$(BUILD)/tests/test_sched: tests/test_sched.c tests/rf_test.h $(BUILD)/rocmforge.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALLFLAGS) -Itests -o $@ $< $(LDFLAGS) $(LDLIBS)
+
 # The allocation-failure test is its own implementation TU (a counting RF_MALLOC), so no impl.o.
 $(BUILD)/tests/test_oom: tests/test_oom.c tests/rf_test.h $(BUILD)/rocmforge.h
 	@mkdir -p $(BUILD)/tests
@@ -144,7 +149,7 @@ GPU_CFLAGS = $(CSTD) $(WARN) $(OPT) -DROCMFORGE_HIP -I$(BUILD) -I. -Itests
 .PHONY: gpu test-gpu
 ifneq ($(GPU_CXX),)
 all: gpu
-gpu: $(GPU_BUILD)/test_gpu_ops $(GPU_BUILD)/test_gpu_model $(GPU_BUILD)/bench_decode_sample $(GPU_BUILD)/rf
+gpu: $(GPU_BUILD)/test_gpu_ops $(GPU_BUILD)/test_gpu_model $(GPU_BUILD)/test_gpu_split $(GPU_BUILD)/bench_decode_sample $(GPU_BUILD)/rf
 $(GPU_BUILD)/hip_impl.o: tests/gpu/hip_impl.cpp rocmforge_hip.h
 	@mkdir -p $(GPU_BUILD)
 	$(GPU_CXX) -I. -c -o $@ tests/gpu/hip_impl.cpp
@@ -157,13 +162,16 @@ $(GPU_BUILD)/test_gpu_ops: tests/gpu/test_gpu_ops.c tests/rf_test.h $(BUILD)/roc
 $(GPU_BUILD)/test_gpu_model: tests/gpu/test_gpu_model.c tests/rf_test.h $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
 	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/test_gpu_model.c
 	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
+$(GPU_BUILD)/test_gpu_split: tests/gpu/test_gpu_split.c tests/rf_test.h $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
+	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/test_gpu_split.c
+	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
+# rf with the GPU backend (and rf serve): -ngl defaults to auto
+$(GPU_BUILD)/rf: examples/rf.c $(BUILD)/rocmforge.h rocmforge_hip.h $(GPU_BUILD)/hip_impl.o
+	$(CC) $(GPU_CFLAGS) -DROCMFORGE_HTTP -c -o $@.o examples/rf.c
+	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
 $(GPU_BUILD)/bench_decode_sample: tests/gpu/bench_decode_sample.c $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
 	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/bench_decode_sample.c
 	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
-# rf with the GPU backend (and the server): rf bench -ngl all, rf run -ngl all, ...
-$(GPU_BUILD)/rf: examples/rf.c $(BUILD)/rocmforge.h $(GPU_BUILD)/hip_impl.o
-	$(CC) $(GPU_CFLAGS) -DROCMFORGE_HTTP -c -o $@.o examples/rf.c
-	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
 test-gpu: gpu $(BUILD)/rf
 	@RF_BUILD=$(BUILD) RF_GPU_BUILD=$(GPU_BUILD) sh tests/gpu/run.sh
 else

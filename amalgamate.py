@@ -46,6 +46,7 @@ SOURCES = [
     "src/kv.c",        # KV-cache pages and the pool contexts take them from
     "src/hip.c",       # under ROCMFORGE_HIP: weights, KV cache and the forward pass on the GPU
     "src/forward.c",   # rf_ctx: KV cache and the forward pass
+    "src/sched.c",     # the hybrid scheduler: layers on CPU and GPU, auto-fit, fallbacks, the split pass
     "src/decode_sample.c",  # rf_ctx_decode_sample: decode + sample, on the device when it can
     "src/gen.c",       # the generation loop: prompt -> prefill -> sample/decode -> streamed text
     "src/json.c",      # bounded JSON reader and writer (the server's, usable alone)

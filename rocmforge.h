@@ -308,6 +308,8 @@ typedef struct rf_synth_params {
     uint64_t seed;          /* default 1 */
     int tied_embeddings;    /* 1: no output.weight (gemma3 is always tied) */
     rf_logger *log;         /* progress and notices (NULL: default logger) */
+    int64_t n_experts;      /* > 0: a Mixtral-style MoE FFN of this many experts (default 0: dense) */
+    int64_t n_experts_used; /* experts per token (needed with n_experts) */
 } rf_synth_params;
 
 RF_API rf_status rf_synth_write(const rf_synth_params *p, const char *path);
@@ -420,15 +422,43 @@ RF_API void rf_stop_scan(const char *const *stops, size_t n_stops, const char *t
    once and shared by threads; an rf_ctx is one inference session (KV cache, scratch, position). */
 
 typedef struct rf_model rf_model;
+#define RF_GPU_LAYERS_ALL (-1)  /* n_gpu_layers: every layer, and the embedding and output head */
+#define RF_GPU_LAYERS_AUTO (-2) /* n_gpu_layers: as many layers as fit the GPU's free memory */
+
 typedef struct rf_model_params {
     unsigned gguf_flags;   /* RF_GGUF_NO_MMAP */
     rf_logger *log;        /* NULL: the default logger */
-    int32_t n_gpu_layers;  /* 0: CPU. < 0 or >= the layer count: every layer on the GPU (builds with
-                              ROCMFORGE_HIP; otherwise a warning and the CPU). A split is not done yet. */
+    /* Layers on the GPU (builds with ROCMFORGE_HIP; otherwise a warning and the CPU). 0: the CPU.
+       N: the last N layers on the GPU, the others on the CPU (llama.cpp's -ngl); the output head
+       goes on the GPU when every layer does. RF_GPU_LAYERS_ALL (or any N >= the layer count, or
+       another negative value): every layer. RF_GPU_LAYERS_AUTO: as many as fit the free GPU
+       memory with their KV cache for n_ctx positions and a context's scratch, less a margin
+       (the environment variable RF_GPU_VRAM_BUDGET, bytes or with K/M/G, caps it). A layer with
+       a tensor type the GPU has no kernel for stays on the CPU; no GPU, or no room for the
+       weights, means fewer layers or the CPU, with a warning -- never a failed load. */
+    int32_t n_gpu_layers;
     int32_t gpu_device;    /* which GPU (0: the first) */
+    int32_t n_ctx;         /* the context RF_GPU_LAYERS_AUTO reserves KV cache for (0: rf_ctx_new's default) */
+    int32_t moe_cpu;       /* 1: MoE expert matrices (and routers) stay in host memory and the CPU
+                              runs the expert FFN of GPU layers; their attention stays on the GPU */
 } rf_model_params;
 
 RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_model **out);
+
+/* Where rf_model_load put the model's work (every field 0 for a CPU-only model). The GPU bytes
+   are what its weights take, and what each context's KV cache (n_ctx positions) and scratch
+   take there; budget is what RF_GPU_LAYERS_AUTO fitted them into (0: no fit). */
+typedef struct rf_gpu_plan {
+    int32_t n_layer;          /* the model's layers */
+    int32_t n_gpu_layers;     /* how many the GPU runs */
+    int32_t first_gpu_layer;  /* the lowest of them (-1: none); the GPU runs [first, n_layer) less
+                                 the layers it has no kernel for */
+    int32_t io_on_gpu;        /* embedding and output head on the GPU */
+    int32_t moe_cpu;          /* expert FFNs on the CPU */
+    int32_t n_ctx;            /* the context the KV bytes are for */
+    uint64_t gpu_weight_bytes, gpu_kv_bytes, gpu_scratch_bytes, cpu_weight_bytes, budget;
+} rf_gpu_plan;
+RF_API void rf_model_gpu_plan(const rf_model *m, rf_gpu_plan *out);
 RF_API void rf_model_free(rf_model *m);
 RF_API const rf_tokenizer *rf_model_tokenizer(const rf_model *m);
 RF_API const rf_gguf *rf_model_gguf(const rf_model *m);
@@ -505,7 +535,11 @@ RF_API rf_status rf_ctx_decode_sample(rf_ctx *c, const int32_t *tokens, int32_t 
 RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
 RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */
-RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c);   /* the kernel path it computes with */
+RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c);
+/* Seconds this context's forward passes spent on each device since it was made: the GPU's
+   include moving activations across and waiting for it; the CPU's, its layers, embedding and
+   output head where it runs them. */
+RF_API void rf_ctx_device_seconds(const rf_ctx *c, double *cpu_s, double *gpu_s);   /* the kernel path it computes with */
 
 /* The CPU as the library sees it: architecture, features, the kernel paths it can run and the one
    a context picks by default, as "key: value" lines. Writes at most n bytes (NUL included);
@@ -724,15 +758,32 @@ static double rf__now(void) RF__UNUSED;
 static int rf__add_u64(uint64_t a, uint64_t b, uint64_t *out) RF__UNUSED;
 static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) RF__UNUSED;
 
-/* hip.c: the GPU side of rf_model / rf_ctx (stubs that log without ROCMFORGE_HIP) */
+/* sched.c's placement of a model, what hip.c uploads: the layers the GPU runs (the CPU runs the
+   others), whether the embedding and output head go there too, whether expert matrices stay in
+   host memory. */
+typedef struct rf__place {
+    const uint8_t *gpu; /* [n_layer]: 1 = on the GPU */
+    int io;             /* embedding, output norm and head on the GPU */
+    int moe_cpu;        /* MoE routers and experts stay in host memory; the CPU runs them */
+} rf__place;
+
+/* hip.c: the GPU side of rf_model / rf_ctx (stubs without ROCMFORGE_HIP) */
 struct rf_model;
+struct rf_ctx;
+struct rf__batch;
 struct rf__hip_model;
 struct rf__hip_ctx;
-static rf_status rf__hip_model_new(struct rf_model *m, int32_t n_gpu_layers, int32_t device, struct rf__hip_model **out) RF__UNUSED;
+static rf_status rf__hip_model_new(struct rf_model *m, const rf__place *p, int32_t device, struct rf__hip_model **out) RF__UNUSED;
 static void rf__hip_model_free(struct rf__hip_model *g) RF__UNUSED;
 static rf_status rf__hip_ctx_new(const struct rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) RF__UNUSED;
 static void rf__hip_ctx_free(struct rf__hip_ctx *c) RF__UNUSED;
 static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, int32_t n, int32_t pos, float *logits) RF__UNUSED;
+/* sched.c: the hybrid scheduler -- places a model's layers at load, makes a context's GPU side,
+   and runs a batch's layers on their devices (forward.c calls these; sched.c comes after it) */
+static rf_status rf__sched_place(struct rf_model *m, const rf_model_params *p) RF__UNUSED;
+static rf_status rf__sched_ctx_new(struct rf_ctx *c) RF__UNUSED;
+static int rf__sched_whole_gpu(const struct rf_ctx *c) RF__UNUSED;
+static rf_status rf__sched_layers(struct rf_ctx *c, const struct rf__batch *b) RF__UNUSED;
 /* --- end src/internal.h --- */
 /* --- src/base.c --- */
 /* Status strings, per-thread error detail, logging, small helpers. */
@@ -4950,21 +5001,28 @@ typedef struct rf__syn_ctx {
     const rf_logger *log;
 } rf__syn_ctx;
 
-static rf_status rf__syn_add(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer,
-                             int64_t ne0, int64_t ne1) {
-    int64_t ne[2];
+/* ne2 > 1: a stack of ne2 matrices (MoE experts). The router stays f32, as llama.cpp keeps it. */
+static rf_status rf__syn_add3(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer,
+                              int64_t ne0, int64_t ne1, int64_t ne2) {
+    int64_t ne[3];
     rf__syn_tensor *st;
-    rf_type type = (kind == RF__SYN_NORM || kind == RF__SYN_BIAS) ? RF_TYPE_F32
-                                                                  : rf__type_plan_pick(&c->plan, name, layer, c->p->n_layers, ne0, c->log, "synth");
+    rf_type type = (kind == RF__SYN_NORM || kind == RF__SYN_BIAS || strstr(name, "ffn_gate_inp"))
+                       ? RF_TYPE_F32
+                       : rf__type_plan_pick(&c->plan, name, layer, c->p->n_layers, ne0, c->log, "synth");
     ne[0] = ne0;
     ne[1] = ne1;
+    ne[2] = ne2;
     RF_ASSERT(c->n_specs < c->cap);
     st = &c->specs[c->n_specs];
     st->seed = c->p->seed * 0x9E3779B97F4A7C15ull + (uint64_t)c->n_specs * 0xC2B2AE3D27D4EB4Full;
     st->kind = kind;
     st->log = c->log;
     st->index = c->n_specs++;
-    return rf_gguf_add_tensor_fn(c->w, name, type, ne1 > 1 ? 2u : 1u, ne, rf__syn_fill, st);
+    return rf_gguf_add_tensor_fn(c->w, name, type, ne2 > 1 ? 3u : ne1 > 1 ? 2u : 1u, ne, rf__syn_fill, st);
+}
+
+static rf_status rf__syn_add(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer, int64_t ne0, int64_t ne1) {
+    return rf__syn_add3(c, name, kind, layer, ne0, ne1, 1);
 }
 
 static rf_status rf__syn_check(const rf_synth_params *p) {
@@ -4974,6 +5032,10 @@ static rf_status rf__syn_check(const rf_synth_params *p) {
     if (p->dim < 1 || p->n_layers < 1 || p->n_heads < 1 || p->n_kv_heads < 1 || p->head_dim < 1 ||
         p->ffn < 1 || p->ctx < 1)
         return rf__err(RF_ERR_INVALID_ARG, "synth: every dimension must be at least 1");
+    if (p->n_experts < 0 || p->n_experts > 256 || p->n_experts_used < 0 || p->n_experts_used > p->n_experts ||
+        (p->n_experts > 0 && p->n_experts_used < 1))
+        return rf__err(RF_ERR_INVALID_ARG, "synth: %lld experts, %lld used: want 0..256 experts and 1..experts used",
+                       (long long)p->n_experts, (long long)p->n_experts_used);
     if (p->n_heads % p->n_kv_heads)
         return rf__err(RF_ERR_INVALID_ARG, "synth: %lld heads is not a multiple of %lld kv heads",
                        (long long)p->n_heads, (long long)p->n_kv_heads);
@@ -5017,6 +5079,10 @@ static rf_status rf__syn_metadata(rf__syn_ctx *c, rf__syn_vocab *v) {
     RF__TRY(rf_gguf_set_f32(w, RF__K("rope.freq_base"), bpe || gemma ? 1e6f : 1e4f));
     RF__TRY(rf_gguf_set_u32(w, RF__K("rope.dimension_count"), (uint32_t)p->head_dim));
     if (gemma) RF__TRY(rf_gguf_set_u32(w, RF__K("attention.sliding_window"), 512));
+    if (p->n_experts > 0) {
+        RF__TRY(rf_gguf_set_u32(w, RF__K("expert_count"), (uint32_t)p->n_experts));
+        RF__TRY(rf_gguf_set_u32(w, RF__K("expert_used_count"), (uint32_t)p->n_experts_used));
+    }
 #undef RF__K
     RF__TRY(rf_gguf_set_str(w, "tokenizer.ggml.model", bpe ? "gpt2" : "llama"));
     if (bpe) RF__TRY(rf_gguf_set_str(w, "tokenizer.ggml.pre", "qwen2"));
@@ -5047,6 +5113,11 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
     rf_status s;
 #define RF__ADD(kind, layer, ne0, ne1) do { if ((s = rf__syn_add(c, n, kind, layer, ne0, ne1)) != RF_OK) return s; } while (0)
 #define RF__BLK(suffix, kind, ne0, ne1) do { snprintf(n, sizeof n, "blk.%lld." suffix, (long long)l); RF__ADD(kind, l, ne0, ne1); } while (0)
+#define RF__BLK3(suffix, ne0, ne1) \
+    do { \
+        snprintf(n, sizeof n, "blk.%lld." suffix, (long long)l); \
+        if ((s = rf__syn_add3(c, n, RF__SYN_MATRIX, l, ne0, ne1, p->n_experts)) != RF_OK) return s; \
+    } while (0)
     snprintf(n, sizeof n, "token_embd.weight");
     RF__ADD(RF__SYN_EMBED, -1, p->dim, p->vocab);
     for (l = 0; l < p->n_layers; l++) {
@@ -5066,9 +5137,16 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
         RF__BLK("attn_output.weight", RF__SYN_MATRIX, q, p->dim);
         if (gemma) RF__BLK("post_attention_norm.weight", RF__SYN_NORM, p->dim, 1);
         RF__BLK("ffn_norm.weight", RF__SYN_NORM, p->dim, 1);
-        RF__BLK("ffn_gate.weight", RF__SYN_MATRIX, p->dim, p->ffn);
-        RF__BLK("ffn_up.weight", RF__SYN_MATRIX, p->dim, p->ffn);
-        RF__BLK("ffn_down.weight", RF__SYN_MATRIX, p->ffn, p->dim);
+        if (p->n_experts > 0) { /* Mixtral's layout: a router, each expert's matrices stacked */
+            RF__BLK("ffn_gate_inp.weight", RF__SYN_MATRIX, p->dim, p->n_experts);
+            RF__BLK3("ffn_gate_exps.weight", p->dim, p->ffn);
+            RF__BLK3("ffn_up_exps.weight", p->dim, p->ffn);
+            RF__BLK3("ffn_down_exps.weight", p->ffn, p->dim);
+        } else {
+            RF__BLK("ffn_gate.weight", RF__SYN_MATRIX, p->dim, p->ffn);
+            RF__BLK("ffn_up.weight", RF__SYN_MATRIX, p->dim, p->ffn);
+            RF__BLK("ffn_down.weight", RF__SYN_MATRIX, p->ffn, p->dim);
+        }
         if (gemma) RF__BLK("post_ffw_norm.weight", RF__SYN_NORM, p->dim, 1);
     }
     snprintf(n, sizeof n, "output_norm.weight");
@@ -5077,6 +5155,7 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
         snprintf(n, sizeof n, "output.weight");
         RF__ADD(RF__SYN_MATRIX, -1, p->dim, p->vocab);
     }
+#undef RF__BLK3
 #undef RF__BLK
 #undef RF__ADD
     return RF_OK;
@@ -5102,6 +5181,7 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
     if (!p.vocab) p.vocab = 512;
     if (!p.ctx) p.ctx = 2048;
     if (!p.seed) p.seed = 1;
+    if (p.n_experts > 0 && !p.n_experts_used) p.n_experts_used = RF__MIN(2, p.n_experts);
     if ((s = rf__syn_check(&p)) != RF_OK) return s;
 
     memset(&c, 0, sizeof c);
@@ -9086,6 +9166,7 @@ struct rf_model {
     uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
     int64_t max_rows;       /* longest output of any matvec */
     struct rf__hip_model *gpu; /* the weights on the GPU (hip.c), or NULL */
+    rf_gpu_plan plan;          /* where sched.c put the layers */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -9379,7 +9460,7 @@ RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_mo
     if (m->yarn && (s = rf__yarn_freqs(m)) != RF_OK) goto fail;
     for (il = 0; il < m->n_layer; il++)
         if ((s = rf__load_layer(m, il, &m->layers[il])) != RF_OK) goto fail;
-    if (p && (s = rf__hip_model_new(m, p->n_gpu_layers, p->gpu_device, &m->gpu)) != RF_OK) goto fail;
+    if (p && (s = rf__sched_place(m, p)) != RF_OK) goto fail;
     *out = m;
     return RF_OK;
 fail:
@@ -9558,8 +9639,8 @@ RF_API rf_kv_pool_stats rf_kv_pool_stats_of(rf_kv_pool *p) {
 }
 /* --- end src/kv.c --- */
 /* --- src/hip.c --- */
-/* hip: the GPU side of rf_model and rf_ctx, under ROCMFORGE_HIP (without it, rf_model_params'
-   n_gpu_layers only logs that this build runs on the CPU). The kernels and the device runtime
+/* hip: the GPU side of rf_model and rf_ctx, under ROCMFORGE_HIP (without it, stubs: sched.c then
+   logs that this build runs on the CPU). The kernels and the device runtime
    live in rocmforge_hip.h, compiled by hipcc or nvcc; this file is plain C that calls its
    extern "C" API, and is the forward pass of forward.c again, with every op a kernel:
 
@@ -9578,10 +9659,15 @@ RF_API rf_kv_pool_stats rf_kv_pool_stats_of(rf_kv_pool *p) {
      int8     q4_0, q8_0, q4_K, q6_K matrices are packed at upload (rf_hip_pack) and multiplied
               by int8 activations with integer dot products (rf_hip_act_q8 + rf_hip_gemv_q8);
               where a layer's q, k, v (or gate, up) share such a type they become one matrix,
-              the RMSNorm is fused into the activation quantization, and the residual add into
-              the GEMV that feeds it
+              the RMSNorm and GLU are fused into the activation quantization, and the residual
+              add into the GEMV that feeds it
      float    every other type: activations rounded and handed back as floats (rf_hip_quant_act)
-              for the dequantizing GEMV (rf_hip_gemv) */
+              for the dequantizing GEMV (rf_hip_gemv)
+
+   What goes on the GPU is sched.c's decision (an rf__place): the layers it marks, their KV cache
+   only (slot[layer] indexes it), the embedding and output head only with `io`, the MoE experts
+   not with `moe_cpu` (the host's hook runs them). rf__hip_batch runs a range of layers; sched.c
+   moves the activations in and out when the CPU runs the others. */
 
 #ifdef ROCMFORGE_HIP
 #include "rocmforge_hip.h"
@@ -9610,6 +9696,9 @@ struct rf__hip_model {
     rf__glayer *layers;
     rf__gmat tok_embd, output;
     float *out_norm, *rope_freqs;
+    int32_t *slot; /* [n_layer]: the layer's index in the GPU KV cache, -1 when the CPU runs it */
+    int64_t n_slot;
+    int io, moe_cpu; /* see rf__place */
     int device;
     uint64_t total, done, next_report; /* upload progress */
     const rf_logger *log;
@@ -9636,6 +9725,12 @@ struct rf__hip_ctx {
     rf__sample_plan pick;
     double pick_u;
     int32_t *pick_out, pick_res[2];
+    /* The host side of a split (sched.c): pinned [RF__HIP_BATCH][n_embd] floats for activations
+       crossing to and from the CPU; the CPU's expert FFN for GPU layers under moe_cpu (x: n rows
+       of normed activations in host_io, replaced by the FFN's output). */
+    float *host_io;
+    void (*host_moe)(void *user, int64_t layer, float *x, int64_t n);
+    void *host_user;
 };
 
 static rf_status rf__hip_fail(rf_hip_dev *d, const char *what) {
@@ -9726,7 +9821,7 @@ static rf_status rf__hip_put_mat(rf__hip_model *g, const rf__mat *w, int64_t ne2
     rf_status s;
     memset(out, 0, sizeof *out);
     out->q8 = -1;
-    if (!w->data) return RF_OK;
+    if (!w->data || (ne2 > 1 && g->moe_cpu)) return RF_OK; /* experts stay in host memory */
     if (ne2 == 1 && g->pack_ok && rf__hip_can_pack(&w, 1)) return rf__hip_put_packed(g, &w, 1, out);
     if (!rf__hip_type_ok(w->type))
         return rf__err(RF_ERR_UNSUPPORTED, "GPU: tensor type %s has no GPU kernel", rf_type_name(w->type));
@@ -9745,18 +9840,21 @@ static rf_status rf__hip_place(rf__hip_model *g, const rf_model *m) {
     rf_status s;
     int64_t il;
 #define RF__TRY(x) do { if ((s = (x)) != RF_OK) return s; } while (0)
-    const int pack_ok = g->pack_ok;
-    g->pack_ok = 0; /* the embedding kernel reads the GGUF layout */
-    RF__TRY(rf__hip_put_mat(g, &m->tok_embd, 1, &g->tok_embd));
-    g->pack_ok = pack_ok;
-    if (m->output.data == m->tok_embd.data) g->output = g->tok_embd;
-    else RF__TRY(rf__hip_put_mat(g, &m->output, 1, &g->output));
-    RF__TRY(rf__hip_put_vec(g, m->out_norm, d, &g->out_norm));
+    if (g->io) {
+        const int pack_ok = g->pack_ok;
+        g->pack_ok = 0; /* the embedding kernel reads the GGUF layout */
+        RF__TRY(rf__hip_put_mat(g, &m->tok_embd, 1, &g->tok_embd));
+        g->pack_ok = pack_ok;
+        if (m->output.data == m->tok_embd.data) g->output = g->tok_embd;
+        else RF__TRY(rf__hip_put_mat(g, &m->output, 1, &g->output));
+        RF__TRY(rf__hip_put_vec(g, m->out_norm, d, &g->out_norm));
+    }
     RF__TRY(rf__hip_put_vec(g, m->rope_freqs, m->n_rot / 2, &g->rope_freqs));
     for (il = 0; il < m->n_layer; il++) {
         const rf__layer *L = &m->layers[il];
         rf__glayer *G = &g->layers[il];
         const rf__mat *qkv[3], *gate_up[2];
+        if (g->slot[il] < 0) continue; /* the CPU runs it */
         RF__TRY(rf__hip_put_vec(g, L->attn_norm, d, &G->attn_norm));
         RF__TRY(rf__hip_put_vec(g, L->ffn_norm, d, &G->ffn_norm));
         RF__TRY(rf__hip_put_vec(g, L->post_attn_norm, d, &G->post_attn_norm));
@@ -9786,7 +9884,7 @@ static rf_status rf__hip_place(rf__hip_model *g, const rf_model *m) {
             RF__TRY(rf__hip_put_mat(g, &L->w_up, 1, &G->w_up));
         }
         RF__TRY(rf__hip_put_mat(g, &L->w_down, 1, &G->w_down));
-        RF__TRY(rf__hip_put_mat(g, &L->moe_router, 1, &G->moe_router));
+        if (!g->moe_cpu) RF__TRY(rf__hip_put_mat(g, &L->moe_router, 1, &G->moe_router));
         RF__TRY(rf__hip_put_mat(g, &L->moe_gate, ne, &G->moe_gate));
         RF__TRY(rf__hip_put_mat(g, &L->moe_up, ne, &G->moe_up));
         RF__TRY(rf__hip_put_mat(g, &L->moe_down, ne, &G->moe_down));
@@ -9801,35 +9899,62 @@ static void rf__hip_model_free(struct rf__hip_model *g) {
     rf_hip_close(g->dev);
     RF_FREE(g->layers);
     RF_FREE(g->pack);
+    RF_FREE(g->slot);
     RF_FREE(g);
 }
 
-/* All layers on the GPU, or none: n_gpu_layers < 0 or >= n_layer asks for all; fewer (a split
-   between CPU and GPU is not implemented yet) and weight types without a GPU kernel keep the
-   model on the CPU, with a warning. Device errors (no GPU, out of memory) are RF_ERR_DEVICE. */
-static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t device, struct rf__hip_model **out) {
+/* The host-side shell of placement p: the slot map and the flags, no device, no weights. */
+static rf__hip_model *rf__hip_shell(const rf_model *m, const rf__place *p) {
+    rf__hip_model *g = RF__NEWZ(rf__hip_model, 1);
+    int64_t l;
+    if (!g) return NULL;
+    if (!(g->layers = RF__NEWZ(rf__glayer, m->n_layer)) || !(g->slot = RF__NEW(int32_t, m->n_layer))) {
+        rf__hip_model_free(g);
+        return NULL;
+    }
+    for (l = 0; l < m->n_layer; l++) g->slot[l] = p->gpu[l] ? (int32_t)g->n_slot++ : -1;
+    g->io = p->io;
+    g->moe_cpu = p->moe_cpu;
+    g->log = &m->log;
+    g->pack_ok = !getenv("RF_GPU_NO_INT8"); /* for measuring what the int8 path buys */
+    return g;
+}
+
+/* The weight bytes placement p puts on the GPU, without a device (the sizing pass of
+   rf__hip_place); RF_ERR_UNSUPPORTED when one of its tensors has a type with no GPU kernel. */
+static rf_status rf__hip_weight_bytes(const rf_model *m, const rf__place *p, uint64_t *bytes) {
+    rf__hip_model *g = rf__hip_shell(m, p);
+    rf_status s;
+    *bytes = 0;
+    if (!g) return rf__err(RF_ERR_OOM, "GPU: out of host memory");
+    s = rf__hip_place(g, m);
+    *bytes = g->total;
+    rf__hip_model_free(g);
+    return s;
+}
+
+/* Free and total memory of a device (opened and closed again); nonzero and err when none. */
+static int rf__hip_probe(int32_t device, uint64_t *free_mem, uint64_t *total_mem, char *err, size_t err_len) {
+    rf_hip_dev *d;
+    rf_hip_info info;
+    if (rf_hip_open(device, &d, err, err_len)) return 1;
+    rf_hip_get_info(d, &info);
+    rf_hip_close(d);
+    *free_mem = info.free_mem;
+    *total_mem = info.total_mem;
+    return 0;
+}
+
+/* The weights of placement p (sched.c's choice) on device `device`. A type without a GPU kernel
+   is RF_ERR_UNSUPPORTED, no device or no room RF_ERR_DEVICE: sched.c falls back from both. */
+static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t device, struct rf__hip_model **out) {
     rf__hip_model *g;
     rf_hip_info info;
     char err[256];
     rf_status s;
     *out = NULL;
-    if (n_gpu_layers == 0) return RF_OK;
-    if (n_gpu_layers > 0 && n_gpu_layers < m->n_layer) {
-        rf__log(&m->log, RF_LOG_WARN, "GPU: %d of %lld layers asked for; splitting a model between CPU and GPU is "
-                "not implemented yet, running on the CPU", (int)n_gpu_layers, (long long)m->n_layer);
-        return RF_OK;
-    }
-    if (m->rope_mscale != 1.0f) {
-        rf__log(&m->log, RF_LOG_WARN, "GPU: YaRN RoPE scaling is not in the GPU kernels yet; running on the CPU");
-        return RF_OK;
-    }
-    if (!(g = RF__NEWZ(rf__hip_model, 1)) || !(g->layers = RF__NEWZ(rf__glayer, m->n_layer))) {
-        RF_FREE(g);
-        return rf__err(RF_ERR_OOM, "GPU: out of host memory");
-    }
-    g->log = &m->log;
+    if (!(g = rf__hip_shell(m, p))) return rf__err(RF_ERR_OOM, "GPU: out of host memory");
     g->device = device;
-    g->pack_ok = !getenv("RF_GPU_NO_INT8"); /* for measuring what the int8 path buys */
     if (rf_hip_open(device, &g->dev, err, sizeof err)) {
         rf__hip_model_free(g);
         return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", (int)device, err);
@@ -9840,9 +9965,7 @@ static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t de
             info.matrix_cores ? "yes (unused yet)" : "no", (double)info.free_mem / 1e9, (double)info.total_mem / 1e9);
     if ((s = rf__hip_place(g, m)) != RF_OK) { /* sizing pass; also checks every type */
         rf__hip_model_free(g);
-        if (s != RF_ERR_UNSUPPORTED) return s;
-        rf__log(&m->log, RF_LOG_WARN, "%s; running on the CPU", rf_last_error());
-        return RF_OK;
+        return s;
     }
     if (rf_hip_buf_new(g->dev, (size_t)g->total, &g->weights)) {
         s = rf__err(RF_ERR_DEVICE, "GPU: the weights (%.1f MB) do not fit: %s", (double)g->total / 1e6,
@@ -9864,6 +9987,7 @@ static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t de
 static void rf__hip_ctx_free(struct rf__hip_ctx *c) {
     if (!c) return;
     rf_hip_graph_free(c->graph);
+    rf_hip_host_free(c->dev, c->host_io);
     rf_hip_buf_free(c->kv);
     rf_hip_buf_free(c->scratch);
     rf_hip_close(c->dev);
@@ -9871,6 +9995,19 @@ static void rf__hip_ctx_free(struct rf__hip_ctx *c) {
 }
 
 static float *rf__hip_f32(rf_hip_buf *b, int64_t n) { return (float *)rf_hip_buf_alloc(b, sizeof(float) * (size_t)(n > 0 ? n : 1), 256); }
+
+/* Device bytes of a context: the f16 KV cache of n_layer layers over n_ctx positions, and the
+   scratch (x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits and index
+   arrays). sched.c's auto-fit counts with this too. */
+static void rf__hip_ctx_bytes(const rf_model *m, int64_t n_ctx, int64_t n_layer, uint64_t *kv_bytes, uint64_t *scratch_bytes) {
+    const int64_t d = m->n_embd, qd = m->n_head * m->head_dim, kvd = m->n_head_kv * m->head_dim, B = RF__HIP_BATCH;
+    const int64_t wide = RF__MAX(RF__MAX(d, qd), 2 * m->n_ff), nx = RF__MAX(m->n_expert_used, 1);
+    *kv_bytes = 2 * (uint64_t)n_layer * (uint64_t)n_ctx * (uint64_t)kvd * sizeof(uint16_t) + 512;
+    *scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
+                                                              RF__MAX(m->n_expert, 1) + nx + d) +
+                     sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) +
+                     rf_hip_act_q8_bytes(wide, B) + 23 * 256;
+}
 
 static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) {
     const rf__hip_model *g = m->gpu;
@@ -9889,20 +10026,15 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
         RF_FREE(c);
         return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", g->device, err);
     }
-    kv_bytes = 2 * (uint64_t)m->n_layer * c->kv_layer * sizeof(uint16_t) + 512;
-    /* x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits and index arrays */
-    scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
-                                                             RF__MAX(m->n_expert, 1) + nx + d) +
-                    sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) +
-                    rf_hip_act_q8_bytes(wide, B) + 23 * 256;
+    rf__hip_ctx_bytes(m, n_ctx, g->n_slot, &kv_bytes, &scratch_bytes);
     if (rf_hip_buf_new(c->dev, (size_t)kv_bytes, &c->kv) || rf_hip_buf_new(c->dev, (size_t)scratch_bytes, &c->scratch)) {
         rf_status s = rf__err(RF_ERR_DEVICE, "GPU: KV cache (%.1f MB) and scratch (%.1f MB) do not fit: %s",
                               (double)kv_bytes / 1e6, (double)scratch_bytes / 1e6, rf_hip_error(c->dev));
         rf__hip_ctx_free(c);
         return s;
     }
-    c->k = (uint16_t *)rf_hip_buf_alloc(c->kv, sizeof(uint16_t) * (size_t)(m->n_layer * (int64_t)c->kv_layer), 256);
-    c->v = (uint16_t *)rf_hip_buf_alloc(c->kv, sizeof(uint16_t) * (size_t)(m->n_layer * (int64_t)c->kv_layer), 256);
+    c->k = (uint16_t *)rf_hip_buf_alloc(c->kv, sizeof(uint16_t) * (size_t)(g->n_slot * (int64_t)c->kv_layer), 256);
+    c->v = (uint16_t *)rf_hip_buf_alloc(c->kv, sizeof(uint16_t) * (size_t)(g->n_slot * (int64_t)c->kv_layer), 256);
     c->x = rf__hip_f32(c->scratch, B * RF__MAX(d, qd));
     c->xb = rf__hip_f32(c->scratch, B * RF__MAX(d, qd));
     c->xb2 = rf__hip_f32(c->scratch, B * RF__MAX(d, qd));
@@ -9981,10 +10113,13 @@ static int rf__hip_mv(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_t
 }
 
 /* The kernels of one batch of n <= RF__HIP_BATCH tokens at positions pos.. (or, pos_at != NULL,
-   at the position in device memory: the captured one-token step), token ids already in c->ids:
-   the equations of forward.c's rf__forward, every line a kernel, ending with the last token's
-   logits in c->logits when `logits`. Queues work only (no waits), so it can be captured. */
-static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t *pos_at, int logits) {
+   at the position in device memory: the captured one-token step) through layers [l0, l1): the
+   equations of forward.c's rf__forward, every line a kernel. embed: the token ids in c->ids
+   first (else sched.c has put the activations in c->x); logits: the last token's logits into
+   c->logits. Queues work only (no waits) unless the CPU runs the experts (moe_cpu), so a step
+   without that can be captured. */
+static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t *pos_at, int64_t l0, int64_t l1, int embed,
+                          int logits) {
     const rf_model *m = c->m;
     const rf__hip_model *g = m->gpu;
     rf_hip_dev *dv = c->dev;
@@ -9994,15 +10129,16 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
     int64_t l, t, k;
     int e = 0;
 #define RF__H(x) do { if ((e = (x)) != 0) return e; } while (0)
-    RF__H(rf_hip_embed(dv, c->x, d, (int)g->tok_embd.type, g->tok_embd.w, d, g->tok_embd.row_bytes, c->ids, n, m->embed_scale));
-    for (l = 0; l < m->n_layer; l++) {
+    if (embed)
+        RF__H(rf_hip_embed(dv, c->x, d, (int)g->tok_embd.type, g->tok_embd.w, d, g->tok_embd.row_bytes, c->ids, n, m->embed_scale));
+    for (l = l0; l < l1; l++) {
         const rf__layer *L = &m->layers[l];
         const rf__glayer *G = &g->layers[l];
         const rf__gmat *w_in = G->wqkv.w ? &G->wqkv : &G->wq;
         const float *xin = c->x;
         float *q = c->q, *kk = c->kn, *vv = c->vn;
         int64_t ldq = qd, ldk = kvd, ldin = d;
-        uint16_t *kc = c->k + (uint64_t)l * c->kv_layer, *vc = c->v + (uint64_t)l * c->kv_layer;
+        uint16_t *kc = c->k + (uint64_t)g->slot[l] * c->kv_layer, *vc = c->v + (uint64_t)g->slot[l] * c->kv_layer;
 
         /* attention: norm (fused into the int8 quantization), q k v, rope, cache, attend */
         RF__H(rf__hip_prep(c, w_in, &xin, &ldin, G->attn_norm, c->xb, n));
@@ -10047,7 +10183,12 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
         }
 
         /* feed-forward: norm (fused), gate and up, GLU, down */
-        if (m->n_expert > 0) { /* route on the device; each token's experts picked by index there */
+        if (m->n_expert > 0 && g->moe_cpu) { /* the experts are in host memory: the CPU runs them */
+            RF__H(rf_hip_rmsnorm(dv, c->xb, c->x, G->ffn_norm, d, n, m->rms_eps));
+            RF__H(rf_hip_download(dv, c->host_io, c->xb, sizeof(float) * (size_t)(n * d)));
+            c->host_moe(c->host_user, l, c->host_io, n);
+            RF__H(rf_hip_upload_pinned(dv, c->xb2, c->host_io, sizeof(float) * (size_t)(n * d)));
+        } else if (m->n_expert > 0) { /* route on the device; each token's experts picked by index there */
             const int64_t K = m->n_expert_used;
             RF__H(rf_hip_rmsnorm(dv, c->xb, c->x, G->ffn_norm, d, n, m->rms_eps));
             RF__H(rf__hip_mv(c, &G->moe_router, c->xb, d, c->router, m->n_expert, n, NULL));
@@ -10103,32 +10244,34 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
     return 0;
 }
 
-/* One batch: ids up, the layers (a one-token step with logits from its graph, captured on first
-   use), then the logits or the device's pick back. Returns 0 or a device error code. */
-static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32_t pos, float *logits) {
+/* One batch through layers [l0, l1): the token ids up and embedded (tokens != NULL; else sched.c
+   has put the activations in c->x), the layers, then the logits or the device's pick back
+   (logits != NULL). A one-token step through the whole model runs from its graph, captured on
+   first use. Returns 0 or a device error code. */
+static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32_t pos, int64_t l0, int64_t l1, float *logits) {
     const rf_model *m = c->m;
     rf_hip_dev *dv = c->dev;
     int e;
-    if (n == 1 && logits && !c->graph_off) {
+    if (n == 1 && tokens && logits && l0 == 0 && l1 == m->n_layer && !m->gpu->moe_cpu && !c->graph_off) {
         if ((e = rf_hip_upload_async(dv, c->ids, tokens, sizeof(int32_t))) != 0 ||
             (e = rf_hip_upload_async(dv, c->pos_dev, &pos, sizeof(int32_t))) != 0)
             return e;
         if (!c->graph) {
             if ((e = rf_hip_capture_begin(dv)) != 0) return e;
-            e = rf__hip_layers(c, 1, 0, c->pos_dev, 1);
+            e = rf__hip_layers(c, 1, 0, c->pos_dev, 0, m->n_layer, 1, 1);
             if (rf_hip_capture_end(dv, &c->graph) || e) { /* capture is not for this device or runtime: go on without */
                 rf__log(&m->log, RF_LOG_WARN, "GPU: cannot capture the decode step as a graph (%s); launching kernels one by one",
                         rf_hip_error(dv));
                 rf_hip_graph_free(c->graph);
                 c->graph = NULL;
                 c->graph_off = 1;
-                if ((e = rf__hip_layers(c, 1, pos, NULL, 1)) != 0) return e;
+                if ((e = rf__hip_layers(c, 1, pos, NULL, 0, m->n_layer, 1, 1)) != 0) return e;
             }
         }
         if (c->graph && (e = rf_hip_graph_launch(dv, c->graph)) != 0) return e;
     } else {
-        if ((e = rf_hip_upload(dv, c->ids, tokens, sizeof(int32_t) * (size_t)n)) != 0) return e;
-        if ((e = rf__hip_layers(c, n, pos, NULL, logits != NULL)) != 0) return e;
+        if (tokens && (e = rf_hip_upload(dv, c->ids, tokens, sizeof(int32_t) * (size_t)n)) != 0) return e;
+        if ((e = rf__hip_layers(c, n, pos, NULL, l0, l1, tokens != NULL, logits != NULL)) != 0) return e;
     }
     if (!logits) return rf_hip_sync(dv);
     if (c->pick_armed) { /* 8 bytes back instead of n_vocab floats */
@@ -10148,7 +10291,8 @@ static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, in
     int32_t i0;
     for (i0 = 0; i0 < n; i0 += RF__HIP_BATCH) {
         const int32_t nb = RF__MIN(RF__HIP_BATCH, n - i0);
-        if (rf__hip_batch(c, tokens + i0, nb, pos + i0, i0 + nb == n ? logits : NULL)) return rf__hip_fail(c->dev, "decode");
+        if (rf__hip_batch(c, tokens + i0, nb, pos + i0, 0, c->m->n_layer, i0 + nb == n ? logits : NULL))
+            return rf__hip_fail(c->dev, "decode");
     }
     return RF_OK;
 }
@@ -10195,11 +10339,10 @@ RF_API rf_status rf_gpu_read_bandwidth(int32_t device, uint64_t bytes, int reps,
 
 struct rf__hip_model { int unused; };
 struct rf__hip_ctx { int unused; };
-static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t device, struct rf__hip_model **out) {
-    (void)device;
+static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t device, struct rf__hip_model **out) {
+    (void)m, (void)p, (void)device;
     *out = NULL;
-    if (n_gpu_layers) rf__log(&m->log, RF_LOG_WARN, "GPU layers asked for, but this build has no GPU backend (ROCMFORGE_HIP): running on the CPU");
-    return RF_OK;
+    return rf__err(RF_ERR_UNSUPPORTED, "this build has no GPU backend (ROCMFORGE_HIP)");
 }
 static void rf__hip_model_free(struct rf__hip_model *g) { (void)g; }
 static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) {
@@ -10267,7 +10410,8 @@ struct rf_ctx {
     int32_t *tokens;   /* the token at each cached position, for prefix reuse */
     rf_type act_type;  /* the format qbuf holds the batch's activations in */
     rf__pool *pool;
-    struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch when the model is on the GPU */
+    struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch for its layers (sched.c), or NULL */
+    double t_cpu, t_gpu;      /* seconds of forward pass on each device (rf_ctx_device_seconds) */
     rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
 };
 
@@ -10375,7 +10519,7 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context", (long long)n_ctx);
     }
-    if (m->gpu && (s = rf__hip_ctx_new(m, c->n_ctx, &c->gpu)) != RF_OK) {
+    if ((s = rf__sched_ctx_new(c)) != RF_OK) {
         rf_ctx_free(c);
         return s;
     }
@@ -10645,11 +10789,15 @@ static void rf__logits(rf_ctx *c, const rf__batch *b) {
         if (b->want[t]) memcpy(b->seq[t]->logits, c->logits_rows + nw++ * m->n_vocab, sizeof(float) * (size_t)m->n_vocab);
 }
 
-/* The whole transformer for the rows of b (their pages reserved), computed with c's scratch. */
-static void rf__forward(rf_ctx *c, const rf__batch *b) {
+/* The whole transformer for the rows of b (their pages reserved), computed with c's scratch;
+   the layers on their devices (sched.c: on a model split between CPU and GPU, b holds rows of c
+   only). */
+static rf_status rf__forward(rf_ctx *c, const rf__batch *b) {
     const rf_model *m = c->m;
     const int64_t d = m->n_embd;
-    int64_t l, t, i;
+    const double t0 = rf__now(), cpu0 = c->t_cpu, gpu0 = c->t_gpu;
+    int64_t t, i;
+    rf_status s;
 
     for (t = 0; t < b->n; t++) {
         float *x = c->x + t * d;
@@ -10657,16 +10805,14 @@ static void rf__forward(rf_ctx *c, const rf__batch *b) {
         if (m->embed_scale != 1.0f)
             for (i = 0; i < d; i++) x[i] *= m->embed_scale;
     }
-    for (l = 0; l < m->n_layer; l++) {
-        rf__attn_qkv(c, b, l);
-        rf__attn_out(c, b, l);
-        rf__ffn(c, l, b->n);
-    }
+    if ((s = rf__sched_layers(c, b)) != RF_OK) return s;
     for (t = 0; t < b->n; t++) {
         b->seq[t]->tokens[b->pos[t]] = b->tok[t];
         b->seq[t]->pos = b->pos[t] + 1;
     }
     rf__logits(c, b);
+    c->t_cpu = cpu0 + (rf__now() - t0) - (c->t_gpu - gpu0); /* moe_cpu's hook moved its share over */
+    return RF_OK;
 }
 
 static rf_status rf__check_tokens(const rf_ctx *c, const int32_t *tokens, int32_t n) {
@@ -10687,8 +10833,10 @@ RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
         return rf__err(RF_ERR_TOO_LARGE, "context full: %d tokens in the cache + %d new > context size %d",
                        c->pos, n, c->n_ctx);
     if ((s = rf__check_tokens(c, tokens, n)) != RF_OK) return s;
-    if (c->gpu) { /* the whole forward pass on the GPU (hip.c) */
+    if (rf__sched_whole_gpu(c)) { /* the whole forward pass on the GPU (hip.c) */
+        const double t0 = rf__now();
         s = rf__hip_decode(c->gpu, tokens, n, c->pos, c->logits);
+        c->t_gpu += rf__now() - t0;
         if (s == RF_OK) memcpy(c->tokens + c->pos, tokens, sizeof(int32_t) * (size_t)n), c->pos += n;
         return s;
     }
@@ -10701,7 +10849,7 @@ RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
             b.pos[t] = c->pos + t;
             b.want[t] = i + t == n - 1;
         }
-        rf__forward(c, &b);
+        if ((s = rf__forward(c, &b)) != RF_OK) return s;
     }
     return RF_OK;
 }
@@ -10710,7 +10858,7 @@ RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32
     rf__batch b;
     rf_ctx *c;
     rf_status s;
-    int32_t i, j, t;
+    int32_t i, j, t, any_gpu = 0;
     if (!ctxs || !tokens || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_batch: bad arguments");
     if (n == 0) return RF_OK;
     c = ctxs[0];
@@ -10723,8 +10871,9 @@ RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32
             return rf__err(RF_ERR_TOO_LARGE, "context %d full: %d tokens in the cache", i, ctxs[i]->pos);
         if ((s = rf__check_tokens(ctxs[i], tokens + i, 1)) != RF_OK) return s;
         if (ctxs[i]->n_ctx > c->n_ctx) c = ctxs[i]; /* its attention scratch fits every row */
+        any_gpu |= ctxs[i]->gpu != NULL;
     }
-    if (c->gpu) { /* one by one (hip.c decodes one sequence) */
+    if (any_gpu) { /* one by one (hip.c decodes one sequence; a GPU layer's cache is there) */
         for (i = 0; i < n; i++)
             if ((s = rf_ctx_decode(ctxs[i], tokens + i, 1)) != RF_OK) return s;
         return RF_OK;
@@ -10746,7 +10895,7 @@ RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32
             b.pos[t] = ctxs[i + t]->pos;
             b.want[t] = 1;
         }
-        rf__forward(c, &b);
+        if ((s = rf__forward(c, &b)) != RF_OK) return s;
     }
     return RF_OK;
 }
@@ -10764,10 +10913,452 @@ RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n) {
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos) {
     if (!c || pos < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_truncate: bad arguments");
     if (pos < c->pos) c->pos = pos;
-    if (!c->gpu) rf__kv_release(c, (c->pos + RF_KV_PAGE - 1) / RF_KV_PAGE);
+    rf__kv_release(c, (c->pos + RF_KV_PAGE - 1) / RF_KV_PAGE); /* none held when the GPU runs it all */
     return RF_OK;
 }
 /* --- end src/forward.c --- */
+/* --- src/sched.c --- */
+/* sched: the hybrid scheduler -- which device runs each layer, and how a batch crosses between
+   them. It comes after forward.c (the CPU's layer steps) and hip.c (the GPU's).
+
+   Placement (rf__sched_place, in rf_model_load). The GPU takes a suffix of the layers, the last
+   N (llama.cpp's -ngl), and the embedding and output head only when it takes every layer. A
+   layer with a tensor type the GPU has no kernel for stays on the CPU, with a notice: the
+   fallback is per layer, not per op. RF_GPU_LAYERS_AUTO sizes N with rf__sched_fit:
+
+     GPU bytes = the weights of its layers (hip.c's own sizing pass, layer by layer)
+               + their f16 KV cache for n_ctx positions + one context's scratch
+               (+ the embedding and head when every layer fits)
+            <= free memory - (256 MiB + 2 % of the device), or RF_GPU_VRAM_BUDGET if smaller
+
+   dropping the head first, then the lowest layers. The plan (layers and bytes per device) is
+   logged before the upload. Nothing here fails a load that the CPU can run: no GPU backend, no
+   device, or a model the kernels cannot run (YaRN) -> the CPU; no room for the weights (a
+   failed hipMalloc, say with -ngl all on a small GPU) -> a step smaller (the head, or the
+   lowest layer), then as small as the memory free now holds with a context (the rule above,
+   without the margin), and again, down to the CPU; a context whose KV cache or scratch does not
+   fit -> that context runs on the CPU (the model keeps every weight in host memory, so the CPU
+   can always run every layer).
+
+   Execution (rf__sched_layers, in each rf__forward). The layers run in order; consecutive
+   layers on the GPU form a segment. A segment's activations x [n][n_embd] go up once through
+   pinned memory, hip.c's rf__hip_batch runs its layers with the GPU's KV cache (of its layers
+   only), and x comes back once. CPU layers use the context's paged KV cache (kv.c). With -ngl N
+   that is one segment, and the head on the CPU. When the GPU runs everything, forward.c gives
+   the whole decode to hip.c (its larger batches, sampling on the device). Inside one sequence
+   each layer needs the one before, so the devices take turns rather than overlap.
+
+   moe_cpu (--moe-cpu): the routers and experts stay in host memory; in a GPU layer, hip.c
+   downloads the normed activations, the CPU runs forward.c's rf__moe on each row
+   (rf__sched_host_moe) and the sum goes back up; attention, norms and residuals stay there.
+
+   Time per device (rf_ctx_device_seconds): a GPU segment's wall time counts for the GPU
+   (transfers and waiting included), the rest of a forward pass for the CPU; the expert FFNs of
+   moe_cpu for the CPU. */
+
+#define RF__SCHED_MARGIN ((uint64_t)256 << 20) /* + 2 % of the device: the runtime's own needs */
+
+typedef struct rf__fit rf__fit;
+/* not every build calls every one of these (the CPU-only build places nothing) */
+static void rf__sched_fit(rf__fit *f) RF__UNUSED;
+static int rf__sched_parse_size(const char *s, uint64_t *out) RF__UNUSED;
+static void rf__sched_ranges(const uint8_t *on, int64_t n_layer, int want, char *buf, size_t n) RF__UNUSED;
+static uint64_t rf__sched_cpu_bytes(const rf_model *m, int64_t l, int on_gpu, int moe_cpu) RF__UNUSED;
+
+/* The planner's question and answer; a pure function of its inputs (tests/test_sched.c). */
+struct rf__fit {
+    int64_t n_layer;
+    const uint64_t *layer_bytes; /* [n_layer]: the weights the GPU would hold for each layer */
+    const uint8_t *gpu_ok;       /* [n_layer]: the GPU has a kernel for every tensor of it */
+    uint64_t io_bytes;           /* embedding + output norm + head */
+    int io_ok;
+    uint64_t base_bytes;         /* weights any GPU layer needs (RoPE frequencies) */
+    uint64_t kv_layer_bytes;     /* one layer's KV cache for the context */
+    uint64_t ctx_bytes;          /* one context's scratch (and fixed KV overhead) */
+    uint64_t budget;             /* what may be used (for RF_GPU_LAYERS_AUTO) */
+    int32_t want;                /* n_gpu_layers as asked */
+    uint8_t *gpu;                /* out [n_layer]: 1 = the GPU runs it */
+    int io;                      /* out: embedding and head on the GPU */
+    int64_t n_gpu;               /* out: layers on the GPU */
+    uint64_t bytes;              /* out: GPU bytes of the plan */
+};
+
+static uint64_t rf__fit_bytes(const rf__fit *f) {
+    uint64_t b = 0;
+    int64_t l;
+    if (f->n_gpu == 0 && !f->io) return 0;
+    for (l = 0; l < f->n_layer; l++)
+        if (f->gpu[l]) b += f->layer_bytes[l] + f->kv_layer_bytes;
+    return b + f->base_bytes + f->ctx_bytes + (f->io ? f->io_bytes : 0);
+}
+
+/* One step smaller: the head first, then the lowest GPU layer. */
+static void rf__fit_drop(rf__fit *f) {
+    int64_t l;
+    if (f->io) {
+        f->io = 0;
+        return;
+    }
+    for (l = 0; l < f->n_layer && !f->gpu[l]; l++) {}
+    if (l < f->n_layer) f->gpu[l] = 0, f->n_gpu--;
+}
+
+static void rf__sched_fit(rf__fit *f) {
+    const int all = f->want < 0 || f->want >= f->n_layer; /* RF_GPU_LAYERS_AUTO starts from all */
+    const int64_t first = all ? 0 : f->n_layer - (f->want > 0 ? f->want : 0);
+    int64_t l;
+    f->n_gpu = 0;
+    for (l = 0; l < f->n_layer; l++) {
+        f->gpu[l] = (uint8_t)(l >= first && f->gpu_ok[l]);
+        f->n_gpu += f->gpu[l];
+    }
+    f->io = f->n_gpu == f->n_layer && f->io_ok;
+    while (f->want == RF_GPU_LAYERS_AUTO && rf__fit_bytes(f) > f->budget && (f->io || f->n_gpu > 0)) rf__fit_drop(f);
+    f->bytes = rf__fit_bytes(f);
+}
+
+/* "123", "512K", "500M", "2G", "1.5T" (powers of 1024, an optional "B" or "iB" after the
+   letter) -> bytes; 0 when s is not a size. */
+static int rf__sched_parse_size(const char *s, uint64_t *out) {
+    char *end;
+    double v, mul = 1;
+    if (!s || !*s) return 0;
+    v = strtod(s, &end);
+    if (end == s || !(v >= 0) || v > 1e18) return 0;
+    switch (*end) {
+    case 'k': case 'K': mul = 1024.0, end++; break;
+    case 'm': case 'M': mul = 1024.0 * 1024, end++; break;
+    case 'g': case 'G': mul = 1024.0 * 1024 * 1024, end++; break;
+    case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024, end++; break;
+    default: break;
+    }
+    if (mul > 1 && (end[0] == 'i' || end[0] == 'I') && (end[1] == 'b' || end[1] == 'B')) end += 2;
+    else if (mul > 1 && (end[0] == 'b' || end[0] == 'B')) end++;
+    if (*end || v * mul > 1.8e19) return 0;
+    *out = (uint64_t)(v * mul);
+    return 1;
+}
+
+/* "0-3,5,9-31": the layers with on[l] set (text truncated to n bytes). */
+static void rf__sched_ranges(const uint8_t *on, int64_t n_layer, int want, char *buf, size_t n) {
+    int64_t l = 0, e;
+    size_t at = 0;
+    buf[0] = 0;
+    while (l < n_layer && at + 1 < n) {
+        if ((on[l] != 0) != want) {
+            l++;
+            continue;
+        }
+        for (e = l; e + 1 < n_layer && (on[e + 1] != 0) == want; e++) {}
+        at += (size_t)snprintf(buf + at, n - at, at ? ",%lld" : "%lld", (long long)l);
+        if (e > l && at + 1 < n) at += (size_t)snprintf(buf + at, n - at, "-%lld", (long long)e);
+        l = e + 1;
+    }
+    if (at >= n) buf[n - 1] = 0;
+}
+
+static uint64_t rf__sched_mat_bytes(const rf__mat *w, int64_t ne2) {
+    return w->data ? w->row_bytes * (uint64_t)w->ne1 * (uint64_t)ne2 : 0;
+}
+
+/* Host bytes of layer l's matrices the CPU computes with: all of them when the CPU runs the
+   layer, the routers and experts only under moe_cpu. */
+static uint64_t rf__sched_cpu_bytes(const rf_model *m, int64_t l, int on_gpu, int moe_cpu) {
+    const rf__layer *L = &m->layers[l];
+    const int64_t ne = m->n_expert;
+    uint64_t experts = rf__sched_mat_bytes(&L->moe_router, 1) + rf__sched_mat_bytes(&L->moe_gate, ne) +
+                       rf__sched_mat_bytes(&L->moe_up, ne) + rf__sched_mat_bytes(&L->moe_down, ne);
+    if (on_gpu) return moe_cpu ? experts : 0;
+    return experts + rf__sched_mat_bytes(&L->wq, 1) + rf__sched_mat_bytes(&L->wk, 1) + rf__sched_mat_bytes(&L->wv, 1) +
+           rf__sched_mat_bytes(&L->wqkv, 1) + rf__sched_mat_bytes(&L->wo, 1) + rf__sched_mat_bytes(&L->w_gate, 1) +
+           rf__sched_mat_bytes(&L->w_up, 1) + rf__sched_mat_bytes(&L->w_down, 1);
+}
+
+RF_API void rf_model_gpu_plan(const rf_model *m, rf_gpu_plan *out) {
+    if (!out) return;
+    if (m) *out = m->plan;
+    else memset(out, 0, sizeof *out);
+}
+
+RF_API void rf_ctx_device_seconds(const rf_ctx *c, double *cpu_s, double *gpu_s) {
+    if (cpu_s) *cpu_s = c ? c->t_cpu : 0;
+    if (gpu_s) *gpu_s = c ? c->t_gpu : 0;
+}
+
+#ifdef ROCMFORGE_HIP
+
+/* The plan, logged before the upload: layers and bytes per device. */
+static void rf__sched_log_plan(const rf_model *m, const rf__fit *f, int32_t device, int auto_fit) {
+    const rf_gpu_plan *p = &m->plan;
+    char gl[160], cl[160], cpu[256], budget[64];
+    size_t at = 0;
+    rf__sched_ranges(f->gpu, m->n_layer, 1, gl, sizeof gl);
+    rf__sched_ranges(f->gpu, m->n_layer, 0, cl, sizeof cl);
+    cpu[0] = budget[0] = 0;
+    if (cl[0]) at += (size_t)snprintf(cpu + at, sizeof cpu - at, "layers %s", cl);
+    if (!f->io && at < sizeof cpu) at += (size_t)snprintf(cpu + at, sizeof cpu - at, "%sthe embedding and output head", at ? ", " : "");
+    if (p->moe_cpu && at < sizeof cpu) at += (size_t)snprintf(cpu + at, sizeof cpu - at, "%sthe experts", at ? ", " : "");
+    if (auto_fit) snprintf(budget, sizeof budget, " of a %.2f GB budget", (double)f->budget / 1e9);
+    rf__log(&m->log, RF_LOG_INFO,
+            "plan: GPU %d runs layers %s (%lld of %lld)%s: weights %.2f GB + KV %.2f GB (%d positions) + scratch %.2f GB = "
+            "%.2f GB%s; CPU runs %s: weights %.2f GB",
+            (int)device, gl[0] ? gl : "none", (long long)f->n_gpu, (long long)m->n_layer, f->io ? " and the output head" : "",
+            (double)p->gpu_weight_bytes / 1e9, (double)p->gpu_kv_bytes / 1e9, (int)p->n_ctx, (double)p->gpu_scratch_bytes / 1e9,
+            (double)(p->gpu_weight_bytes + p->gpu_kv_bytes + p->gpu_scratch_bytes) / 1e9, budget, cpu[0] ? cpu : "nothing",
+            (double)p->cpu_weight_bytes / 1e9);
+}
+
+/* m->plan from a fit (the GPU bytes of what hip.c will allocate). */
+static void rf__sched_set_plan(rf_model *m, const rf__fit *f, int moe_cpu, int32_t n_ctx, int auto_fit) {
+    rf_gpu_plan *p = &m->plan;
+    int64_t l;
+    memset(p, 0, sizeof *p);
+    p->n_layer = (int32_t)m->n_layer;
+    p->first_gpu_layer = -1;
+    p->n_ctx = n_ctx;
+    p->moe_cpu = moe_cpu;
+    p->budget = auto_fit ? f->budget : 0;
+    for (l = m->n_layer - 1; l >= 0; l--) {
+        if (f->gpu[l]) p->first_gpu_layer = (int32_t)l, p->n_gpu_layers++, p->gpu_weight_bytes += f->layer_bytes[l];
+        p->cpu_weight_bytes += rf__sched_cpu_bytes(m, l, f->gpu[l], moe_cpu);
+    }
+    p->io_on_gpu = f->io;
+    if (f->io) p->gpu_weight_bytes += f->io_bytes;
+    else p->cpu_weight_bytes += rf__sched_mat_bytes(&m->tok_embd, 1) +
+                                (m->output.data != m->tok_embd.data ? rf__sched_mat_bytes(&m->output, 1) : 0);
+    if (f->n_gpu > 0 || f->io) {
+        p->gpu_weight_bytes += f->base_bytes;
+        p->gpu_kv_bytes = (uint64_t)f->n_gpu * f->kv_layer_bytes;
+        p->gpu_scratch_bytes = f->ctx_bytes;
+    }
+}
+
+/* Measure what each layer would take on the GPU and whether it can go there, fit, upload; fall
+   back to fewer layers when the weights do not fit. Only host OOM fails. */
+static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
+    const int32_t device = p->gpu_device;
+    const int auto_fit = p->n_gpu_layers == RF_GPU_LAYERS_AUTO;
+    const int32_t n_ctx = p->n_ctx > 0 ? p->n_ctx : (int32_t)RF__MIN(m->n_ctx_train, 4096);
+    uint64_t *lb = NULL, free_mem = 0, total_mem = 0, with_io = 0, one, kv0, kv1, scratch, env;
+    uint8_t *ok = NULL, *gpu = NULL;
+    int64_t l, n_bad = 0, bad_first = -1, tries = 0;
+    char err[256], bad_msg[600];
+    rf__place pl;
+    rf__fit f;
+    rf_status s = RF_OK;
+    memset(&m->plan, 0, sizeof m->plan);
+    m->plan.n_layer = (int32_t)m->n_layer;
+    m->plan.first_gpu_layer = -1;
+    if (p->n_gpu_layers == 0) return RF_OK;
+    if (m->rope_mscale != 1.0f) {
+        rf__log(&m->log, RF_LOG_WARN, "GPU: YaRN RoPE scaling is not in the GPU kernels yet; running on the CPU");
+        return RF_OK;
+    }
+    if (rf__hip_probe(device, &free_mem, &total_mem, err, sizeof err)) {
+        rf__log(&m->log, RF_LOG_WARN, "GPU: no device %d (%s); running on the CPU", (int)device, err);
+        return RF_OK;
+    }
+    lb = RF__NEWZ(uint64_t, m->n_layer);
+    ok = RF__NEWZ(uint8_t, m->n_layer);
+    gpu = RF__NEWZ(uint8_t, m->n_layer);
+    if (!lb || !ok || !gpu) {
+        s = rf__err(RF_ERR_OOM, "sched: out of host memory");
+        goto done;
+    }
+    memset(&pl, 0, sizeof pl);
+    memset(&f, 0, sizeof f);
+    pl.gpu = gpu;
+    pl.moe_cpu = p->moe_cpu != 0;
+    /* the sizes: nothing, then the embedding and head, then each layer alone */
+    if ((s = rf__hip_weight_bytes(m, &pl, &f.base_bytes)) != RF_OK) goto done; /* RoPE freqs: f32 */
+    pl.io = 1;
+    s = rf__hip_weight_bytes(m, &pl, &with_io);
+    if (s != RF_OK && s != RF_ERR_UNSUPPORTED) goto done;
+    f.io_ok = s == RF_OK;
+    f.io_bytes = f.io_ok ? with_io - f.base_bytes : 0;
+    if (!f.io_ok) rf__log(&m->log, RF_LOG_WARN, "%s: the CPU runs the embedding and output head", rf_last_error());
+    pl.io = 0;
+    for (l = 0; l < m->n_layer; l++) {
+        gpu[l] = 1;
+        s = rf__hip_weight_bytes(m, &pl, &one);
+        gpu[l] = 0;
+        if (s != RF_OK && s != RF_ERR_UNSUPPORTED) goto done;
+        ok[l] = s == RF_OK;
+        lb[l] = ok[l] ? one - f.base_bytes : 0;
+        if (!ok[l] && n_bad++ == 0) bad_first = l, snprintf(bad_msg, sizeof bad_msg, "%s", rf_last_error());
+    }
+    s = RF_OK;
+    if (n_bad)
+        rf__log(&m->log, RF_LOG_WARN, "%s in layer %lld%s: the CPU runs %lld layer%s the GPU cannot", bad_msg,
+                (long long)bad_first, n_bad > 1 ? " and others" : "", (long long)n_bad, n_bad > 1 ? "s" : "");
+    rf__hip_ctx_bytes(m, n_ctx, 0, &kv0, &scratch);
+    rf__hip_ctx_bytes(m, n_ctx, 1, &kv1, &scratch);
+    f.kv_layer_bytes = kv1 - kv0;
+    f.ctx_bytes = scratch + kv0;
+    f.n_layer = m->n_layer;
+    f.layer_bytes = lb;
+    f.gpu_ok = ok;
+    f.gpu = gpu;
+    f.want = p->n_gpu_layers;
+    f.budget = UINT64_MAX;
+    if (auto_fit) {
+        const uint64_t margin = RF__SCHED_MARGIN + total_mem / 50;
+        const char *e = getenv("RF_GPU_VRAM_BUDGET");
+        f.budget = free_mem > margin ? free_mem - margin : 0;
+        if (e && rf__sched_parse_size(e, &env)) f.budget = RF__MIN(f.budget, env);
+        else if (e) rf__log(&m->log, RF_LOG_WARN, "RF_GPU_VRAM_BUDGET='%s' is not a size (bytes, or 512M, 2G): ignored", e);
+    }
+    rf__sched_fit(&f);
+    for (;;) {
+        rf__sched_set_plan(m, &f, pl.moe_cpu, n_ctx, auto_fit);
+        if (f.n_gpu == 0 && !f.io) {
+            rf__log(&m->log, auto_fit ? RF_LOG_INFO : RF_LOG_WARN, "plan: no layer on GPU %d%s; running on the CPU",
+                    (int)device, auto_fit ? " fits the budget" : "");
+            m->plan.budget = auto_fit ? f.budget : 0;
+            break;
+        }
+        rf__sched_log_plan(m, &f, device, auto_fit);
+        pl.io = f.io;
+        if ((s = rf__hip_model_new(m, &pl, device, &m->gpu)) == RF_OK) break;
+        if (s != RF_ERR_DEVICE && s != RF_ERR_UNSUPPORTED) goto done; /* host memory */
+        rf__log(&m->log, tries++ ? RF_LOG_INFO : RF_LOG_WARN, "%s; trying with %s", rf_last_error(),
+                s == RF_ERR_UNSUPPORTED ? "the CPU" : f.io ? "the output head on the CPU" : "one GPU layer fewer");
+        if (s == RF_ERR_UNSUPPORTED) {
+            memset(gpu, 0, (size_t)m->n_layer), f.n_gpu = 0, f.io = 0;
+        } else { /* one step smaller, then as small as what is free now needs, a context included */
+            rf__fit_drop(&f);
+            if (!rf__hip_probe(device, &free_mem, &total_mem, err, sizeof err))
+                while ((f.io || f.n_gpu > 0) && rf__fit_bytes(&f) > free_mem) rf__fit_drop(&f);
+        }
+        f.bytes = rf__fit_bytes(&f);
+        s = RF_OK;
+    }
+    if (m->gpu && tries)
+        rf__log(&m->log, RF_LOG_WARN, "GPU: %lld of %lld layers fit%s", (long long)f.n_gpu, (long long)m->n_layer,
+                f.io ? ", and the output head" : "");
+    if (!m->gpu) { /* the CPU after all: a plan of nothing */
+        memset(gpu, 0, (size_t)m->n_layer);
+        f.n_gpu = 0, f.io = 0;
+        rf__sched_set_plan(m, &f, 0, n_ctx, auto_fit);
+    }
+done:
+    RF_FREE(lb);
+    RF_FREE(ok);
+    RF_FREE(gpu);
+    return s;
+}
+
+/* forward.c's MoE FFN, for hip.c, on n rows of x in host memory (in place). The GPU's time
+   spent waiting for it is the CPU's. */
+static void rf__sched_host_moe(void *user, int64_t layer, float *x, int64_t n) {
+    rf_ctx *c = (rf_ctx *)user;
+    const int64_t d = c->m->n_embd;
+    double dt = rf__now();
+    int64_t t;
+    for (t = 0; t < n; t++) {
+        rf__moe(c, &c->m->layers[layer], x + t * d, c->xb2, c->hb, c->hb2);
+        memcpy(x + t * d, c->xb2, sizeof(float) * (size_t)d);
+    }
+    dt = rf__now() - dt;
+    c->t_cpu += dt; /* the GPU's caller counts the whole wait as its own: take this back */
+    c->t_gpu -= dt;
+}
+
+static int rf__sched_whole_gpu(const rf_ctx *c) {
+    return c->gpu && c->m->gpu->io && c->m->gpu->n_slot == c->m->n_layer;
+}
+
+/* The GPU side of context c: its KV cache for the GPU's layers and scratch (hip.c), and pinned
+   memory for what crosses. No room on the device: c runs on the CPU. */
+static rf_status rf__sched_ctx_new(rf_ctx *c) {
+    const rf_model *m = c->m;
+    rf_status s;
+    if (!m->gpu) return RF_OK;
+    if ((s = rf__hip_ctx_new(m, c->n_ctx, &c->gpu)) != RF_OK) {
+        if (s != RF_ERR_DEVICE) return s;
+        rf__log(&m->log, RF_LOG_WARN, "%s: this context runs on the CPU", rf_last_error());
+        return RF_OK;
+    }
+    if (!rf__sched_whole_gpu(c) || m->gpu->moe_cpu) {
+        c->gpu->host_io = (float *)rf_hip_host_alloc(c->gpu->dev, sizeof(float) * (size_t)(RF__HIP_BATCH * m->n_embd));
+        if (!c->gpu->host_io) {
+            rf__log(&m->log, RF_LOG_WARN, "GPU: %s: this context runs on the CPU", rf_hip_error(c->gpu->dev));
+            rf__hip_ctx_free(c->gpu);
+            c->gpu = NULL;
+            return RF_OK;
+        }
+        c->gpu->host_moe = rf__sched_host_moe;
+        c->gpu->host_user = c;
+    }
+    return RF_OK;
+}
+
+/* Layers [l0, l1) of the batch's rows on the GPU: x up, the layers, x down. */
+static rf_status rf__sched_gpu_segment(rf_ctx *c, const rf__batch *b, int64_t l0, int64_t l1) {
+    rf__hip_ctx *g = c->gpu;
+    const size_t bytes = sizeof(float) * (size_t)(b->n * c->m->n_embd);
+    const double t0 = rf__now();
+    int64_t t;
+    int e;
+    for (t = 0; t < b->n; t++)
+        if (b->seq[t] != c || b->pos[t] != b->pos[0] + t)
+            return rf__err(RF_ERR_INVALID_ARG, "sched: a split batch holds rows of one context in order (a bug)");
+    memcpy(g->host_io, c->x, bytes);
+    e = rf_hip_upload_pinned(g->dev, g->x, g->host_io, bytes);
+    if (!e) e = rf__hip_batch(g, NULL, b->n, b->pos[0], l0, l1, NULL);
+    if (!e) e = rf_hip_download(g->dev, g->host_io, g->x, bytes);
+    c->t_gpu += rf__now() - t0;
+    if (e) return rf__hip_fail(g->dev, "layers on the GPU");
+    memcpy(c->x, g->host_io, bytes);
+    return RF_OK;
+}
+
+#else /* !ROCMFORGE_HIP */
+
+static rf_status rf__sched_place(rf_model *m, const rf_model_params *p) {
+    memset(&m->plan, 0, sizeof m->plan);
+    m->plan.n_layer = (int32_t)m->n_layer;
+    m->plan.first_gpu_layer = -1;
+    if (p->n_gpu_layers)
+        rf__log(&m->log, p->n_gpu_layers == RF_GPU_LAYERS_AUTO ? RF_LOG_INFO : RF_LOG_WARN,
+                "GPU layers asked for, but this build has no GPU backend (ROCMFORGE_HIP): running on the CPU");
+    return RF_OK;
+}
+static rf_status rf__sched_ctx_new(rf_ctx *c) {
+    (void)c;
+    return RF_OK;
+}
+static int rf__sched_whole_gpu(const rf_ctx *c) {
+    (void)c;
+    return 0;
+}
+
+#endif
+
+/* Every layer of the batch, each on its device: CPU layers with forward.c's steps, runs of GPU
+   layers as one segment each. */
+static rf_status rf__sched_layers(rf_ctx *c, const rf__batch *b) {
+    const rf_model *m = c->m;
+    int64_t l = 0;
+    while (l < m->n_layer) {
+#ifdef ROCMFORGE_HIP
+        if (c->gpu && m->gpu->slot[l] >= 0) {
+            int64_t l1 = l;
+            rf_status s;
+            while (l1 < m->n_layer && m->gpu->slot[l1] >= 0) l1++;
+            if ((s = rf__sched_gpu_segment(c, b, l, l1)) != RF_OK) return s;
+            l = l1;
+            continue;
+        }
+#endif
+        rf__attn_qkv(c, b, l);
+        rf__attn_out(c, b, l);
+        rf__ffn(c, l, b->n);
+        l++;
+    }
+    return RF_OK;
+}
+/* --- end src/sched.c --- */
 /* --- src/decode_sample.c --- */
 /* rf_ctx_decode_sample: decode, then pick the next token with a sampler. On a GPU context whose
    sampler chain the device runs (src/sample.c's rf__sampler_plan: no logit bias, no active
@@ -10785,7 +11376,7 @@ RF_API rf_status rf_ctx_decode_sample(rf_ctx *c, const int32_t *tokens, int32_t 
     int32_t tok = 0, n_valid = 0;
     /* *out is written only after the decode: it may be the caller's tokens[0] (one-token steps). */
     if (!c || !s || !out || n < 1) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_sample: bad arguments");
-    if (!c->gpu || !rf__sampler_plan(s, &plan) || !rf__hip_pick_arm(c->gpu, &plan, rf__sampler_peek_uniform(s))) {
+    if (!rf__sched_whole_gpu(c) || !rf__sampler_plan(s, &plan) || !rf__hip_pick_arm(c->gpu, &plan, rf__sampler_peek_uniform(s))) {
         if ((st = rf_ctx_decode(c, tokens, n)) != RF_OK) return *out = 0, st;
         return rf_sampler_sample(s, c->logits, out);
     }

@@ -59,6 +59,12 @@ size_t rf_hip_buf_used(const rf_hip_buf *b);
 int rf_hip_upload(rf_hip_dev *d, void *dst, const void *src, size_t n);
 int rf_hip_upload_async(rf_hip_dev *d, void *dst, const void *src, size_t n); /* queued; for a few bytes */
 int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n); /* waits */
+/* Pinned (page-locked) host memory, for activations that cross between the CPU and the GPU every
+   step (a model split between them): copies to and from it need no staging. NULL when none. */
+void *rf_hip_host_alloc(rf_hip_dev *d, size_t bytes);
+void rf_hip_host_free(rf_hip_dev *d, void *p); /* NULL is fine */
+/* Host -> device from pinned memory (rf_hip_host_alloc), straight; done when this returns. */
+int rf_hip_upload_pinned(rf_hip_dev *d, void *dst, const void *src, size_t n);
 int rf_hip_memset(rf_hip_dev *d, void *dst, int v, size_t n);
 int rf_hip_sync(rf_hip_dev *d); /* waits for the stream; reports launch/execution errors */
 
@@ -1565,6 +1571,30 @@ extern "C" int rf_hip_upload_async(rf_hip_dev *d, void *dst, const void *src, si
 extern "C" int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n) {
     RF_HIP_TRY(d, hipMemcpyAsync(dst, src, n, hipMemcpyDeviceToHost, d->stream), "copying from the GPU");
     RF_HIP_TRY(d, hipStreamSynchronize(d->stream), "running on the GPU");
+    return 0;
+}
+
+extern "C" void *rf_hip_host_alloc(rf_hip_dev *d, size_t bytes) {
+    void *p = 0;
+    hipError_t e;
+    (void)hipSetDevice(d->device);
+    if ((e = RF_HIP_HOST_ALLOC(&p, bytes ? bytes : 1)) != hipSuccess) {
+        (void)hipGetLastError();
+        (void)rf_hip_fail(d, e, "allocating pinned host memory");
+        return 0;
+    }
+    return p;
+}
+
+extern "C" void rf_hip_host_free(rf_hip_dev *d, void *p) {
+    if (!p) return;
+    if (d) (void)hipSetDevice(d->device);
+    (void)hipHostFree(p);
+}
+
+extern "C" int rf_hip_upload_pinned(rf_hip_dev *d, void *dst, const void *src, size_t n) {
+    RF_HIP_TRY(d, hipMemcpyAsync(dst, src, n, hipMemcpyHostToDevice, d->stream), "copying to the GPU");
+    RF_HIP_TRY(d, hipStreamSynchronize(d->stream), "copying to the GPU");
     return 0;
 }
 

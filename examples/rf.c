@@ -18,6 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef ROCMFORGE_HIP
+#define DEFAULT_NGL RF_GPU_LAYERS_AUTO /* a GPU build uses the GPU when there is one */
+#else
+#define DEFAULT_NGL 0
+#endif
+
 static const char *usage_main =
     "rf " RF_VERSION " -- the rocmforge command line\n"
     "\n"
@@ -47,7 +53,8 @@ static const char *usage_bench =
     "Prompt processing (pp: one batch of P tokens) and token generation (tg: N tokens one at a\n"
     "time), each from an empty context, repeated; tokens/s as min / median over the repetitions.\n"
     "tg also as GB/s (weight bytes read per token / time) and as a share of the memory bandwidth\n"
-    "measured here by a streaming read with the same threads (with -ngl: of the GPU's memory).\n"
+    "measured here by a streaming read with the same threads (of the GPU's memory when every\n"
+    "layer is on the GPU).\n"
     "Progress goes to stderr.\n"
     "\n"
     "options:\n"
@@ -57,7 +64,8 @@ static const char *usage_bench =
     "  -t N               threads (default: one per core)\n"
     "  -r N               repetitions (default 3)\n"
     "  --cpu NAME         kernels: scalar, avx2, avx512-vnni, neon, neon-dotprod (default: the best)\n"
-    "  -ngl N|all         layers on the GPU (builds with ROCMFORGE_HIP; default 0)\n"
+    "  -ngl N|all|auto    layers on the GPU, the last N (builds with ROCMFORGE_HIP; default auto there)\n"
+    "  --moe-cpu          MoE experts in host memory, run by the CPU\n"
     "\n"
     "examples:\n"
     "  rf bench -m model.gguf\n"
@@ -77,7 +85,9 @@ static const char *usage_run =
     "  -p, --prompt TEXT    the prompt (run); -f FILE reads it from a file\n"
     "  -n, --max-tokens N   stop after N tokens (default 128 for run, 1024 per chat reply; 0 = no limit)\n"
     "  -c, --ctx N          context size (default: the model's, at most 4096)\n"
-    "  -ngl N|all           layers on the GPU (builds with ROCMFORGE_HIP; default 0: the CPU)\n"
+    "  -ngl N|all|auto      layers on the GPU, the last N (builds with ROCMFORGE_HIP; default auto there:\n"
+    "                       as many as fit the free GPU memory, RF_GPU_VRAM_BUDGET=2G caps it; else 0)\n"
+    "  --moe-cpu            MoE experts stay in host memory and run on the CPU (attention on the GPU)\n"
     "  --temp T             temperature (default 0.8; 0 = greedy)\n"
     "  --top-k K --top-p P --min-p P --typical P\n"
     "  --repeat-penalty R --presence-penalty P --frequency-penalty F --penalty-last-n N\n"
@@ -121,6 +131,7 @@ static const char *usage_synth =
     "                  ffn_down in some layers)\n"
     "  --dim N  --layers N  --heads N  --kv-heads N  --head-dim N  --ffn N  --vocab N  --ctx N\n"
     "  --tied          no output.weight: the output reuses token_embd (gemma3 always does)\n"
+    "  --experts N --experts-used K   a Mixtral-style MoE FFN: N experts, K per token\n"
     "  --seed N        default 1\n"
     "\n"
     "examples:\n"
@@ -349,6 +360,16 @@ static int parse_int(const char *opt, const char *s, int min, int64_t *out) {
     return 1;
 }
 
+/* -ngl N, all or auto (RF_GPU_LAYERS_*). */
+static int parse_ngl(const char *opt, const char *s, int32_t *out) {
+    int64_t v;
+    if (s && !strcmp(s, "all")) return *out = RF_GPU_LAYERS_ALL, 1;
+    if (s && !strcmp(s, "auto")) return *out = RF_GPU_LAYERS_AUTO, 1;
+    if (!parse_int(opt, s, 0, &v)) return 0;
+    *out = (int32_t)RF__MIN(v, INT32_MAX);
+    return 1;
+}
+
 static int apply_preset(rf_synth_params *p, const char *name) {
     /* Shapes of public models (their config.json), with a 32000 vocab (ANCHORS.md's benchmarks). */
     if (!strcmp(name, "tiny")) {
@@ -397,6 +418,8 @@ static int cmd_synth(int argc, char **argv) {
         else if (!strcmp(a, "--ffn")) ok = parse_int(a, v, 1, &p.ffn), i++;
         else if (!strcmp(a, "--vocab")) ok = parse_int(a, v, 1, &p.vocab), i++;
         else if (!strcmp(a, "--ctx")) ok = parse_int(a, v, 1, &p.ctx), i++;
+        else if (!strcmp(a, "--experts")) ok = parse_int(a, v, 1, &p.n_experts), i++;
+        else if (!strcmp(a, "--experts-used")) ok = parse_int(a, v, 1, &p.n_experts_used), i++;
         else if (!strcmp(a, "--seed")) {
             int64_t seed;
             ok = parse_int(a, v, 1, &seed), i++;
@@ -420,7 +443,7 @@ static int cmd_synth(int argc, char **argv) {
 typedef struct gen_opts {
     const char *model, *prompt, *prompt_file, *system;
     int32_t max_tokens, n_gpu_layers;
-    int max_set, special;
+    int max_set, special, moe_cpu;
     rf_ctx_params cp;
     rf_sampler_params sp;
     const char *stops[16];
@@ -443,11 +466,13 @@ static int parse_gen_opts(int argc, char **argv, gen_opts *o) {
     int i, ok = 1;
     int64_t v = 0;
     memset(o, 0, sizeof *o);
+    o->n_gpu_layers = DEFAULT_NGL;
     o->sp = rf_sampler_default_params();
     for (i = 0; i < argc && ok; i++) {
         const char *a = argv[i], *n = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage_run), -1;
         if (!strcmp(a, "--special")) { o->special = 1; continue; }
+        if (!strcmp(a, "--moe-cpu")) { o->moe_cpu = 1; continue; }
         if (a[0] != '-' || !n) {
             fprintf(stderr, "rf: %s %s\n\n%s", a[0] != '-' ? "unexpected argument" : "missing value for", a, usage_run);
             return 2;
@@ -459,10 +484,7 @@ static int parse_gen_opts(int argc, char **argv, gen_opts *o) {
         else if (!strcmp(a, "--system")) o->system = n;
         else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) ok = parse_int(a, n, 0, &v), o->max_tokens = (int32_t)v, o->max_set = 1;
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) ok = parse_int(a, n, 0, &v), o->cp.n_ctx = (int32_t)v;
-        else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers")) {
-            if (!strcmp(n, "all")) o->n_gpu_layers = -1;
-            else ok = parse_int(a, n, 0, &v), o->n_gpu_layers = (int32_t)v;
-        }
+        else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers")) ok = parse_ngl(a, n, &o->n_gpu_layers);
         else if (!strcmp(a, "--temp")) ok = parse_f32(a, n, &o->sp.temperature);
         else if (!strcmp(a, "--top-k")) ok = parse_int(a, n, 0, &v), o->sp.top_k = (int32_t)v;
         else if (!strcmp(a, "--top-p")) ok = parse_f32(a, n, &o->sp.top_p);
@@ -488,16 +510,20 @@ static int parse_gen_opts(int argc, char **argv, gen_opts *o) {
     return 0;
 }
 
-static int load_model(const char *path, int32_t n_gpu_layers, rf_model **m) {
+/* GPU layers go to the model; n_ctx is what -ngl auto reserves KV cache for. The plan and the
+   upload's progress are logged (info) when a GPU may be used. */
+static int load_model(const char *path, int32_t n_gpu_layers, int moe_cpu, int32_t n_ctx, rf_model **m) {
     rf_logger lg;
     rf_model_params mp;
     rf_status s;
     memset(&lg, 0, sizeof lg);
     memset(&mp, 0, sizeof mp);
-    lg.level = isatty(2) && n_gpu_layers ? RF_LOG_INFO : RF_LOG_WARN; /* upload progress */
+    lg.level = n_gpu_layers ? RF_LOG_INFO : RF_LOG_WARN;
     lg.fn = log_to_terminal;
     mp.log = &lg;
     mp.n_gpu_layers = n_gpu_layers;
+    mp.moe_cpu = moe_cpu;
+    mp.n_ctx = n_ctx;
     if ((s = rf_model_load(path, &mp, m)) != RF_OK) return fail(s, path);
     return 0;
 }
@@ -549,7 +575,7 @@ static int cmd_run(int argc, char **argv) {
         return fprintf(stderr, "rf: cannot read %s\n", o.prompt_file), 1;
     prompt = file_text ? file_text : o.prompt;
     if (!prompt) return fprintf(stderr, "rf run: no prompt (-p TEXT or -f FILE)\n\n%s", usage_run), 2;
-    if ((rc = load_model(o.model, o.n_gpu_layers, &m)) != 0) return free(file_text), rc;
+    if ((rc = load_model(o.model, o.n_gpu_layers, o.moe_cpu, o.cp.n_ctx, &m)) != 0) return free(file_text), rc;
     if ((s = rf_ctx_new(m, &o.cp, &c)) != RF_OK || (s = rf_sampler_new(&o.sp, rf_model_n_vocab(m), &smp)) != RF_OK) {
         rc = fail(s, o.model);
     } else {
@@ -617,7 +643,7 @@ static int cmd_chat(int argc, char **argv) {
     rf_status s;
     int rc = parse_gen_opts(argc, argv, &o), tty = isatty(0);
     if (rc) return rc < 0 ? 0 : rc;
-    if ((rc = load_model(o.model, o.n_gpu_layers, &m)) != 0) return rc;
+    if ((rc = load_model(o.model, o.n_gpu_layers, o.moe_cpu, o.cp.n_ctx, &m)) != 0) return rc;
     if ((s = rf_ctx_new(m, &o.cp, &c)) != RF_OK || (s = rf_sampler_new(&o.sp, rf_model_n_vocab(m), &smp)) != RF_OK) {
         rc = fail(s, o.model);
         goto done;
@@ -830,8 +856,8 @@ static double weight_bytes_per_token(const rf_model *m) {
     return total + (tied ? embd : 0);
 }
 
-/* One pp or tg measurement: tokens/s. */
-static double bench_once(const rf_model *m, const rf_ctx_params *cp, int n_prompt, int n_gen, rf_status *st) {
+/* One pp or tg measurement: tokens/s; dev[0], dev[1]: seconds on the CPU and the GPU. */
+static double bench_once(const rf_model *m, const rf_ctx_params *cp, int n_prompt, int n_gen, rf_status *st, double *dev) {
     rf_ctx *c;
     int32_t *tok = (int32_t *)malloc(sizeof(int32_t) * (size_t)(n_prompt + n_gen + 1));
     int i, nv = rf_model_n_vocab(m);
@@ -844,6 +870,7 @@ static double bench_once(const rf_model *m, const rf_ctx_params *cp, int n_promp
     if (n_prompt > 0) *st = rf_ctx_decode(c, tok, n_prompt);
     for (i = 0; i < n_gen && *st == RF_OK; i++) *st = rf_ctx_decode(c, tok + i, 1);
     dt = now_s() - t0;
+    rf_ctx_device_seconds(c, &dev[0], &dev[1]);
     rf_ctx_free(c);
     free(tok);
     return dt > 0 ? (n_prompt + n_gen) / dt : 0;
@@ -851,16 +878,19 @@ static double bench_once(const rf_model *m, const rf_ctx_params *cp, int n_promp
 
 static int cmd_bench(int argc, char **argv) {
     const char *path = NULL, *cpu = NULL;
-    int64_t np = 512, ng = 128, nt = 0, reps = 3, v, ngl = 0;
-    int i, ok = 1, rc, test, on_gpu = 0;
+    int64_t np = 512, ng = 128, nt = 0, reps = 3, v;
+    int32_t ngl = DEFAULT_NGL;
+    int i, ok = 1, rc, test, moe_cpu = 0, on_gpu = 0;
     rf_model *m = NULL;
     rf_ctx_params cp;
+    rf_gpu_plan plan;
     rf_status st = RF_OK;
-    double bw, wb, pp[64], tg[64];
+    double bw, wb, pp[64], tg[64], dev[2], dev_ms[2][2] = {{0, 0}, {0, 0}}; /* [pp, tg][cpu, gpu] per token */
     char hb[32];
     for (i = 0; i < argc && ok; i++) {
         const char *a = argv[i], *n = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage_bench), 0;
+        if (!strcmp(a, "--moe-cpu")) { moe_cpu = 1; continue; }
         if (!n) return fprintf(stderr, "rf bench: missing value for %s\n\n%s", a, usage_bench), 2;
         i++;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) path = n;
@@ -869,21 +899,21 @@ static int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-t")) ok = parse_int(a, n, 0, &nt);
         else if (!strcmp(a, "-r")) ok = parse_int(a, n, 0, &v) && v >= 1 && v <= 64, reps = v;
         else if (!strcmp(a, "--cpu")) cpu = n;
-        else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers")) {
-            if (!strcmp(n, "all")) ngl = -1;
-            else ok = parse_int(a, n, 0, &ngl);
-        } else return fprintf(stderr, "rf bench: unknown option %s\n\n%s", a, usage_bench), 2;
+        else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers")) ok = parse_ngl(a, n, &ngl);
+        else return fprintf(stderr, "rf bench: unknown option %s\n\n%s", a, usage_bench), 2;
     }
     if (!ok) return fprintf(stderr, "rf bench: bad option value (-r takes 1..64)\n"), 2;
     if (!path) return fprintf(stderr, "rf bench: no model (-m model.gguf)\n\n%s", usage_bench), 2;
-    if ((rc = load_model(path, (int32_t)ngl, &m)) != 0) return rc;
+    if ((rc = load_model(path, ngl, moe_cpu, (int32_t)(np + ng + 8), &m)) != 0) return rc;
+    rf_model_gpu_plan(m, &plan);
     memset(&cp, 0, sizeof cp);
     cp.n_ctx = (int32_t)(np + ng + 8);
     cp.n_threads = (int32_t)nt;
     cp.cpu_kernels = cpu;
     wb = weight_bytes_per_token(m);
     fprintf(stderr, "measuring memory bandwidth...\n");
-    if (ngl != 0 && rf_gpu_read_bandwidth(0, (uint64_t)2 << 30, 5, &bw) == RF_OK) on_gpu = 1;
+    /* all layers on the GPU: its memory is the roof; any on the CPU: the host's */
+    if (plan.n_gpu_layers == plan.n_layer && rf_gpu_read_bandwidth(0, (uint64_t)2 << 30, 5, &bw) == RF_OK) on_gpu = 1;
     else bw = rf_cpu_read_bandwidth((int)nt, 1u << 30, 5);
     for (test = 0; test < 2; test++) {
         int n = (int)(test == 0 ? np : ng);
@@ -891,7 +921,9 @@ static int cmd_bench(int argc, char **argv) {
         if (n == 0) continue;
         for (i = 0; i < reps; i++) {
             fprintf(stderr, "%s%d: repetition %d/%d...\n", test == 0 ? "pp" : "tg", n, i + 1, (int)reps);
-            r[i] = test == 0 ? bench_once(m, &cp, n, 0, &st) : bench_once(m, &cp, 0, n, &st);
+            r[i] = test == 0 ? bench_once(m, &cp, n, 0, &st, dev) : bench_once(m, &cp, 0, n, &st, dev);
+            dev_ms[test][0] += 1e3 * dev[0] / n / (double)reps;
+            dev_ms[test][1] += 1e3 * dev[1] / n / (double)reps;
             if (st != RF_OK) {
                 rf_model_free(m);
                 return fail(st, "bench");
@@ -911,12 +943,25 @@ static int cmd_bench(int argc, char **argv) {
             rf_ctx_free(c);
         }
     }
+    if (plan.n_gpu_layers > 0 || plan.io_on_gpu)
+        printf("GPU: %d of %d layers (from layer %d)%s%s | GPU memory: %.2f GB weights + %.2f GB KV + %.2f GB scratch\n",
+               (int)plan.n_gpu_layers, (int)plan.n_layer, (int)plan.first_gpu_layer,
+               plan.io_on_gpu ? ", output head" : ", output head on the CPU", plan.moe_cpu ? ", experts on the CPU" : "",
+               (double)plan.gpu_weight_bytes / 1e9, (double)plan.gpu_kv_bytes / 1e9, (double)plan.gpu_scratch_bytes / 1e9);
+    else
+        printf("GPU: none (all %d layers on the CPU)\n", (int)plan.n_layer);
     printf("memory read bandwidth (streaming, %s): %.1f GB/s\n", on_gpu ? "GPU 0" : "same threads", bw);
     printf("%-8s %12s %12s %10s %9s\n", "test", "t/s median", "t/s min", "GB/s", "% of bw");
     if (np > 0) printf("pp%-6d %12.2f %12.2f %10s %9s\n", (int)np, pp[reps / 2], pp[0], "-", "-");
     if (ng > 0)
         printf("tg%-6d %12.2f %12.2f %10.1f %8.1f%%\n", (int)ng, tg[reps / 2], tg[0], wb * tg[reps / 2] / 1e9,
                bw > 0 ? 100.0 * wb * tg[reps / 2] / 1e9 / bw : 0.0);
+    /* where a token's time went (the mean over the repetitions): the GPU's includes moving the
+       activations across and waiting for it */
+    for (test = 0; test < 2; test++)
+        if (test == 0 ? np > 0 : ng > 0)
+            printf("%s%-6d ms per token by device: GPU %.3f, CPU %.3f\n", test == 0 ? "pp" : "tg", (int)(test == 0 ? np : ng),
+                   dev_ms[test][1], dev_ms[test][0]);
     rf_model_free(m);
     return 0;
 }

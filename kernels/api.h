@@ -57,6 +57,12 @@ size_t rf_hip_buf_used(const rf_hip_buf *b);
 int rf_hip_upload(rf_hip_dev *d, void *dst, const void *src, size_t n);
 int rf_hip_upload_async(rf_hip_dev *d, void *dst, const void *src, size_t n); /* queued; for a few bytes */
 int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t n); /* waits */
+/* Pinned (page-locked) host memory, for activations that cross between the CPU and the GPU every
+   step (a model split between them): copies to and from it need no staging. NULL when none. */
+void *rf_hip_host_alloc(rf_hip_dev *d, size_t bytes);
+void rf_hip_host_free(rf_hip_dev *d, void *p); /* NULL is fine */
+/* Host -> device from pinned memory (rf_hip_host_alloc), straight; done when this returns. */
+int rf_hip_upload_pinned(rf_hip_dev *d, void *dst, const void *src, size_t n);
 int rf_hip_memset(rf_hip_dev *d, void *dst, int v, size_t n);
 int rf_hip_sync(rf_hip_dev *d); /* waits for the stream; reports launch/execution errors */
 

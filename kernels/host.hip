@@ -193,6 +193,30 @@ extern "C" int rf_hip_download(rf_hip_dev *d, void *dst, const void *src, size_t
     return 0;
 }
 
+extern "C" void *rf_hip_host_alloc(rf_hip_dev *d, size_t bytes) {
+    void *p = 0;
+    hipError_t e;
+    (void)hipSetDevice(d->device);
+    if ((e = RF_HIP_HOST_ALLOC(&p, bytes ? bytes : 1)) != hipSuccess) {
+        (void)hipGetLastError();
+        (void)rf_hip_fail(d, e, "allocating pinned host memory");
+        return 0;
+    }
+    return p;
+}
+
+extern "C" void rf_hip_host_free(rf_hip_dev *d, void *p) {
+    if (!p) return;
+    if (d) (void)hipSetDevice(d->device);
+    (void)hipHostFree(p);
+}
+
+extern "C" int rf_hip_upload_pinned(rf_hip_dev *d, void *dst, const void *src, size_t n) {
+    RF_HIP_TRY(d, hipMemcpyAsync(dst, src, n, hipMemcpyHostToDevice, d->stream), "copying to the GPU");
+    RF_HIP_TRY(d, hipStreamSynchronize(d->stream), "copying to the GPU");
+    return 0;
+}
+
 extern "C" int rf_hip_memset(rf_hip_dev *d, void *dst, int v, size_t n) {
     RF_HIP_TRY(d, hipMemsetAsync(dst, v, n, d->stream), "clearing GPU memory");
     return 0;

@@ -306,6 +306,8 @@ typedef struct rf_synth_params {
     uint64_t seed;          /* default 1 */
     int tied_embeddings;    /* 1: no output.weight (gemma3 is always tied) */
     rf_logger *log;         /* progress and notices (NULL: default logger) */
+    int64_t n_experts;      /* > 0: a Mixtral-style MoE FFN of this many experts (default 0: dense) */
+    int64_t n_experts_used; /* experts per token (needed with n_experts) */
 } rf_synth_params;
 
 RF_API rf_status rf_synth_write(const rf_synth_params *p, const char *path);
@@ -418,15 +420,43 @@ RF_API void rf_stop_scan(const char *const *stops, size_t n_stops, const char *t
    once and shared by threads; an rf_ctx is one inference session (KV cache, scratch, position). */
 
 typedef struct rf_model rf_model;
+#define RF_GPU_LAYERS_ALL (-1)  /* n_gpu_layers: every layer, and the embedding and output head */
+#define RF_GPU_LAYERS_AUTO (-2) /* n_gpu_layers: as many layers as fit the GPU's free memory */
+
 typedef struct rf_model_params {
     unsigned gguf_flags;   /* RF_GGUF_NO_MMAP */
     rf_logger *log;        /* NULL: the default logger */
-    int32_t n_gpu_layers;  /* 0: CPU. < 0 or >= the layer count: every layer on the GPU (builds with
-                              ROCMFORGE_HIP; otherwise a warning and the CPU). A split is not done yet. */
+    /* Layers on the GPU (builds with ROCMFORGE_HIP; otherwise a warning and the CPU). 0: the CPU.
+       N: the last N layers on the GPU, the others on the CPU (llama.cpp's -ngl); the output head
+       goes on the GPU when every layer does. RF_GPU_LAYERS_ALL (or any N >= the layer count, or
+       another negative value): every layer. RF_GPU_LAYERS_AUTO: as many as fit the free GPU
+       memory with their KV cache for n_ctx positions and a context's scratch, less a margin
+       (the environment variable RF_GPU_VRAM_BUDGET, bytes or with K/M/G, caps it). A layer with
+       a tensor type the GPU has no kernel for stays on the CPU; no GPU, or no room for the
+       weights, means fewer layers or the CPU, with a warning -- never a failed load. */
+    int32_t n_gpu_layers;
     int32_t gpu_device;    /* which GPU (0: the first) */
+    int32_t n_ctx;         /* the context RF_GPU_LAYERS_AUTO reserves KV cache for (0: rf_ctx_new's default) */
+    int32_t moe_cpu;       /* 1: MoE expert matrices (and routers) stay in host memory and the CPU
+                              runs the expert FFN of GPU layers; their attention stays on the GPU */
 } rf_model_params;
 
 RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_model **out);
+
+/* Where rf_model_load put the model's work (every field 0 for a CPU-only model). The GPU bytes
+   are what its weights take, and what each context's KV cache (n_ctx positions) and scratch
+   take there; budget is what RF_GPU_LAYERS_AUTO fitted them into (0: no fit). */
+typedef struct rf_gpu_plan {
+    int32_t n_layer;          /* the model's layers */
+    int32_t n_gpu_layers;     /* how many the GPU runs */
+    int32_t first_gpu_layer;  /* the lowest of them (-1: none); the GPU runs [first, n_layer) less
+                                 the layers it has no kernel for */
+    int32_t io_on_gpu;        /* embedding and output head on the GPU */
+    int32_t moe_cpu;          /* expert FFNs on the CPU */
+    int32_t n_ctx;            /* the context the KV bytes are for */
+    uint64_t gpu_weight_bytes, gpu_kv_bytes, gpu_scratch_bytes, cpu_weight_bytes, budget;
+} rf_gpu_plan;
+RF_API void rf_model_gpu_plan(const rf_model *m, rf_gpu_plan *out);
 RF_API void rf_model_free(rf_model *m);
 RF_API const rf_tokenizer *rf_model_tokenizer(const rf_model *m);
 RF_API const rf_gguf *rf_model_gguf(const rf_model *m);
@@ -503,7 +533,11 @@ RF_API rf_status rf_ctx_decode_sample(rf_ctx *c, const int32_t *tokens, int32_t 
 RF_API int32_t rf_ctx_pos(const rf_ctx *c);          /* tokens in the cache */
 RF_API int32_t rf_ctx_n_ctx(const rf_ctx *c);
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos);  /* forget positions >= pos */
-RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c);   /* the kernel path it computes with */
+RF_API const char *rf_ctx_cpu_kernels(const rf_ctx *c);
+/* Seconds this context's forward passes spent on each device since it was made: the GPU's
+   include moving activations across and waiting for it; the CPU's, its layers, embedding and
+   output head where it runs them. */
+RF_API void rf_ctx_device_seconds(const rf_ctx *c, double *cpu_s, double *gpu_s);   /* the kernel path it computes with */
 
 /* The CPU as the library sees it: architecture, features, the kernel paths it can run and the one
    a context picks by default, as "key: value" lines. Writes at most n bytes (NUL included);

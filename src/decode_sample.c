@@ -14,7 +14,7 @@ RF_API rf_status rf_ctx_decode_sample(rf_ctx *c, const int32_t *tokens, int32_t 
     int32_t tok = 0, n_valid = 0;
     /* *out is written only after the decode: it may be the caller's tokens[0] (one-token steps). */
     if (!c || !s || !out || n < 1) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_sample: bad arguments");
-    if (!c->gpu || !rf__sampler_plan(s, &plan) || !rf__hip_pick_arm(c->gpu, &plan, rf__sampler_peek_uniform(s))) {
+    if (!rf__sched_whole_gpu(c) || !rf__sampler_plan(s, &plan) || !rf__hip_pick_arm(c->gpu, &plan, rf__sampler_peek_uniform(s))) {
         if ((st = rf_ctx_decode(c, tokens, n)) != RF_OK) return *out = 0, st;
         return rf_sampler_sample(s, c->logits, out);
     }

@@ -41,7 +41,8 @@ struct rf_ctx {
     int32_t *tokens;   /* the token at each cached position, for prefix reuse */
     rf_type act_type;  /* the format qbuf holds the batch's activations in */
     rf__pool *pool;
-    struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch when the model is on the GPU */
+    struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch for its layers (sched.c), or NULL */
+    double t_cpu, t_gpu;      /* seconds of forward pass on each device (rf_ctx_device_seconds) */
     rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
 };
 
@@ -149,7 +150,7 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for a %lld-position context", (long long)n_ctx);
     }
-    if (m->gpu && (s = rf__hip_ctx_new(m, c->n_ctx, &c->gpu)) != RF_OK) {
+    if ((s = rf__sched_ctx_new(c)) != RF_OK) {
         rf_ctx_free(c);
         return s;
     }
@@ -419,11 +420,15 @@ static void rf__logits(rf_ctx *c, const rf__batch *b) {
         if (b->want[t]) memcpy(b->seq[t]->logits, c->logits_rows + nw++ * m->n_vocab, sizeof(float) * (size_t)m->n_vocab);
 }
 
-/* The whole transformer for the rows of b (their pages reserved), computed with c's scratch. */
-static void rf__forward(rf_ctx *c, const rf__batch *b) {
+/* The whole transformer for the rows of b (their pages reserved), computed with c's scratch;
+   the layers on their devices (sched.c: on a model split between CPU and GPU, b holds rows of c
+   only). */
+static rf_status rf__forward(rf_ctx *c, const rf__batch *b) {
     const rf_model *m = c->m;
     const int64_t d = m->n_embd;
-    int64_t l, t, i;
+    const double t0 = rf__now(), cpu0 = c->t_cpu, gpu0 = c->t_gpu;
+    int64_t t, i;
+    rf_status s;
 
     for (t = 0; t < b->n; t++) {
         float *x = c->x + t * d;
@@ -431,16 +436,14 @@ static void rf__forward(rf_ctx *c, const rf__batch *b) {
         if (m->embed_scale != 1.0f)
             for (i = 0; i < d; i++) x[i] *= m->embed_scale;
     }
-    for (l = 0; l < m->n_layer; l++) {
-        rf__attn_qkv(c, b, l);
-        rf__attn_out(c, b, l);
-        rf__ffn(c, l, b->n);
-    }
+    if ((s = rf__sched_layers(c, b)) != RF_OK) return s;
     for (t = 0; t < b->n; t++) {
         b->seq[t]->tokens[b->pos[t]] = b->tok[t];
         b->seq[t]->pos = b->pos[t] + 1;
     }
     rf__logits(c, b);
+    c->t_cpu = cpu0 + (rf__now() - t0) - (c->t_gpu - gpu0); /* moe_cpu's hook moved its share over */
+    return RF_OK;
 }
 
 static rf_status rf__check_tokens(const rf_ctx *c, const int32_t *tokens, int32_t n) {
@@ -461,8 +464,10 @@ RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
         return rf__err(RF_ERR_TOO_LARGE, "context full: %d tokens in the cache + %d new > context size %d",
                        c->pos, n, c->n_ctx);
     if ((s = rf__check_tokens(c, tokens, n)) != RF_OK) return s;
-    if (c->gpu) { /* the whole forward pass on the GPU (hip.c) */
+    if (rf__sched_whole_gpu(c)) { /* the whole forward pass on the GPU (hip.c) */
+        const double t0 = rf__now();
         s = rf__hip_decode(c->gpu, tokens, n, c->pos, c->logits);
+        c->t_gpu += rf__now() - t0;
         if (s == RF_OK) memcpy(c->tokens + c->pos, tokens, sizeof(int32_t) * (size_t)n), c->pos += n;
         return s;
     }
@@ -475,7 +480,7 @@ RF_API rf_status rf_ctx_decode(rf_ctx *c, const int32_t *tokens, int32_t n) {
             b.pos[t] = c->pos + t;
             b.want[t] = i + t == n - 1;
         }
-        rf__forward(c, &b);
+        if ((s = rf__forward(c, &b)) != RF_OK) return s;
     }
     return RF_OK;
 }
@@ -484,7 +489,7 @@ RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32
     rf__batch b;
     rf_ctx *c;
     rf_status s;
-    int32_t i, j, t;
+    int32_t i, j, t, any_gpu = 0;
     if (!ctxs || !tokens || n < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_decode_batch: bad arguments");
     if (n == 0) return RF_OK;
     c = ctxs[0];
@@ -497,8 +502,9 @@ RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32
             return rf__err(RF_ERR_TOO_LARGE, "context %d full: %d tokens in the cache", i, ctxs[i]->pos);
         if ((s = rf__check_tokens(ctxs[i], tokens + i, 1)) != RF_OK) return s;
         if (ctxs[i]->n_ctx > c->n_ctx) c = ctxs[i]; /* its attention scratch fits every row */
+        any_gpu |= ctxs[i]->gpu != NULL;
     }
-    if (c->gpu) { /* one by one (hip.c decodes one sequence) */
+    if (any_gpu) { /* one by one (hip.c decodes one sequence; a GPU layer's cache is there) */
         for (i = 0; i < n; i++)
             if ((s = rf_ctx_decode(ctxs[i], tokens + i, 1)) != RF_OK) return s;
         return RF_OK;
@@ -520,7 +526,7 @@ RF_API rf_status rf_ctx_decode_batch(rf_ctx **ctxs, const int32_t *tokens, int32
             b.pos[t] = ctxs[i + t]->pos;
             b.want[t] = 1;
         }
-        rf__forward(c, &b);
+        if ((s = rf__forward(c, &b)) != RF_OK) return s;
     }
     return RF_OK;
 }
@@ -538,6 +544,6 @@ RF_API const int32_t *rf_ctx_tokens(const rf_ctx *c, int32_t *n) {
 RF_API rf_status rf_ctx_truncate(rf_ctx *c, int32_t pos) {
     if (!c || pos < 0) return rf__err(RF_ERR_INVALID_ARG, "rf_ctx_truncate: bad arguments");
     if (pos < c->pos) c->pos = pos;
-    if (!c->gpu) rf__kv_release(c, (c->pos + RF_KV_PAGE - 1) / RF_KV_PAGE);
+    rf__kv_release(c, (c->pos + RF_KV_PAGE - 1) / RF_KV_PAGE); /* none held when the GPU runs it all */
     return RF_OK;
 }

@@ -1,5 +1,5 @@
-/* hip: the GPU side of rf_model and rf_ctx, under ROCMFORGE_HIP (without it, rf_model_params'
-   n_gpu_layers only logs that this build runs on the CPU). The kernels and the device runtime
+/* hip: the GPU side of rf_model and rf_ctx, under ROCMFORGE_HIP (without it, stubs: sched.c then
+   logs that this build runs on the CPU). The kernels and the device runtime
    live in rocmforge_hip.h, compiled by hipcc or nvcc; this file is plain C that calls its
    extern "C" API, and is the forward pass of forward.c again, with every op a kernel:
 
@@ -18,10 +18,15 @@
      int8     q4_0, q8_0, q4_K, q6_K matrices are packed at upload (rf_hip_pack) and multiplied
               by int8 activations with integer dot products (rf_hip_act_q8 + rf_hip_gemv_q8);
               where a layer's q, k, v (or gate, up) share such a type they become one matrix,
-              the RMSNorm is fused into the activation quantization, and the residual add into
-              the GEMV that feeds it
+              the RMSNorm and GLU are fused into the activation quantization, and the residual
+              add into the GEMV that feeds it
      float    every other type: activations rounded and handed back as floats (rf_hip_quant_act)
-              for the dequantizing GEMV (rf_hip_gemv) */
+              for the dequantizing GEMV (rf_hip_gemv)
+
+   What goes on the GPU is sched.c's decision (an rf__place): the layers it marks, their KV cache
+   only (slot[layer] indexes it), the embedding and output head only with `io`, the MoE experts
+   not with `moe_cpu` (the host's hook runs them). rf__hip_batch runs a range of layers; sched.c
+   moves the activations in and out when the CPU runs the others. */
 
 #ifdef ROCMFORGE_HIP
 #include "rocmforge_hip.h"
@@ -50,6 +55,9 @@ struct rf__hip_model {
     rf__glayer *layers;
     rf__gmat tok_embd, output;
     float *out_norm, *rope_freqs;
+    int32_t *slot; /* [n_layer]: the layer's index in the GPU KV cache, -1 when the CPU runs it */
+    int64_t n_slot;
+    int io, moe_cpu; /* see rf__place */
     int device;
     uint64_t total, done, next_report; /* upload progress */
     const rf_logger *log;
@@ -76,6 +84,12 @@ struct rf__hip_ctx {
     rf__sample_plan pick;
     double pick_u;
     int32_t *pick_out, pick_res[2];
+    /* The host side of a split (sched.c): pinned [RF__HIP_BATCH][n_embd] floats for activations
+       crossing to and from the CPU; the CPU's expert FFN for GPU layers under moe_cpu (x: n rows
+       of normed activations in host_io, replaced by the FFN's output). */
+    float *host_io;
+    void (*host_moe)(void *user, int64_t layer, float *x, int64_t n);
+    void *host_user;
 };
 
 static rf_status rf__hip_fail(rf_hip_dev *d, const char *what) {
@@ -166,7 +180,7 @@ static rf_status rf__hip_put_mat(rf__hip_model *g, const rf__mat *w, int64_t ne2
     rf_status s;
     memset(out, 0, sizeof *out);
     out->q8 = -1;
-    if (!w->data) return RF_OK;
+    if (!w->data || (ne2 > 1 && g->moe_cpu)) return RF_OK; /* experts stay in host memory */
     if (ne2 == 1 && g->pack_ok && rf__hip_can_pack(&w, 1)) return rf__hip_put_packed(g, &w, 1, out);
     if (!rf__hip_type_ok(w->type))
         return rf__err(RF_ERR_UNSUPPORTED, "GPU: tensor type %s has no GPU kernel", rf_type_name(w->type));
@@ -185,18 +199,21 @@ static rf_status rf__hip_place(rf__hip_model *g, const rf_model *m) {
     rf_status s;
     int64_t il;
 #define RF__TRY(x) do { if ((s = (x)) != RF_OK) return s; } while (0)
-    const int pack_ok = g->pack_ok;
-    g->pack_ok = 0; /* the embedding kernel reads the GGUF layout */
-    RF__TRY(rf__hip_put_mat(g, &m->tok_embd, 1, &g->tok_embd));
-    g->pack_ok = pack_ok;
-    if (m->output.data == m->tok_embd.data) g->output = g->tok_embd;
-    else RF__TRY(rf__hip_put_mat(g, &m->output, 1, &g->output));
-    RF__TRY(rf__hip_put_vec(g, m->out_norm, d, &g->out_norm));
+    if (g->io) {
+        const int pack_ok = g->pack_ok;
+        g->pack_ok = 0; /* the embedding kernel reads the GGUF layout */
+        RF__TRY(rf__hip_put_mat(g, &m->tok_embd, 1, &g->tok_embd));
+        g->pack_ok = pack_ok;
+        if (m->output.data == m->tok_embd.data) g->output = g->tok_embd;
+        else RF__TRY(rf__hip_put_mat(g, &m->output, 1, &g->output));
+        RF__TRY(rf__hip_put_vec(g, m->out_norm, d, &g->out_norm));
+    }
     RF__TRY(rf__hip_put_vec(g, m->rope_freqs, m->n_rot / 2, &g->rope_freqs));
     for (il = 0; il < m->n_layer; il++) {
         const rf__layer *L = &m->layers[il];
         rf__glayer *G = &g->layers[il];
         const rf__mat *qkv[3], *gate_up[2];
+        if (g->slot[il] < 0) continue; /* the CPU runs it */
         RF__TRY(rf__hip_put_vec(g, L->attn_norm, d, &G->attn_norm));
         RF__TRY(rf__hip_put_vec(g, L->ffn_norm, d, &G->ffn_norm));
         RF__TRY(rf__hip_put_vec(g, L->post_attn_norm, d, &G->post_attn_norm));
@@ -226,7 +243,7 @@ static rf_status rf__hip_place(rf__hip_model *g, const rf_model *m) {
             RF__TRY(rf__hip_put_mat(g, &L->w_up, 1, &G->w_up));
         }
         RF__TRY(rf__hip_put_mat(g, &L->w_down, 1, &G->w_down));
-        RF__TRY(rf__hip_put_mat(g, &L->moe_router, 1, &G->moe_router));
+        if (!g->moe_cpu) RF__TRY(rf__hip_put_mat(g, &L->moe_router, 1, &G->moe_router));
         RF__TRY(rf__hip_put_mat(g, &L->moe_gate, ne, &G->moe_gate));
         RF__TRY(rf__hip_put_mat(g, &L->moe_up, ne, &G->moe_up));
         RF__TRY(rf__hip_put_mat(g, &L->moe_down, ne, &G->moe_down));
@@ -241,35 +258,62 @@ static void rf__hip_model_free(struct rf__hip_model *g) {
     rf_hip_close(g->dev);
     RF_FREE(g->layers);
     RF_FREE(g->pack);
+    RF_FREE(g->slot);
     RF_FREE(g);
 }
 
-/* All layers on the GPU, or none: n_gpu_layers < 0 or >= n_layer asks for all; fewer (a split
-   between CPU and GPU is not implemented yet) and weight types without a GPU kernel keep the
-   model on the CPU, with a warning. Device errors (no GPU, out of memory) are RF_ERR_DEVICE. */
-static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t device, struct rf__hip_model **out) {
+/* The host-side shell of placement p: the slot map and the flags, no device, no weights. */
+static rf__hip_model *rf__hip_shell(const rf_model *m, const rf__place *p) {
+    rf__hip_model *g = RF__NEWZ(rf__hip_model, 1);
+    int64_t l;
+    if (!g) return NULL;
+    if (!(g->layers = RF__NEWZ(rf__glayer, m->n_layer)) || !(g->slot = RF__NEW(int32_t, m->n_layer))) {
+        rf__hip_model_free(g);
+        return NULL;
+    }
+    for (l = 0; l < m->n_layer; l++) g->slot[l] = p->gpu[l] ? (int32_t)g->n_slot++ : -1;
+    g->io = p->io;
+    g->moe_cpu = p->moe_cpu;
+    g->log = &m->log;
+    g->pack_ok = !getenv("RF_GPU_NO_INT8"); /* for measuring what the int8 path buys */
+    return g;
+}
+
+/* The weight bytes placement p puts on the GPU, without a device (the sizing pass of
+   rf__hip_place); RF_ERR_UNSUPPORTED when one of its tensors has a type with no GPU kernel. */
+static rf_status rf__hip_weight_bytes(const rf_model *m, const rf__place *p, uint64_t *bytes) {
+    rf__hip_model *g = rf__hip_shell(m, p);
+    rf_status s;
+    *bytes = 0;
+    if (!g) return rf__err(RF_ERR_OOM, "GPU: out of host memory");
+    s = rf__hip_place(g, m);
+    *bytes = g->total;
+    rf__hip_model_free(g);
+    return s;
+}
+
+/* Free and total memory of a device (opened and closed again); nonzero and err when none. */
+static int rf__hip_probe(int32_t device, uint64_t *free_mem, uint64_t *total_mem, char *err, size_t err_len) {
+    rf_hip_dev *d;
+    rf_hip_info info;
+    if (rf_hip_open(device, &d, err, err_len)) return 1;
+    rf_hip_get_info(d, &info);
+    rf_hip_close(d);
+    *free_mem = info.free_mem;
+    *total_mem = info.total_mem;
+    return 0;
+}
+
+/* The weights of placement p (sched.c's choice) on device `device`. A type without a GPU kernel
+   is RF_ERR_UNSUPPORTED, no device or no room RF_ERR_DEVICE: sched.c falls back from both. */
+static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t device, struct rf__hip_model **out) {
     rf__hip_model *g;
     rf_hip_info info;
     char err[256];
     rf_status s;
     *out = NULL;
-    if (n_gpu_layers == 0) return RF_OK;
-    if (n_gpu_layers > 0 && n_gpu_layers < m->n_layer) {
-        rf__log(&m->log, RF_LOG_WARN, "GPU: %d of %lld layers asked for; splitting a model between CPU and GPU is "
-                "not implemented yet, running on the CPU", (int)n_gpu_layers, (long long)m->n_layer);
-        return RF_OK;
-    }
-    if (m->rope_mscale != 1.0f) {
-        rf__log(&m->log, RF_LOG_WARN, "GPU: YaRN RoPE scaling is not in the GPU kernels yet; running on the CPU");
-        return RF_OK;
-    }
-    if (!(g = RF__NEWZ(rf__hip_model, 1)) || !(g->layers = RF__NEWZ(rf__glayer, m->n_layer))) {
-        RF_FREE(g);
-        return rf__err(RF_ERR_OOM, "GPU: out of host memory");
-    }
-    g->log = &m->log;
+    if (!(g = rf__hip_shell(m, p))) return rf__err(RF_ERR_OOM, "GPU: out of host memory");
     g->device = device;
-    g->pack_ok = !getenv("RF_GPU_NO_INT8"); /* for measuring what the int8 path buys */
     if (rf_hip_open(device, &g->dev, err, sizeof err)) {
         rf__hip_model_free(g);
         return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", (int)device, err);
@@ -280,9 +324,7 @@ static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t de
             info.matrix_cores ? "yes (unused yet)" : "no", (double)info.free_mem / 1e9, (double)info.total_mem / 1e9);
     if ((s = rf__hip_place(g, m)) != RF_OK) { /* sizing pass; also checks every type */
         rf__hip_model_free(g);
-        if (s != RF_ERR_UNSUPPORTED) return s;
-        rf__log(&m->log, RF_LOG_WARN, "%s; running on the CPU", rf_last_error());
-        return RF_OK;
+        return s;
     }
     if (rf_hip_buf_new(g->dev, (size_t)g->total, &g->weights)) {
         s = rf__err(RF_ERR_DEVICE, "GPU: the weights (%.1f MB) do not fit: %s", (double)g->total / 1e6,
@@ -304,6 +346,7 @@ static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t de
 static void rf__hip_ctx_free(struct rf__hip_ctx *c) {
     if (!c) return;
     rf_hip_graph_free(c->graph);
+    rf_hip_host_free(c->dev, c->host_io);
     rf_hip_buf_free(c->kv);
     rf_hip_buf_free(c->scratch);
     rf_hip_close(c->dev);
@@ -311,6 +354,19 @@ static void rf__hip_ctx_free(struct rf__hip_ctx *c) {
 }
 
 static float *rf__hip_f32(rf_hip_buf *b, int64_t n) { return (float *)rf_hip_buf_alloc(b, sizeof(float) * (size_t)(n > 0 ? n : 1), 256); }
+
+/* Device bytes of a context: the f16 KV cache of n_layer layers over n_ctx positions, and the
+   scratch (x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits and index
+   arrays). sched.c's auto-fit counts with this too. */
+static void rf__hip_ctx_bytes(const rf_model *m, int64_t n_ctx, int64_t n_layer, uint64_t *kv_bytes, uint64_t *scratch_bytes) {
+    const int64_t d = m->n_embd, qd = m->n_head * m->head_dim, kvd = m->n_head_kv * m->head_dim, B = RF__HIP_BATCH;
+    const int64_t wide = RF__MAX(RF__MAX(d, qd), 2 * m->n_ff), nx = RF__MAX(m->n_expert_used, 1);
+    *kv_bytes = 2 * (uint64_t)n_layer * (uint64_t)n_ctx * (uint64_t)kvd * sizeof(uint16_t) + 512;
+    *scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
+                                                              RF__MAX(m->n_expert, 1) + nx + d) +
+                     sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) +
+                     rf_hip_act_q8_bytes(wide, B) + 23 * 256;
+}
 
 static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) {
     const rf__hip_model *g = m->gpu;
@@ -329,20 +385,15 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
         RF_FREE(c);
         return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", g->device, err);
     }
-    kv_bytes = 2 * (uint64_t)m->n_layer * c->kv_layer * sizeof(uint16_t) + 512;
-    /* x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits and index arrays */
-    scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
-                                                             RF__MAX(m->n_expert, 1) + nx + d) +
-                    sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) +
-                    rf_hip_act_q8_bytes(wide, B) + 23 * 256;
+    rf__hip_ctx_bytes(m, n_ctx, g->n_slot, &kv_bytes, &scratch_bytes);
     if (rf_hip_buf_new(c->dev, (size_t)kv_bytes, &c->kv) || rf_hip_buf_new(c->dev, (size_t)scratch_bytes, &c->scratch)) {
         rf_status s = rf__err(RF_ERR_DEVICE, "GPU: KV cache (%.1f MB) and scratch (%.1f MB) do not fit: %s",
                               (double)kv_bytes / 1e6, (double)scratch_bytes / 1e6, rf_hip_error(c->dev));
         rf__hip_ctx_free(c);
         return s;
     }
-    c->k = (uint16_t *)rf_hip_buf_alloc(c->kv, sizeof(uint16_t) * (size_t)(m->n_layer * (int64_t)c->kv_layer), 256);
-    c->v = (uint16_t *)rf_hip_buf_alloc(c->kv, sizeof(uint16_t) * (size_t)(m->n_layer * (int64_t)c->kv_layer), 256);
+    c->k = (uint16_t *)rf_hip_buf_alloc(c->kv, sizeof(uint16_t) * (size_t)(g->n_slot * (int64_t)c->kv_layer), 256);
+    c->v = (uint16_t *)rf_hip_buf_alloc(c->kv, sizeof(uint16_t) * (size_t)(g->n_slot * (int64_t)c->kv_layer), 256);
     c->x = rf__hip_f32(c->scratch, B * RF__MAX(d, qd));
     c->xb = rf__hip_f32(c->scratch, B * RF__MAX(d, qd));
     c->xb2 = rf__hip_f32(c->scratch, B * RF__MAX(d, qd));
@@ -421,10 +472,13 @@ static int rf__hip_mv(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_t
 }
 
 /* The kernels of one batch of n <= RF__HIP_BATCH tokens at positions pos.. (or, pos_at != NULL,
-   at the position in device memory: the captured one-token step), token ids already in c->ids:
-   the equations of forward.c's rf__forward, every line a kernel, ending with the last token's
-   logits in c->logits when `logits`. Queues work only (no waits), so it can be captured. */
-static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t *pos_at, int logits) {
+   at the position in device memory: the captured one-token step) through layers [l0, l1): the
+   equations of forward.c's rf__forward, every line a kernel. embed: the token ids in c->ids
+   first (else sched.c has put the activations in c->x); logits: the last token's logits into
+   c->logits. Queues work only (no waits) unless the CPU runs the experts (moe_cpu), so a step
+   without that can be captured. */
+static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t *pos_at, int64_t l0, int64_t l1, int embed,
+                          int logits) {
     const rf_model *m = c->m;
     const rf__hip_model *g = m->gpu;
     rf_hip_dev *dv = c->dev;
@@ -434,15 +488,16 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
     int64_t l, t, k;
     int e = 0;
 #define RF__H(x) do { if ((e = (x)) != 0) return e; } while (0)
-    RF__H(rf_hip_embed(dv, c->x, d, (int)g->tok_embd.type, g->tok_embd.w, d, g->tok_embd.row_bytes, c->ids, n, m->embed_scale));
-    for (l = 0; l < m->n_layer; l++) {
+    if (embed)
+        RF__H(rf_hip_embed(dv, c->x, d, (int)g->tok_embd.type, g->tok_embd.w, d, g->tok_embd.row_bytes, c->ids, n, m->embed_scale));
+    for (l = l0; l < l1; l++) {
         const rf__layer *L = &m->layers[l];
         const rf__glayer *G = &g->layers[l];
         const rf__gmat *w_in = G->wqkv.w ? &G->wqkv : &G->wq;
         const float *xin = c->x;
         float *q = c->q, *kk = c->kn, *vv = c->vn;
         int64_t ldq = qd, ldk = kvd, ldin = d;
-        uint16_t *kc = c->k + (uint64_t)l * c->kv_layer, *vc = c->v + (uint64_t)l * c->kv_layer;
+        uint16_t *kc = c->k + (uint64_t)g->slot[l] * c->kv_layer, *vc = c->v + (uint64_t)g->slot[l] * c->kv_layer;
 
         /* attention: norm (fused into the int8 quantization), q k v, rope, cache, attend */
         RF__H(rf__hip_prep(c, w_in, &xin, &ldin, G->attn_norm, c->xb, n));
@@ -487,7 +542,12 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
         }
 
         /* feed-forward: norm (fused), gate and up, GLU, down */
-        if (m->n_expert > 0) { /* route on the device; each token's experts picked by index there */
+        if (m->n_expert > 0 && g->moe_cpu) { /* the experts are in host memory: the CPU runs them */
+            RF__H(rf_hip_rmsnorm(dv, c->xb, c->x, G->ffn_norm, d, n, m->rms_eps));
+            RF__H(rf_hip_download(dv, c->host_io, c->xb, sizeof(float) * (size_t)(n * d)));
+            c->host_moe(c->host_user, l, c->host_io, n);
+            RF__H(rf_hip_upload_pinned(dv, c->xb2, c->host_io, sizeof(float) * (size_t)(n * d)));
+        } else if (m->n_expert > 0) { /* route on the device; each token's experts picked by index there */
             const int64_t K = m->n_expert_used;
             RF__H(rf_hip_rmsnorm(dv, c->xb, c->x, G->ffn_norm, d, n, m->rms_eps));
             RF__H(rf__hip_mv(c, &G->moe_router, c->xb, d, c->router, m->n_expert, n, NULL));
@@ -543,32 +603,34 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
     return 0;
 }
 
-/* One batch: ids up, the layers (a one-token step with logits from its graph, captured on first
-   use), then the logits or the device's pick back. Returns 0 or a device error code. */
-static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32_t pos, float *logits) {
+/* One batch through layers [l0, l1): the token ids up and embedded (tokens != NULL; else sched.c
+   has put the activations in c->x), the layers, then the logits or the device's pick back
+   (logits != NULL). A one-token step through the whole model runs from its graph, captured on
+   first use. Returns 0 or a device error code. */
+static int rf__hip_batch(rf__hip_ctx *c, const int32_t *tokens, int64_t n, int32_t pos, int64_t l0, int64_t l1, float *logits) {
     const rf_model *m = c->m;
     rf_hip_dev *dv = c->dev;
     int e;
-    if (n == 1 && logits && !c->graph_off) {
+    if (n == 1 && tokens && logits && l0 == 0 && l1 == m->n_layer && !m->gpu->moe_cpu && !c->graph_off) {
         if ((e = rf_hip_upload_async(dv, c->ids, tokens, sizeof(int32_t))) != 0 ||
             (e = rf_hip_upload_async(dv, c->pos_dev, &pos, sizeof(int32_t))) != 0)
             return e;
         if (!c->graph) {
             if ((e = rf_hip_capture_begin(dv)) != 0) return e;
-            e = rf__hip_layers(c, 1, 0, c->pos_dev, 1);
+            e = rf__hip_layers(c, 1, 0, c->pos_dev, 0, m->n_layer, 1, 1);
             if (rf_hip_capture_end(dv, &c->graph) || e) { /* capture is not for this device or runtime: go on without */
                 rf__log(&m->log, RF_LOG_WARN, "GPU: cannot capture the decode step as a graph (%s); launching kernels one by one",
                         rf_hip_error(dv));
                 rf_hip_graph_free(c->graph);
                 c->graph = NULL;
                 c->graph_off = 1;
-                if ((e = rf__hip_layers(c, 1, pos, NULL, 1)) != 0) return e;
+                if ((e = rf__hip_layers(c, 1, pos, NULL, 0, m->n_layer, 1, 1)) != 0) return e;
             }
         }
         if (c->graph && (e = rf_hip_graph_launch(dv, c->graph)) != 0) return e;
     } else {
-        if ((e = rf_hip_upload(dv, c->ids, tokens, sizeof(int32_t) * (size_t)n)) != 0) return e;
-        if ((e = rf__hip_layers(c, n, pos, NULL, logits != NULL)) != 0) return e;
+        if (tokens && (e = rf_hip_upload(dv, c->ids, tokens, sizeof(int32_t) * (size_t)n)) != 0) return e;
+        if ((e = rf__hip_layers(c, n, pos, NULL, l0, l1, tokens != NULL, logits != NULL)) != 0) return e;
     }
     if (!logits) return rf_hip_sync(dv);
     if (c->pick_armed) { /* 8 bytes back instead of n_vocab floats */
@@ -588,7 +650,8 @@ static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, in
     int32_t i0;
     for (i0 = 0; i0 < n; i0 += RF__HIP_BATCH) {
         const int32_t nb = RF__MIN(RF__HIP_BATCH, n - i0);
-        if (rf__hip_batch(c, tokens + i0, nb, pos + i0, i0 + nb == n ? logits : NULL)) return rf__hip_fail(c->dev, "decode");
+        if (rf__hip_batch(c, tokens + i0, nb, pos + i0, 0, c->m->n_layer, i0 + nb == n ? logits : NULL))
+            return rf__hip_fail(c->dev, "decode");
     }
     return RF_OK;
 }
@@ -635,11 +698,10 @@ RF_API rf_status rf_gpu_read_bandwidth(int32_t device, uint64_t bytes, int reps,
 
 struct rf__hip_model { int unused; };
 struct rf__hip_ctx { int unused; };
-static rf_status rf__hip_model_new(rf_model *m, int32_t n_gpu_layers, int32_t device, struct rf__hip_model **out) {
-    (void)device;
+static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t device, struct rf__hip_model **out) {
+    (void)m, (void)p, (void)device;
     *out = NULL;
-    if (n_gpu_layers) rf__log(&m->log, RF_LOG_WARN, "GPU layers asked for, but this build has no GPU backend (ROCMFORGE_HIP): running on the CPU");
-    return RF_OK;
+    return rf__err(RF_ERR_UNSUPPORTED, "this build has no GPU backend (ROCMFORGE_HIP)");
 }
 static void rf__hip_model_free(struct rf__hip_model *g) { (void)g; }
 static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) {

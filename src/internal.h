@@ -67,12 +67,29 @@ static double rf__now(void) RF__UNUSED;
 static int rf__add_u64(uint64_t a, uint64_t b, uint64_t *out) RF__UNUSED;
 static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) RF__UNUSED;
 
-/* hip.c: the GPU side of rf_model / rf_ctx (stubs that log without ROCMFORGE_HIP) */
+/* sched.c's placement of a model, what hip.c uploads: the layers the GPU runs (the CPU runs the
+   others), whether the embedding and output head go there too, whether expert matrices stay in
+   host memory. */
+typedef struct rf__place {
+    const uint8_t *gpu; /* [n_layer]: 1 = on the GPU */
+    int io;             /* embedding, output norm and head on the GPU */
+    int moe_cpu;        /* MoE routers and experts stay in host memory; the CPU runs them */
+} rf__place;
+
+/* hip.c: the GPU side of rf_model / rf_ctx (stubs without ROCMFORGE_HIP) */
 struct rf_model;
+struct rf_ctx;
+struct rf__batch;
 struct rf__hip_model;
 struct rf__hip_ctx;
-static rf_status rf__hip_model_new(struct rf_model *m, int32_t n_gpu_layers, int32_t device, struct rf__hip_model **out) RF__UNUSED;
+static rf_status rf__hip_model_new(struct rf_model *m, const rf__place *p, int32_t device, struct rf__hip_model **out) RF__UNUSED;
 static void rf__hip_model_free(struct rf__hip_model *g) RF__UNUSED;
 static rf_status rf__hip_ctx_new(const struct rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) RF__UNUSED;
 static void rf__hip_ctx_free(struct rf__hip_ctx *c) RF__UNUSED;
 static rf_status rf__hip_decode(struct rf__hip_ctx *c, const int32_t *tokens, int32_t n, int32_t pos, float *logits) RF__UNUSED;
+/* sched.c: the hybrid scheduler -- places a model's layers at load, makes a context's GPU side,
+   and runs a batch's layers on their devices (forward.c calls these; sched.c comes after it) */
+static rf_status rf__sched_place(struct rf_model *m, const rf_model_params *p) RF__UNUSED;
+static rf_status rf__sched_ctx_new(struct rf_ctx *c) RF__UNUSED;
+static int rf__sched_whole_gpu(const struct rf_ctx *c) RF__UNUSED;
+static rf_status rf__sched_layers(struct rf_ctx *c, const struct rf__batch *b) RF__UNUSED;

@@ -60,6 +60,7 @@ struct rf_model {
     uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
     int64_t max_rows;       /* longest output of any matvec */
     struct rf__hip_model *gpu; /* the weights on the GPU (hip.c), or NULL */
+    rf_gpu_plan plan;          /* where sched.c put the layers */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -353,7 +354,7 @@ RF_API rf_status rf_model_load(const char *path, const rf_model_params *p, rf_mo
     if (m->yarn && (s = rf__yarn_freqs(m)) != RF_OK) goto fail;
     for (il = 0; il < m->n_layer; il++)
         if ((s = rf__load_layer(m, il, &m->layers[il])) != RF_OK) goto fail;
-    if (p && (s = rf__hip_model_new(m, p->n_gpu_layers, p->gpu_device, &m->gpu)) != RF_OK) goto fail;
+    if (p && (s = rf__sched_place(m, p)) != RF_OK) goto fail;
     *out = m;
     return RF_OK;
 fail:

@@ -213,21 +213,28 @@ typedef struct rf__syn_ctx {
     const rf_logger *log;
 } rf__syn_ctx;
 
-static rf_status rf__syn_add(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer,
-                             int64_t ne0, int64_t ne1) {
-    int64_t ne[2];
+/* ne2 > 1: a stack of ne2 matrices (MoE experts). The router stays f32, as llama.cpp keeps it. */
+static rf_status rf__syn_add3(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer,
+                              int64_t ne0, int64_t ne1, int64_t ne2) {
+    int64_t ne[3];
     rf__syn_tensor *st;
-    rf_type type = (kind == RF__SYN_NORM || kind == RF__SYN_BIAS) ? RF_TYPE_F32
-                                                                  : rf__type_plan_pick(&c->plan, name, layer, c->p->n_layers, ne0, c->log, "synth");
+    rf_type type = (kind == RF__SYN_NORM || kind == RF__SYN_BIAS || strstr(name, "ffn_gate_inp"))
+                       ? RF_TYPE_F32
+                       : rf__type_plan_pick(&c->plan, name, layer, c->p->n_layers, ne0, c->log, "synth");
     ne[0] = ne0;
     ne[1] = ne1;
+    ne[2] = ne2;
     RF_ASSERT(c->n_specs < c->cap);
     st = &c->specs[c->n_specs];
     st->seed = c->p->seed * 0x9E3779B97F4A7C15ull + (uint64_t)c->n_specs * 0xC2B2AE3D27D4EB4Full;
     st->kind = kind;
     st->log = c->log;
     st->index = c->n_specs++;
-    return rf_gguf_add_tensor_fn(c->w, name, type, ne1 > 1 ? 2u : 1u, ne, rf__syn_fill, st);
+    return rf_gguf_add_tensor_fn(c->w, name, type, ne2 > 1 ? 3u : ne1 > 1 ? 2u : 1u, ne, rf__syn_fill, st);
+}
+
+static rf_status rf__syn_add(rf__syn_ctx *c, const char *name, rf__syn_kind kind, int64_t layer, int64_t ne0, int64_t ne1) {
+    return rf__syn_add3(c, name, kind, layer, ne0, ne1, 1);
 }
 
 static rf_status rf__syn_check(const rf_synth_params *p) {
@@ -237,6 +244,10 @@ static rf_status rf__syn_check(const rf_synth_params *p) {
     if (p->dim < 1 || p->n_layers < 1 || p->n_heads < 1 || p->n_kv_heads < 1 || p->head_dim < 1 ||
         p->ffn < 1 || p->ctx < 1)
         return rf__err(RF_ERR_INVALID_ARG, "synth: every dimension must be at least 1");
+    if (p->n_experts < 0 || p->n_experts > 256 || p->n_experts_used < 0 || p->n_experts_used > p->n_experts ||
+        (p->n_experts > 0 && p->n_experts_used < 1))
+        return rf__err(RF_ERR_INVALID_ARG, "synth: %lld experts, %lld used: want 0..256 experts and 1..experts used",
+                       (long long)p->n_experts, (long long)p->n_experts_used);
     if (p->n_heads % p->n_kv_heads)
         return rf__err(RF_ERR_INVALID_ARG, "synth: %lld heads is not a multiple of %lld kv heads",
                        (long long)p->n_heads, (long long)p->n_kv_heads);
@@ -280,6 +291,10 @@ static rf_status rf__syn_metadata(rf__syn_ctx *c, rf__syn_vocab *v) {
     RF__TRY(rf_gguf_set_f32(w, RF__K("rope.freq_base"), bpe || gemma ? 1e6f : 1e4f));
     RF__TRY(rf_gguf_set_u32(w, RF__K("rope.dimension_count"), (uint32_t)p->head_dim));
     if (gemma) RF__TRY(rf_gguf_set_u32(w, RF__K("attention.sliding_window"), 512));
+    if (p->n_experts > 0) {
+        RF__TRY(rf_gguf_set_u32(w, RF__K("expert_count"), (uint32_t)p->n_experts));
+        RF__TRY(rf_gguf_set_u32(w, RF__K("expert_used_count"), (uint32_t)p->n_experts_used));
+    }
 #undef RF__K
     RF__TRY(rf_gguf_set_str(w, "tokenizer.ggml.model", bpe ? "gpt2" : "llama"));
     if (bpe) RF__TRY(rf_gguf_set_str(w, "tokenizer.ggml.pre", "qwen2"));
@@ -310,6 +325,11 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
     rf_status s;
 #define RF__ADD(kind, layer, ne0, ne1) do { if ((s = rf__syn_add(c, n, kind, layer, ne0, ne1)) != RF_OK) return s; } while (0)
 #define RF__BLK(suffix, kind, ne0, ne1) do { snprintf(n, sizeof n, "blk.%lld." suffix, (long long)l); RF__ADD(kind, l, ne0, ne1); } while (0)
+#define RF__BLK3(suffix, ne0, ne1) \
+    do { \
+        snprintf(n, sizeof n, "blk.%lld." suffix, (long long)l); \
+        if ((s = rf__syn_add3(c, n, RF__SYN_MATRIX, l, ne0, ne1, p->n_experts)) != RF_OK) return s; \
+    } while (0)
     snprintf(n, sizeof n, "token_embd.weight");
     RF__ADD(RF__SYN_EMBED, -1, p->dim, p->vocab);
     for (l = 0; l < p->n_layers; l++) {
@@ -329,9 +349,16 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
         RF__BLK("attn_output.weight", RF__SYN_MATRIX, q, p->dim);
         if (gemma) RF__BLK("post_attention_norm.weight", RF__SYN_NORM, p->dim, 1);
         RF__BLK("ffn_norm.weight", RF__SYN_NORM, p->dim, 1);
-        RF__BLK("ffn_gate.weight", RF__SYN_MATRIX, p->dim, p->ffn);
-        RF__BLK("ffn_up.weight", RF__SYN_MATRIX, p->dim, p->ffn);
-        RF__BLK("ffn_down.weight", RF__SYN_MATRIX, p->ffn, p->dim);
+        if (p->n_experts > 0) { /* Mixtral's layout: a router, each expert's matrices stacked */
+            RF__BLK("ffn_gate_inp.weight", RF__SYN_MATRIX, p->dim, p->n_experts);
+            RF__BLK3("ffn_gate_exps.weight", p->dim, p->ffn);
+            RF__BLK3("ffn_up_exps.weight", p->dim, p->ffn);
+            RF__BLK3("ffn_down_exps.weight", p->ffn, p->dim);
+        } else {
+            RF__BLK("ffn_gate.weight", RF__SYN_MATRIX, p->dim, p->ffn);
+            RF__BLK("ffn_up.weight", RF__SYN_MATRIX, p->dim, p->ffn);
+            RF__BLK("ffn_down.weight", RF__SYN_MATRIX, p->ffn, p->dim);
+        }
         if (gemma) RF__BLK("post_ffw_norm.weight", RF__SYN_NORM, p->dim, 1);
     }
     snprintf(n, sizeof n, "output_norm.weight");
@@ -340,6 +367,7 @@ static rf_status rf__syn_tensors(rf__syn_ctx *c) {
         snprintf(n, sizeof n, "output.weight");
         RF__ADD(RF__SYN_MATRIX, -1, p->dim, p->vocab);
     }
+#undef RF__BLK3
 #undef RF__BLK
 #undef RF__ADD
     return RF_OK;
@@ -365,6 +393,7 @@ RF_API rf_status rf_synth_write(const rf_synth_params *params, const char *path)
     if (!p.vocab) p.vocab = 512;
     if (!p.ctx) p.ctx = 2048;
     if (!p.seed) p.seed = 1;
+    if (p.n_experts > 0 && !p.n_experts_used) p.n_experts_used = RF__MIN(2, p.n_experts);
     if ((s = rf__syn_check(&p)) != RF_OK) return s;
 
     memset(&c, 0, sizeof c);

@@ -35,5 +35,17 @@ else
     echo "skip hf_fixtures: the gguf package is not importable"; skip=$((skip + 1))
 fi
 run_one "$GB/test_gpu_model" $models
+# the hybrid scheduler: splits of dense and MoE models, auto-fit and fallbacks on a bigger one,
+# load/unload cycles (tests/gpu/test_gpu_split.c)
+for type in q4_0 f16; do
+    f="$DIR/moe-$type.gguf"
+    [ -f "$f" ] || "$BUILD/rf" synth --arch llama --type $type --dim 256 --layers 4 --heads 8 --kv-heads 2 --ffn 512 \
+        --vocab 1000 --ctx 1024 --experts 4 --experts-used 2 "$f" >/dev/null || { echo "FAIL synth moe $type"; fail=$((fail + 1)); }
+done
+big="$DIR/big-f16.gguf"
+[ -f "$big" ] || "$BUILD/rf" synth --arch llama --type f16 --dim 1024 --layers 8 --heads 8 --kv-heads 2 --ffn 2816 \
+    --vocab 1000 --ctx 1024 "$big" >/dev/null || { echo "FAIL synth big"; fail=$((fail + 1)); }
+run_one "$GB/test_gpu_split" "$DIR/llama-q4_0.gguf" "$DIR/qwen2-q4_k_m.gguf" "$DIR/gemma3-f16.gguf" \
+    --moe "$DIR/moe-q4_0.gguf" "$DIR/moe-f16.gguf" --big "$big" --cycles "$DIR/llama-q4_0.gguf"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
