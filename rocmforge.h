@@ -821,8 +821,36 @@ static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
 /* --- end src/base.c --- */
 /* --- src/pool.c --- */
 /* A small thread pool: rf__pool_run(p, fn, arg) calls fn(arg, i, n) for i = 0..n-1, one per
-   thread (the caller is thread 0), and returns when all are done. Idle workers sleep on a
-   condition variable -- nothing spins while no work is queued. */
+   thread (the caller is thread 0), and returns when all are done.
+
+   A decode step runs ~100 jobs of 10-100 us each (one per matrix), so waking a worker through a
+   condition variable (several us, a syscall or two) would cost a good share of the step. After a
+   job, workers and the caller therefore spin on the job counter for RF__POOL_SPIN_S before they
+   sleep on the condition variable: back-to-back jobs start without a syscall, and an idle pool
+   still sleeps -- nothing spins longer than that while no work is queued. The spin needs the
+   GCC/Clang __atomic builtins; other compilers just sleep. */
+
+#define RF__POOL_SPIN_S 200e-6
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RF__POOL_SPIN 1
+#define RF__LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define RF__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define RF__DEC(p) __atomic_sub_fetch((p), 1, __ATOMIC_ACQ_REL)
+#if defined(__x86_64__) || defined(__i386__)
+#define RF__RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define RF__RELAX() __asm__ __volatile__("yield")
+#else
+#define RF__RELAX() ((void)0)
+#endif
+#else
+#define RF__POOL_SPIN 0
+#define RF__LOAD(p) (*(p))
+#define RF__STORE(p, v) (*(p) = (v))
+#define RF__DEC(p) (--*(p))
+#define RF__RELAX() ((void)0)
+#endif
 
 typedef void (*rf__task_fn)(void *arg, int ith, int nth);
 
@@ -847,23 +875,67 @@ typedef struct rf__worker_arg {
     int ith;
 } rf__worker_arg;
 
+/* Spin until *v != old (or *quit) for at most RF__POOL_SPIN_S; 1 if it changed. */
+static int rf__pool_spin_u64(const uint64_t *v, uint64_t old, const int *quit) {
+#if RF__POOL_SPIN
+    double t0 = 0;
+    int i;
+    for (i = 0;; i++) {
+        if (RF__LOAD(v) != old || RF__LOAD(quit)) return 1;
+        RF__RELAX();
+        if ((i & 63) == 63) {
+            double t = rf__now();
+            if (t0 == 0) t0 = t;
+            else if (t - t0 > RF__POOL_SPIN_S) return 0;
+        }
+    }
+#else
+    (void)v, (void)old, (void)quit;
+    return 0;
+#endif
+}
+
+/* Spin until *v == 0 (or *quit) for at most RF__POOL_SPIN_S; 1 if it reached 0. */
+static int rf__pool_spin_int(const int *v, const int *quit) {
+#if RF__POOL_SPIN
+    double t0 = 0;
+    int i;
+    for (i = 0;; i++) {
+        if (RF__LOAD(v) == 0 || RF__LOAD(quit)) return 1;
+        RF__RELAX();
+        if ((i & 63) == 63) {
+            double t = rf__now();
+            if (t0 == 0) t0 = t;
+            else if (t - t0 > RF__POOL_SPIN_S) return 0;
+        }
+    }
+#else
+    (void)v, (void)quit;
+    return 0;
+#endif
+}
+
 static void *rf__pool_worker(void *varg) {
     rf__worker_arg *wa = (rf__worker_arg *)varg;
     rf__pool *p = wa->p;
     int ith = wa->ith;
     uint64_t seen = 0;
     RF_FREE(wa);
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->job == seen && !p->quit) pthread_cond_wait(&p->cv_work, &p->mu);
-        if (p->quit) break;
-        seen = p->job;
-        pthread_mutex_unlock(&p->mu);
+        if (!rf__pool_spin_u64(&p->job, seen, &p->quit)) {
+            pthread_mutex_lock(&p->mu);
+            while (RF__LOAD(&p->job) == seen && !RF__LOAD(&p->quit)) pthread_cond_wait(&p->cv_work, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (RF__LOAD(&p->quit)) break;
+        seen = RF__LOAD(&p->job); /* fn and arg were written before job (release / acquire) */
         p->fn(p->arg, ith, p->n);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->cv_done);
+        if (RF__DEC(&p->pending) == 0) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->cv_done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 #endif
@@ -883,7 +955,7 @@ static void rf__pool_free(rf__pool *p) {
     if (p->th) {
         int i;
         pthread_mutex_lock(&p->mu);
-        p->quit = 1;
+        RF__STORE(&p->quit, 1);
         pthread_cond_broadcast(&p->cv_work);
         pthread_mutex_unlock(&p->mu);
         for (i = 0; i < p->started; i++) pthread_join(p->th[i], NULL);
@@ -934,19 +1006,24 @@ static rf_status rf__pool_new(int n_threads, rf__pool **out) {
 static void rf__pool_run(rf__pool *p, rf__task_fn fn, void *arg) {
 #ifndef RF_NO_THREADS
     if (p->n > 1) {
-        pthread_mutex_lock(&p->mu);
+        int zero = 0;
         p->fn = fn;
         p->arg = arg;
-        p->pending = p->n - 1;
-        p->job++;
+        RF__STORE(&p->pending, p->n - 1);
+        pthread_mutex_lock(&p->mu);
+        RF__STORE(&p->job, p->job + 1);
         pthread_cond_broadcast(&p->cv_work);
         pthread_mutex_unlock(&p->mu);
         fn(arg, 0, p->n);
-        pthread_mutex_lock(&p->mu);
-        while (p->pending > 0) pthread_cond_wait(&p->cv_done, &p->mu);
-        pthread_mutex_unlock(&p->mu);
+        if (RF__LOAD(&p->pending) > 0 && !rf__pool_spin_int(&p->pending, &zero)) {
+            pthread_mutex_lock(&p->mu);
+            while (RF__LOAD(&p->pending) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
         return;
     }
+#else
+    (void)p;
 #endif
     fn(arg, 0, 1);
 }
@@ -3690,6 +3767,35 @@ static const char *const rf__cpu_feature_names[] = {"avx2", "fma", "f16c", "avx5
    matmul over a batch of tokens calls it so a weight block is unpacked once for four tokens. */
 typedef void (*rf__dot4_fn)(const void *w, const void *a, uint64_t a_stride, int64_t n, float out[4]);
 
+/* Rows 0..nr-1 of a matrix (row_bytes apart) times one prepared activation: y[r] = dot(row r, a).
+   Decode's matrix-vector product; several rows per pass share the activation's loads. */
+typedef void (*rf__gemv_fn)(const void *w, uint64_t row_bytes, int64_t nr, const void *a, int64_t n, float *y);
+
+/* The packed int8 GEMM of prompt processing (simd_x86_mm.c explains the layout). Per scale group
+   of `group` elements and token: the activation scale da, -zero * (sum of the codes), da * sum. */
+typedef struct rf__gemm_side {
+    float da;
+    int32_t zs;
+    float das;
+} rf__gemm_side;
+
+/* 8 rows of n elements -> a panel: codes[8 n], s[8 per group], o[8 per group] (o: has_min only) */
+typedef void (*rf__gemm_pack_fn)(const uint8_t *w, uint64_t row_bytes, int64_t n, uint8_t *codes, float *s, float *o);
+/* one token's activation row -> its n / group side terms */
+typedef void (*rf__gemm_side_fn)(const uint8_t *a, int64_t n, int group, int zero, rf__gemm_side *out);
+/* a panel times nt tokens (8, 4 or 1 by the entry): y[t * ldy + r] for r < 8 */
+typedef void (*rf__gemm_tile_fn)(const uint8_t *codes, const float *s, const float *o, int64_t ng, int group,
+                                 const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss,
+                                 float *y, int64_t ldy);
+
+typedef struct rf__gemm_kernel {
+    int group;   /* elements per scale group: 32 or 16 */
+    int zero;    /* z: codes are unsigned, the weight is s * (code - z) - o */
+    int has_min; /* o is used */
+    rf__gemm_pack_fn pack;
+    rf__gemm_side_fn side;
+} rf__gemm_kernel;
+
 typedef struct rf__kernels {
     const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
     unsigned features;                         /* RF__CPU_* bits of this CPU */
@@ -3698,6 +3804,9 @@ typedef struct rf__kernels {
     rf__quant_fn quant[RF_TYPE_COUNT];         /* activation (and KV cache) quantizers */
     rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
+    rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
+    rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
+    rf__gemm_tile_fn gemm_tile[3];             /* 8, 4 and 1 tokens per tile */
 } rf__kernels;
 
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
@@ -4272,6 +4381,370 @@ static unsigned rf__x86_features(void) {
 }
 #endif /* RF__SIMD_X86 */
 /* --- end src/simd_x86.c --- */
+/* --- src/simd_x86_mm.c --- */
+/* simd_x86_mm: AVX-512 VNNI kernels over many weight rows at once -- a multi-row matrix-vector
+   product for decode and a packed int8 GEMM for prompt processing. simd_x86.c holds the one-row
+   dot products these fall back to for a tail of rows.
+
+   Decode (gemv): one token reads every weight once, so the kernel must consume a Q4_0 block in
+   less time than the memory takes to deliver its 18 bytes (~3 cycles per core at 20 GB/s). The
+   one-row dot spends ~5 cycles: a serial fma chain, two scalar fp16 conversions and two sign
+   operations per block. Here four rows share one pass over the activation: one zmm holds a block
+   of each of the four rows (16 nibble bytes each), the activation's 16-byte halves are broadcast to
+   all four lanes, and two vpdpbusd give 16 int32 lanes, four per row. vpdpbusd multiplies
+   unsigned by signed bytes, so the weights enter as their unsigned codes (nibble, or q8 + 128)
+   and the offset comes back as -z * sum(a) in the accumulator's first lane of each row, with the
+   activation block sums computed once per call. The four rows' fp16 scales become one vector
+   with one conversion.
+
+   Prefill (gemm): weights are decoded once per batch into a panel of 8 rows in which byte
+   4k..4k+3 of row r sits at 32 * k + 4 * r -- so one 32-byte load feeds 8 int32 lanes, lane r =
+   row r, and vpdpbusd against four activation bytes broadcast to all lanes adds the next four
+   products of every row to one token's accumulator. An int32 lane is then the whole dot of a scale
+   group (32 or 16 elements) for one (row, token); one conversion and one fma per group and token
+   apply the scales, and the 8 results are 8 consecutive floats of the output. With 8 tokens per
+   tile a group costs G/4 loads of weights, 2G broadcasts and 2G vpdpbusd of 32 products each.
+   Every type reduces to
+
+       w = s * (c - z) - o          for an unsigned code c in a group of G elements,
+
+   (Q4_0: c = nibble, z = 8, s = d; Q8_0: c = q + 128, z = 128; Q4_K: c = nibble, s = d * sc,
+   o = dmin * m; Q6_K: c = 6-bit code, z = 32, s = d * sc, G = 16), so one tile kernel serves all:
+   sum over a group = s * da * (sum c * qa - z * sum qa) - o * da * sum qa.
+
+   Results equal the scalar reference up to float summation order (integer group sums are exact);
+   tests/test_simd.c bounds the difference. */
+
+#if defined(RF__SIMD_X86)
+
+/* g++ 12 warns "may be used uninitialized" inside its own 512-bit intrinsics (their
+   _mm512_undefined_* placeholders, `__m512 __Y = __Y;`) once they are inlined here; the values are
+   never read. Silenced for this file only. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+#define RF__GEMV_MAXB 1024 /* activation blocks a gemv call keeps side sums for on its stack */
+/* Four rows read side by side are four short streams (a 2048-wide Q4_0 row is 18 cache lines),
+   too short for the hardware prefetcher to ramp up on: the memory stalled at every row switch
+   (perf: the loads held ~80% of the samples, 28 t/s against 50 for the one-row dot). So each
+   step prefetches the bytes it consumes (72 for Q4_0) RF__GEMV_PF groups of four rows ahead, one
+   linear stream. Prefetches past the matrix's end are harmless (they do not fault). */
+#define RF__GEMV_PF 2
+
+static RF__VNNI inline uint32_t rf__x86_u16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+static RF__VNNI inline int32_t rf__x86_u32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Four fp16 at p0..p3 -> four floats times f */
+static RF__VNNI inline __m128 rf__x86_h2f4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2, const uint8_t *p3,
+                                          float f) {
+    __m128i h = _mm_cvtsi32_si128((int)rf__x86_u16(p0));
+    h = _mm_insert_epi16(h, (int)rf__x86_u16(p1), 1);
+    h = _mm_insert_epi16(h, (int)rf__x86_u16(p2), 2);
+    h = _mm_insert_epi16(h, (int)rf__x86_u16(p3), 3);
+    return _mm_mul_ps(_mm_cvtph_ps(h), _mm_set1_ps(f));
+}
+
+/* The sums of four groups of lanes: v[0..4), v[4..8), ... of 16 floats (lanes 4r..4r+3 of a
+   stored zmm belong to row r). Through memory: g++ warns on the 512-bit extract intrinsics. */
+static RF__VNNI inline __m128 rf__x86_sum4x4(const float *v) {
+    __m128 a = _mm_loadu_ps(v), b = _mm_loadu_ps(v + 4), c = _mm_loadu_ps(v + 8), d = _mm_loadu_ps(v + 12);
+    return _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d));
+}
+
+/* q8_0 activation blocks: float scales and -z * (sum of the codes) per block */
+static RF__VNNI void rf__x86_q8_0_side(const uint8_t *a, int64_t nb, int z, float *da, int32_t *zs) {
+    int64_t i;
+    for (i = 0; i < nb; i++, a += 34) {
+        __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(a + 2)));
+        da[i] = rf__x86_h2f(a);
+        zs[i] = -z * rf__x86_hsum_i32(s);
+    }
+}
+
+static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 32;
+    float da[RF__GEMV_MAXB];
+    int32_t zs[RF__GEMV_MAXB];
+    int64_t r = 0, i;
+    if (nb <= RF__GEMV_MAXB) {
+        const __m512i m4 = _mm512_set1_epi8(15);
+        const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        rf__x86_q8_0_side(ya, nb, 8, da, zs);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
+            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb; /* see RF__GEMV_PF */
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            for (i = 0; i < nb; i++, x0 += 18, x1 += 18, x2 += 18, x3 += 18, pf += 72) {
+                const uint8_t *yb = ya + 34 * i;
+                __m512i raw = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x0 + 2)));
+                __m512i iv;
+                __m512 d;
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x1 + 2)), 1);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x2 + 2)), 2);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x3 + 2)), 3);
+                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, zs[i]), _mm512_and_si512(raw, m4),
+                                         _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 2))));
+                iv = _mm512_dpbusd_epi32(iv, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4),
+                                         _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 18))));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i])));
+                if (i & 1)
+                    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc1);
+                else
+                    acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc0);
+            }
+            float t[16];
+            _mm512_storeu_ps(t, _mm512_add_ps(acc0, acc1));
+            _mm_storeu_ps(y + r, rf__x86_sum4x4(t));
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q4_0_q8_0_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
+/* q8_0 rows: the codes + 128 are unsigned; one zmm holds a block of two rows */
+static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 32;
+    float da[RF__GEMV_MAXB];
+    int32_t zs[RF__GEMV_MAXB];
+    int64_t r = 0, i;
+    if (nb <= RF__GEMV_MAXB) {
+        const __m512i bias = _mm512_set1_epi8((char)0x80);
+        const __m512i ia = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        const __m512i ib = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        rf__x86_q8_0_side(ya, nb, 128, da, zs);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
+            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            for (i = 0; i < nb; i++, x0 += 34, x1 += 34, x2 += 34, x3 += 34, pf += 136) {
+                const uint8_t *yb = ya + 34 * i;
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+                _mm_prefetch(pf + 128, _MM_HINT_T0);
+                __m512i ay = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(yb + 2)));
+                __m512i w01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x0 + 2))),
+                                                 _mm256_loadu_si256((const __m256i *)(x1 + 2)), 1);
+                __m512i w23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x2 + 2))),
+                                                 _mm256_loadu_si256((const __m256i *)(x3 + 2)), 1);
+                __m512i c = _mm512_maskz_set1_epi32(0x0101, zs[i]);
+                __m512 d4 = _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i]));
+                __m512i i01 = _mm512_dpbusd_epi32(c, _mm512_xor_si512(w01, bias), ay);
+                __m512i i23 = _mm512_dpbusd_epi32(c, _mm512_xor_si512(w23, bias), ay);
+                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i01), _mm512_permutexvar_ps(ia, d4), acc0);
+                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i23), _mm512_permutexvar_ps(ib, d4), acc1);
+            }
+            { /* lanes 0-7 row r, 8-15 row r+1 of acc0; rows r+2, r+3 in acc1: add the halves of each row */
+                float t[32], u[16];
+                int l;
+                _mm512_storeu_ps(t, acc0);
+                _mm512_storeu_ps(t + 16, acc1);
+                for (l = 0; l < 4; l++) _mm_storeu_ps(u + 4 * l, _mm_add_ps(_mm_loadu_ps(t + 8 * l), _mm_loadu_ps(t + 8 * l + 4)));
+                _mm_storeu_ps(y + r, rf__x86_sum4x4(u));
+            }
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q8_0_q8_0_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Packed GEMM. A pack function turns 8 weight rows of n elements into the panel layout (codes:
+   8 * n bytes; s and o: 8 floats per group, o only for types with minimums). */
+
+/* e[r] = 32 bytes of row r -> out[32 * k + 4 * r + b] = byte 4k + b of row r (an 8 x 8 transpose
+   of 32-bit words) */
+static RF__VNNI inline void rf__x86_store_t8(const __m256i e[8], uint8_t *out) {
+    __m256i t0 = _mm256_unpacklo_epi32(e[0], e[1]), t1 = _mm256_unpackhi_epi32(e[0], e[1]);
+    __m256i t2 = _mm256_unpacklo_epi32(e[2], e[3]), t3 = _mm256_unpackhi_epi32(e[2], e[3]);
+    __m256i t4 = _mm256_unpacklo_epi32(e[4], e[5]), t5 = _mm256_unpackhi_epi32(e[4], e[5]);
+    __m256i t6 = _mm256_unpacklo_epi32(e[6], e[7]), t7 = _mm256_unpackhi_epi32(e[6], e[7]);
+    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    /* u0: words 0 (rows 0-3) and 4 (rows 0-3); u4: the same for rows 4-7 */
+    _mm256_storeu_si256((__m256i *)(out + 0), _mm256_permute2x128_si256(u0, u4, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 32), _mm256_permute2x128_si256(u1, u5, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 64), _mm256_permute2x128_si256(u2, u6, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 96), _mm256_permute2x128_si256(u3, u7, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 128), _mm256_permute2x128_si256(u0, u4, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 160), _mm256_permute2x128_si256(u1, u5, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 192), _mm256_permute2x128_si256(u2, u6, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 224), _mm256_permute2x128_si256(u3, u7, 0x31));
+}
+
+static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r;
+    (void)o;
+    for (i = 0; i < n / 32; i++, codes += 256, s += 8) {
+        __m256i e[8];
+        for (r = 0; r < 8; r++) {
+            const uint8_t *x = w + (uint64_t)r * rb + 18 * i;
+            e[r] = rf__x86_nibbles32(x + 2);
+            s[r] = rf__x86_h2f(x);
+        }
+        rf__x86_store_t8(e, codes);
+    }
+}
+
+static RF__VNNI void rf__pack_q8_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r;
+    (void)o;
+    for (i = 0; i < n / 32; i++, codes += 256, s += 8) {
+        __m256i e[8];
+        for (r = 0; r < 8; r++) {
+            const uint8_t *x = w + (uint64_t)r * rb + 34 * i;
+            e[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + 2)), _mm256_set1_epi8((char)0x80));
+            s[r] = rf__x86_h2f(x);
+        }
+        rf__x86_store_t8(e, codes);
+    }
+}
+
+/* q4_K: sub-block j of 32 is the low (j even) or high (j odd) nibbles of qs[32 (j / 2) ...] */
+static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r, j;
+    for (i = 0; i < n / 256; i++) {
+        for (j = 0; j < 8; j++, codes += 256, s += 8, o += 8) {
+            __m256i e[8];
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)r * rb + 144 * i;
+                __m256i q = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (j / 2)));
+                int sc, m;
+                if (j & 1) q = _mm256_srli_epi16(q, 4);
+                e[r] = _mm256_and_si256(q, _mm256_set1_epi8(15));
+                rf__get_scale_min_k4(x + 4, j, &sc, &m);
+                s[r] = rf__x86_h2f(x) * (float)sc;
+                o[r] = rf__x86_h2f(x + 2) * (float)m;
+            }
+            rf__x86_store_t8(e, codes);
+        }
+    }
+}
+
+/* q6_K: elements 128h + 32k + (0..31) (h < 2, k < 4) are the low or high nibbles of
+   ql[64h + 32 (k & 1) ...] with bits 2k..2k+1 of qh[32h ...] above them; groups of 16 elements,
+   scale sc[group] */
+static RF__VNNI void rf__pack_q6_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r, h, k;
+    (void)o;
+    for (i = 0; i < n / 256; i++) {
+        for (h = 0; h < 2; h++) {
+            for (k = 0; k < 4; k++, codes += 256, s += 16) {
+                __m256i e[8];
+                for (r = 0; r < 8; r++) {
+                    const uint8_t *x = w + (uint64_t)r * rb + 210 * i;
+                    const int8_t *sc = (const int8_t *)(x + 192);
+                    const float d = rf__x86_h2f(x + 208);
+                    __m256i l = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32 * (k & 1)));
+                    __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+                    __m256i lo = _mm256_and_si256(k < 2 ? l : _mm256_srli_epi16(l, 4), _mm256_set1_epi8(15));
+                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3));
+                    e[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                    s[r] = d * (float)sc[8 * h + 2 * k];
+                    s[8 + r] = d * (float)sc[8 * h + 2 * k + 1];
+                }
+                rf__x86_store_t8(e, codes); /* words 0-3: group 2k's four quads, 4-7: group 2k+1's */
+            }
+        }
+    }
+}
+
+/* One token's per-group activation terms (rf__gemm_side) from its q8_0 / q8_K row. */
+static RF__VNNI void rf__gemm_side_q8_0_vnni(const uint8_t *a, int64_t n, int group, int z, rf__gemm_side *out) {
+    int64_t i;
+    (void)group; /* 32: one q8_0 block */
+    for (i = 0; i < n / 32; i++, a += 34) {
+        __m256i sv = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(a + 2)));
+        int sum = rf__x86_hsum_i32(sv);
+        out[i].da = rf__x86_h2f(a);
+        out[i].zs = -z * sum;
+        out[i].das = out[i].da * (float)sum;
+    }
+}
+
+static RF__VNNI void rf__gemm_side_q8_K_vnni(const uint8_t *a, int64_t n, int group, int z, rf__gemm_side *out) {
+    int64_t i;
+    int j, per = 256 / group, bs = group / 16; /* bsums per group */
+    for (i = 0; i < n / 256; i++, a += 292) {
+        const float d = rf__x86_f32(a);
+        for (j = 0; j < per; j++, out++) {
+            int sum = 0, b;
+            for (b = 0; b < bs; b++) sum += rf__x86_bsum(a, j * bs + b);
+            out->da = d;
+            out->zs = -z * sum;
+            out->das = d * (float)sum;
+        }
+    }
+}
+
+/* The tile: 8 rows (a panel) x NT tokens. at[t]: token t's activation row; goff[g]: where group
+   g's codes start in a row (the same for every token); side: token t's terms at side[t * ss + g]. */
+#define RF__MM_DECL(t)                                                                              \
+    __m256i i##t;                                                                                   \
+    __m256 f##t = _mm256_setzero_ps();                                                              \
+    const uint8_t *a##t = at[t];
+#define RF__MM_INIT(t) i##t = _mm256_set1_epi32(side[(t) * ss + g].zs);
+#define RF__MM_DP(t) i##t = _mm256_dpbusd_epi32(i##t, wv, _mm256_set1_epi32(rf__x86_u32(a##t + off + 4 * q)));
+#define RF__MM_SCALE(t) \
+    f##t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i##t), _mm256_mul_ps(sv, _mm256_set1_ps(side[(t) * ss + g].da)), f##t);
+#define RF__MM_MIN(t) f##t = _mm256_fnmadd_ps(ov, _mm256_set1_ps(side[(t) * ss + g].das), f##t);
+#define RF__MM_STORE(t) _mm256_storeu_ps(y + (t) * ldy, f##t);
+#define RF__MM_EACH1(M) M(0)
+#define RF__MM_EACH4(M) M(0) M(1) M(2) M(3)
+#define RF__MM_EACH8(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+
+#define RF__MM_TILE(name, EACH)                                                                     \
+    static RF__VNNI void name(const uint8_t *codes, const float *s, const float *o, int64_t ng, int group, \
+                              const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss, \
+                              float *y, int64_t ldy) {                                              \
+        int64_t g;                                                                                  \
+        int q;                                                                                      \
+        EACH(RF__MM_DECL)                                                                           \
+        for (g = 0; g < ng; g++) {                                                                  \
+            const int32_t off = goff[g];                                                            \
+            const __m256 sv = _mm256_loadu_ps(s + 8 * g);                                           \
+            EACH(RF__MM_INIT)                                                                       \
+            for (q = 0; q < group / 4; q++, codes += 32) {                                          \
+                const __m256i wv = _mm256_loadu_si256((const __m256i *)codes);                      \
+                EACH(RF__MM_DP)                                                                     \
+            }                                                                                       \
+            EACH(RF__MM_SCALE)                                                                      \
+            if (o) {                                                                                \
+                const __m256 ov = _mm256_loadu_ps(o + 8 * g);                                       \
+                EACH(RF__MM_MIN)                                                                    \
+            }                                                                                       \
+        }                                                                                           \
+        EACH(RF__MM_STORE)                                                                          \
+    }
+
+RF__MM_TILE(rf__gemm_tile8_vnni, RF__MM_EACH8)
+RF__MM_TILE(rf__gemm_tile4_vnni, RF__MM_EACH4)
+RF__MM_TILE(rf__gemm_tile1_vnni, RF__MM_EACH1)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif /* RF__SIMD_X86 */
+/* --- end src/simd_x86_mm.c --- */
 /* --- src/simd_arm.c --- */
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
    instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Only the types
@@ -4395,6 +4868,15 @@ static unsigned rf__cpu_detect(void) {
     (RF__X86_AVX2_OK(f) && ((f) & (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI)) == \
                                (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI))
 
+static void rf__gemm_set(rf__kernels *k, rf_type t, int group, int zero, int has_min, rf__gemm_pack_fn pack,
+                         rf__gemm_side_fn side) {
+    k->gemm[t].group = group;
+    k->gemm[t].zero = zero;
+    k->gemm[t].has_min = has_min;
+    k->gemm[t].pack = pack;
+    k->gemm[t].side = side;
+}
+
 static void rf__kernels_avx2(rf__kernels *k) {
     k->name = "avx2";
     k->dot[RF_TYPE_Q4_0] = rf__dot_q4_0_q8_0_avx2;
@@ -4430,6 +4912,15 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->dot[RF_TYPE_MXFP4] = rf__dot_mxfp4_q8_0_vnni;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_vnni;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
+    rf__gemm_set(k, RF_TYPE_Q4_0, 32, 8, 0, rf__pack_q4_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q8_0, 32, 128, 0, rf__pack_q8_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q4_K, 32, 0, 1, rf__pack_q4_K_vnni, rf__gemm_side_q8_K_vnni);
+    rf__gemm_set(k, RF_TYPE_Q6_K, 16, 32, 0, rf__pack_q6_K_vnni, rf__gemm_side_q8_K_vnni);
+    k->gemm_tile[0] = rf__gemm_tile8_vnni;
+    k->gemm_tile[1] = rf__gemm_tile4_vnni;
+    k->gemm_tile[2] = rf__gemm_tile1_vnni;
 }
 #endif
 
@@ -8892,11 +9383,56 @@ static const void *rf__prepare_acts(const rf__kernels *k, const rf__mat *w, cons
     return qbuf;
 }
 
+/* Scratch of the packed GEMM, owned by a context (NULL: no GEMM). For matrices of up to max_k
+   columns: a panel per thread (8 rows of codes, then the s and o floats of each group), the side
+   terms of a batch's tokens, and where each group's codes start in an activation row. */
+typedef struct rf__gemm_scratch {
+    int64_t max_k;
+    uint64_t panel_bytes;
+    uint8_t *panels;      /* [n_threads][panel_bytes] */
+    rf__gemm_side *side;  /* [RF__MAX_TOKENS][max_k / 16] */
+    int32_t *goff;        /* [max_k / 16] */
+    int64_t max_tokens;
+} rf__gemm_scratch;
+
+#define RF__GEMM_MIN_TOKENS 4 /* fewer tokens: the dot / dot4 path (packing a panel costs ~a token) */
+
+static void rf__gemm_scratch_free(rf__gemm_scratch *g) {
+    if (!g) return;
+    RF_FREE(g->panels);
+    RF_FREE(g->side);
+    RF_FREE(g->goff);
+    RF_FREE(g);
+}
+
+/* NULL when out of memory */
+static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int64_t max_tokens) {
+    rf__gemm_scratch *g = RF__NEWZ(rf__gemm_scratch, 1);
+    int64_t ng = (max_k + 15) / 16;
+    if (!g) return NULL;
+    g->max_k = max_k;
+    g->max_tokens = max_tokens;
+    g->panel_bytes = (uint64_t)(8 * max_k) + (uint64_t)(2 * 8 * ng) * sizeof(float);
+    g->panels = (uint8_t *)RF_MALLOC(g->panel_bytes * (uint64_t)n_threads);
+    g->side = RF__NEW(rf__gemm_side, max_tokens * ng);
+    g->goff = RF__NEW(int32_t, ng);
+    if (!g->panels || !g->side || !g->goff) {
+        rf__gemm_scratch_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 /* Y = X W^T over a batch: y[t][r] = dot(row r of w, activation t). Each thread takes a slice of
-   the rows. Within it, RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048: they stay in L1/L2)
-   meet every activation, four tokens at a time (dot4 unpacks a weight block once for four);
-   so weights come from memory once per batch instead of once per token -- what turns prompt
-   processing from memory bound into compute bound. */
+   the rows. Three ways, best first:
+   - packed GEMM (>= RF__GEMM_MIN_TOKENS tokens, a type with a gemm kernel): a thread decodes 8 rows
+     at a time into a panel (~8 x 2 KB at n_embd 2048: it stays in L1/L2) and runs every token of
+     the batch past it, 8 at a time;
+   - gemv (one token): several rows per pass over the activation;
+   - otherwise RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048) meet every activation, four
+     tokens at a time (dot4 unpacks a weight block once for four).
+   In each the weights come from memory once per batch instead of once per token -- what turns
+   prompt processing from memory bound into compute bound. */
 #define RF__ROW_BLOCK 32
 
 typedef struct rf__matmul_job {
@@ -8906,12 +9442,13 @@ typedef struct rf__matmul_job {
     uint64_t a_stride;
     int64_t n, ldy;
     float *y;
+    rf__gemm_scratch *g;
+    const uint8_t *at[64]; /* the GEMM's token rows (n <= 64 on that path) */
 } rf__matmul_job;
 
-static void rf__matmul_task(void *arg, int ith, int nth) {
-    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+/* rows [r0, r1) x every token, through dot / dot4 */
+static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
     const rf__mat *w = j->w;
-    const int64_t r0 = w->ne1 * ith / nth, r1 = w->ne1 * (ith + 1) / nth;
     const rf__dot_fn dot = j->k->dot[w->type];
     int64_t rb, r, t;
     for (rb = r0; rb < r1; rb += RF__ROW_BLOCK) {
@@ -8933,10 +9470,63 @@ static void rf__matmul_task(void *arg, int ith, int nth) {
     }
 }
 
+static void rf__matmul_task(void *arg, int ith, int nth) {
+    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+    const rf__mat *w = j->w;
+    const int64_t r0 = w->ne1 * ith / nth, r1 = w->ne1 * (ith + 1) / nth;
+    if (j->n == 1 && j->k->gemv[w->type]) {
+        j->k->gemv[w->type](w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0);
+        return;
+    }
+    rf__matmul_rows(j, r0, r1);
+}
+
+static void rf__gemm_task(void *arg, int ith, int nth) {
+    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+    const rf__mat *w = j->w;
+    const rf__gemm_kernel *gk = &j->k->gemm[w->type];
+    const int64_t np = w->ne1 / 8, p0 = np * ith / nth, p1 = np * (ith + 1) / nth, ng = w->ne0 / gk->group;
+    uint8_t *codes = j->g->panels + (uint64_t)ith * j->g->panel_bytes;
+    float *s = (float *)(void *)(codes + 8 * w->ne0), *o = s + 8 * ng;
+    int64_t p, t;
+    for (p = p0; p < p1; p++) {
+        float *y = j->y + 8 * p;
+        gk->pack(w->data + (uint64_t)(8 * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
+        for (t = 0; t + 8 <= j->n; t += 8)
+            j->k->gemm_tile[0](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
+                               ng, y + t * j->ldy, j->ldy);
+        for (; t + 4 <= j->n; t += 4)
+            j->k->gemm_tile[1](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
+                               ng, y + t * j->ldy, j->ldy);
+        for (; t < j->n; t++)
+            j->k->gemm_tile[2](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
+                               ng, y + t * j->ldy, j->ldy);
+    }
+    if (ith == nth - 1 && 8 * np < w->ne1) rf__matmul_rows(j, 8 * np, w->ne1); /* rows past the last panel */
+}
+
+/* The GEMM's per-token side terms and group offsets (the activation rows are q8_0 or q8_K). */
+static void rf__gemm_prepare(rf__matmul_job *j) {
+    const rf__gemm_kernel *gk = &j->k->gemm[j->w->type];
+    const int64_t ng = j->w->ne0 / gk->group;
+    const int q8k = rf_type_get((uint32_t)j->w->type)->vec_dot_type == RF_TYPE_Q8_K;
+    const int64_t be = q8k ? 256 : 32, bb = q8k ? 292 : 34, co = q8k ? 4 : 2;
+    int64_t g, t;
+    for (g = 0; g < ng; g++) {
+        int64_t e = g * gk->group;
+        j->g->goff[g] = (int32_t)(e / be * bb + co + e % be);
+    }
+    for (t = 0; t < j->n; t++) {
+        j->at[t] = j->a + (uint64_t)t * j->a_stride;
+        gk->side(j->at[t], j->w->ne0, gk->group, gk->zero, j->g->side + t * ng);
+    }
+}
+
 /* y[t] = W x[t] for n rows of x (row stride ldx floats) into rows of y (stride ldy). `acts` are
-   the rows as rf__prepare_acts made them for w (so one quantization serves q, k and v). */
+   the rows as rf__prepare_acts made them for w (so one quantization serves q, k and v). g: the
+   context's GEMM scratch, or NULL. */
 static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const void *acts,
-                                uint64_t a_stride, int64_t n, float *y, int64_t ldy) {
+                                uint64_t a_stride, int64_t n, float *y, int64_t ldy, rf__gemm_scratch *g) {
     rf__matmul_job j;
     j.k = k;
     j.w = w;
@@ -8945,6 +9535,13 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
     j.n = n;
     j.y = y;
     j.ldy = ldy;
+    j.g = g;
+    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= 64 && n <= g->max_tokens &&
+        w->ne0 <= g->max_k && w->ne1 >= 8) {
+        rf__gemm_prepare(&j);
+        rf__pool_run(pool, rf__gemm_task, &j);
+        return;
+    }
     rf__pool_run(pool, rf__matmul_task, &j);
 }
 
@@ -8952,7 +9549,7 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
 static void rf__matvec(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, float *y, void *qbuf) {
     uint64_t stride;
     const void *a = rf__prepare_acts(k, w, x, w->ne0, 1, qbuf, &stride);
-    rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1);
+    rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1, NULL);
 }
 
 /* Row `row` of a matrix as floats (embedding lookup). */
@@ -9082,6 +9679,7 @@ struct rf_model {
     rf__layer *layers;
     uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
     int64_t max_rows;       /* longest output of any matvec */
+    int64_t max_cols;       /* longest input of any matvec (the GEMM's panels are sized by it) */
     struct rf__hip_model *gpu; /* the weights on the GPU (hip.c), or NULL */
 };
 
@@ -9138,6 +9736,7 @@ static rf_status rf__load_mat3(rf_model *m, const char *name, int64_t ne0, int64
     out->row_bytes = t->size / (uint64_t)(ne1 * ne2);
     if (rf__act_bytes(out) > m->max_act_bytes) m->max_act_bytes = rf__act_bytes(out);
     if (ne1 > m->max_rows) m->max_rows = ne1;
+    if (ne0 > m->max_cols) m->max_cols = ne0;
     return RF_OK;
 }
 
@@ -10061,6 +10660,7 @@ struct rf_ctx {
     rf__pool *pool;
     struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch when the model is on the GPU */
     rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
+    rf__gemm_scratch *gemm; /* the packed GEMM's scratch (ops.c), or NULL: the kernels have none */
 };
 
 /* One forward pass's rows: token tok[t] of context seq[t] at position pos[t]. The rows of one
@@ -10098,6 +10698,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->qbuf);
     RF_FREE(c->qbuf1);
     RF_FREE(c->tokens);
+    rf__gemm_scratch_free(c->gemm);
     rf__pool_free(c->pool);
     RF_FREE(c);
 }
@@ -10162,6 +10763,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
     c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
+    if (c->k.gemm_tile[0] && m->max_cols > 0 && !(c->gemm = rf__gemm_scratch_new(m->max_cols, c->pool->n, RF__BATCH))) {
+        rf_ctx_free(c);
+        return rf__err(RF_ERR_OOM, "ctx: out of memory for the matrix-product scratch");
+    }
     if (!c->kv_row_moe || !c->tokens || !c->page_ids || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
         !c->hb || !c->hb2 || !c->probs || !c->logits || !c->qbuf || !c->qbuf1) {
         rf_ctx_free(c);
@@ -10216,7 +10821,7 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
         a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
     }
     c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy);
+    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy, c->gemm);
 }
 
 /* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */

@@ -25,6 +25,35 @@ static const char *const rf__cpu_feature_names[] = {"avx2", "fma", "f16c", "avx5
    matmul over a batch of tokens calls it so a weight block is unpacked once for four tokens. */
 typedef void (*rf__dot4_fn)(const void *w, const void *a, uint64_t a_stride, int64_t n, float out[4]);
 
+/* Rows 0..nr-1 of a matrix (row_bytes apart) times one prepared activation: y[r] = dot(row r, a).
+   Decode's matrix-vector product; several rows per pass share the activation's loads. */
+typedef void (*rf__gemv_fn)(const void *w, uint64_t row_bytes, int64_t nr, const void *a, int64_t n, float *y);
+
+/* The packed int8 GEMM of prompt processing (simd_x86_mm.c explains the layout). Per scale group
+   of `group` elements and token: the activation scale da, -zero * (sum of the codes), da * sum. */
+typedef struct rf__gemm_side {
+    float da;
+    int32_t zs;
+    float das;
+} rf__gemm_side;
+
+/* 8 rows of n elements -> a panel: codes[8 n], s[8 per group], o[8 per group] (o: has_min only) */
+typedef void (*rf__gemm_pack_fn)(const uint8_t *w, uint64_t row_bytes, int64_t n, uint8_t *codes, float *s, float *o);
+/* one token's activation row -> its n / group side terms */
+typedef void (*rf__gemm_side_fn)(const uint8_t *a, int64_t n, int group, int zero, rf__gemm_side *out);
+/* a panel times nt tokens (8, 4 or 1 by the entry): y[t * ldy + r] for r < 8 */
+typedef void (*rf__gemm_tile_fn)(const uint8_t *codes, const float *s, const float *o, int64_t ng, int group,
+                                 const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss,
+                                 float *y, int64_t ldy);
+
+typedef struct rf__gemm_kernel {
+    int group;   /* elements per scale group: 32 or 16 */
+    int zero;    /* z: codes are unsigned, the weight is s * (code - z) - o */
+    int has_min; /* o is used */
+    rf__gemm_pack_fn pack;
+    rf__gemm_side_fn side;
+} rf__gemm_kernel;
+
 typedef struct rf__kernels {
     const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
     unsigned features;                         /* RF__CPU_* bits of this CPU */
@@ -33,6 +62,9 @@ typedef struct rf__kernels {
     rf__quant_fn quant[RF_TYPE_COUNT];         /* activation (and KV cache) quantizers */
     rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
+    rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
+    rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
+    rf__gemm_tile_fn gemm_tile[3];             /* 8, 4 and 1 tokens per tile */
 } rf__kernels;
 
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {

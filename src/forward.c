@@ -43,6 +43,7 @@ struct rf_ctx {
     rf__pool *pool;
     struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch when the model is on the GPU */
     rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
+    rf__gemm_scratch *gemm; /* the packed GEMM's scratch (ops.c), or NULL: the kernels have none */
 };
 
 /* One forward pass's rows: token tok[t] of context seq[t] at position pos[t]. The rows of one
@@ -80,6 +81,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->qbuf);
     RF_FREE(c->qbuf1);
     RF_FREE(c->tokens);
+    rf__gemm_scratch_free(c->gemm);
     rf__pool_free(c->pool);
     RF_FREE(c);
 }
@@ -144,6 +146,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
     c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
+    if (c->k.gemm_tile[0] && m->max_cols > 0 && !(c->gemm = rf__gemm_scratch_new(m->max_cols, c->pool->n, RF__BATCH))) {
+        rf_ctx_free(c);
+        return rf__err(RF_ERR_OOM, "ctx: out of memory for the matrix-product scratch");
+    }
     if (!c->kv_row_moe || !c->tokens || !c->page_ids || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
         !c->hb || !c->hb2 || !c->probs || !c->logits || !c->qbuf || !c->qbuf1) {
         rf_ctx_free(c);
@@ -198,7 +204,7 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
         a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
     }
     c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy);
+    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy, c->gemm);
 }
 
 /* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */

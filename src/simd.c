@@ -20,6 +20,15 @@ static unsigned rf__cpu_detect(void) {
     (RF__X86_AVX2_OK(f) && ((f) & (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI)) == \
                                (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI))
 
+static void rf__gemm_set(rf__kernels *k, rf_type t, int group, int zero, int has_min, rf__gemm_pack_fn pack,
+                         rf__gemm_side_fn side) {
+    k->gemm[t].group = group;
+    k->gemm[t].zero = zero;
+    k->gemm[t].has_min = has_min;
+    k->gemm[t].pack = pack;
+    k->gemm[t].side = side;
+}
+
 static void rf__kernels_avx2(rf__kernels *k) {
     k->name = "avx2";
     k->dot[RF_TYPE_Q4_0] = rf__dot_q4_0_q8_0_avx2;
@@ -55,6 +64,15 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->dot[RF_TYPE_MXFP4] = rf__dot_mxfp4_q8_0_vnni;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_vnni;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
+    rf__gemm_set(k, RF_TYPE_Q4_0, 32, 8, 0, rf__pack_q4_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q8_0, 32, 128, 0, rf__pack_q8_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q4_K, 32, 0, 1, rf__pack_q4_K_vnni, rf__gemm_side_q8_K_vnni);
+    rf__gemm_set(k, RF_TYPE_Q6_K, 16, 32, 0, rf__pack_q6_K_vnni, rf__gemm_side_q8_K_vnni);
+    k->gemm_tile[0] = rf__gemm_tile8_vnni;
+    k->gemm_tile[1] = rf__gemm_tile4_vnni;
+    k->gemm_tile[2] = rf__gemm_tile1_vnni;
 }
 #endif
 
