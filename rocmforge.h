@@ -3779,12 +3779,14 @@ typedef struct rf__gemm_side {
     float das;
 } rf__gemm_side;
 
-/* 8 rows of n elements -> a panel: codes[8 n], s[8 per group], o[8 per group] (o: has_min only) */
+/* RF__GEMM_ROWS rows of n elements -> a panel: codes[16 n], s[16 per group], o[16 per group] (o:
+   has_min only) */
+#define RF__GEMM_ROWS 16
 typedef void (*rf__gemm_pack_fn)(const uint8_t *w, uint64_t row_bytes, int64_t n, uint8_t *codes, float *s, float *o);
 /* one token's activation row -> its n / group side terms */
 typedef void (*rf__gemm_side_fn)(const uint8_t *a, int64_t n, int group, int zero, rf__gemm_side *out);
-/* a panel times nt tokens (8, 4 or 1 by the entry): y[t * ldy + r] for r < 8 */
-typedef void (*rf__gemm_tile_fn)(const uint8_t *codes, const float *s, const float *o, int64_t ng, int group,
+/* a panel times nt tokens (8, 4 or 1 by the entry): y[t * ldy + r] for r < RF__GEMM_ROWS */
+typedef void (*rf__gemm_tile_fn)(const uint8_t *codes, const float *s, const float *o, int64_t ng,
                                  const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss,
                                  float *y, int64_t ldy);
 
@@ -3794,7 +3796,11 @@ typedef struct rf__gemm_kernel {
     int has_min; /* o is used */
     rf__gemm_pack_fn pack;
     rf__gemm_side_fn side;
+    rf__gemm_tile_fn tile[3]; /* 8, 4 and 1 tokens per tile */
 } rf__gemm_kernel;
+
+/* y += a * x for n values of x in f16 (attention: a probability times a cached V row) */
+typedef void (*rf__axpy_fn)(float a, const void *x, float *y, int64_t n);
 
 typedef struct rf__kernels {
     const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
@@ -3804,10 +3810,20 @@ typedef struct rf__kernels {
     rf__quant_fn quant[RF_TYPE_COUNT];         /* activation (and KV cache) quantizers */
     rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
+    rf__axpy_fn axpy_f16;                      /* y += a * x, x in f16: attention's weighted V sum */
     rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
     rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
-    rf__gemm_tile_fn gemm_tile[3];             /* 8, 4 and 1 tokens per tile */
 } rf__kernels;
+
+static void rf__axpy_f16(float a, const void *x, float *y, int64_t n) {
+    const uint8_t *h = (const uint8_t *)x;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t v;
+        memcpy(&v, h + 2 * i, 2);
+        y[i] += a * rf_fp16_to_fp32(v);
+    }
+}
 
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     int t;
@@ -3822,6 +3838,15 @@ static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
         k->dequant[t] = o.dequant;
     }
     k->dot_f32 = rf__dot_f32_f32;
+    k->axpy_f16 = rf__axpy_f16;
+}
+
+/* Whether any type has a packed GEMM (a context then allocates its scratch). */
+static int rf__kernels_have_gemm(const rf__kernels *k) {
+    int t;
+    for (t = 0; t < RF_TYPE_COUNT; t++)
+        if (k->gemm[t].pack) return 1;
+    return 0;
 }
 
 /* out[c] = dot(w, a_c) for c < 4, through the table (dot4 when there is one). */
@@ -4253,6 +4278,15 @@ static RF__AVX2 double rf__dot_f32_f32_avx2(const void *w, const void *a, int64_
     return rf__x86_hsum(_mm256_add_ps(s0, s1)) + tail;
 }
 
+static RF__AVX2 void rf__axpy_f16_avx2(float a, const void *x, float *y, int64_t n) {
+    const uint8_t *h = (const uint8_t *)x;
+    const __m256 av = _mm256_set1_ps(a);
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 2 * i))), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * rf__x86_h2f(h + 2 * i);
+}
+
 static RF__AVX2 void rf__f16_to_f32_avx2(const void *src, float *dst, int64_t n) {
     const uint8_t *s = (const uint8_t *)src;
     int64_t i;
@@ -4397,13 +4431,13 @@ static unsigned rf__x86_features(void) {
    activation block sums computed once per call. The four rows' fp16 scales become one vector
    with one conversion.
 
-   Prefill (gemm): weights are decoded once per batch into a panel of 8 rows in which byte
-   4k..4k+3 of row r sits at 32 * k + 4 * r -- so one 32-byte load feeds 8 int32 lanes, lane r =
+   Prefill (gemm): weights are decoded once per batch into a panel of 16 rows in which byte
+   4k..4k+3 of row r sits at 64 * k + 4 * r -- so one 64-byte load feeds 16 int32 lanes, lane r =
    row r, and vpdpbusd against four activation bytes broadcast to all lanes adds the next four
    products of every row to one token's accumulator. An int32 lane is then the whole dot of a scale
    group (32 or 16 elements) for one (row, token); one conversion and one fma per group and token
-   apply the scales, and the 8 results are 8 consecutive floats of the output. With 8 tokens per
-   tile a group costs G/4 loads of weights, 2G broadcasts and 2G vpdpbusd of 32 products each.
+   apply the scales, and the 16 results are 16 consecutive floats of the output. With 8 tokens per
+   tile a group costs G/4 loads of weights, 2G broadcasts and 2G vpdpbusd of 64 products each.
    Every type reduces to
 
        w = s * (c - z) - o          for an unsigned code c in a group of G elements,
@@ -4565,8 +4599,8 @@ static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
    Packed GEMM. A pack function turns 8 weight rows of n elements into the panel layout (codes:
    8 * n bytes; s and o: 8 floats per group, o only for types with minimums). */
 
-/* e[r] = 32 bytes of row r -> out[32 * k + 4 * r + b] = byte 4k + b of row r (an 8 x 8 transpose
-   of 32-bit words) */
+/* e[r] = 32 bytes of row r -> out[64 * k + 4 * r + b] = byte 4k + b of row r (an 8 x 8 transpose
+   of 32-bit words; 64: the quads of a 16-row panel, rows 8-15 at out + 32) */
 static RF__VNNI inline void rf__x86_store_t8(const __m256i e[8], uint8_t *out) {
     __m256i t0 = _mm256_unpacklo_epi32(e[0], e[1]), t1 = _mm256_unpackhi_epi32(e[0], e[1]);
     __m256i t2 = _mm256_unpacklo_epi32(e[2], e[3]), t3 = _mm256_unpackhi_epi32(e[2], e[3]);
@@ -4578,94 +4612,95 @@ static RF__VNNI inline void rf__x86_store_t8(const __m256i e[8], uint8_t *out) {
     __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
     /* u0: words 0 (rows 0-3) and 4 (rows 0-3); u4: the same for rows 4-7 */
     _mm256_storeu_si256((__m256i *)(out + 0), _mm256_permute2x128_si256(u0, u4, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 32), _mm256_permute2x128_si256(u1, u5, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 64), _mm256_permute2x128_si256(u2, u6, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 96), _mm256_permute2x128_si256(u3, u7, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 128), _mm256_permute2x128_si256(u0, u4, 0x31));
-    _mm256_storeu_si256((__m256i *)(out + 160), _mm256_permute2x128_si256(u1, u5, 0x31));
-    _mm256_storeu_si256((__m256i *)(out + 192), _mm256_permute2x128_si256(u2, u6, 0x31));
-    _mm256_storeu_si256((__m256i *)(out + 224), _mm256_permute2x128_si256(u3, u7, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 64), _mm256_permute2x128_si256(u1, u5, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 128), _mm256_permute2x128_si256(u2, u6, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 192), _mm256_permute2x128_si256(u3, u7, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 256), _mm256_permute2x128_si256(u0, u4, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 320), _mm256_permute2x128_si256(u1, u5, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 384), _mm256_permute2x128_si256(u2, u6, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 448), _mm256_permute2x128_si256(u3, u7, 0x31));
 }
 
 static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
-    int r;
+    int r, h;
     (void)o;
-    for (i = 0; i < n / 32; i++, codes += 256, s += 8) {
-        __m256i e[8];
-        for (r = 0; r < 8; r++) {
-            const uint8_t *x = w + (uint64_t)r * rb + 18 * i;
-            e[r] = rf__x86_nibbles32(x + 2);
-            s[r] = rf__x86_h2f(x);
+    for (i = 0; i < n / 32; i++, codes += 512, s += 16)
+        for (h = 0; h < 2; h++) {
+            __m256i e[8];
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 18 * i;
+                e[r] = rf__x86_nibbles32(x + 2);
+                s[8 * h + r] = rf__x86_h2f(x);
+            }
+            rf__x86_store_t8(e, codes + 32 * h);
         }
-        rf__x86_store_t8(e, codes);
-    }
 }
 
 static RF__VNNI void rf__pack_q8_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
-    int r;
+    int r, h;
     (void)o;
-    for (i = 0; i < n / 32; i++, codes += 256, s += 8) {
-        __m256i e[8];
-        for (r = 0; r < 8; r++) {
-            const uint8_t *x = w + (uint64_t)r * rb + 34 * i;
-            e[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + 2)), _mm256_set1_epi8((char)0x80));
-            s[r] = rf__x86_h2f(x);
+    for (i = 0; i < n / 32; i++, codes += 512, s += 16)
+        for (h = 0; h < 2; h++) {
+            __m256i e[8];
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 34 * i;
+                e[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + 2)), _mm256_set1_epi8((char)0x80));
+                s[8 * h + r] = rf__x86_h2f(x);
+            }
+            rf__x86_store_t8(e, codes + 32 * h);
         }
-        rf__x86_store_t8(e, codes);
-    }
 }
 
 /* q4_K: sub-block j of 32 is the low (j even) or high (j odd) nibbles of qs[32 (j / 2) ...] */
 static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
-    int r, j;
-    for (i = 0; i < n / 256; i++) {
-        for (j = 0; j < 8; j++, codes += 256, s += 8, o += 8) {
-            __m256i e[8];
-            for (r = 0; r < 8; r++) {
-                const uint8_t *x = w + (uint64_t)r * rb + 144 * i;
-                __m256i q = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (j / 2)));
-                int sc, m;
-                if (j & 1) q = _mm256_srli_epi16(q, 4);
-                e[r] = _mm256_and_si256(q, _mm256_set1_epi8(15));
-                rf__get_scale_min_k4(x + 4, j, &sc, &m);
-                s[r] = rf__x86_h2f(x) * (float)sc;
-                o[r] = rf__x86_h2f(x + 2) * (float)m;
+    int r, j, h;
+    for (i = 0; i < n / 256; i++)
+        for (j = 0; j < 8; j++, codes += 512, s += 16, o += 16)
+            for (h = 0; h < 2; h++) {
+                __m256i e[8];
+                for (r = 0; r < 8; r++) {
+                    const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 144 * i;
+                    __m256i q = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (j / 2)));
+                    int sc, m;
+                    if (j & 1) q = _mm256_srli_epi16(q, 4);
+                    e[r] = _mm256_and_si256(q, _mm256_set1_epi8(15));
+                    rf__get_scale_min_k4(x + 4, j, &sc, &m);
+                    s[8 * h + r] = rf__x86_h2f(x) * (float)sc;
+                    o[8 * h + r] = rf__x86_h2f(x + 2) * (float)m;
+                }
+                rf__x86_store_t8(e, codes + 32 * h);
             }
-            rf__x86_store_t8(e, codes);
-        }
-    }
 }
 
 /* q6_K: elements 128h + 32k + (0..31) (h < 2, k < 4) are the low or high nibbles of
    ql[64h + 32 (k & 1) ...] with bits 2k..2k+1 of qh[32h ...] above them; groups of 16 elements,
-   scale sc[group] */
+   scale sc[group]. One 32-element chunk is two groups: quads 0-3 group 2k, 4-7 group 2k+1. */
 static RF__VNNI void rf__pack_q6_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
-    int r, h, k;
+    int r, h, k, hr;
     (void)o;
-    for (i = 0; i < n / 256; i++) {
-        for (h = 0; h < 2; h++) {
-            for (k = 0; k < 4; k++, codes += 256, s += 16) {
-                __m256i e[8];
-                for (r = 0; r < 8; r++) {
-                    const uint8_t *x = w + (uint64_t)r * rb + 210 * i;
-                    const int8_t *sc = (const int8_t *)(x + 192);
-                    const float d = rf__x86_h2f(x + 208);
-                    __m256i l = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32 * (k & 1)));
-                    __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
-                    __m256i lo = _mm256_and_si256(k < 2 ? l : _mm256_srli_epi16(l, 4), _mm256_set1_epi8(15));
-                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3));
-                    e[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
-                    s[r] = d * (float)sc[8 * h + 2 * k];
-                    s[8 + r] = d * (float)sc[8 * h + 2 * k + 1];
+    for (i = 0; i < n / 256; i++)
+        for (h = 0; h < 2; h++)
+            for (k = 0; k < 4; k++, codes += 512, s += 32)
+                for (hr = 0; hr < 2; hr++) {
+                    __m256i e[8];
+                    for (r = 0; r < 8; r++) {
+                        const uint8_t *x = w + (uint64_t)(8 * hr + r) * rb + 210 * i;
+                        const int8_t *sc = (const int8_t *)(x + 192);
+                        const float d = rf__x86_h2f(x + 208);
+                        __m256i l = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32 * (k & 1)));
+                        __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+                        __m256i lo = _mm256_and_si256(k < 2 ? l : _mm256_srli_epi16(l, 4), _mm256_set1_epi8(15));
+                        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3));
+                        e[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                        s[8 * hr + r] = d * (float)sc[8 * h + 2 * k];
+                        s[16 + 8 * hr + r] = d * (float)sc[8 * h + 2 * k + 1];
+                    }
+                    rf__x86_store_t8(e, codes + 32 * hr);
                 }
-                rf__x86_store_t8(e, codes); /* words 0-3: group 2k's four quads, 4-7: group 2k+1's */
-            }
-        }
-    }
 }
 
 /* One token's per-group activation terms (rf__gemm_side) from its q8_0 / q8_K row. */
@@ -4696,49 +4731,59 @@ static RF__VNNI void rf__gemm_side_q8_K_vnni(const uint8_t *a, int64_t n, int gr
     }
 }
 
-/* The tile: 8 rows (a panel) x NT tokens. at[t]: token t's activation row; goff[g]: where group
-   g's codes start in a row (the same for every token); side: token t's terms at side[t * ss + g]. */
+/* The tile: 16 rows (a panel) x NT tokens, for groups of G = 32 or 16 elements (G / 4 quads, the
+   quad loop unrolled: a rolled one made the compiler copy every accumulator each step). at[t]:
+   token t's activation row; goff[g]: where group g's codes start in a row (the same for every
+   token); side: token t's terms at side[t * ss + g]. */
 #define RF__MM_DECL(t)                                                                              \
-    __m256i i##t;                                                                                   \
-    __m256 f##t = _mm256_setzero_ps();                                                              \
+    __m512i i##t;                                                                                   \
+    __m512 f##t = _mm512_setzero_ps();                                                              \
     const uint8_t *a##t = at[t];
-#define RF__MM_INIT(t) i##t = _mm256_set1_epi32(side[(t) * ss + g].zs);
-#define RF__MM_DP(t) i##t = _mm256_dpbusd_epi32(i##t, wv, _mm256_set1_epi32(rf__x86_u32(a##t + off + 4 * q)));
+#define RF__MM_INIT(t) i##t = _mm512_set1_epi32(side[(t) * ss + g].zs);
+#define RF__MM_DP(t) i##t = _mm512_dpbusd_epi32(i##t, wv, _mm512_set1_epi32(rf__x86_u32(a##t + off + 4 * q)));
 #define RF__MM_SCALE(t) \
-    f##t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i##t), _mm256_mul_ps(sv, _mm256_set1_ps(side[(t) * ss + g].da)), f##t);
-#define RF__MM_MIN(t) f##t = _mm256_fnmadd_ps(ov, _mm256_set1_ps(side[(t) * ss + g].das), f##t);
-#define RF__MM_STORE(t) _mm256_storeu_ps(y + (t) * ldy, f##t);
+    f##t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##t), _mm512_mul_ps(sv, _mm512_set1_ps(side[(t) * ss + g].da)), f##t);
+#define RF__MM_MIN(t) f##t = _mm512_fnmadd_ps(ov, _mm512_set1_ps(side[(t) * ss + g].das), f##t);
+#define RF__MM_STORE(t) _mm512_storeu_ps(y + (t) * ldy, f##t);
 #define RF__MM_EACH1(M) M(0)
 #define RF__MM_EACH4(M) M(0) M(1) M(2) M(3)
 #define RF__MM_EACH8(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+#define RF__MM_QUAD(EACH, qq)                                                                       \
+    {                                                                                               \
+        const int q = (qq);                                                                         \
+        const __m512i wv = _mm512_loadu_si512((const void *)(codes + 64 * q));                      \
+        EACH(RF__MM_DP)                                                                             \
+    }
+#define RF__MM_QUADS16(EACH) RF__MM_QUAD(EACH, 0) RF__MM_QUAD(EACH, 1) RF__MM_QUAD(EACH, 2) RF__MM_QUAD(EACH, 3)
+#define RF__MM_QUADS32(EACH) \
+    RF__MM_QUADS16(EACH) RF__MM_QUAD(EACH, 4) RF__MM_QUAD(EACH, 5) RF__MM_QUAD(EACH, 6) RF__MM_QUAD(EACH, 7)
 
-#define RF__MM_TILE(name, EACH)                                                                     \
-    static RF__VNNI void name(const uint8_t *codes, const float *s, const float *o, int64_t ng, int group, \
+#define RF__MM_TILE(name, EACH, QUADS, G)                                                           \
+    static RF__VNNI void name(const uint8_t *codes, const float *s, const float *o, int64_t ng,     \
                               const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss, \
                               float *y, int64_t ldy) {                                              \
         int64_t g;                                                                                  \
-        int q;                                                                                      \
         EACH(RF__MM_DECL)                                                                           \
-        for (g = 0; g < ng; g++) {                                                                  \
+        for (g = 0; g < ng; g++, codes += 16 * (G)) {                                               \
             const int32_t off = goff[g];                                                            \
-            const __m256 sv = _mm256_loadu_ps(s + 8 * g);                                           \
+            const __m512 sv = _mm512_loadu_ps(s + 16 * g);                                          \
             EACH(RF__MM_INIT)                                                                       \
-            for (q = 0; q < group / 4; q++, codes += 32) {                                          \
-                const __m256i wv = _mm256_loadu_si256((const __m256i *)codes);                      \
-                EACH(RF__MM_DP)                                                                     \
-            }                                                                                       \
+            QUADS(EACH)                                                                             \
             EACH(RF__MM_SCALE)                                                                      \
             if (o) {                                                                                \
-                const __m256 ov = _mm256_loadu_ps(o + 8 * g);                                       \
+                const __m512 ov = _mm512_loadu_ps(o + 16 * g);                                      \
                 EACH(RF__MM_MIN)                                                                    \
             }                                                                                       \
         }                                                                                           \
         EACH(RF__MM_STORE)                                                                          \
     }
 
-RF__MM_TILE(rf__gemm_tile8_vnni, RF__MM_EACH8)
-RF__MM_TILE(rf__gemm_tile4_vnni, RF__MM_EACH4)
-RF__MM_TILE(rf__gemm_tile1_vnni, RF__MM_EACH1)
+RF__MM_TILE(rf__gemm_tile8_g32_vnni, RF__MM_EACH8, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile4_g32_vnni, RF__MM_EACH4, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile1_g32_vnni, RF__MM_EACH1, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile8_g16_vnni, RF__MM_EACH8, RF__MM_QUADS16, 16)
+RF__MM_TILE(rf__gemm_tile4_g16_vnni, RF__MM_EACH4, RF__MM_QUADS16, 16)
+RF__MM_TILE(rf__gemm_tile1_g16_vnni, RF__MM_EACH1, RF__MM_QUADS16, 16)
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -4870,11 +4915,15 @@ static unsigned rf__cpu_detect(void) {
 
 static void rf__gemm_set(rf__kernels *k, rf_type t, int group, int zero, int has_min, rf__gemm_pack_fn pack,
                          rf__gemm_side_fn side) {
-    k->gemm[t].group = group;
-    k->gemm[t].zero = zero;
-    k->gemm[t].has_min = has_min;
-    k->gemm[t].pack = pack;
-    k->gemm[t].side = side;
+    rf__gemm_kernel *g = &k->gemm[t];
+    g->group = group;
+    g->zero = zero;
+    g->has_min = has_min;
+    g->pack = pack;
+    g->side = side;
+    g->tile[0] = group == 32 ? rf__gemm_tile8_g32_vnni : rf__gemm_tile8_g16_vnni;
+    g->tile[1] = group == 32 ? rf__gemm_tile4_g32_vnni : rf__gemm_tile4_g16_vnni;
+    g->tile[2] = group == 32 ? rf__gemm_tile1_g32_vnni : rf__gemm_tile1_g16_vnni;
 }
 
 static void rf__kernels_avx2(rf__kernels *k) {
@@ -4896,6 +4945,7 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->quant[RF_TYPE_Q8_0] = rf__quant_q8_0_avx2;
     k->quant[RF_TYPE_Q8_K] = rf__quant_q8_K_avx2;
     k->dequant[RF_TYPE_F16] = rf__f16_to_f32_avx2;
+    k->axpy_f16 = rf__axpy_f16_avx2;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;
@@ -4918,9 +4968,6 @@ static void rf__kernels_vnni(rf__kernels *k) {
     rf__gemm_set(k, RF_TYPE_Q8_0, 32, 128, 0, rf__pack_q8_0_vnni, rf__gemm_side_q8_0_vnni);
     rf__gemm_set(k, RF_TYPE_Q4_K, 32, 0, 1, rf__pack_q4_K_vnni, rf__gemm_side_q8_K_vnni);
     rf__gemm_set(k, RF_TYPE_Q6_K, 16, 32, 0, rf__pack_q6_K_vnni, rf__gemm_side_q8_K_vnni);
-    k->gemm_tile[0] = rf__gemm_tile8_vnni;
-    k->gemm_tile[1] = rf__gemm_tile4_vnni;
-    k->gemm_tile[2] = rf__gemm_tile1_vnni;
 }
 #endif
 
@@ -9395,7 +9442,8 @@ typedef struct rf__gemm_scratch {
     int64_t max_tokens;
 } rf__gemm_scratch;
 
-#define RF__GEMM_MIN_TOKENS 4 /* fewer tokens: the dot / dot4 path (packing a panel costs ~a token) */
+#define RF__GEMM_MIN_TOKENS 4    /* fewer tokens: the dot / dot4 path (packing a panel costs ~a token) */
+#define RF__GEMM_MAX_TOKENS 128  /* tokens one GEMM call takes (a forward pass's batch fits) */
 
 static void rf__gemm_scratch_free(rf__gemm_scratch *g) {
     if (!g) return;
@@ -9412,7 +9460,7 @@ static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int6
     if (!g) return NULL;
     g->max_k = max_k;
     g->max_tokens = max_tokens;
-    g->panel_bytes = (uint64_t)(8 * max_k) + (uint64_t)(2 * 8 * ng) * sizeof(float);
+    g->panel_bytes = (uint64_t)(RF__GEMM_ROWS * max_k) + (uint64_t)(2 * RF__GEMM_ROWS * ng) * sizeof(float);
     g->panels = (uint8_t *)RF_MALLOC(g->panel_bytes * (uint64_t)n_threads);
     g->side = RF__NEW(rf__gemm_side, max_tokens * ng);
     g->goff = RF__NEW(int32_t, ng);
@@ -9425,9 +9473,9 @@ static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int6
 
 /* Y = X W^T over a batch: y[t][r] = dot(row r of w, activation t). Each thread takes a slice of
    the rows. Three ways, best first:
-   - packed GEMM (>= RF__GEMM_MIN_TOKENS tokens, a type with a gemm kernel): a thread decodes 8 rows
-     at a time into a panel (~8 x 2 KB at n_embd 2048: it stays in L1/L2) and runs every token of
-     the batch past it, 8 at a time;
+   - packed GEMM (>= RF__GEMM_MIN_TOKENS tokens, a type with a gemm kernel): a thread decodes 16
+     rows at a time into a panel (32 KB of codes at n_embd 2048: it stays in L1/L2) and runs every
+     token of the batch past it, 8 at a time;
    - gemv (one token): several rows per pass over the activation;
    - otherwise RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048) meet every activation, four
      tokens at a time (dot4 unpacks a weight block once for four).
@@ -9443,7 +9491,7 @@ typedef struct rf__matmul_job {
     int64_t n, ldy;
     float *y;
     rf__gemm_scratch *g;
-    const uint8_t *at[64]; /* the GEMM's token rows (n <= 64 on that path) */
+    const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
 
 /* rows [r0, r1) x every token, through dot / dot4 */
@@ -9485,24 +9533,23 @@ static void rf__gemm_task(void *arg, int ith, int nth) {
     const rf__matmul_job *j = (const rf__matmul_job *)arg;
     const rf__mat *w = j->w;
     const rf__gemm_kernel *gk = &j->k->gemm[w->type];
-    const int64_t np = w->ne1 / 8, p0 = np * ith / nth, p1 = np * (ith + 1) / nth, ng = w->ne0 / gk->group;
+    const int64_t R = RF__GEMM_ROWS, np = w->ne1 / R, p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
+    const int64_t ng = w->ne0 / gk->group;
     uint8_t *codes = j->g->panels + (uint64_t)ith * j->g->panel_bytes;
-    float *s = (float *)(void *)(codes + 8 * w->ne0), *o = s + 8 * ng;
+    float *s = (float *)(void *)(codes + R * w->ne0), *o = s + R * ng;
+    const float *om = gk->has_min ? o : NULL;
     int64_t p, t;
     for (p = p0; p < p1; p++) {
-        float *y = j->y + 8 * p;
-        gk->pack(w->data + (uint64_t)(8 * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
+        float *y = j->y + R * p;
+        gk->pack(w->data + (uint64_t)(R * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
         for (t = 0; t + 8 <= j->n; t += 8)
-            j->k->gemm_tile[0](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
-                               ng, y + t * j->ldy, j->ldy);
+            gk->tile[0](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
         for (; t + 4 <= j->n; t += 4)
-            j->k->gemm_tile[1](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
-                               ng, y + t * j->ldy, j->ldy);
+            gk->tile[1](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
         for (; t < j->n; t++)
-            j->k->gemm_tile[2](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
-                               ng, y + t * j->ldy, j->ldy);
+            gk->tile[2](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
     }
-    if (ith == nth - 1 && 8 * np < w->ne1) rf__matmul_rows(j, 8 * np, w->ne1); /* rows past the last panel */
+    if (ith == nth - 1 && R * np < w->ne1) rf__matmul_rows(j, R * np, w->ne1); /* rows past the last panel */
 }
 
 /* The GEMM's per-token side terms and group offsets (the activation rows are q8_0 or q8_K). */
@@ -9536,8 +9583,8 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
     j.y = y;
     j.ldy = ldy;
     j.g = g;
-    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= 64 && n <= g->max_tokens &&
-        w->ne0 <= g->max_k && w->ne1 >= 8) {
+    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
+        w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS) {
         rf__gemm_prepare(&j);
         rf__pool_run(pool, rf__gemm_task, &j);
         return;
@@ -10634,7 +10681,7 @@ static int rf__hip_pick_take(struct rf__hip_ctx *c, int32_t *token, int32_t *n_v
    The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer, in pages
    of RF_KV_PAGE positions (kv.c). */
 
-#define RF__BATCH 64 /* rows per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
+#define RF__BATCH 128 /* rows per forward pass: 128 amortize weight reads and the GEMM's panel packing ~128x */
 
 struct rf_ctx {
     const rf_model *m;
@@ -10763,7 +10810,7 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
     c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
-    if (c->k.gemm_tile[0] && m->max_cols > 0 && !(c->gemm = rf__gemm_scratch_new(m->max_cols, c->pool->n, RF__BATCH))) {
+    if (rf__kernels_have_gemm(&c->k) && m->max_cols > 0 && !(c->gemm = rf__gemm_scratch_new(m->max_cols, c->pool->n, RF__BATCH))) {
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for the matrix-product scratch");
     }
@@ -10938,6 +10985,20 @@ static void rf__attend(rf_ctx *c, const rf__batch *b, int64_t l, int64_t t, int6
     const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
     float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
     int64_t p, j, i;
+    if (s->kv_type == RF_TYPE_F16) { /* the default cache: straight from the f16 rows */
+        const rf__dot_fn dot = c->k.dot[RF_TYPE_F16];
+        for (p = t0; p <= pos; p++) {
+            const uint8_t *kh = rf__kv_at(s, 0, l, p) + 2 * g * hd;
+            for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)dot(kh, q + j * hd, hd) * m->attn_scale;
+        }
+        for (j = 0; j < group; j++) rf__softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
+        memset(out, 0, sizeof(float) * (size_t)(group * hd));
+        for (p = t0; p <= pos; p++) {
+            const uint8_t *vh = rf__kv_at(s, 1, l, p) + 2 * g * hd;
+            for (j = 0; j < group; j++) c->k.axpy_f16(scratch[j * c->n_ctx + p], vh, out + j * hd, hd);
+        }
+        return;
+    }
     for (p = t0; p <= pos; p++) {
         const float *kh = rf__kv_head(c, s, 0, l, p, g, row);
         for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)c->k.dot_f32(q + j * hd, kh, hd) * m->attn_scale;

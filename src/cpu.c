@@ -37,12 +37,14 @@ typedef struct rf__gemm_side {
     float das;
 } rf__gemm_side;
 
-/* 8 rows of n elements -> a panel: codes[8 n], s[8 per group], o[8 per group] (o: has_min only) */
+/* RF__GEMM_ROWS rows of n elements -> a panel: codes[16 n], s[16 per group], o[16 per group] (o:
+   has_min only) */
+#define RF__GEMM_ROWS 16
 typedef void (*rf__gemm_pack_fn)(const uint8_t *w, uint64_t row_bytes, int64_t n, uint8_t *codes, float *s, float *o);
 /* one token's activation row -> its n / group side terms */
 typedef void (*rf__gemm_side_fn)(const uint8_t *a, int64_t n, int group, int zero, rf__gemm_side *out);
-/* a panel times nt tokens (8, 4 or 1 by the entry): y[t * ldy + r] for r < 8 */
-typedef void (*rf__gemm_tile_fn)(const uint8_t *codes, const float *s, const float *o, int64_t ng, int group,
+/* a panel times nt tokens (8, 4 or 1 by the entry): y[t * ldy + r] for r < RF__GEMM_ROWS */
+typedef void (*rf__gemm_tile_fn)(const uint8_t *codes, const float *s, const float *o, int64_t ng,
                                  const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss,
                                  float *y, int64_t ldy);
 
@@ -52,7 +54,11 @@ typedef struct rf__gemm_kernel {
     int has_min; /* o is used */
     rf__gemm_pack_fn pack;
     rf__gemm_side_fn side;
+    rf__gemm_tile_fn tile[3]; /* 8, 4 and 1 tokens per tile */
 } rf__gemm_kernel;
+
+/* y += a * x for n values of x in f16 (attention: a probability times a cached V row) */
+typedef void (*rf__axpy_fn)(float a, const void *x, float *y, int64_t n);
 
 typedef struct rf__kernels {
     const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
@@ -62,10 +68,20 @@ typedef struct rf__kernels {
     rf__quant_fn quant[RF_TYPE_COUNT];         /* activation (and KV cache) quantizers */
     rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
+    rf__axpy_fn axpy_f16;                      /* y += a * x, x in f16: attention's weighted V sum */
     rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
     rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
-    rf__gemm_tile_fn gemm_tile[3];             /* 8, 4 and 1 tokens per tile */
 } rf__kernels;
+
+static void rf__axpy_f16(float a, const void *x, float *y, int64_t n) {
+    const uint8_t *h = (const uint8_t *)x;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t v;
+        memcpy(&v, h + 2 * i, 2);
+        y[i] += a * rf_fp16_to_fp32(v);
+    }
+}
 
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     int t;
@@ -80,6 +96,15 @@ static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
         k->dequant[t] = o.dequant;
     }
     k->dot_f32 = rf__dot_f32_f32;
+    k->axpy_f16 = rf__axpy_f16;
+}
+
+/* Whether any type has a packed GEMM (a context then allocates its scratch). */
+static int rf__kernels_have_gemm(const rf__kernels *k) {
+    int t;
+    for (t = 0; t < RF_TYPE_COUNT; t++)
+        if (k->gemm[t].pack) return 1;
+    return 0;
 }
 
 /* out[c] = dot(w, a_c) for c < 4, through the table (dot4 when there is one). */

@@ -17,7 +17,7 @@
    The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer, in pages
    of RF_KV_PAGE positions (kv.c). */
 
-#define RF__BATCH 64 /* rows per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
+#define RF__BATCH 128 /* rows per forward pass: 128 amortize weight reads and the GEMM's panel packing ~128x */
 
 struct rf_ctx {
     const rf_model *m;
@@ -146,7 +146,7 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
     c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
-    if (c->k.gemm_tile[0] && m->max_cols > 0 && !(c->gemm = rf__gemm_scratch_new(m->max_cols, c->pool->n, RF__BATCH))) {
+    if (rf__kernels_have_gemm(&c->k) && m->max_cols > 0 && !(c->gemm = rf__gemm_scratch_new(m->max_cols, c->pool->n, RF__BATCH))) {
         rf_ctx_free(c);
         return rf__err(RF_ERR_OOM, "ctx: out of memory for the matrix-product scratch");
     }
@@ -321,6 +321,20 @@ static void rf__attend(rf_ctx *c, const rf__batch *b, int64_t l, int64_t t, int6
     const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
     float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
     int64_t p, j, i;
+    if (s->kv_type == RF_TYPE_F16) { /* the default cache: straight from the f16 rows */
+        const rf__dot_fn dot = c->k.dot[RF_TYPE_F16];
+        for (p = t0; p <= pos; p++) {
+            const uint8_t *kh = rf__kv_at(s, 0, l, p) + 2 * g * hd;
+            for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)dot(kh, q + j * hd, hd) * m->attn_scale;
+        }
+        for (j = 0; j < group; j++) rf__softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
+        memset(out, 0, sizeof(float) * (size_t)(group * hd));
+        for (p = t0; p <= pos; p++) {
+            const uint8_t *vh = rf__kv_at(s, 1, l, p) + 2 * g * hd;
+            for (j = 0; j < group; j++) c->k.axpy_f16(scratch[j * c->n_ctx + p], vh, out + j * hd, hd);
+        }
+        return;
+    }
     for (p = t0; p <= pos; p++) {
         const float *kh = rf__kv_head(c, s, 0, l, p, g, row);
         for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)c->k.dot_f32(q + j * hd, kh, hd) * m->attn_scale;

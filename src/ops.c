@@ -48,7 +48,8 @@ typedef struct rf__gemm_scratch {
     int64_t max_tokens;
 } rf__gemm_scratch;
 
-#define RF__GEMM_MIN_TOKENS 4 /* fewer tokens: the dot / dot4 path (packing a panel costs ~a token) */
+#define RF__GEMM_MIN_TOKENS 4    /* fewer tokens: the dot / dot4 path (packing a panel costs ~a token) */
+#define RF__GEMM_MAX_TOKENS 128  /* tokens one GEMM call takes (a forward pass's batch fits) */
 
 static void rf__gemm_scratch_free(rf__gemm_scratch *g) {
     if (!g) return;
@@ -65,7 +66,7 @@ static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int6
     if (!g) return NULL;
     g->max_k = max_k;
     g->max_tokens = max_tokens;
-    g->panel_bytes = (uint64_t)(8 * max_k) + (uint64_t)(2 * 8 * ng) * sizeof(float);
+    g->panel_bytes = (uint64_t)(RF__GEMM_ROWS * max_k) + (uint64_t)(2 * RF__GEMM_ROWS * ng) * sizeof(float);
     g->panels = (uint8_t *)RF_MALLOC(g->panel_bytes * (uint64_t)n_threads);
     g->side = RF__NEW(rf__gemm_side, max_tokens * ng);
     g->goff = RF__NEW(int32_t, ng);
@@ -78,9 +79,9 @@ static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int6
 
 /* Y = X W^T over a batch: y[t][r] = dot(row r of w, activation t). Each thread takes a slice of
    the rows. Three ways, best first:
-   - packed GEMM (>= RF__GEMM_MIN_TOKENS tokens, a type with a gemm kernel): a thread decodes 8 rows
-     at a time into a panel (~8 x 2 KB at n_embd 2048: it stays in L1/L2) and runs every token of
-     the batch past it, 8 at a time;
+   - packed GEMM (>= RF__GEMM_MIN_TOKENS tokens, a type with a gemm kernel): a thread decodes 16
+     rows at a time into a panel (32 KB of codes at n_embd 2048: it stays in L1/L2) and runs every
+     token of the batch past it, 8 at a time;
    - gemv (one token): several rows per pass over the activation;
    - otherwise RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048) meet every activation, four
      tokens at a time (dot4 unpacks a weight block once for four).
@@ -96,7 +97,7 @@ typedef struct rf__matmul_job {
     int64_t n, ldy;
     float *y;
     rf__gemm_scratch *g;
-    const uint8_t *at[64]; /* the GEMM's token rows (n <= 64 on that path) */
+    const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
 
 /* rows [r0, r1) x every token, through dot / dot4 */
@@ -138,24 +139,23 @@ static void rf__gemm_task(void *arg, int ith, int nth) {
     const rf__matmul_job *j = (const rf__matmul_job *)arg;
     const rf__mat *w = j->w;
     const rf__gemm_kernel *gk = &j->k->gemm[w->type];
-    const int64_t np = w->ne1 / 8, p0 = np * ith / nth, p1 = np * (ith + 1) / nth, ng = w->ne0 / gk->group;
+    const int64_t R = RF__GEMM_ROWS, np = w->ne1 / R, p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
+    const int64_t ng = w->ne0 / gk->group;
     uint8_t *codes = j->g->panels + (uint64_t)ith * j->g->panel_bytes;
-    float *s = (float *)(void *)(codes + 8 * w->ne0), *o = s + 8 * ng;
+    float *s = (float *)(void *)(codes + R * w->ne0), *o = s + R * ng;
+    const float *om = gk->has_min ? o : NULL;
     int64_t p, t;
     for (p = p0; p < p1; p++) {
-        float *y = j->y + 8 * p;
-        gk->pack(w->data + (uint64_t)(8 * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
+        float *y = j->y + R * p;
+        gk->pack(w->data + (uint64_t)(R * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
         for (t = 0; t + 8 <= j->n; t += 8)
-            j->k->gemm_tile[0](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
-                               ng, y + t * j->ldy, j->ldy);
+            gk->tile[0](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
         for (; t + 4 <= j->n; t += 4)
-            j->k->gemm_tile[1](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
-                               ng, y + t * j->ldy, j->ldy);
+            gk->tile[1](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
         for (; t < j->n; t++)
-            j->k->gemm_tile[2](codes, s, gk->has_min ? o : NULL, ng, gk->group, j->at + t, j->g->goff, j->g->side + t * ng,
-                               ng, y + t * j->ldy, j->ldy);
+            gk->tile[2](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
     }
-    if (ith == nth - 1 && 8 * np < w->ne1) rf__matmul_rows(j, 8 * np, w->ne1); /* rows past the last panel */
+    if (ith == nth - 1 && R * np < w->ne1) rf__matmul_rows(j, R * np, w->ne1); /* rows past the last panel */
 }
 
 /* The GEMM's per-token side terms and group offsets (the activation rows are q8_0 or q8_K). */
@@ -189,8 +189,8 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
     j.y = y;
     j.ldy = ldy;
     j.g = g;
-    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= 64 && n <= g->max_tokens &&
-        w->ne0 <= g->max_k && w->ne1 >= 8) {
+    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
+        w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS) {
         rf__gemm_prepare(&j);
         rf__pool_run(pool, rf__gemm_task, &j);
         return;

@@ -22,11 +22,15 @@ static unsigned rf__cpu_detect(void) {
 
 static void rf__gemm_set(rf__kernels *k, rf_type t, int group, int zero, int has_min, rf__gemm_pack_fn pack,
                          rf__gemm_side_fn side) {
-    k->gemm[t].group = group;
-    k->gemm[t].zero = zero;
-    k->gemm[t].has_min = has_min;
-    k->gemm[t].pack = pack;
-    k->gemm[t].side = side;
+    rf__gemm_kernel *g = &k->gemm[t];
+    g->group = group;
+    g->zero = zero;
+    g->has_min = has_min;
+    g->pack = pack;
+    g->side = side;
+    g->tile[0] = group == 32 ? rf__gemm_tile8_g32_vnni : rf__gemm_tile8_g16_vnni;
+    g->tile[1] = group == 32 ? rf__gemm_tile4_g32_vnni : rf__gemm_tile4_g16_vnni;
+    g->tile[2] = group == 32 ? rf__gemm_tile1_g32_vnni : rf__gemm_tile1_g16_vnni;
 }
 
 static void rf__kernels_avx2(rf__kernels *k) {
@@ -48,6 +52,7 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->quant[RF_TYPE_Q8_0] = rf__quant_q8_0_avx2;
     k->quant[RF_TYPE_Q8_K] = rf__quant_q8_K_avx2;
     k->dequant[RF_TYPE_F16] = rf__f16_to_f32_avx2;
+    k->axpy_f16 = rf__axpy_f16_avx2;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;
@@ -70,9 +75,6 @@ static void rf__kernels_vnni(rf__kernels *k) {
     rf__gemm_set(k, RF_TYPE_Q8_0, 32, 128, 0, rf__pack_q8_0_vnni, rf__gemm_side_q8_0_vnni);
     rf__gemm_set(k, RF_TYPE_Q4_K, 32, 0, 1, rf__pack_q4_K_vnni, rf__gemm_side_q8_K_vnni);
     rf__gemm_set(k, RF_TYPE_Q6_K, 16, 32, 0, rf__pack_q6_K_vnni, rf__gemm_side_q8_K_vnni);
-    k->gemm_tile[0] = rf__gemm_tile8_vnni;
-    k->gemm_tile[1] = rf__gemm_tile4_vnni;
-    k->gemm_tile[2] = rf__gemm_tile1_vnni;
 }
 #endif
 

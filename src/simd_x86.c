@@ -415,6 +415,15 @@ static RF__AVX2 double rf__dot_f32_f32_avx2(const void *w, const void *a, int64_
     return rf__x86_hsum(_mm256_add_ps(s0, s1)) + tail;
 }
 
+static RF__AVX2 void rf__axpy_f16_avx2(float a, const void *x, float *y, int64_t n) {
+    const uint8_t *h = (const uint8_t *)x;
+    const __m256 av = _mm256_set1_ps(a);
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 2 * i))), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * rf__x86_h2f(h + 2 * i);
+}
+
 static RF__AVX2 void rf__f16_to_f32_avx2(const void *src, float *dst, int64_t n) {
     const uint8_t *s = (const uint8_t *)src;
     int64_t i;

@@ -13,13 +13,13 @@
    activation block sums computed once per call. The four rows' fp16 scales become one vector
    with one conversion.
 
-   Prefill (gemm): weights are decoded once per batch into a panel of 8 rows in which byte
-   4k..4k+3 of row r sits at 32 * k + 4 * r -- so one 32-byte load feeds 8 int32 lanes, lane r =
+   Prefill (gemm): weights are decoded once per batch into a panel of 16 rows in which byte
+   4k..4k+3 of row r sits at 64 * k + 4 * r -- so one 64-byte load feeds 16 int32 lanes, lane r =
    row r, and vpdpbusd against four activation bytes broadcast to all lanes adds the next four
    products of every row to one token's accumulator. An int32 lane is then the whole dot of a scale
    group (32 or 16 elements) for one (row, token); one conversion and one fma per group and token
-   apply the scales, and the 8 results are 8 consecutive floats of the output. With 8 tokens per
-   tile a group costs G/4 loads of weights, 2G broadcasts and 2G vpdpbusd of 32 products each.
+   apply the scales, and the 16 results are 16 consecutive floats of the output. With 8 tokens per
+   tile a group costs G/4 loads of weights, 2G broadcasts and 2G vpdpbusd of 64 products each.
    Every type reduces to
 
        w = s * (c - z) - o          for an unsigned code c in a group of G elements,
@@ -181,8 +181,8 @@ static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
    Packed GEMM. A pack function turns 8 weight rows of n elements into the panel layout (codes:
    8 * n bytes; s and o: 8 floats per group, o only for types with minimums). */
 
-/* e[r] = 32 bytes of row r -> out[32 * k + 4 * r + b] = byte 4k + b of row r (an 8 x 8 transpose
-   of 32-bit words) */
+/* e[r] = 32 bytes of row r -> out[64 * k + 4 * r + b] = byte 4k + b of row r (an 8 x 8 transpose
+   of 32-bit words; 64: the quads of a 16-row panel, rows 8-15 at out + 32) */
 static RF__VNNI inline void rf__x86_store_t8(const __m256i e[8], uint8_t *out) {
     __m256i t0 = _mm256_unpacklo_epi32(e[0], e[1]), t1 = _mm256_unpackhi_epi32(e[0], e[1]);
     __m256i t2 = _mm256_unpacklo_epi32(e[2], e[3]), t3 = _mm256_unpackhi_epi32(e[2], e[3]);
@@ -194,94 +194,95 @@ static RF__VNNI inline void rf__x86_store_t8(const __m256i e[8], uint8_t *out) {
     __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
     /* u0: words 0 (rows 0-3) and 4 (rows 0-3); u4: the same for rows 4-7 */
     _mm256_storeu_si256((__m256i *)(out + 0), _mm256_permute2x128_si256(u0, u4, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 32), _mm256_permute2x128_si256(u1, u5, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 64), _mm256_permute2x128_si256(u2, u6, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 96), _mm256_permute2x128_si256(u3, u7, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 128), _mm256_permute2x128_si256(u0, u4, 0x31));
-    _mm256_storeu_si256((__m256i *)(out + 160), _mm256_permute2x128_si256(u1, u5, 0x31));
-    _mm256_storeu_si256((__m256i *)(out + 192), _mm256_permute2x128_si256(u2, u6, 0x31));
-    _mm256_storeu_si256((__m256i *)(out + 224), _mm256_permute2x128_si256(u3, u7, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 64), _mm256_permute2x128_si256(u1, u5, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 128), _mm256_permute2x128_si256(u2, u6, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 192), _mm256_permute2x128_si256(u3, u7, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 256), _mm256_permute2x128_si256(u0, u4, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 320), _mm256_permute2x128_si256(u1, u5, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 384), _mm256_permute2x128_si256(u2, u6, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 448), _mm256_permute2x128_si256(u3, u7, 0x31));
 }
 
 static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
-    int r;
+    int r, h;
     (void)o;
-    for (i = 0; i < n / 32; i++, codes += 256, s += 8) {
-        __m256i e[8];
-        for (r = 0; r < 8; r++) {
-            const uint8_t *x = w + (uint64_t)r * rb + 18 * i;
-            e[r] = rf__x86_nibbles32(x + 2);
-            s[r] = rf__x86_h2f(x);
+    for (i = 0; i < n / 32; i++, codes += 512, s += 16)
+        for (h = 0; h < 2; h++) {
+            __m256i e[8];
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 18 * i;
+                e[r] = rf__x86_nibbles32(x + 2);
+                s[8 * h + r] = rf__x86_h2f(x);
+            }
+            rf__x86_store_t8(e, codes + 32 * h);
         }
-        rf__x86_store_t8(e, codes);
-    }
 }
 
 static RF__VNNI void rf__pack_q8_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
-    int r;
+    int r, h;
     (void)o;
-    for (i = 0; i < n / 32; i++, codes += 256, s += 8) {
-        __m256i e[8];
-        for (r = 0; r < 8; r++) {
-            const uint8_t *x = w + (uint64_t)r * rb + 34 * i;
-            e[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + 2)), _mm256_set1_epi8((char)0x80));
-            s[r] = rf__x86_h2f(x);
+    for (i = 0; i < n / 32; i++, codes += 512, s += 16)
+        for (h = 0; h < 2; h++) {
+            __m256i e[8];
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 34 * i;
+                e[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + 2)), _mm256_set1_epi8((char)0x80));
+                s[8 * h + r] = rf__x86_h2f(x);
+            }
+            rf__x86_store_t8(e, codes + 32 * h);
         }
-        rf__x86_store_t8(e, codes);
-    }
 }
 
 /* q4_K: sub-block j of 32 is the low (j even) or high (j odd) nibbles of qs[32 (j / 2) ...] */
 static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
-    int r, j;
-    for (i = 0; i < n / 256; i++) {
-        for (j = 0; j < 8; j++, codes += 256, s += 8, o += 8) {
-            __m256i e[8];
-            for (r = 0; r < 8; r++) {
-                const uint8_t *x = w + (uint64_t)r * rb + 144 * i;
-                __m256i q = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (j / 2)));
-                int sc, m;
-                if (j & 1) q = _mm256_srli_epi16(q, 4);
-                e[r] = _mm256_and_si256(q, _mm256_set1_epi8(15));
-                rf__get_scale_min_k4(x + 4, j, &sc, &m);
-                s[r] = rf__x86_h2f(x) * (float)sc;
-                o[r] = rf__x86_h2f(x + 2) * (float)m;
+    int r, j, h;
+    for (i = 0; i < n / 256; i++)
+        for (j = 0; j < 8; j++, codes += 512, s += 16, o += 16)
+            for (h = 0; h < 2; h++) {
+                __m256i e[8];
+                for (r = 0; r < 8; r++) {
+                    const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 144 * i;
+                    __m256i q = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (j / 2)));
+                    int sc, m;
+                    if (j & 1) q = _mm256_srli_epi16(q, 4);
+                    e[r] = _mm256_and_si256(q, _mm256_set1_epi8(15));
+                    rf__get_scale_min_k4(x + 4, j, &sc, &m);
+                    s[8 * h + r] = rf__x86_h2f(x) * (float)sc;
+                    o[8 * h + r] = rf__x86_h2f(x + 2) * (float)m;
+                }
+                rf__x86_store_t8(e, codes + 32 * h);
             }
-            rf__x86_store_t8(e, codes);
-        }
-    }
 }
 
 /* q6_K: elements 128h + 32k + (0..31) (h < 2, k < 4) are the low or high nibbles of
    ql[64h + 32 (k & 1) ...] with bits 2k..2k+1 of qh[32h ...] above them; groups of 16 elements,
-   scale sc[group] */
+   scale sc[group]. One 32-element chunk is two groups: quads 0-3 group 2k, 4-7 group 2k+1. */
 static RF__VNNI void rf__pack_q6_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
-    int r, h, k;
+    int r, h, k, hr;
     (void)o;
-    for (i = 0; i < n / 256; i++) {
-        for (h = 0; h < 2; h++) {
-            for (k = 0; k < 4; k++, codes += 256, s += 16) {
-                __m256i e[8];
-                for (r = 0; r < 8; r++) {
-                    const uint8_t *x = w + (uint64_t)r * rb + 210 * i;
-                    const int8_t *sc = (const int8_t *)(x + 192);
-                    const float d = rf__x86_h2f(x + 208);
-                    __m256i l = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32 * (k & 1)));
-                    __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
-                    __m256i lo = _mm256_and_si256(k < 2 ? l : _mm256_srli_epi16(l, 4), _mm256_set1_epi8(15));
-                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3));
-                    e[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
-                    s[r] = d * (float)sc[8 * h + 2 * k];
-                    s[8 + r] = d * (float)sc[8 * h + 2 * k + 1];
+    for (i = 0; i < n / 256; i++)
+        for (h = 0; h < 2; h++)
+            for (k = 0; k < 4; k++, codes += 512, s += 32)
+                for (hr = 0; hr < 2; hr++) {
+                    __m256i e[8];
+                    for (r = 0; r < 8; r++) {
+                        const uint8_t *x = w + (uint64_t)(8 * hr + r) * rb + 210 * i;
+                        const int8_t *sc = (const int8_t *)(x + 192);
+                        const float d = rf__x86_h2f(x + 208);
+                        __m256i l = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32 * (k & 1)));
+                        __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+                        __m256i lo = _mm256_and_si256(k < 2 ? l : _mm256_srli_epi16(l, 4), _mm256_set1_epi8(15));
+                        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3));
+                        e[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                        s[8 * hr + r] = d * (float)sc[8 * h + 2 * k];
+                        s[16 + 8 * hr + r] = d * (float)sc[8 * h + 2 * k + 1];
+                    }
+                    rf__x86_store_t8(e, codes + 32 * hr);
                 }
-                rf__x86_store_t8(e, codes); /* words 0-3: group 2k's four quads, 4-7: group 2k+1's */
-            }
-        }
-    }
 }
 
 /* One token's per-group activation terms (rf__gemm_side) from its q8_0 / q8_K row. */
@@ -312,49 +313,59 @@ static RF__VNNI void rf__gemm_side_q8_K_vnni(const uint8_t *a, int64_t n, int gr
     }
 }
 
-/* The tile: 8 rows (a panel) x NT tokens. at[t]: token t's activation row; goff[g]: where group
-   g's codes start in a row (the same for every token); side: token t's terms at side[t * ss + g]. */
+/* The tile: 16 rows (a panel) x NT tokens, for groups of G = 32 or 16 elements (G / 4 quads, the
+   quad loop unrolled: a rolled one made the compiler copy every accumulator each step). at[t]:
+   token t's activation row; goff[g]: where group g's codes start in a row (the same for every
+   token); side: token t's terms at side[t * ss + g]. */
 #define RF__MM_DECL(t)                                                                              \
-    __m256i i##t;                                                                                   \
-    __m256 f##t = _mm256_setzero_ps();                                                              \
+    __m512i i##t;                                                                                   \
+    __m512 f##t = _mm512_setzero_ps();                                                              \
     const uint8_t *a##t = at[t];
-#define RF__MM_INIT(t) i##t = _mm256_set1_epi32(side[(t) * ss + g].zs);
-#define RF__MM_DP(t) i##t = _mm256_dpbusd_epi32(i##t, wv, _mm256_set1_epi32(rf__x86_u32(a##t + off + 4 * q)));
+#define RF__MM_INIT(t) i##t = _mm512_set1_epi32(side[(t) * ss + g].zs);
+#define RF__MM_DP(t) i##t = _mm512_dpbusd_epi32(i##t, wv, _mm512_set1_epi32(rf__x86_u32(a##t + off + 4 * q)));
 #define RF__MM_SCALE(t) \
-    f##t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i##t), _mm256_mul_ps(sv, _mm256_set1_ps(side[(t) * ss + g].da)), f##t);
-#define RF__MM_MIN(t) f##t = _mm256_fnmadd_ps(ov, _mm256_set1_ps(side[(t) * ss + g].das), f##t);
-#define RF__MM_STORE(t) _mm256_storeu_ps(y + (t) * ldy, f##t);
+    f##t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##t), _mm512_mul_ps(sv, _mm512_set1_ps(side[(t) * ss + g].da)), f##t);
+#define RF__MM_MIN(t) f##t = _mm512_fnmadd_ps(ov, _mm512_set1_ps(side[(t) * ss + g].das), f##t);
+#define RF__MM_STORE(t) _mm512_storeu_ps(y + (t) * ldy, f##t);
 #define RF__MM_EACH1(M) M(0)
 #define RF__MM_EACH4(M) M(0) M(1) M(2) M(3)
 #define RF__MM_EACH8(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+#define RF__MM_QUAD(EACH, qq)                                                                       \
+    {                                                                                               \
+        const int q = (qq);                                                                         \
+        const __m512i wv = _mm512_loadu_si512((const void *)(codes + 64 * q));                      \
+        EACH(RF__MM_DP)                                                                             \
+    }
+#define RF__MM_QUADS16(EACH) RF__MM_QUAD(EACH, 0) RF__MM_QUAD(EACH, 1) RF__MM_QUAD(EACH, 2) RF__MM_QUAD(EACH, 3)
+#define RF__MM_QUADS32(EACH) \
+    RF__MM_QUADS16(EACH) RF__MM_QUAD(EACH, 4) RF__MM_QUAD(EACH, 5) RF__MM_QUAD(EACH, 6) RF__MM_QUAD(EACH, 7)
 
-#define RF__MM_TILE(name, EACH)                                                                     \
-    static RF__VNNI void name(const uint8_t *codes, const float *s, const float *o, int64_t ng, int group, \
+#define RF__MM_TILE(name, EACH, QUADS, G)                                                           \
+    static RF__VNNI void name(const uint8_t *codes, const float *s, const float *o, int64_t ng,     \
                               const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss, \
                               float *y, int64_t ldy) {                                              \
         int64_t g;                                                                                  \
-        int q;                                                                                      \
         EACH(RF__MM_DECL)                                                                           \
-        for (g = 0; g < ng; g++) {                                                                  \
+        for (g = 0; g < ng; g++, codes += 16 * (G)) {                                               \
             const int32_t off = goff[g];                                                            \
-            const __m256 sv = _mm256_loadu_ps(s + 8 * g);                                           \
+            const __m512 sv = _mm512_loadu_ps(s + 16 * g);                                          \
             EACH(RF__MM_INIT)                                                                       \
-            for (q = 0; q < group / 4; q++, codes += 32) {                                          \
-                const __m256i wv = _mm256_loadu_si256((const __m256i *)codes);                      \
-                EACH(RF__MM_DP)                                                                     \
-            }                                                                                       \
+            QUADS(EACH)                                                                             \
             EACH(RF__MM_SCALE)                                                                      \
             if (o) {                                                                                \
-                const __m256 ov = _mm256_loadu_ps(o + 8 * g);                                       \
+                const __m512 ov = _mm512_loadu_ps(o + 16 * g);                                      \
                 EACH(RF__MM_MIN)                                                                    \
             }                                                                                       \
         }                                                                                           \
         EACH(RF__MM_STORE)                                                                          \
     }
 
-RF__MM_TILE(rf__gemm_tile8_vnni, RF__MM_EACH8)
-RF__MM_TILE(rf__gemm_tile4_vnni, RF__MM_EACH4)
-RF__MM_TILE(rf__gemm_tile1_vnni, RF__MM_EACH1)
+RF__MM_TILE(rf__gemm_tile8_g32_vnni, RF__MM_EACH8, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile4_g32_vnni, RF__MM_EACH4, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile1_g32_vnni, RF__MM_EACH1, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile8_g16_vnni, RF__MM_EACH8, RF__MM_QUADS16, 16)
+RF__MM_TILE(rf__gemm_tile4_g16_vnni, RF__MM_EACH4, RF__MM_QUADS16, 16)
+RF__MM_TILE(rf__gemm_tile1_g16_vnni, RF__MM_EACH1, RF__MM_QUADS16, 16)
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

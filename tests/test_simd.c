@@ -144,7 +144,7 @@ static void check_gemv(const char *path) {
 }
 
 /* The packed GEMM through the matmul driver (ops.c), against the reference dot of every (row,
-   token): row counts with and without a tail past the 8-row panels, token counts that use the
+   token): row counts with and without a tail past the 16-row panels, token counts that use the
    8-, 4- and 1-token tiles, two threads. Tolerance 1e-5 of sum |w_i a_i| as for dot: the group
    sums are exact integers (the code offset is folded in before the one conversion to float), so
    only the scaling and the float sum over <= 61 * 16 groups round. */
@@ -153,7 +153,7 @@ static void check_gemm(const char *path) {
     rf__pool *pool = NULL;
     rf__gemm_scratch *g;
     size_t ti;
-    int nbs[] = {1, 2, 61}, nrs[] = {8, 19}, nts[] = {4, 5, 8, 13, 64}, ni, ri, tj, tested = 0;
+    int nbs[] = {1, 2, 61}, nrs[] = {16, 37}, nts[] = {4, 5, 8, 13, 64}, ni, ri, tj, tested = 0;
     if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
     rf__kernels_scalar(&ref, 0);
     REQUIRE(rf__pool_new(2, &pool) == RF_OK);
@@ -248,6 +248,26 @@ static void check_dot_f32(const char *path) {
     }
 }
 
+/* y += a * x, x an f16 row (attention's V sum): lengths 0..200 with odd tails, unaligned rows.
+   The SIMD path rounds a * x + y once (fma), the reference twice: |diff| <= 2^-23 (|y| + |a x|). */
+static void check_axpy_f16(const char *path) {
+    rf__kernels k, ref;
+    uint16_t x[203];
+    float y0[203], y1[203], a = 0.37f;
+    int n, i;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (n = 0; n <= 200; n += 7) {
+        for (i = 0; i < 203; i++) x[i] = rf_fp32_to_fp16(frand() * 5), y0[i] = y1[i] = frand();
+        ref.axpy_f16(a, x + 1, y0 + 2, n);
+        k.axpy_f16(a, x + 1, y1 + 2, n);
+        for (i = 0; i < 203; i++) {
+            double tol = 1.2e-7 * (fabs(y0[i]) + fabs(a * rf_fp16_to_fp32(x[i > 0 ? i - 1 : 0])) + 1);
+            CHECKF(fabs(y0[i] - y1[i]) <= tol, "%s axpy_f16 n=%d i=%d: %.9g vs %.9g", path, n, i, y1[i], y0[i]);
+        }
+    }
+}
+
 static void avx2_dots(void) { check_dots("avx2"); }
 static void avx512_vnni_dots(void) { check_dots("avx512-vnni"); }
 static void neon_dots(void) { check_dots("neon"); }
@@ -260,6 +280,7 @@ static void avx2_quantizers_bit_exact(void) { check_bit_exact("avx2"); }
 static void avx512_vnni_quantizers_bit_exact(void) { check_bit_exact("avx512-vnni"); }
 static void neon_quantizers_bit_exact(void) { check_bit_exact("neon"); }
 static void avx2_dot_f32(void) { check_dot_f32("avx2"); }
+static void avx2_axpy_f16(void) { check_axpy_f16("avx2"); }
 static void neon_dot_f32(void) { check_dot_f32("neon"); }
 
 static void unknown_path_is_an_error(void) {
@@ -329,7 +350,7 @@ static void greedy_model(const char *path, int n, int long_prompt, float tie) {
     REQUIRE(rf_tokenize(rf_model_tokenizer(m), text, strlen(text), RF_TOK_ADD_SPECIAL, prompt, 128, &np) == RF_OK);
     np2 = (int)np;
     if (long_prompt)
-        while (np2 < 80) prompt[np2] = prompt[np2 % (int)np], np2++; /* more than one batch of 64 */
+        while (np2 < 140) prompt[np2] = prompt[np2 % (int)np], np2++; /* more than one batch of 128 */
     REQUIRE(greedy(m, "scalar", prompt, np2, 1, s1, n, gap)); /* the reference: token by token */
     REQUIRE(greedy(m, "scalar", prompt, np2, 0, a, n, NULL));  /* scalar, batched prefill */
     REQUIRE(greedy(m, NULL, prompt, np2, 0, b, n, NULL));      /* SIMD, batched prefill */
@@ -359,30 +380,30 @@ static void greedy_gemma3_270m_simd_equals_scalar(void) {
     greedy_model(p, 16, 0, 0.25f);
 }
 
-/* Logits after an 80-token prompt (k: a batch of 64 then 16; ref: the scalar path token by
-   token, double sums) */
+/* Logits after a 150-token prompt (k: a batch of 128 then 22 -- GEMM tiles of 8, 4 and 1 tokens;
+   ref: the scalar path token by token, double sums) */
 static int prompt_logits(rf_model *m, const char *k, int batched, float *out) {
     rf_ctx_params cp;
     rf_ctx *c;
-    int32_t pr[80];
+    int32_t pr[150];
     int i;
     memset(&cp, 0, sizeof cp);
     cp.n_ctx = 256;
     cp.n_threads = 2;
     cp.cpu_kernels = k;
     if (rf_ctx_new(m, &cp, &c) != RF_OK) return 0;
-    for (i = 0; i < 80; i++) pr[i] = 3 + (i * 37) % 400;
+    for (i = 0; i < 150; i++) pr[i] = 3 + (i * 37) % 400;
     if (batched)
-        rf_ctx_decode(c, pr, 80);
+        rf_ctx_decode(c, pr, 150);
     else
-        for (i = 0; i < 80; i++) rf_ctx_decode(c, pr + i, 1);
+        for (i = 0; i < 150; i++) rf_ctx_decode(c, pr + i, 1);
     memcpy(out, rf_ctx_logits(c), sizeof(float) * (size_t)rf_model_n_vocab(m));
     rf_ctx_free(c);
     return 1;
 }
 
 /* Random-weight llama models (rf synth) of the types the packed GEMM and the gemv serve, the
-   prompt through the GEMM (a batch of 64, then 16) and the gemv (the last row's logits): logits
+   prompt through the GEMM (a batch of 128, then 22) and the gemv (the last row's logits): logits
    within 0.1 of the scalar path's. Why not greedy tokens: random weights make near-ties and
    amplify rounding -- the AVX2 dot path (no GEMM) already differs from the scalar one by up to
    0.03 (q4_0), 0.04 (q8_0), 0.05 (q4_k_m) in logits of magnitude ~4 (measured); a wrong kernel
@@ -437,6 +458,7 @@ int main(void) {
     RUN(avx512_vnni_quantizers_bit_exact);
     RUN(neon_quantizers_bit_exact);
     RUN(avx2_dot_f32);
+    RUN(avx2_axpy_f16);
     RUN(neon_dot_f32);
     RUN(greedy_stories260K_simd_equals_scalar);
     RUN(greedy_gemma3_270m_simd_equals_scalar);
