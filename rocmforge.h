@@ -677,6 +677,7 @@ RF_API rf_status rf_server_run(const rf_server_params *p, const volatile sig_ato
 #endif
 #ifndef RF_NO_THREADS
 #include <pthread.h>
+#include <sched.h>
 #endif
 
 #ifndef RF_MALLOC
@@ -827,8 +828,11 @@ static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
    condition variable (several us, a syscall or two) would cost a good share of the step. After a
    job, workers and the caller therefore spin on the job counter for RF__POOL_SPIN_S before they
    sleep on the condition variable: back-to-back jobs start without a syscall, and an idle pool
-   still sleeps -- nothing spins longer than that while no work is queued. The spin needs the
-   GCC/Clang __atomic builtins; other compilers just sleep. */
+   still sleeps -- nothing spins longer than that while no work is queued. A spinning thread
+   yields the core every ~1 us: on a machine with more runnable threads than cores the thread it
+   waits for may need that core (measured: a plain spin fell to a fifth of the speed with one
+   other busy process on 2 cores). The spin needs the GCC/Clang __atomic builtins; other compilers
+   just sleep. */
 
 #define RF__POOL_SPIN_S 200e-6
 
@@ -837,6 +841,7 @@ static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
 #define RF__LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define RF__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define RF__DEC(p) __atomic_sub_fetch((p), 1, __ATOMIC_ACQ_REL)
+#define RF__FETCH_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #if defined(__x86_64__) || defined(__i386__)
 #define RF__RELAX() __builtin_ia32_pause()
 #elif defined(__aarch64__)
@@ -883,10 +888,11 @@ static int rf__pool_spin_u64(const uint64_t *v, uint64_t old, const int *quit) {
     for (i = 0;; i++) {
         if (RF__LOAD(v) != old || RF__LOAD(quit)) return 1;
         RF__RELAX();
-        if ((i & 63) == 63) {
+        if ((i & 63) == 63) { /* ~1 us: give the core to a thread that wants it, check the clock */
             double t = rf__now();
             if (t0 == 0) t0 = t;
             else if (t - t0 > RF__POOL_SPIN_S) return 0;
+            sched_yield();
         }
     }
 #else
@@ -903,10 +909,11 @@ static int rf__pool_spin_int(const int *v, const int *quit) {
     for (i = 0;; i++) {
         if (RF__LOAD(v) == 0 || RF__LOAD(quit)) return 1;
         RF__RELAX();
-        if ((i & 63) == 63) {
+        if ((i & 63) == 63) { /* ~1 us: give the core to a thread that wants it, check the clock */
             double t = rf__now();
             if (t0 == 0) t0 = t;
             else if (t - t0 > RF__POOL_SPIN_S) return 0;
+            sched_yield();
         }
     }
 #else
@@ -4155,6 +4162,100 @@ static RF__AVX2 double rf__dot_q6_K_q8_K_avx2(const void *w, const void *a, int6
     return rf__x86_hsum(acc);
 }
 
+/* VNNI versions: the 6-bit scales and mins of a q4_K block decoded with a few 32-bit operations
+   (bytes 0..7 of the result: scales 0..7; bytes 8..15: mins; the layout rf__get_scale_min_k4
+   reads), the int16 pair sums of maddubs scaled and added by one vpdpwssd, and the minimum /
+   offset terms from the q8_K block sums with one madd: no scalar loop per sub-block. */
+static RF__VNNI inline __m128i rf__x86_q4k_scales(const uint8_t *s12) {
+    uint32_t u[4], aux;
+    memcpy(u, s12, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    aux = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = aux;
+    u[0] &= 0x3f3f3f3fu;
+    return _mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]);
+}
+
+/* word j of both 128-bit lanes of v, in every word */
+#define RF__X86_WORD(v, j) _mm256_shuffle_epi8((v), _mm256_set1_epi16((short)(((2 * (j) + 1) << 8) | (2 * (j)))))
+
+/* 64 elements: nibbles of qs[32c ...], sub-blocks 2c (low) and 2c + 1 (high); unrolled so the
+   scale shuffles are constants */
+#define RF__X86_Q4K_CHUNK(c)                                                                                    \
+    do {                                                                                                      \
+        __m256i q4 = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (c)));                                \
+        __m256i pl = _mm256_maddubs_epi16(_mm256_and_si256(q4, m4), _mm256_loadu_si256((const __m256i *)(y + 4 + 64 * (c)))); \
+        __m256i ph = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4),                     \
+                                          _mm256_loadu_si256((const __m256i *)(y + 36 + 64 * (c))));          \
+        sumi = _mm256_dpwssd_epi32(sumi, pl, RF__X86_WORD(sc, 2 * (c)));                                      \
+        sumj = _mm256_dpwssd_epi32(sumj, ph, RF__X86_WORD(sc, 2 * (c) + 1));                                  \
+    } while (0)
+
+static RF__VNNI double rf__dot_q4_K_q8_K_vnni(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m128i dup = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 144, y += 292) {
+        const __m128i scm = rf__x86_q4k_scales(x + 4);
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scm)); /* scales 0..7 as words */
+        const __m256i mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup)),
+                                               _mm256_loadu_si256((const __m256i *)(y + 260)));
+        const float dy = rf__x86_f32(y);
+        __m256i sumi = _mm256_setzero_si256(), sumj = sumi; /* two chains: vpdpwssd's latency */
+        RF__X86_Q4K_CHUNK(0);
+        RF__X86_Q4K_CHUNK(1);
+        RF__X86_Q4K_CHUNK(2);
+        RF__X86_Q4K_CHUNK(3);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * rf__x86_h2f(x)), _mm256_cvtepi32_ps(_mm256_add_epi32(sumi, sumj)), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(dy * rf__x86_h2f(x + 2)), _mm256_cvtepi32_ps(mins), accm);
+    }
+    return rf__x86_hsum(acc) - rf__x86_hsum(accm);
+}
+
+/* q6_K chunk k (< 4) of half h: elements 128h + 32k.. (groups 8h + 2k and 8h + 2k + 1); sch holds
+   scales 8h..8h+7 in both lanes, the shuffle takes word 2k into the low lane, 2k + 1 into the high */
+#define RF__X86_Q6K_CHUNK(k)                                                                                     \
+    do {                                                                                                       \
+        const __m256i lb = (k) & 1 ? l1 : l0;                                                                  \
+        const __m256i lo = _mm256_and_si256((k) < 2 ? lb : _mm256_srli_epi16(lb, 4), m4);                      \
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * (k)), m2);                               \
+        const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));                                       \
+        const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(y + 4 + 128 * h + 32 * (k)))); \
+        const short wlo = (short)(((4 * (k) + 1) << 8) | (4 * (k))), whi = (short)(((4 * (k) + 3) << 8) | (4 * (k) + 2)); \
+        sum[(k) & 1] = _mm256_dpwssd_epi32(sum[(k) & 1], p, _mm256_shuffle_epi8(sch, _mm256_setr_epi16(wlo, wlo, wlo, wlo, wlo, wlo, wlo, wlo, \
+                                                                                       whi, whi, whi, whi, whi, whi, whi, whi))); \
+    } while (0)
+
+/* q6_K: sum over groups of sc * sum (c - 32) a = sum sc * sum c a - 32 * sum sc * bsum */
+static RF__VNNI double rf__dot_q6_K_q8_K_vnni(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 210, y += 292) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 192)));
+        const __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(y + 260)));
+        __m256i sum[2], sumi;
+        int h;
+        sum[0] = sum[1] = _mm256_setzero_si256();
+        for (h = 0; h < 2; h++) {
+            const __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+            RF__X86_Q6K_CHUNK(0);
+            RF__X86_Q6K_CHUNK(1);
+            RF__X86_Q6K_CHUNK(2);
+            RF__X86_Q6K_CHUNK(3);
+        }
+        sumi = _mm256_sub_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_slli_epi32(off, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x + 208)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return rf__x86_hsum(acc);
+}
+
 /* Four activations per q4_K row: scales, mins and nibbles decoded once. */
 static RF__AVX2 void rf__dot4_q4_K_q8_K_avx2(const void *w, const void *a, uint64_t as, int64_t n, float out[4]) {
     const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
@@ -4962,6 +5063,8 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->dot[RF_TYPE_MXFP4] = rf__dot_mxfp4_q8_0_vnni;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_vnni;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
+    k->dot[RF_TYPE_Q4_K] = rf__dot_q4_K_q8_K_vnni;
+    k->dot[RF_TYPE_Q6_K] = rf__dot_q6_K_q8_K_vnni;
     k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
     rf__gemm_set(k, RF_TYPE_Q4_0, 32, 8, 0, rf__pack_q4_0_vnni, rf__gemm_side_q8_0_vnni);
@@ -9483,6 +9586,8 @@ static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int6
    prompt processing from memory bound into compute bound. */
 #define RF__ROW_BLOCK 32
 
+#define RF__MATMUL_THREADS 64 /* more threads: fixed slices, no stealing */
+
 typedef struct rf__matmul_job {
     const rf__kernels *k;
     const rf__mat *w;
@@ -9491,6 +9596,8 @@ typedef struct rf__matmul_job {
     int64_t n, ldy;
     float *y;
     rf__gemm_scratch *g;
+    int64_t chunk;                     /* rows per chunk (rf__matmul_task) */
+    int64_t cursor[RF__MATMUL_THREADS]; /* thread i's next chunk (atomic); its own end is the next one's start */
     const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
 
@@ -9518,15 +9625,45 @@ static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
     }
 }
 
-static void rf__matmul_task(void *arg, int ith, int nth) {
-    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+/* Rows a thread computes: chunks of ~32 KB (whole groups of 4 rows for the gemv). */
+static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
     const rf__mat *w = j->w;
-    const int64_t r0 = w->ne1 * ith / nth, r1 = w->ne1 * (ith + 1) / nth;
-    if (j->n == 1 && j->k->gemv[w->type]) {
-        j->k->gemv[w->type](w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0);
+    const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
+    const int64_t r0 = c * j->chunk, r1 = RF__MIN(r0 + j->chunk, w->ne1);
+    if (gemv)
+        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0);
+    else
+        rf__matmul_rows(j, r0, r1);
+}
+
+/* Each thread owns a contiguous slice of chunks and walks it in order (one long stream for the
+   hardware prefetcher); a thread done with its own takes the rest of the others' slices chunk by
+   chunk. The threads of a memory-bound decode do not finish together: with fixed slices ~7% of a
+   1B Q4_K decode was spent spinning for the slower one (perf). Handing out chunks round-robin
+   instead halved the speed of the one-row kernels (short streams). Without atomics
+   (RF__POOL_SPIN 0) or with many threads: fixed slices. */
+static void rf__matmul_task(void *arg, int ith, int nth) {
+    rf__matmul_job *j = (rf__matmul_job *)arg;
+    const int64_t nc = (j->w->ne1 + j->chunk - 1) / j->chunk;
+#if RF__POOL_SPIN
+    if (nth <= RF__MATMUL_THREADS) {
+        int o;
+        for (o = 0; o < nth; o++) {
+            const int v = (ith + o) % nth;
+            const int64_t end = nc * (v + 1) / nth;
+            for (;;) {
+                int64_t c = RF__FETCH_ADD(&j->cursor[v], 1);
+                if (c >= end) break;
+                rf__matmul_chunk(j, c);
+            }
+        }
         return;
     }
-    rf__matmul_rows(j, r0, r1);
+#endif
+    {
+        int64_t c;
+        for (c = nc * ith / nth; c < nc * (ith + 1) / nth; c++) rf__matmul_chunk(j, c);
+    }
 }
 
 static void rf__gemm_task(void *arg, int ith, int nth) {
@@ -9583,6 +9720,12 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
     j.y = y;
     j.ldy = ldy;
     j.g = g;
+    j.chunk = RF__MIN(RF__MAX((int64_t)(32768 / (w->row_bytes ? w->row_bytes : 1)), 4), 256) & ~(int64_t)3;
+    {
+        int i, nth = pool->n;
+        const int64_t nc = (w->ne1 + j.chunk - 1) / j.chunk;
+        for (i = 0; i < nth && i < RF__MATMUL_THREADS; i++) j.cursor[i] = nc * i / nth;
+    }
     if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
         w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS) {
         rf__gemm_prepare(&j);

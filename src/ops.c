@@ -89,6 +89,8 @@ static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int6
    prompt processing from memory bound into compute bound. */
 #define RF__ROW_BLOCK 32
 
+#define RF__MATMUL_THREADS 64 /* more threads: fixed slices, no stealing */
+
 typedef struct rf__matmul_job {
     const rf__kernels *k;
     const rf__mat *w;
@@ -97,6 +99,8 @@ typedef struct rf__matmul_job {
     int64_t n, ldy;
     float *y;
     rf__gemm_scratch *g;
+    int64_t chunk;                     /* rows per chunk (rf__matmul_task) */
+    int64_t cursor[RF__MATMUL_THREADS]; /* thread i's next chunk (atomic); its own end is the next one's start */
     const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
 
@@ -124,15 +128,45 @@ static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
     }
 }
 
-static void rf__matmul_task(void *arg, int ith, int nth) {
-    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+/* Rows a thread computes: chunks of ~32 KB (whole groups of 4 rows for the gemv). */
+static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
     const rf__mat *w = j->w;
-    const int64_t r0 = w->ne1 * ith / nth, r1 = w->ne1 * (ith + 1) / nth;
-    if (j->n == 1 && j->k->gemv[w->type]) {
-        j->k->gemv[w->type](w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0);
+    const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
+    const int64_t r0 = c * j->chunk, r1 = RF__MIN(r0 + j->chunk, w->ne1);
+    if (gemv)
+        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0);
+    else
+        rf__matmul_rows(j, r0, r1);
+}
+
+/* Each thread owns a contiguous slice of chunks and walks it in order (one long stream for the
+   hardware prefetcher); a thread done with its own takes the rest of the others' slices chunk by
+   chunk. The threads of a memory-bound decode do not finish together: with fixed slices ~7% of a
+   1B Q4_K decode was spent spinning for the slower one (perf). Handing out chunks round-robin
+   instead halved the speed of the one-row kernels (short streams). Without atomics
+   (RF__POOL_SPIN 0) or with many threads: fixed slices. */
+static void rf__matmul_task(void *arg, int ith, int nth) {
+    rf__matmul_job *j = (rf__matmul_job *)arg;
+    const int64_t nc = (j->w->ne1 + j->chunk - 1) / j->chunk;
+#if RF__POOL_SPIN
+    if (nth <= RF__MATMUL_THREADS) {
+        int o;
+        for (o = 0; o < nth; o++) {
+            const int v = (ith + o) % nth;
+            const int64_t end = nc * (v + 1) / nth;
+            for (;;) {
+                int64_t c = RF__FETCH_ADD(&j->cursor[v], 1);
+                if (c >= end) break;
+                rf__matmul_chunk(j, c);
+            }
+        }
         return;
     }
-    rf__matmul_rows(j, r0, r1);
+#endif
+    {
+        int64_t c;
+        for (c = nc * ith / nth; c < nc * (ith + 1) / nth; c++) rf__matmul_chunk(j, c);
+    }
 }
 
 static void rf__gemm_task(void *arg, int ith, int nth) {
@@ -189,6 +223,12 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
     j.y = y;
     j.ldy = ldy;
     j.g = g;
+    j.chunk = RF__MIN(RF__MAX((int64_t)(32768 / (w->row_bytes ? w->row_bytes : 1)), 4), 256) & ~(int64_t)3;
+    {
+        int i, nth = pool->n;
+        const int64_t nc = (w->ne1 + j.chunk - 1) / j.chunk;
+        for (i = 0; i < nth && i < RF__MATMUL_THREADS; i++) j.cursor[i] = nc * i / nth;
+    }
     if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
         w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS) {
         rf__gemm_prepare(&j);

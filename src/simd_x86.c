@@ -292,6 +292,100 @@ static RF__AVX2 double rf__dot_q6_K_q8_K_avx2(const void *w, const void *a, int6
     return rf__x86_hsum(acc);
 }
 
+/* VNNI versions: the 6-bit scales and mins of a q4_K block decoded with a few 32-bit operations
+   (bytes 0..7 of the result: scales 0..7; bytes 8..15: mins; the layout rf__get_scale_min_k4
+   reads), the int16 pair sums of maddubs scaled and added by one vpdpwssd, and the minimum /
+   offset terms from the q8_K block sums with one madd: no scalar loop per sub-block. */
+static RF__VNNI inline __m128i rf__x86_q4k_scales(const uint8_t *s12) {
+    uint32_t u[4], aux;
+    memcpy(u, s12, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    aux = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = aux;
+    u[0] &= 0x3f3f3f3fu;
+    return _mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]);
+}
+
+/* word j of both 128-bit lanes of v, in every word */
+#define RF__X86_WORD(v, j) _mm256_shuffle_epi8((v), _mm256_set1_epi16((short)(((2 * (j) + 1) << 8) | (2 * (j)))))
+
+/* 64 elements: nibbles of qs[32c ...], sub-blocks 2c (low) and 2c + 1 (high); unrolled so the
+   scale shuffles are constants */
+#define RF__X86_Q4K_CHUNK(c)                                                                                    \
+    do {                                                                                                      \
+        __m256i q4 = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (c)));                                \
+        __m256i pl = _mm256_maddubs_epi16(_mm256_and_si256(q4, m4), _mm256_loadu_si256((const __m256i *)(y + 4 + 64 * (c)))); \
+        __m256i ph = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4),                     \
+                                          _mm256_loadu_si256((const __m256i *)(y + 36 + 64 * (c))));          \
+        sumi = _mm256_dpwssd_epi32(sumi, pl, RF__X86_WORD(sc, 2 * (c)));                                      \
+        sumj = _mm256_dpwssd_epi32(sumj, ph, RF__X86_WORD(sc, 2 * (c) + 1));                                  \
+    } while (0)
+
+static RF__VNNI double rf__dot_q4_K_q8_K_vnni(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m128i dup = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 144, y += 292) {
+        const __m128i scm = rf__x86_q4k_scales(x + 4);
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scm)); /* scales 0..7 as words */
+        const __m256i mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup)),
+                                               _mm256_loadu_si256((const __m256i *)(y + 260)));
+        const float dy = rf__x86_f32(y);
+        __m256i sumi = _mm256_setzero_si256(), sumj = sumi; /* two chains: vpdpwssd's latency */
+        RF__X86_Q4K_CHUNK(0);
+        RF__X86_Q4K_CHUNK(1);
+        RF__X86_Q4K_CHUNK(2);
+        RF__X86_Q4K_CHUNK(3);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * rf__x86_h2f(x)), _mm256_cvtepi32_ps(_mm256_add_epi32(sumi, sumj)), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(dy * rf__x86_h2f(x + 2)), _mm256_cvtepi32_ps(mins), accm);
+    }
+    return rf__x86_hsum(acc) - rf__x86_hsum(accm);
+}
+
+/* q6_K chunk k (< 4) of half h: elements 128h + 32k.. (groups 8h + 2k and 8h + 2k + 1); sch holds
+   scales 8h..8h+7 in both lanes, the shuffle takes word 2k into the low lane, 2k + 1 into the high */
+#define RF__X86_Q6K_CHUNK(k)                                                                                     \
+    do {                                                                                                       \
+        const __m256i lb = (k) & 1 ? l1 : l0;                                                                  \
+        const __m256i lo = _mm256_and_si256((k) < 2 ? lb : _mm256_srli_epi16(lb, 4), m4);                      \
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * (k)), m2);                               \
+        const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));                                       \
+        const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(y + 4 + 128 * h + 32 * (k)))); \
+        const short wlo = (short)(((4 * (k) + 1) << 8) | (4 * (k))), whi = (short)(((4 * (k) + 3) << 8) | (4 * (k) + 2)); \
+        sum[(k) & 1] = _mm256_dpwssd_epi32(sum[(k) & 1], p, _mm256_shuffle_epi8(sch, _mm256_setr_epi16(wlo, wlo, wlo, wlo, wlo, wlo, wlo, wlo, \
+                                                                                       whi, whi, whi, whi, whi, whi, whi, whi))); \
+    } while (0)
+
+/* q6_K: sum over groups of sc * sum (c - 32) a = sum sc * sum c a - 32 * sum sc * bsum */
+static RF__VNNI double rf__dot_q6_K_q8_K_vnni(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 210, y += 292) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 192)));
+        const __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(y + 260)));
+        __m256i sum[2], sumi;
+        int h;
+        sum[0] = sum[1] = _mm256_setzero_si256();
+        for (h = 0; h < 2; h++) {
+            const __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+            RF__X86_Q6K_CHUNK(0);
+            RF__X86_Q6K_CHUNK(1);
+            RF__X86_Q6K_CHUNK(2);
+            RF__X86_Q6K_CHUNK(3);
+        }
+        sumi = _mm256_sub_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_slli_epi32(off, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x + 208)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return rf__x86_hsum(acc);
+}
+
 /* Four activations per q4_K row: scales, mins and nibbles decoded once. */
 static RF__AVX2 void rf__dot4_q4_K_q8_K_avx2(const void *w, const void *a, uint64_t as, int64_t n, float out[4]) {
     const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
