@@ -3809,6 +3809,9 @@ typedef struct rf__gemm_kernel {
 /* y += a * x for n values of x in f16 (attention: a probability times a cached V row) */
 typedef void (*rf__axpy_fn)(float a, const void *x, float *y, int64_t n);
 
+/* out = act(gate) * up over n values (out may be gate): the gated feed-forward's activation */
+typedef void (*rf__glu_fn)(float *out, const float *gate, const float *up, int64_t n);
+
 typedef struct rf__kernels {
     const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
     unsigned features;                         /* RF__CPU_* bits of this CPU */
@@ -3818,6 +3821,7 @@ typedef struct rf__kernels {
     rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
     rf__axpy_fn axpy_f16;                      /* y += a * x, x in f16: attention's weighted V sum */
+    rf__glu_fn glu_silu, glu_gelu;             /* SwiGLU / GeGLU (tanh approximation) */
     rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
     rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
 } rf__kernels;
@@ -3830,6 +3834,24 @@ static void rf__axpy_f16(float a, const void *x, float *y, int64_t n) {
         memcpy(&v, h + 2 * i, 2);
         y[i] += a * rf_fp16_to_fp32(v);
     }
+}
+
+static float rf__silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* GELU, tanh approximation (what Gemma's gelu_pytorch_tanh computes). */
+static float rf__gelu(float x) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+static void rf__glu_silu(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = rf__silu(gate[i]) * up[i];
+}
+
+static void rf__glu_gelu(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = rf__gelu(gate[i]) * up[i];
 }
 
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
@@ -3846,6 +3868,8 @@ static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     }
     k->dot_f32 = rf__dot_f32_f32;
     k->axpy_f16 = rf__axpy_f16;
+    k->glu_silu = rf__glu_silu;
+    k->glu_gelu = rf__glu_gelu;
 }
 
 /* Whether any type has a packed GEMM (a context then allocates its scratch). */
@@ -4386,6 +4410,59 @@ static RF__AVX2 void rf__axpy_f16_avx2(float a, const void *x, float *y, int64_t
     for (i = 0; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 2 * i))), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += a * rf__x86_h2f(h + 2 * i);
+}
+
+/* e^x for 8 floats: x = n ln2 + r (|r| <= ln2 / 2, ln2 split in two for an exact product), e^r
+   by Cephes' degree-5 polynomial (relative error ~1.5e-7 on [-87, 88]), 2^n into the exponent.
+   Inputs are clamped to [-87.3, 88.7]: +inf past that end, 2^-126-ish (not 0) below. NaN -> NaN. */
+static RF__AVX2 inline __m256 rf__x86_exp8(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.7f), lo = _mm256_set1_ps(-87.3f);
+    const __m256 big = _mm256_cmp_ps(x, hi, _CMP_GT_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q), x0 = x;
+    __m256 n, r, p;
+    __m256i e;
+    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo); /* a NaN becomes hi here; put back at the end */
+    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* n in [-126, 128]: 2^n as (n + 127) << 23, split in two factors so n = 128 does not overflow */
+    e = _mm256_cvtps_epi32(n);
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_srai_epi32(e, 1), _mm256_set1_epi32(127)), 23)));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(e, _mm256_srai_epi32(e, 1)), _mm256_set1_epi32(127)), 23)));
+    return _mm256_blendv_ps(_mm256_blendv_ps(p, _mm256_set1_ps(INFINITY), big), x0, nan);
+}
+
+/* silu(g) * u = g u / (1 + e^-g) */
+static RF__AVX2 void rf__glu_silu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), rf__x86_exp8(_mm256_sub_ps(_mm256_setzero_ps(), g)));
+        _mm256_storeu_ps(out + i, _mm256_div_ps(_mm256_mul_ps(g, _mm256_loadu_ps(up + i)), d));
+    }
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+/* gelu(g) * u with tanh(v) = 1 - 2 / (1 + e^2v): 0.5 g (1 + tanh v) = g - g / (1 + e^2v) */
+static RF__AVX2 void rf__glu_gelu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    const __m256 k = _mm256_set1_ps(2.0f * 0.7978845608028654f), c = _mm256_set1_ps(0.044715f), one = _mm256_set1_ps(1.0f);
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 v2 = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c, g), _mm256_mul_ps(g, g), g));
+        __m256 gl = _mm256_sub_ps(g, _mm256_div_ps(g, _mm256_add_ps(one, rf__x86_exp8(v2))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(gl, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) {
+        const float x = gate[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))) * up[i];
+    }
 }
 
 static RF__AVX2 void rf__f16_to_f32_avx2(const void *src, float *dst, int64_t n) {
@@ -5047,6 +5124,8 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->quant[RF_TYPE_Q8_K] = rf__quant_q8_K_avx2;
     k->dequant[RF_TYPE_F16] = rf__f16_to_f32_avx2;
     k->axpy_f16 = rf__axpy_f16_avx2;
+    k->glu_silu = rf__glu_silu_avx2;
+    k->glu_gelu = rf__glu_gelu_avx2;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;
@@ -9794,14 +9873,6 @@ static void rf__softmax(float *x, int64_t n) {
     for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
 }
 
-static float rf__silu(float x) { return x / (1.0f + expf(-x)); }
-
-/* GELU, tanh approximation (what Gemma's gelu_pytorch_tanh computes). */
-static float rf__gelu(float x) {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-}
-
 static void rf__add(float *y, const float *x, int64_t n) {
     int64_t i;
     for (i = 0; i < n; i++) y[i] += x[i];
@@ -11015,12 +11086,27 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
 }
 
 /* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */
-static void rf__glu(const rf_model *m, float *out, const float *gate, const float *up) {
-    int64_t i;
-    if (m->arch->flags & RF__ARCH_GELU)
-        for (i = 0; i < m->n_ff; i++) out[i] = rf__gelu(gate[i]) * up[i];
+static void rf__glu(const rf_ctx *c, float *out, const float *gate, const float *up) {
+    if (c->m->arch->flags & RF__ARCH_GELU)
+        c->k.glu_gelu(out, gate, up, c->m->n_ff);
     else
-        for (i = 0; i < m->n_ff; i++) out[i] = rf__silu(gate[i]) * up[i];
+        c->k.glu_silu(out, gate, up, c->m->n_ff);
+}
+
+/* The rows of a batch through rf__glu into hb, dealt over the threads: gate is hb (fused: hb2)
+   at g_off of each row, up is hb2 at u_off (the fused form keeps both in hb2). */
+typedef struct rf__glu_job {
+    const rf_ctx *c;
+    int64_t n, g_off, u_off;
+    int fused;
+} rf__glu_job;
+
+static void rf__glu_task(void *arg, int ith, int nth) {
+    const rf__glu_job *j = (const rf__glu_job *)arg;
+    const rf_ctx *c = j->c;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth)
+        rf__glu(c, c->hb + t * c->ld_hb, (j->fused ? c->hb2 : c->hb) + t * c->ld_hb + j->g_off, c->hb2 + t * c->ld_hb + j->u_off);
 }
 
 static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
@@ -11056,7 +11142,7 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
         float w = probs[chosen[k]] / wsum;
         rf__matvec(c->pool, &c->k, &g, x, hb, c->qbuf1);
         rf__matvec(c->pool, &c->k, &u, x, hb2, c->qbuf1);
-        rf__glu(m, hb, hb, hb2);
+        rf__glu(c, hb, hb, hb2);
         rf__matvec(c->pool, &c->k, &dn, hb, c->kv_row_moe, c->qbuf1);
         for (i = 0; i < m->n_embd; i++) out[i] += w * c->kv_row_moe[i];
     }
@@ -11207,14 +11293,21 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
             memcpy(h, o, sizeof(float) * (size_t)d);
         }
     } else {
+        rf__glu_job gj;
+        gj.c = c;
+        gj.n = n;
         if (L->w_gate.data) {
             rf__matmul(c, &L->w_gate, c->xb, c->ld_xb, n, c->hb, c->ld_hb, 0);
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 1);
-            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb);
+            gj.fused = 0, gj.g_off = 0, gj.u_off = 0;
         } else { /* fused: gate rows first, then up rows */
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 0);
-            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb, c->hb2 + t * c->ld_hb + ff);
+            gj.fused = 1, gj.g_off = 0, gj.u_off = ff;
         }
+        if (n > 1)
+            rf__pool_run(c->pool, rf__glu_task, &gj);
+        else
+            rf__glu_task(&gj, 0, 1);
         rf__matmul(c, &L->w_down, c->hb, c->ld_hb, n, c->xb, c->ld_xb, 0);
     }
     for (t = 0; t < n; t++) {

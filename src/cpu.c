@@ -60,6 +60,9 @@ typedef struct rf__gemm_kernel {
 /* y += a * x for n values of x in f16 (attention: a probability times a cached V row) */
 typedef void (*rf__axpy_fn)(float a, const void *x, float *y, int64_t n);
 
+/* out = act(gate) * up over n values (out may be gate): the gated feed-forward's activation */
+typedef void (*rf__glu_fn)(float *out, const float *gate, const float *up, int64_t n);
+
 typedef struct rf__kernels {
     const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
     unsigned features;                         /* RF__CPU_* bits of this CPU */
@@ -69,6 +72,7 @@ typedef struct rf__kernels {
     rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
     rf__axpy_fn axpy_f16;                      /* y += a * x, x in f16: attention's weighted V sum */
+    rf__glu_fn glu_silu, glu_gelu;             /* SwiGLU / GeGLU (tanh approximation) */
     rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
     rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
 } rf__kernels;
@@ -81,6 +85,24 @@ static void rf__axpy_f16(float a, const void *x, float *y, int64_t n) {
         memcpy(&v, h + 2 * i, 2);
         y[i] += a * rf_fp16_to_fp32(v);
     }
+}
+
+static float rf__silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* GELU, tanh approximation (what Gemma's gelu_pytorch_tanh computes). */
+static float rf__gelu(float x) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+static void rf__glu_silu(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = rf__silu(gate[i]) * up[i];
+}
+
+static void rf__glu_gelu(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = rf__gelu(gate[i]) * up[i];
 }
 
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
@@ -97,6 +119,8 @@ static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     }
     k->dot_f32 = rf__dot_f32_f32;
     k->axpy_f16 = rf__axpy_f16;
+    k->glu_silu = rf__glu_silu;
+    k->glu_gelu = rf__glu_gelu;
 }
 
 /* Whether any type has a packed GEMM (a context then allocates its scratch). */

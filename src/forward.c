@@ -208,12 +208,27 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
 }
 
 /* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */
-static void rf__glu(const rf_model *m, float *out, const float *gate, const float *up) {
-    int64_t i;
-    if (m->arch->flags & RF__ARCH_GELU)
-        for (i = 0; i < m->n_ff; i++) out[i] = rf__gelu(gate[i]) * up[i];
+static void rf__glu(const rf_ctx *c, float *out, const float *gate, const float *up) {
+    if (c->m->arch->flags & RF__ARCH_GELU)
+        c->k.glu_gelu(out, gate, up, c->m->n_ff);
     else
-        for (i = 0; i < m->n_ff; i++) out[i] = rf__silu(gate[i]) * up[i];
+        c->k.glu_silu(out, gate, up, c->m->n_ff);
+}
+
+/* The rows of a batch through rf__glu into hb, dealt over the threads: gate is hb (fused: hb2)
+   at g_off of each row, up is hb2 at u_off (the fused form keeps both in hb2). */
+typedef struct rf__glu_job {
+    const rf_ctx *c;
+    int64_t n, g_off, u_off;
+    int fused;
+} rf__glu_job;
+
+static void rf__glu_task(void *arg, int ith, int nth) {
+    const rf__glu_job *j = (const rf__glu_job *)arg;
+    const rf_ctx *c = j->c;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth)
+        rf__glu(c, c->hb + t * c->ld_hb, (j->fused ? c->hb2 : c->hb) + t * c->ld_hb + j->g_off, c->hb2 + t * c->ld_hb + j->u_off);
 }
 
 static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
@@ -249,7 +264,7 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
         float w = probs[chosen[k]] / wsum;
         rf__matvec(c->pool, &c->k, &g, x, hb, c->qbuf1);
         rf__matvec(c->pool, &c->k, &u, x, hb2, c->qbuf1);
-        rf__glu(m, hb, hb, hb2);
+        rf__glu(c, hb, hb, hb2);
         rf__matvec(c->pool, &c->k, &dn, hb, c->kv_row_moe, c->qbuf1);
         for (i = 0; i < m->n_embd; i++) out[i] += w * c->kv_row_moe[i];
     }
@@ -400,14 +415,21 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
             memcpy(h, o, sizeof(float) * (size_t)d);
         }
     } else {
+        rf__glu_job gj;
+        gj.c = c;
+        gj.n = n;
         if (L->w_gate.data) {
             rf__matmul(c, &L->w_gate, c->xb, c->ld_xb, n, c->hb, c->ld_hb, 0);
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 1);
-            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb);
+            gj.fused = 0, gj.g_off = 0, gj.u_off = 0;
         } else { /* fused: gate rows first, then up rows */
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 0);
-            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb, c->hb2 + t * c->ld_hb + ff);
+            gj.fused = 1, gj.g_off = 0, gj.u_off = ff;
         }
+        if (n > 1)
+            rf__pool_run(c->pool, rf__glu_task, &gj);
+        else
+            rf__glu_task(&gj, 0, 1);
         rf__matmul(c, &L->w_down, c->hb, c->ld_hb, n, c->xb, c->ld_xb, 0);
     }
     for (t = 0; t < n; t++) {

@@ -297,14 +297,6 @@ static void rf__softmax(float *x, int64_t n) {
     for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
 }
 
-static float rf__silu(float x) { return x / (1.0f + expf(-x)); }
-
-/* GELU, tanh approximation (what Gemma's gelu_pytorch_tanh computes). */
-static float rf__gelu(float x) {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-}
-
 static void rf__add(float *y, const float *x, int64_t n) {
     int64_t i;
     for (i = 0; i < n; i++) y[i] += x[i];

@@ -53,6 +53,8 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->quant[RF_TYPE_Q8_K] = rf__quant_q8_K_avx2;
     k->dequant[RF_TYPE_F16] = rf__f16_to_f32_avx2;
     k->axpy_f16 = rf__axpy_f16_avx2;
+    k->glu_silu = rf__glu_silu_avx2;
+    k->glu_gelu = rf__glu_gelu_avx2;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;

@@ -518,6 +518,59 @@ static RF__AVX2 void rf__axpy_f16_avx2(float a, const void *x, float *y, int64_t
     for (; i < n; i++) y[i] += a * rf__x86_h2f(h + 2 * i);
 }
 
+/* e^x for 8 floats: x = n ln2 + r (|r| <= ln2 / 2, ln2 split in two for an exact product), e^r
+   by Cephes' degree-5 polynomial (relative error ~1.5e-7 on [-87, 88]), 2^n into the exponent.
+   Inputs are clamped to [-87.3, 88.7]: +inf past that end, 2^-126-ish (not 0) below. NaN -> NaN. */
+static RF__AVX2 inline __m256 rf__x86_exp8(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.7f), lo = _mm256_set1_ps(-87.3f);
+    const __m256 big = _mm256_cmp_ps(x, hi, _CMP_GT_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q), x0 = x;
+    __m256 n, r, p;
+    __m256i e;
+    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo); /* a NaN becomes hi here; put back at the end */
+    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* n in [-126, 128]: 2^n as (n + 127) << 23, split in two factors so n = 128 does not overflow */
+    e = _mm256_cvtps_epi32(n);
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_srai_epi32(e, 1), _mm256_set1_epi32(127)), 23)));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(e, _mm256_srai_epi32(e, 1)), _mm256_set1_epi32(127)), 23)));
+    return _mm256_blendv_ps(_mm256_blendv_ps(p, _mm256_set1_ps(INFINITY), big), x0, nan);
+}
+
+/* silu(g) * u = g u / (1 + e^-g) */
+static RF__AVX2 void rf__glu_silu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), rf__x86_exp8(_mm256_sub_ps(_mm256_setzero_ps(), g)));
+        _mm256_storeu_ps(out + i, _mm256_div_ps(_mm256_mul_ps(g, _mm256_loadu_ps(up + i)), d));
+    }
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+/* gelu(g) * u with tanh(v) = 1 - 2 / (1 + e^2v): 0.5 g (1 + tanh v) = g - g / (1 + e^2v) */
+static RF__AVX2 void rf__glu_gelu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    const __m256 k = _mm256_set1_ps(2.0f * 0.7978845608028654f), c = _mm256_set1_ps(0.044715f), one = _mm256_set1_ps(1.0f);
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 v2 = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c, g), _mm256_mul_ps(g, g), g));
+        __m256 gl = _mm256_sub_ps(g, _mm256_div_ps(g, _mm256_add_ps(one, rf__x86_exp8(v2))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(gl, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) {
+        const float x = gate[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))) * up[i];
+    }
+}
+
 static RF__AVX2 void rf__f16_to_f32_avx2(const void *src, float *dst, int64_t n) {
     const uint8_t *s = (const uint8_t *)src;
     int64_t i;

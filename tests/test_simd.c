@@ -268,6 +268,39 @@ static void check_axpy_f16(const char *path) {
     }
 }
 
+/* SwiGLU / GeGLU against the reference (libm expf / tanhf): random gates over [-12, 12] (both
+   tails of the sigmoid and of tanh), odd lengths, out == gate in place. The SIMD exp is good to
+   ~2e-7 relative, and the tanh via 1 - 2 / (1 + e^2v) is off by ~1e-7 absolute near 0, so
+   |diff| <= 1e-6 * (|ref| + |gate * up|). Also: NaN in -> NaN out, huge gates -> no NaN. */
+static void check_glu(const char *path) {
+    rf__kernels k, ref;
+    float g[301], u[301], r[301], s[301], s2[301];
+    int n, i, which;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (which = 0; which < 2; which++) {
+        rf__glu_fn fk = which ? k.glu_gelu : k.glu_silu, fr = which ? ref.glu_gelu : ref.glu_silu;
+        for (n = 1; n <= 301; n += 25) {
+            for (i = 0; i < n; i++) g[i] = frand() * 12, u[i] = frand() * 2;
+            if (n > 20) g[3] = 1e30f, g[4] = -1e30f, g[5] = 0, g[6] = 1e-30f;
+            fr(r, g, u, n);
+            fk(s, g, u, n);
+            memcpy(s2, g, sizeof(float) * (size_t)n);
+            fk(s2, s2, u, n); /* in place */
+            for (i = 0; i < n; i++) {
+                double tol = 1e-6 * (fabs(r[i]) + fabs((double)g[i] * u[i]));
+                CHECKF(fabs((double)r[i] - s[i]) <= tol && s[i] == s2[i], "%s %s n=%d i=%d g=%g: %.9g vs %.9g", path,
+                       which ? "gelu" : "silu", n, i, g[i], s[i], r[i]);
+            }
+        }
+        g[0] = NAN;
+        for (i = 1; i < 9; i++) g[i] = 1.0f, u[i] = 1.0f;
+        u[0] = 1.0f;
+        fk(s, g, u, 9);
+        CHECKF(s[0] != s[0], "%s %s: NaN gate gave %g", path, which ? "gelu" : "silu", s[0]);
+    }
+}
+
 static void avx2_dots(void) { check_dots("avx2"); }
 static void avx512_vnni_dots(void) { check_dots("avx512-vnni"); }
 static void neon_dots(void) { check_dots("neon"); }
@@ -281,6 +314,7 @@ static void avx512_vnni_quantizers_bit_exact(void) { check_bit_exact("avx512-vnn
 static void neon_quantizers_bit_exact(void) { check_bit_exact("neon"); }
 static void avx2_dot_f32(void) { check_dot_f32("avx2"); }
 static void avx2_axpy_f16(void) { check_axpy_f16("avx2"); }
+static void avx2_glu(void) { check_glu("avx2"); }
 static void neon_dot_f32(void) { check_dot_f32("neon"); }
 
 static void unknown_path_is_an_error(void) {
@@ -459,6 +493,7 @@ int main(void) {
     RUN(neon_quantizers_bit_exact);
     RUN(avx2_dot_f32);
     RUN(avx2_axpy_f16);
+    RUN(avx2_glu);
     RUN(neon_dot_f32);
     RUN(greedy_stories260K_simd_equals_scalar);
     RUN(greedy_gemma3_270m_simd_equals_scalar);
