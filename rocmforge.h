@@ -3809,6 +3809,13 @@ typedef struct rf__gemm_kernel {
 /* y += a * x for n values of x in f16 (attention: a probability times a cached V row) */
 typedef void (*rf__axpy_fn)(float a, const void *x, float *y, int64_t n);
 
+/* Attention over a run of np cached positions whose f16 rows lie `stride` bytes apart (one KV
+   page): scores s[p] = scale * dot(q, k_p), and out += sum_p a[p] v_p, over hd values. */
+typedef void (*rf__qk_fn)(float *s, const float *q, const void *k, uint64_t stride, int64_t np, int64_t hd, float scale);
+typedef void (*rf__pv_fn)(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd);
+/* in-place softmax over n values */
+typedef void (*rf__softmax_fn)(float *x, int64_t n);
+
 /* out = act(gate) * up over n values (out may be gate): the gated feed-forward's activation */
 typedef void (*rf__glu_fn)(float *out, const float *gate, const float *up, int64_t n);
 
@@ -3822,6 +3829,9 @@ typedef struct rf__kernels {
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
     rf__axpy_fn axpy_f16;                      /* y += a * x, x in f16: attention's weighted V sum */
     rf__glu_fn glu_silu, glu_gelu;             /* SwiGLU / GeGLU (tanh approximation) */
+    rf__qk_fn qk_f16;                          /* attention scores from an f16 cache */
+    rf__pv_fn pv_f16;                          /* attention's weighted V sum from an f16 cache */
+    rf__softmax_fn softmax;
     rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
     rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
 } rf__kernels;
@@ -3854,6 +3864,32 @@ static void rf__glu_gelu(float *out, const float *gate, const float *up, int64_t
     for (i = 0; i < n; i++) out[i] = rf__gelu(gate[i]) * up[i];
 }
 
+/* The scalar attention kernels compute exactly what rf__attend did before they existed: the
+   double-summed f16 dot, then one float product by the scale; out[i] += a * v[i] in position
+   order; softmax with a float exp and a double sum. */
+static void rf__qk_f16(float *s, const float *q, const void *k, uint64_t stride, int64_t np, int64_t hd, float scale) {
+    int64_t p;
+    for (p = 0; p < np; p++) s[p] = (float)rf__dot_f16_f32((const uint8_t *)k + (uint64_t)p * stride, q, hd) * scale;
+}
+
+static void rf__pv_f16(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd) {
+    int64_t p;
+    for (p = 0; p < np; p++) rf__axpy_f16(a[p], (const uint8_t *)v + (uint64_t)p * stride, out, hd);
+}
+
+/* In-place softmax over n values (max subtracted first so exp never overflows). */
+static void rf__softmax_ref(float *x, int64_t n) {
+    float mx = -INFINITY;
+    double sum = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
+}
+
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     int t;
     memset(k, 0, sizeof *k);
@@ -3870,6 +3906,9 @@ static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     k->axpy_f16 = rf__axpy_f16;
     k->glu_silu = rf__glu_silu;
     k->glu_gelu = rf__glu_gelu;
+    k->qk_f16 = rf__qk_f16;
+    k->pv_f16 = rf__pv_f16;
+    k->softmax = rf__softmax_ref;
 }
 
 /* Whether any type has a packed GEMM (a context then allocates its scratch). */
@@ -4799,6 +4838,15 @@ static RF__VNNI inline void rf__x86_store_t8(const __m256i e[8], uint8_t *out) {
     _mm256_storeu_si256((__m256i *)(out + 448), _mm256_permute2x128_si256(u3, u7, 0x31));
 }
 
+/* Packing reads 16 rows side by side: 16 short streams the hardware prefetcher follows badly
+   (perf: ~70% of the pack's samples on the weight loads). Each step therefore prefetches its
+   share of the next panel (the 16 rows after these), which is one contiguous range; past the
+   matrix's end the hints are harmless. */
+static RF__VNNI inline void rf__x86_pf_share(const uint8_t *next, uint64_t bytes, int64_t i, int64_t n) {
+    uint64_t a = bytes * (uint64_t)i / (uint64_t)n, b = bytes * (uint64_t)(i + 1) / (uint64_t)n;
+    for (a &= ~(uint64_t)63; a < b; a += 64) _mm_prefetch((const char *)next + a, _MM_HINT_T0);
+}
+
 static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
     int r, h;
@@ -4806,6 +4854,7 @@ static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n
     for (i = 0; i < n / 32; i++, codes += 512, s += 16)
         for (h = 0; h < 2; h++) {
             __m256i e[8];
+            if (h == 0) rf__x86_pf_share(w + 16 * rb, 16 * rb, i, n / 32);
             for (r = 0; r < 8; r++) {
                 const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 18 * i;
                 e[r] = rf__x86_nibbles32(x + 2);
@@ -4822,6 +4871,7 @@ static RF__VNNI void rf__pack_q8_0_vnni(const uint8_t *w, uint64_t rb, int64_t n
     for (i = 0; i < n / 32; i++, codes += 512, s += 16)
         for (h = 0; h < 2; h++) {
             __m256i e[8];
+            if (h == 0) rf__x86_pf_share(w + 16 * rb, 16 * rb, i, n / 32);
             for (r = 0; r < 8; r++) {
                 const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 34 * i;
                 e[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + 2)), _mm256_set1_epi8((char)0x80));
@@ -4836,7 +4886,8 @@ static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
     int64_t i;
     int r, j, h;
     for (i = 0; i < n / 256; i++)
-        for (j = 0; j < 8; j++, codes += 512, s += 16, o += 16)
+        for (j = 0; j < 8; j++, codes += 512, s += 16, o += 16) {
+            rf__x86_pf_share(w + 16 * rb, 16 * rb, 8 * i + j, n / 32);
             for (h = 0; h < 2; h++) {
                 __m256i e[8];
                 for (r = 0; r < 8; r++) {
@@ -4851,6 +4902,7 @@ static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
                 }
                 rf__x86_store_t8(e, codes + 32 * h);
             }
+        }
 }
 
 /* q6_K: elements 128h + 32k + (0..31) (h < 2, k < 4) are the low or high nibbles of
@@ -4862,7 +4914,8 @@ static RF__VNNI void rf__pack_q6_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
     (void)o;
     for (i = 0; i < n / 256; i++)
         for (h = 0; h < 2; h++)
-            for (k = 0; k < 4; k++, codes += 512, s += 32)
+            for (k = 0; k < 4; k++, codes += 512, s += 32) {
+                rf__x86_pf_share(w + 16 * rb, 16 * rb, 8 * i + 4 * h + k, n / 32);
                 for (hr = 0; hr < 2; hr++) {
                     __m256i e[8];
                     for (r = 0; r < 8; r++) {
@@ -4879,6 +4932,7 @@ static RF__VNNI void rf__pack_q6_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
                     }
                     rf__x86_store_t8(e, codes + 32 * hr);
                 }
+            }
 }
 
 /* One token's per-group activation terms (rf__gemm_side) from its q8_0 / q8_K row. */
@@ -4968,6 +5022,110 @@ RF__MM_TILE(rf__gemm_tile1_g16_vnni, RF__MM_EACH1, RF__MM_QUADS16, 16)
 #endif
 #endif /* RF__SIMD_X86 */
 /* --- end src/simd_x86_mm.c --- */
+/* --- src/simd_x86_attn.c --- */
+/* simd_x86_attn: AVX2 kernels of attention over an f16 KV cache -- scores for a run of cached
+   positions, the probability-weighted sum of their V rows, softmax.
+
+   Prefill attends every row of a 512-token prompt to up to 512 positions: per layer and KV head
+   ~130k (row, position) pairs, each a 64..256-wide dot and axpy. Called once per pair these spent
+   more time in call overhead, horizontal sums and re-loading the output row than in arithmetic
+   (perf, 1B prefill: 22% of the time in attention for ~2% of the multiply-adds). Here a run of
+   positions is one call: qk takes four positions per pass (q loaded once for four, one
+   horizontal reduction for four), pv keeps 64 output values in registers across the whole run. */
+
+#if defined(RF__SIMD_X86)
+
+static RF__AVX2 void rf__qk_f16_avx2(float *s, const float *q, const void *k, uint64_t stride, int64_t np, int64_t hd,
+                                     float scale) {
+    const uint8_t *kb = (const uint8_t *)k;
+    int64_t p = 0, i;
+    for (; p + 4 <= np; p += 4) {
+        const uint8_t *k0 = kb + (uint64_t)p * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m128 r;
+        float t[4] = {0, 0, 0, 0};
+        for (i = 0; i + 8 <= hd; i += 8) {
+            const __m256 qv = _mm256_loadu_ps(q + i);
+            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k0 + 2 * i))), qv, a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k1 + 2 * i))), qv, a1);
+            a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k2 + 2 * i))), qv, a2);
+            a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k3 + 2 * i))), qv, a3);
+        }
+        for (; i < hd; i++) {
+            t[0] += rf__x86_h2f(k0 + 2 * i) * q[i];
+            t[1] += rf__x86_h2f(k1 + 2 * i) * q[i];
+            t[2] += rf__x86_h2f(k2 + 2 * i) * q[i];
+            t[3] += rf__x86_h2f(k3 + 2 * i) * q[i];
+        }
+        { /* [sum a0, sum a1, sum a2, sum a3] */
+            __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+            r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+        }
+        _mm_storeu_ps(s + p, _mm_mul_ps(_mm_add_ps(r, _mm_loadu_ps(t)), _mm_set1_ps(scale)));
+    }
+    for (; p < np; p++) s[p] = (float)rf__dot_f16_f32_avx2(kb + (uint64_t)p * stride, q, hd) * scale;
+}
+
+static RF__AVX2 void rf__pv_f16_avx2(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd) {
+    const uint8_t *vb = (const uint8_t *)v;
+    int64_t c = 0, p, i;
+    for (; c + 64 <= hd; c += 64) { /* 64 outputs in eight registers over the whole run */
+        __m256 o[8];
+        int u;
+        for (u = 0; u < 8; u++) o[u] = _mm256_loadu_ps(out + c + 8 * u);
+        for (p = 0; p < np; p++) {
+            const __m256 ap = _mm256_set1_ps(a[p]);
+            const uint8_t *vr = vb + (uint64_t)p * stride + 2 * c;
+            for (u = 0; u < 8; u++) o[u] = _mm256_fmadd_ps(ap, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 16 * u))), o[u]);
+        }
+        for (u = 0; u < 8; u++) _mm256_storeu_ps(out + c + 8 * u, o[u]);
+    }
+    for (; c + 8 <= hd; c += 8) {
+        __m256 o = _mm256_loadu_ps(out + c);
+        for (p = 0; p < np; p++)
+            o = _mm256_fmadd_ps(_mm256_set1_ps(a[p]), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vb + (uint64_t)p * stride + 2 * c))), o);
+        _mm256_storeu_ps(out + c, o);
+    }
+    for (p = 0; p < np; p++)
+        for (i = c; i < hd; i++) out[i] += a[p] * rf__x86_h2f(vb + (uint64_t)p * stride + 2 * i);
+}
+
+/* max, then e^(x - max) with the SIMD exp and a float sum, then one scaling */
+static RF__AVX2 void rf__softmax_avx2(float *x, int64_t n) {
+    __m256 mv = _mm256_set1_ps(-INFINITY), sv = _mm256_setzero_ps();
+    float mx, sum;
+    int64_t i;
+    if (n < 8) {
+        rf__softmax_ref(x, n);
+        return;
+    }
+    for (i = 0; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+    {
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        mx = _mm_cvtss_f32(m);
+    }
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 e = rf__x86_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(mx)));
+        _mm256_storeu_ps(x + i, e);
+        sv = _mm256_add_ps(sv, e);
+    }
+    sum = rf__x86_hsum(sv);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    {
+        const __m256 inv = _mm256_set1_ps(1.0f / sum);
+        for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+        for (; i < n; i++) x[i] *= 1.0f / sum;
+    }
+}
+
+#endif /* RF__SIMD_X86 */
+/* --- end src/simd_x86_attn.c --- */
 /* --- src/simd_arm.c --- */
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
    instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Only the types
@@ -5126,6 +5284,9 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->axpy_f16 = rf__axpy_f16_avx2;
     k->glu_silu = rf__glu_silu_avx2;
     k->glu_gelu = rf__glu_gelu_avx2;
+    k->qk_f16 = rf__qk_f16_avx2;
+    k->pv_f16 = rf__pv_f16_avx2;
+    k->softmax = rf__softmax_avx2;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;
@@ -9860,18 +10021,8 @@ static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot,
     }
 }
 
-/* In-place softmax over n values (max subtracted first so exp never overflows). */
-static void rf__softmax(float *x, int64_t n) {
-    float mx = -INFINITY;
-    double sum = 0;
-    int64_t i;
-    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    for (i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
-}
+/* In-place softmax over n values: the scalar reference kernel (cpu.c). */
+static void rf__softmax(float *x, int64_t n) { rf__softmax_ref(x, n); }
 
 static void rf__add(float *y, const float *x, int64_t n) {
     int64_t i;
@@ -11214,17 +11365,21 @@ static void rf__attend(rf_ctx *c, const rf__batch *b, int64_t l, int64_t t, int6
     const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
     float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
     int64_t p, j, i;
-    if (s->kv_type == RF_TYPE_F16) { /* the default cache: straight from the f16 rows */
-        const rf__dot_fn dot = c->k.dot[RF_TYPE_F16];
-        for (p = t0; p <= pos; p++) {
+    if (s->kv_type == RF_TYPE_F16) { /* the default cache: straight from the f16 rows, a page's run at a time */
+        int64_t pe;
+        for (p = t0; p <= pos; p = pe) {
             const uint8_t *kh = rf__kv_at(s, 0, l, p) + 2 * g * hd;
-            for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)dot(kh, q + j * hd, hd) * m->attn_scale;
+            pe = RF__MIN(pos + 1, (p / RF_KV_PAGE + 1) * RF_KV_PAGE);
+            for (j = 0; j < group; j++)
+                c->k.qk_f16(scratch + j * c->n_ctx + p, q + j * hd, kh, s->kv_row_bytes, pe - p, hd, m->attn_scale);
         }
-        for (j = 0; j < group; j++) rf__softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
+        for (j = 0; j < group; j++) c->k.softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
         memset(out, 0, sizeof(float) * (size_t)(group * hd));
-        for (p = t0; p <= pos; p++) {
+        for (p = t0; p <= pos; p = pe) {
             const uint8_t *vh = rf__kv_at(s, 1, l, p) + 2 * g * hd;
-            for (j = 0; j < group; j++) c->k.axpy_f16(scratch[j * c->n_ctx + p], vh, out + j * hd, hd);
+            pe = RF__MIN(pos + 1, (p / RF_KV_PAGE + 1) * RF_KV_PAGE);
+            for (j = 0; j < group; j++)
+                c->k.pv_f16(out + j * hd, scratch + j * c->n_ctx + p, vh, s->kv_row_bytes, pe - p, hd);
         }
         return;
     }

@@ -60,6 +60,13 @@ typedef struct rf__gemm_kernel {
 /* y += a * x for n values of x in f16 (attention: a probability times a cached V row) */
 typedef void (*rf__axpy_fn)(float a, const void *x, float *y, int64_t n);
 
+/* Attention over a run of np cached positions whose f16 rows lie `stride` bytes apart (one KV
+   page): scores s[p] = scale * dot(q, k_p), and out += sum_p a[p] v_p, over hd values. */
+typedef void (*rf__qk_fn)(float *s, const float *q, const void *k, uint64_t stride, int64_t np, int64_t hd, float scale);
+typedef void (*rf__pv_fn)(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd);
+/* in-place softmax over n values */
+typedef void (*rf__softmax_fn)(float *x, int64_t n);
+
 /* out = act(gate) * up over n values (out may be gate): the gated feed-forward's activation */
 typedef void (*rf__glu_fn)(float *out, const float *gate, const float *up, int64_t n);
 
@@ -73,6 +80,9 @@ typedef struct rf__kernels {
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
     rf__axpy_fn axpy_f16;                      /* y += a * x, x in f16: attention's weighted V sum */
     rf__glu_fn glu_silu, glu_gelu;             /* SwiGLU / GeGLU (tanh approximation) */
+    rf__qk_fn qk_f16;                          /* attention scores from an f16 cache */
+    rf__pv_fn pv_f16;                          /* attention's weighted V sum from an f16 cache */
+    rf__softmax_fn softmax;
     rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
     rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
 } rf__kernels;
@@ -105,6 +115,32 @@ static void rf__glu_gelu(float *out, const float *gate, const float *up, int64_t
     for (i = 0; i < n; i++) out[i] = rf__gelu(gate[i]) * up[i];
 }
 
+/* The scalar attention kernels compute exactly what rf__attend did before they existed: the
+   double-summed f16 dot, then one float product by the scale; out[i] += a * v[i] in position
+   order; softmax with a float exp and a double sum. */
+static void rf__qk_f16(float *s, const float *q, const void *k, uint64_t stride, int64_t np, int64_t hd, float scale) {
+    int64_t p;
+    for (p = 0; p < np; p++) s[p] = (float)rf__dot_f16_f32((const uint8_t *)k + (uint64_t)p * stride, q, hd) * scale;
+}
+
+static void rf__pv_f16(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd) {
+    int64_t p;
+    for (p = 0; p < np; p++) rf__axpy_f16(a[p], (const uint8_t *)v + (uint64_t)p * stride, out, hd);
+}
+
+/* In-place softmax over n values (max subtracted first so exp never overflows). */
+static void rf__softmax_ref(float *x, int64_t n) {
+    float mx = -INFINITY;
+    double sum = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
+}
+
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     int t;
     memset(k, 0, sizeof *k);
@@ -121,6 +157,9 @@ static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     k->axpy_f16 = rf__axpy_f16;
     k->glu_silu = rf__glu_silu;
     k->glu_gelu = rf__glu_gelu;
+    k->qk_f16 = rf__qk_f16;
+    k->pv_f16 = rf__pv_f16;
+    k->softmax = rf__softmax_ref;
 }
 
 /* Whether any type has a packed GEMM (a context then allocates its scratch). */

@@ -336,17 +336,21 @@ static void rf__attend(rf_ctx *c, const rf__batch *b, int64_t l, int64_t t, int6
     const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
     float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
     int64_t p, j, i;
-    if (s->kv_type == RF_TYPE_F16) { /* the default cache: straight from the f16 rows */
-        const rf__dot_fn dot = c->k.dot[RF_TYPE_F16];
-        for (p = t0; p <= pos; p++) {
+    if (s->kv_type == RF_TYPE_F16) { /* the default cache: straight from the f16 rows, a page's run at a time */
+        int64_t pe;
+        for (p = t0; p <= pos; p = pe) {
             const uint8_t *kh = rf__kv_at(s, 0, l, p) + 2 * g * hd;
-            for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)dot(kh, q + j * hd, hd) * m->attn_scale;
+            pe = RF__MIN(pos + 1, (p / RF_KV_PAGE + 1) * RF_KV_PAGE);
+            for (j = 0; j < group; j++)
+                c->k.qk_f16(scratch + j * c->n_ctx + p, q + j * hd, kh, s->kv_row_bytes, pe - p, hd, m->attn_scale);
         }
-        for (j = 0; j < group; j++) rf__softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
+        for (j = 0; j < group; j++) c->k.softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
         memset(out, 0, sizeof(float) * (size_t)(group * hd));
-        for (p = t0; p <= pos; p++) {
+        for (p = t0; p <= pos; p = pe) {
             const uint8_t *vh = rf__kv_at(s, 1, l, p) + 2 * g * hd;
-            for (j = 0; j < group; j++) c->k.axpy_f16(scratch[j * c->n_ctx + p], vh, out + j * hd, hd);
+            pe = RF__MIN(pos + 1, (p / RF_KV_PAGE + 1) * RF_KV_PAGE);
+            for (j = 0; j < group; j++)
+                c->k.pv_f16(out + j * hd, scratch + j * c->n_ctx + p, vh, s->kv_row_bytes, pe - p, hd);
         }
         return;
     }

@@ -284,18 +284,8 @@ static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot,
     }
 }
 
-/* In-place softmax over n values (max subtracted first so exp never overflows). */
-static void rf__softmax(float *x, int64_t n) {
-    float mx = -INFINITY;
-    double sum = 0;
-    int64_t i;
-    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    for (i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
-}
+/* In-place softmax over n values: the scalar reference kernel (cpu.c). */
+static void rf__softmax(float *x, int64_t n) { rf__softmax_ref(x, n); }
 
 static void rf__add(float *y, const float *x, int64_t n) {
     int64_t i;

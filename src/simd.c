@@ -55,6 +55,9 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->axpy_f16 = rf__axpy_f16_avx2;
     k->glu_silu = rf__glu_silu_avx2;
     k->glu_gelu = rf__glu_gelu_avx2;
+    k->qk_f16 = rf__qk_f16_avx2;
+    k->pv_f16 = rf__pv_f16_avx2;
+    k->softmax = rf__softmax_avx2;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;

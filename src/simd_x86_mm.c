@@ -203,6 +203,15 @@ static RF__VNNI inline void rf__x86_store_t8(const __m256i e[8], uint8_t *out) {
     _mm256_storeu_si256((__m256i *)(out + 448), _mm256_permute2x128_si256(u3, u7, 0x31));
 }
 
+/* Packing reads 16 rows side by side: 16 short streams the hardware prefetcher follows badly
+   (perf: ~70% of the pack's samples on the weight loads). Each step therefore prefetches its
+   share of the next panel (the 16 rows after these), which is one contiguous range; past the
+   matrix's end the hints are harmless. */
+static RF__VNNI inline void rf__x86_pf_share(const uint8_t *next, uint64_t bytes, int64_t i, int64_t n) {
+    uint64_t a = bytes * (uint64_t)i / (uint64_t)n, b = bytes * (uint64_t)(i + 1) / (uint64_t)n;
+    for (a &= ~(uint64_t)63; a < b; a += 64) _mm_prefetch((const char *)next + a, _MM_HINT_T0);
+}
+
 static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
     int r, h;
@@ -210,6 +219,7 @@ static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n
     for (i = 0; i < n / 32; i++, codes += 512, s += 16)
         for (h = 0; h < 2; h++) {
             __m256i e[8];
+            if (h == 0) rf__x86_pf_share(w + 16 * rb, 16 * rb, i, n / 32);
             for (r = 0; r < 8; r++) {
                 const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 18 * i;
                 e[r] = rf__x86_nibbles32(x + 2);
@@ -226,6 +236,7 @@ static RF__VNNI void rf__pack_q8_0_vnni(const uint8_t *w, uint64_t rb, int64_t n
     for (i = 0; i < n / 32; i++, codes += 512, s += 16)
         for (h = 0; h < 2; h++) {
             __m256i e[8];
+            if (h == 0) rf__x86_pf_share(w + 16 * rb, 16 * rb, i, n / 32);
             for (r = 0; r < 8; r++) {
                 const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 34 * i;
                 e[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + 2)), _mm256_set1_epi8((char)0x80));
@@ -240,7 +251,8 @@ static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
     int64_t i;
     int r, j, h;
     for (i = 0; i < n / 256; i++)
-        for (j = 0; j < 8; j++, codes += 512, s += 16, o += 16)
+        for (j = 0; j < 8; j++, codes += 512, s += 16, o += 16) {
+            rf__x86_pf_share(w + 16 * rb, 16 * rb, 8 * i + j, n / 32);
             for (h = 0; h < 2; h++) {
                 __m256i e[8];
                 for (r = 0; r < 8; r++) {
@@ -255,6 +267,7 @@ static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
                 }
                 rf__x86_store_t8(e, codes + 32 * h);
             }
+        }
 }
 
 /* q6_K: elements 128h + 32k + (0..31) (h < 2, k < 4) are the low or high nibbles of
@@ -266,7 +279,8 @@ static RF__VNNI void rf__pack_q6_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
     (void)o;
     for (i = 0; i < n / 256; i++)
         for (h = 0; h < 2; h++)
-            for (k = 0; k < 4; k++, codes += 512, s += 32)
+            for (k = 0; k < 4; k++, codes += 512, s += 32) {
+                rf__x86_pf_share(w + 16 * rb, 16 * rb, 8 * i + 4 * h + k, n / 32);
                 for (hr = 0; hr < 2; hr++) {
                     __m256i e[8];
                     for (r = 0; r < 8; r++) {
@@ -283,6 +297,7 @@ static RF__VNNI void rf__pack_q6_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
                     }
                     rf__x86_store_t8(e, codes + 32 * hr);
                 }
+            }
 }
 
 /* One token's per-group activation terms (rf__gemm_side) from its q8_0 / q8_K row. */

@@ -301,6 +301,66 @@ static void check_glu(const char *path) {
     }
 }
 
+/* Attention over a run of f16 rows (stride: a KV page's row, here 3 heads wide; odd row offsets
+   test unaligned rows): qk scores within 1e-6 * sum |q k| * scale of the reference (float vs
+   double sums), pv within (np + 2) 2^-24 (|out| + sum |a v|) (one rounding per step instead of two,
+   the running sums drifting at most that much), softmax within 1e-6 relative (the SIMD exp
+   ~2e-7, the float sum). Head sizes 64, 256 (the 64-wide register path) and 72, 13 (tails); 1..37
+   positions (the four-position steps and their tails). */
+static void check_attn(const char *path) {
+    rf__kernels k, ref;
+    const int hds[] = {64, 256, 72, 13}, nps[] = {1, 3, 4, 9, 37};
+    int hi, pi;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (hi = 0; hi < 4; hi++)
+        for (pi = 0; pi < 5; pi++) {
+            const int64_t hd = hds[hi], np = nps[pi];
+            const uint64_t stride = (uint64_t)(2 * 3 * hd + 2);
+            uint8_t *kv = (uint8_t *)malloc(stride * (uint64_t)np + 2);
+            float q[256], s0[40], s1[40], a[40], o0[256], o1[256], x0[40], x1[40];
+            int64_t p, i;
+            for (p = 0; p < np; p++)
+                for (i = 0; i < hd; i++) {
+                    uint16_t h = rf_fp32_to_fp16(frand() * 2);
+                    memcpy(kv + 1 + stride * (uint64_t)p + 2 * i, &h, 2);
+                }
+            for (i = 0; i < hd; i++) q[i] = frand(), o0[i] = o1[i] = frand();
+            ref.qk_f16(s0, q, kv + 1, stride, np, hd, 0.125f);
+            k.qk_f16(s1, q, kv + 1, stride, np, hd, 0.125f);
+            for (p = 0; p < np; p++) {
+                double mag = 0;
+                for (i = 0; i < hd; i++) {
+                    uint16_t h;
+                    memcpy(&h, kv + 1 + stride * (uint64_t)p + 2 * i, 2);
+                    mag += fabs((double)q[i] * rf_fp16_to_fp32(h)) * 0.125;
+                }
+                CHECKF(fabs(s0[p] - s1[p]) <= 1e-6 * mag + 1e-30, "%s qk hd=%lld np=%lld p=%lld: %.9g vs %.9g", path,
+                       (long long)hd, (long long)np, (long long)p, s1[p], s0[p]);
+                a[p] = frand() * frand();
+            }
+            ref.pv_f16(o0, a, kv + 1, stride, np, hd);
+            k.pv_f16(o1, a, kv + 1, stride, np, hd);
+            for (i = 0; i < hd; i++) {
+                double mag = fabs(o0[i]);
+                for (p = 0; p < np; p++) {
+                    uint16_t h;
+                    memcpy(&h, kv + 1 + stride * (uint64_t)p + 2 * i, 2);
+                    mag += fabs(a[p] * rf_fp16_to_fp32(h));
+                }
+                CHECKF(fabs(o0[i] - o1[i]) <= (double)(np + 2) * 6e-8 * mag, "%s pv hd=%lld np=%lld i=%lld: %.9g vs %.9g", path,
+                       (long long)hd, (long long)np, (long long)i, o1[i], o0[i]);
+            }
+            for (p = 0; p < np; p++) x0[p] = x1[p] = frand() * 20;
+            ref.softmax(x0, np);
+            k.softmax(x1, np);
+            for (p = 0; p < np; p++)
+                CHECKF(fabs(x0[p] - x1[p]) <= 1e-6 * x0[p] + 1e-30, "%s softmax n=%lld p=%lld: %.9g vs %.9g", path,
+                       (long long)np, (long long)p, x1[p], x0[p]);
+            free(kv);
+        }
+}
+
 static void avx2_dots(void) { check_dots("avx2"); }
 static void avx512_vnni_dots(void) { check_dots("avx512-vnni"); }
 static void neon_dots(void) { check_dots("neon"); }
@@ -315,6 +375,7 @@ static void neon_quantizers_bit_exact(void) { check_bit_exact("neon"); }
 static void avx2_dot_f32(void) { check_dot_f32("avx2"); }
 static void avx2_axpy_f16(void) { check_axpy_f16("avx2"); }
 static void avx2_glu(void) { check_glu("avx2"); }
+static void avx2_attention(void) { check_attn("avx2"); }
 static void neon_dot_f32(void) { check_dot_f32("neon"); }
 
 static void unknown_path_is_an_error(void) {
@@ -494,6 +555,7 @@ int main(void) {
     RUN(avx2_dot_f32);
     RUN(avx2_axpy_f16);
     RUN(avx2_glu);
+    RUN(avx2_attention);
     RUN(neon_dot_f32);
     RUN(greedy_stories260K_simd_equals_scalar);
     RUN(greedy_gemma3_270m_simd_equals_scalar);
