@@ -5069,16 +5069,33 @@ static RF__AVX2 void rf__qk_f16_avx2(float *s, const float *q, const void *k, ui
 static RF__AVX2 void rf__pv_f16_avx2(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd) {
     const uint8_t *vb = (const uint8_t *)v;
     int64_t c = 0, p, i;
-    for (; c + 64 <= hd; c += 64) { /* 64 outputs in eight registers over the whole run */
-        __m256 o[8];
-        int u;
-        for (u = 0; u < 8; u++) o[u] = _mm256_loadu_ps(out + c + 8 * u);
+    for (; c + 64 <= hd; c += 64) { /* 64 outputs in eight named registers over the whole run (an
+                                         array of eight stayed in memory: a store-load chain) */
+        __m256 o0 = _mm256_loadu_ps(out + c), o1 = _mm256_loadu_ps(out + c + 8), o2 = _mm256_loadu_ps(out + c + 16),
+               o3 = _mm256_loadu_ps(out + c + 24), o4 = _mm256_loadu_ps(out + c + 32), o5 = _mm256_loadu_ps(out + c + 40),
+               o6 = _mm256_loadu_ps(out + c + 48), o7 = _mm256_loadu_ps(out + c + 56);
         for (p = 0; p < np; p++) {
             const __m256 ap = _mm256_set1_ps(a[p]);
             const uint8_t *vr = vb + (uint64_t)p * stride + 2 * c;
-            for (u = 0; u < 8; u++) o[u] = _mm256_fmadd_ps(ap, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 16 * u))), o[u]);
+#define RF__X86_PV(u) o##u = _mm256_fmadd_ps(ap, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 16 * (u)))), o##u)
+            RF__X86_PV(0);
+            RF__X86_PV(1);
+            RF__X86_PV(2);
+            RF__X86_PV(3);
+            RF__X86_PV(4);
+            RF__X86_PV(5);
+            RF__X86_PV(6);
+            RF__X86_PV(7);
+#undef RF__X86_PV
         }
-        for (u = 0; u < 8; u++) _mm256_storeu_ps(out + c + 8 * u, o[u]);
+        _mm256_storeu_ps(out + c, o0);
+        _mm256_storeu_ps(out + c + 8, o1);
+        _mm256_storeu_ps(out + c + 16, o2);
+        _mm256_storeu_ps(out + c + 24, o3);
+        _mm256_storeu_ps(out + c + 32, o4);
+        _mm256_storeu_ps(out + c + 40, o5);
+        _mm256_storeu_ps(out + c + 48, o6);
+        _mm256_storeu_ps(out + c + 56, o7);
     }
     for (; c + 8 <= hd; c += 8) {
         __m256 o = _mm256_loadu_ps(out + c);
@@ -9998,12 +10015,13 @@ static void rf__rmsnorm(float *out, const float *x, const float *w, int64_t n, f
     for (i = 0; i < n; i++) out[i] = x[i] * scale * (w ? w[i] : 1.0f);
 }
 
-/* Rotary position embedding on n_heads vectors of head_dim, the first n_rot dims of each.
+/* Rotary position embedding on n_heads vectors of head_dim at v and n_heads2 more at v2 (q and k
+   share one position: the angles are computed once), the first n_rot dims of each.
    Pair i rotates by pos * theta_i with theta_i = freq_scale * base^(-2i/n_rot) / factor_i, and
    (for YaRN) the rotation is scaled by mscale. Normal RoPE pairs (2i, 2i+1); NeoX pairs
    (i, i + n_rot/2). */
-static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, float base,
-                     float freq_scale, const float *freq_factors, float mscale, int neox) {
+static void rf__rope(float *v, int64_t n_heads, float *v2, int64_t n_heads2, int64_t head_dim, int64_t n_rot,
+                     int32_t pos, float base, float freq_scale, const float *freq_factors, float mscale, int neox) {
     int64_t h, i, half = n_rot / 2;
     for (i = 0; i < half; i++) {
         double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
@@ -10011,8 +10029,8 @@ static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot,
         if (freq_factors) theta /= freq_factors[i];
         c = (float)cos(theta) * mscale;
         s = (float)sin(theta) * mscale;
-        for (h = 0; h < n_heads; h++) {
-            float *p = v + h * head_dim;
+        for (h = 0; h < n_heads + n_heads2; h++) {
+            float *p = h < n_heads ? v + h * head_dim : v2 + (h - n_heads) * head_dim;
             int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
             float x0 = p[i0], x1 = p[i1];
             p[i0] = x0 * c - x1 * s;
@@ -11303,26 +11321,28 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
    The layer steps, each over the rows of the batch b. c is the context whose scratch, threads and
    kernels compute; b->seq[t] the one whose cache row t reads and writes. */
 
-/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
-static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
+typedef struct rf__layer_job {
+    rf_ctx *c;
+    const rf__batch *b;
+    int64_t l, n;      /* layer, rows */
+    const float *norm; /* rf__norm_rows_task: the gain */
+} rf__layer_job;
+
+/* Row t of the batch after Wq, Wk, Wv: bias, qk-norm, RoPE, then k and v into the cache. The rows
+   are independent (each writes its own context's position), so a batch's are dealt over the
+   threads. */
+static void rf__qkv_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
     const rf_model *m = c->m;
-    const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, n = b->n;
-    const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
+    const rf__layer *L = &m->layers[j->l];
+    const int64_t hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, q_dim = nh * hd, kv_dim = nkv * hd;
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
     int64_t t, h;
-    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->attn_norm, d, m->rms_eps);
-    if (L->wqkv.data) {
-        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
-    } else {
-        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
-        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
-        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
-    }
-    for (t = 0; t < n; t++) {
+    for (t = ith; t < j->b->n; t += nth) {
         float *q = c->qkv + t * c->ld_qkv, *k = q + q_dim, *v = q + q_dim + kv_dim;
-        const rf_ctx *s = b->seq[t];
-        int32_t pos = b->pos[t];
+        const rf_ctx *s = j->b->seq[t];
+        int32_t pos = j->b->pos[t];
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
         if (L->bv) rf__add(v, L->bv, kv_dim);
@@ -11330,11 +11350,83 @@ static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
             for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
         if (L->k_norm)
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
-        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, l, pos), kv_dim);
-        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, l, pos), kv_dim);
+        rf__rope(q, nh, k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
+        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, j->l, pos), kv_dim);
+        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, j->l, pos), kv_dim);
     }
+}
+
+/* xb = rmsnorm(x) * norm for the rows of the batch, dealt over the threads */
+static void rf__norm_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth)
+        rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * c->m->n_embd, j->norm, c->m->n_embd, c->m->rms_eps);
+}
+
+static void rf__norm_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__layer_job j;
+    j.c = c;
+    j.b = NULL;
+    j.l = 0;
+    j.n = n;
+    j.norm = norm;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__norm_rows_task, &j);
+    else
+        rf__norm_rows_task(&j, 0, 1);
+}
+
+/* x += [rmsnorm(xb) * norm] (a block's output into the residual stream), rows over the threads */
+static void rf__residual_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
+    const int64_t d = c->m->n_embd;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth) {
+        float *o = c->xb + t * c->ld_xb;
+        if (j->norm) rf__rmsnorm(o, o, j->norm, d, c->m->rms_eps);
+        rf__add(c->x + t * d, o, d);
+    }
+}
+
+static void rf__residual_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__layer_job j;
+    j.c = c;
+    j.b = NULL;
+    j.l = 0;
+    j.n = n;
+    j.norm = norm;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__residual_rows_task, &j);
+    else
+        rf__residual_rows_task(&j, 0, 1);
+}
+
+/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
+static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t hd = m->head_dim, n = b->n, q_dim = m->n_head * hd, kv_dim = m->n_head_kv * hd;
+    rf__layer_job j;
+    rf__norm_rows(c, n, L->attn_norm);
+    if (L->wqkv.data) {
+        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
+    } else {
+        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
+        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
+        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
+    }
+    j.c = c;
+    j.b = b;
+    j.l = l;
+    j.n = n;
+    j.norm = NULL;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__qkv_rows_task, &j);
+    else
+        rf__qkv_rows_task(&j, 0, 1);
 }
 
 /* KV head g of the cached position p of context s as f32: in place for an f32 cache, the head's
@@ -11418,19 +11510,13 @@ static void rf__attn_task(void *arg, int ith, int nth) {
 static void rf__attn_out(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd;
-    int64_t t;
     rf__attn_job j;
     j.c = c;
     j.b = b;
     j.l = l;
     rf__pool_run(c->pool, rf__attn_task, &j);
     rf__matmul(c, &L->wo, c->xb2, c->ld_xb, b->n, c->xb, c->ld_xb, 0);
-    for (t = 0; t < b->n; t++) {
-        float *o = c->xb + t * c->ld_xb;
-        if (L->post_attn_norm) rf__rmsnorm(o, o, L->post_attn_norm, d, m->rms_eps);
-        rf__add(c->x + t * d, o, d);
-    }
+    rf__residual_rows(c, b->n, L->post_attn_norm);
 }
 
 /* x = x + [post-norm] Wdown (act(Wgate h) * Wup h), h = rmsnorm(x); MoE: a weighted sum over the
@@ -11440,7 +11526,7 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
     const rf__layer *L = &m->layers[l];
     const int64_t d = m->n_embd, ff = m->n_ff;
     int64_t t;
-    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->ffn_norm, d, m->rms_eps);
+    rf__norm_rows(c, n, L->ffn_norm);
     if (m->n_expert > 0) {
         for (t = 0; t < n; t++) {
             float *h = c->xb + t * c->ld_xb, *o = c->xb2 + t * c->ld_xb;
@@ -11465,11 +11551,7 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
             rf__glu_task(&gj, 0, 1);
         rf__matmul(c, &L->w_down, c->hb, c->ld_hb, n, c->xb, c->ld_xb, 0);
     }
-    for (t = 0; t < n; t++) {
-        float *o = c->xb + t * c->ld_xb;
-        if (L->post_ffn_norm) rf__rmsnorm(o, o, L->post_ffn_norm, d, m->rms_eps);
-        rf__add(c->x + t * d, o, d);
-    }
+    rf__residual_rows(c, n, L->post_ffn_norm);
 }
 
 /* The logits after the rows that want them, into their contexts: one row is a matvec; more

@@ -274,26 +274,28 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
    The layer steps, each over the rows of the batch b. c is the context whose scratch, threads and
    kernels compute; b->seq[t] the one whose cache row t reads and writes. */
 
-/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
-static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
+typedef struct rf__layer_job {
+    rf_ctx *c;
+    const rf__batch *b;
+    int64_t l, n;      /* layer, rows */
+    const float *norm; /* rf__norm_rows_task: the gain */
+} rf__layer_job;
+
+/* Row t of the batch after Wq, Wk, Wv: bias, qk-norm, RoPE, then k and v into the cache. The rows
+   are independent (each writes its own context's position), so a batch's are dealt over the
+   threads. */
+static void rf__qkv_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
     const rf_model *m = c->m;
-    const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, n = b->n;
-    const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
+    const rf__layer *L = &m->layers[j->l];
+    const int64_t hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, q_dim = nh * hd, kv_dim = nkv * hd;
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
     int64_t t, h;
-    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->attn_norm, d, m->rms_eps);
-    if (L->wqkv.data) {
-        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
-    } else {
-        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
-        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
-        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
-    }
-    for (t = 0; t < n; t++) {
+    for (t = ith; t < j->b->n; t += nth) {
         float *q = c->qkv + t * c->ld_qkv, *k = q + q_dim, *v = q + q_dim + kv_dim;
-        const rf_ctx *s = b->seq[t];
-        int32_t pos = b->pos[t];
+        const rf_ctx *s = j->b->seq[t];
+        int32_t pos = j->b->pos[t];
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
         if (L->bv) rf__add(v, L->bv, kv_dim);
@@ -301,11 +303,83 @@ static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
             for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
         if (L->k_norm)
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
-        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, l, pos), kv_dim);
-        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, l, pos), kv_dim);
+        rf__rope(q, nh, k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
+        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, j->l, pos), kv_dim);
+        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, j->l, pos), kv_dim);
     }
+}
+
+/* xb = rmsnorm(x) * norm for the rows of the batch, dealt over the threads */
+static void rf__norm_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth)
+        rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * c->m->n_embd, j->norm, c->m->n_embd, c->m->rms_eps);
+}
+
+static void rf__norm_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__layer_job j;
+    j.c = c;
+    j.b = NULL;
+    j.l = 0;
+    j.n = n;
+    j.norm = norm;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__norm_rows_task, &j);
+    else
+        rf__norm_rows_task(&j, 0, 1);
+}
+
+/* x += [rmsnorm(xb) * norm] (a block's output into the residual stream), rows over the threads */
+static void rf__residual_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
+    const int64_t d = c->m->n_embd;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth) {
+        float *o = c->xb + t * c->ld_xb;
+        if (j->norm) rf__rmsnorm(o, o, j->norm, d, c->m->rms_eps);
+        rf__add(c->x + t * d, o, d);
+    }
+}
+
+static void rf__residual_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__layer_job j;
+    j.c = c;
+    j.b = NULL;
+    j.l = 0;
+    j.n = n;
+    j.norm = norm;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__residual_rows_task, &j);
+    else
+        rf__residual_rows_task(&j, 0, 1);
+}
+
+/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
+static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t hd = m->head_dim, n = b->n, q_dim = m->n_head * hd, kv_dim = m->n_head_kv * hd;
+    rf__layer_job j;
+    rf__norm_rows(c, n, L->attn_norm);
+    if (L->wqkv.data) {
+        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
+    } else {
+        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
+        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
+        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
+    }
+    j.c = c;
+    j.b = b;
+    j.l = l;
+    j.n = n;
+    j.norm = NULL;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__qkv_rows_task, &j);
+    else
+        rf__qkv_rows_task(&j, 0, 1);
 }
 
 /* KV head g of the cached position p of context s as f32: in place for an f32 cache, the head's
@@ -389,19 +463,13 @@ static void rf__attn_task(void *arg, int ith, int nth) {
 static void rf__attn_out(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd;
-    int64_t t;
     rf__attn_job j;
     j.c = c;
     j.b = b;
     j.l = l;
     rf__pool_run(c->pool, rf__attn_task, &j);
     rf__matmul(c, &L->wo, c->xb2, c->ld_xb, b->n, c->xb, c->ld_xb, 0);
-    for (t = 0; t < b->n; t++) {
-        float *o = c->xb + t * c->ld_xb;
-        if (L->post_attn_norm) rf__rmsnorm(o, o, L->post_attn_norm, d, m->rms_eps);
-        rf__add(c->x + t * d, o, d);
-    }
+    rf__residual_rows(c, b->n, L->post_attn_norm);
 }
 
 /* x = x + [post-norm] Wdown (act(Wgate h) * Wup h), h = rmsnorm(x); MoE: a weighted sum over the
@@ -411,7 +479,7 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
     const rf__layer *L = &m->layers[l];
     const int64_t d = m->n_embd, ff = m->n_ff;
     int64_t t;
-    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->ffn_norm, d, m->rms_eps);
+    rf__norm_rows(c, n, L->ffn_norm);
     if (m->n_expert > 0) {
         for (t = 0; t < n; t++) {
             float *h = c->xb + t * c->ld_xb, *o = c->xb2 + t * c->ld_xb;
@@ -436,11 +504,7 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
             rf__glu_task(&gj, 0, 1);
         rf__matmul(c, &L->w_down, c->hb, c->ld_hb, n, c->xb, c->ld_xb, 0);
     }
-    for (t = 0; t < n; t++) {
-        float *o = c->xb + t * c->ld_xb;
-        if (L->post_ffn_norm) rf__rmsnorm(o, o, L->post_ffn_norm, d, m->rms_eps);
-        rf__add(c->x + t * d, o, d);
-    }
+    rf__residual_rows(c, n, L->post_ffn_norm);
 }
 
 /* The logits after the rows that want them, into their contexts: one row is a matvec; more

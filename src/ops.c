@@ -261,12 +261,13 @@ static void rf__rmsnorm(float *out, const float *x, const float *w, int64_t n, f
     for (i = 0; i < n; i++) out[i] = x[i] * scale * (w ? w[i] : 1.0f);
 }
 
-/* Rotary position embedding on n_heads vectors of head_dim, the first n_rot dims of each.
+/* Rotary position embedding on n_heads vectors of head_dim at v and n_heads2 more at v2 (q and k
+   share one position: the angles are computed once), the first n_rot dims of each.
    Pair i rotates by pos * theta_i with theta_i = freq_scale * base^(-2i/n_rot) / factor_i, and
    (for YaRN) the rotation is scaled by mscale. Normal RoPE pairs (2i, 2i+1); NeoX pairs
    (i, i + n_rot/2). */
-static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, float base,
-                     float freq_scale, const float *freq_factors, float mscale, int neox) {
+static void rf__rope(float *v, int64_t n_heads, float *v2, int64_t n_heads2, int64_t head_dim, int64_t n_rot,
+                     int32_t pos, float base, float freq_scale, const float *freq_factors, float mscale, int neox) {
     int64_t h, i, half = n_rot / 2;
     for (i = 0; i < half; i++) {
         double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
@@ -274,8 +275,8 @@ static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot,
         if (freq_factors) theta /= freq_factors[i];
         c = (float)cos(theta) * mscale;
         s = (float)sin(theta) * mscale;
-        for (h = 0; h < n_heads; h++) {
-            float *p = v + h * head_dim;
+        for (h = 0; h < n_heads + n_heads2; h++) {
+            float *p = h < n_heads ? v + h * head_dim : v2 + (h - n_heads) * head_dim;
             int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
             float x0 = p[i0], x1 = p[i1];
             p[i0] = x0 * c - x1 * s;

@@ -44,16 +44,33 @@ static RF__AVX2 void rf__qk_f16_avx2(float *s, const float *q, const void *k, ui
 static RF__AVX2 void rf__pv_f16_avx2(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd) {
     const uint8_t *vb = (const uint8_t *)v;
     int64_t c = 0, p, i;
-    for (; c + 64 <= hd; c += 64) { /* 64 outputs in eight registers over the whole run */
-        __m256 o[8];
-        int u;
-        for (u = 0; u < 8; u++) o[u] = _mm256_loadu_ps(out + c + 8 * u);
+    for (; c + 64 <= hd; c += 64) { /* 64 outputs in eight named registers over the whole run (an
+                                         array of eight stayed in memory: a store-load chain) */
+        __m256 o0 = _mm256_loadu_ps(out + c), o1 = _mm256_loadu_ps(out + c + 8), o2 = _mm256_loadu_ps(out + c + 16),
+               o3 = _mm256_loadu_ps(out + c + 24), o4 = _mm256_loadu_ps(out + c + 32), o5 = _mm256_loadu_ps(out + c + 40),
+               o6 = _mm256_loadu_ps(out + c + 48), o7 = _mm256_loadu_ps(out + c + 56);
         for (p = 0; p < np; p++) {
             const __m256 ap = _mm256_set1_ps(a[p]);
             const uint8_t *vr = vb + (uint64_t)p * stride + 2 * c;
-            for (u = 0; u < 8; u++) o[u] = _mm256_fmadd_ps(ap, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 16 * u))), o[u]);
+#define RF__X86_PV(u) o##u = _mm256_fmadd_ps(ap, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 16 * (u)))), o##u)
+            RF__X86_PV(0);
+            RF__X86_PV(1);
+            RF__X86_PV(2);
+            RF__X86_PV(3);
+            RF__X86_PV(4);
+            RF__X86_PV(5);
+            RF__X86_PV(6);
+            RF__X86_PV(7);
+#undef RF__X86_PV
         }
-        for (u = 0; u < 8; u++) _mm256_storeu_ps(out + c + 8 * u, o[u]);
+        _mm256_storeu_ps(out + c, o0);
+        _mm256_storeu_ps(out + c + 8, o1);
+        _mm256_storeu_ps(out + c + 16, o2);
+        _mm256_storeu_ps(out + c + 24, o3);
+        _mm256_storeu_ps(out + c + 32, o4);
+        _mm256_storeu_ps(out + c + 40, o5);
+        _mm256_storeu_ps(out + c + 48, o6);
+        _mm256_storeu_ps(out + c + 56, o7);
     }
     for (; c + 8 <= hd; c += 8) {
         __m256 o = _mm256_loadu_ps(out + c);
