@@ -131,6 +131,57 @@ static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
     for (; r < nr; r++) y[r] = (float)rf__dot_q4_0_q8_0_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
 }
 
+/* q5_0: as q4_0 with the fifth bit of each code from qh (bit j: element j) set through a byte
+   mask -- lane r's low 16 bytes take bits 0..15 of row r's qh, the high nibbles bits 16..31 */
+static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 32;
+    float da[RF__GEMV_MAXB];
+    int32_t zs[RF__GEMV_MAXB];
+    int64_t r = 0, i;
+    if (nb <= RF__GEMV_MAXB) {
+        const __m512i m4 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
+        const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        rf__x86_q8_0_side(ya, nb, 16, da, zs);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
+            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            for (i = 0; i < nb; i++, x0 += 22, x1 += 22, x2 += 22, x3 += 22, pf += 88) {
+                const uint8_t *yb = ya + 34 * i;
+                const uint64_t h0 = (uint64_t)(uint32_t)rf__x86_u32(x0 + 2), h1 = (uint64_t)(uint32_t)rf__x86_u32(x1 + 2);
+                const uint64_t h2 = (uint64_t)(uint32_t)rf__x86_u32(x2 + 2), h3 = (uint64_t)(uint32_t)rf__x86_u32(x3 + 2);
+                const __mmask64 mlo = (__mmask64)((h0 & 0xffff) | (h1 & 0xffff) << 16 | (h2 & 0xffff) << 32 | (h3 & 0xffff) << 48);
+                const __mmask64 mhi = (__mmask64)((h0 >> 16) | (h1 >> 16) << 16 | (h2 >> 16) << 32 | (h3 >> 16) << 48);
+                __m512i raw = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x0 + 6)));
+                __m512i iv, lo, hi;
+                __m512 d;
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x1 + 6)), 1);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x2 + 6)), 2);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x3 + 6)), 3);
+                lo = _mm512_or_si512(_mm512_and_si512(raw, m4), _mm512_maskz_mov_epi8(mlo, b16));
+                hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), m4), _mm512_maskz_mov_epi8(mhi, b16));
+                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, zs[i]), lo,
+                                         _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 2))));
+                iv = _mm512_dpbusd_epi32(iv, hi, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 18))));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i])));
+                if (i & 1)
+                    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc1);
+                else
+                    acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc0);
+            }
+            {
+                float t[16];
+                _mm512_storeu_ps(t, _mm512_add_ps(acc0, acc1));
+                _mm_storeu_ps(y + r, rf__x86_sum4x4(t));
+            }
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q5_0_q8_0_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
 /* q8_0 rows: the codes + 128 are unsigned; one zmm holds a block of two rows */
 static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
     const uint8_t *ya = (const uint8_t *)a;
@@ -223,6 +274,24 @@ static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n
             for (r = 0; r < 8; r++) {
                 const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 18 * i;
                 e[r] = rf__x86_nibbles32(x + 2);
+                s[8 * h + r] = rf__x86_h2f(x);
+            }
+            rf__x86_store_t8(e, codes + 32 * h);
+        }
+}
+
+/* q5_0: code = nibble | 16 * (bit j of qh), weight d * (code - 16) */
+static RF__VNNI void rf__pack_q5_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r, h;
+    (void)o;
+    for (i = 0; i < n / 32; i++, codes += 512, s += 16)
+        for (h = 0; h < 2; h++) {
+            __m256i e[8];
+            if (h == 0) rf__x86_pf_share(w + 16 * rb, 16 * rb, i, n / 32);
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 22 * i;
+                e[r] = _mm256_or_si256(rf__x86_nibbles32(x + 6), _mm256_and_si256(rf__x86_bits32(x + 2), _mm256_set1_epi8(16)));
                 s[8 * h + r] = rf__x86_h2f(x);
             }
             rf__x86_store_t8(e, codes + 32 * h);
