@@ -4950,11 +4950,21 @@ static RF__VNNI void rf__pack_q8_0_vnni(const uint8_t *w, uint64_t rb, int64_t n
         }
 }
 
-/* q4_K: sub-block j of 32 is the low (j even) or high (j odd) nibbles of qs[32 (j / 2) ...] */
+/* q4_K: sub-block j of 32 is the low (j even) or high (j odd) nibbles of qs[32 (j / 2) ...]; each
+   row's scales and mins decoded once per super-block (rf__x86_q4k_scales: bytes 0-7 scales, 8-15
+   mins) */
 static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
     int64_t i;
     int r, j, h;
-    for (i = 0; i < n / 256; i++)
+    for (i = 0; i < n / 256; i++) {
+        uint8_t scm[16][16];
+        float d[16], dm[16];
+        for (r = 0; r < 16; r++) {
+            const uint8_t *x = w + (uint64_t)r * rb + 144 * i;
+            _mm_storeu_si128((__m128i *)scm[r], rf__x86_q4k_scales(x + 4));
+            d[r] = rf__x86_h2f(x);
+            dm[r] = rf__x86_h2f(x + 2);
+        }
         for (j = 0; j < 8; j++, codes += 512, s += 16, o += 16) {
             rf__x86_pf_share(w + 16 * rb, 16 * rb, 8 * i + j, n / 32);
             for (h = 0; h < 2; h++) {
@@ -4962,16 +4972,17 @@ static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n
                 for (r = 0; r < 8; r++) {
                     const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 144 * i;
                     __m256i q = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (j / 2)));
-                    int sc, m;
                     if (j & 1) q = _mm256_srli_epi16(q, 4);
                     e[r] = _mm256_and_si256(q, _mm256_set1_epi8(15));
-                    rf__get_scale_min_k4(x + 4, j, &sc, &m);
-                    s[8 * h + r] = rf__x86_h2f(x) * (float)sc;
-                    o[8 * h + r] = rf__x86_h2f(x + 2) * (float)m;
                 }
                 rf__x86_store_t8(e, codes + 32 * h);
             }
+            for (r = 0; r < 16; r++) {
+                s[r] = d[r] * (float)scm[r][j];
+                o[r] = dm[r] * (float)scm[r][8 + j];
+            }
         }
+    }
 }
 
 /* q6_K: elements 128h + 32k + (0..31) (h < 2, k < 4) are the low or high nibbles of
