@@ -3774,9 +3774,22 @@ static const char *const rf__cpu_feature_names[] = {"avx2", "fma", "f16c", "avx5
    matmul over a batch of tokens calls it so a weight block is unpacked once for four tokens. */
 typedef void (*rf__dot4_fn)(const void *w, const void *a, uint64_t a_stride, int64_t n, float out[4]);
 
+/* What a gemv needs of its q8_0 activation besides the bytes: per block the scale and the sum of
+   the codes. Computed once per matrix-vector product, not per chunk of rows (per chunk it was 8%
+   of a decode). */
+#define RF__GEMV_MAXB 1024 /* blocks: activations of up to 32768 elements */
+typedef struct rf__gemv_side {
+    int64_t nb;
+    float da[RF__GEMV_MAXB];
+    int32_t sum[RF__GEMV_MAXB];
+} rf__gemv_side;
+
 /* Rows 0..nr-1 of a matrix (row_bytes apart) times one prepared activation: y[r] = dot(row r, a).
-   Decode's matrix-vector product; several rows per pass share the activation's loads. */
-typedef void (*rf__gemv_fn)(const void *w, uint64_t row_bytes, int64_t nr, const void *a, int64_t n, float *y);
+   Decode's matrix-vector product; several rows per pass share the activation's loads. side: from
+   gemv_side for this activation (NULL, or another length: one dot per row). */
+typedef void (*rf__gemv_fn)(const void *w, uint64_t row_bytes, int64_t nr, const void *a, int64_t n, float *y,
+                            const rf__gemv_side *side);
+typedef void (*rf__gemv_side_fn)(const void *a, int64_t n, rf__gemv_side *side);
 
 /* The packed int8 GEMM of prompt processing (simd_x86_mm.c explains the layout). Per scale group
    of `group` elements and token: the activation scale da, -zero * (sum of the codes), da * sum. */
@@ -3833,6 +3846,7 @@ typedef struct rf__kernels {
     rf__pv_fn pv_f16;                          /* attention's weighted V sum from an f16 cache */
     rf__softmax_fn softmax;
     rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
+    rf__gemv_side_fn gemv_side;                /* the q8_0 activation terms every gemv reads */
     rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
 } rf__kernels;
 
@@ -4677,7 +4691,6 @@ static unsigned rf__x86_features(void) {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-#define RF__GEMV_MAXB 1024 /* activation blocks a gemv call keeps side sums for on its stack */
 /* Four rows read side by side are four short streams (a 2048-wide Q4_0 row is 18 cache lines),
    too short for the hardware prefetcher to ramp up on: the memory stalled at every row switch
    (perf: the loads held ~80% of the samples, 28 t/s against 50 for the one-row dot). So each
@@ -4714,26 +4727,26 @@ static RF__VNNI inline __m128 rf__x86_sum4x4(const float *v) {
     return _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d));
 }
 
-/* q8_0 activation blocks: float scales and -z * (sum of the codes) per block */
-static RF__VNNI void rf__x86_q8_0_side(const uint8_t *a, int64_t nb, int z, float *da, int32_t *zs) {
+/* q8_0 activation blocks: float scales and the sums of the codes (rf__gemv_side) */
+static RF__VNNI void rf__gemv_side_q8_0_vnni(const void *act, int64_t n, rf__gemv_side *side) {
+    const uint8_t *a = (const uint8_t *)act;
     int64_t i;
-    for (i = 0; i < nb; i++, a += 34) {
+    side->nb = n / 32 <= RF__GEMV_MAXB ? n / 32 : 0;
+    for (i = 0; i < side->nb; i++, a += 34) {
         __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(a + 2)));
-        da[i] = rf__x86_h2f(a);
-        zs[i] = -z * rf__x86_hsum_i32(s);
+        side->da[i] = rf__x86_h2f(a);
+        side->sum[i] = rf__x86_hsum_i32(s);
     }
 }
 
-static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
     const uint8_t *ya = (const uint8_t *)a;
     const int64_t nb = n / 32;
-    float da[RF__GEMV_MAXB];
-    int32_t zs[RF__GEMV_MAXB];
     int64_t r = 0, i;
-    if (nb <= RF__GEMV_MAXB) {
+    if (side && side->nb == nb && nb > 0) {
         const __m512i m4 = _mm512_set1_epi8(15);
         const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-        rf__x86_q8_0_side(ya, nb, 8, da, zs);
         for (; r + 4 <= nr; r += 4) {
             const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
             const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb; /* see RF__GEMV_PF */
@@ -4748,11 +4761,11 @@ static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
                 raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x1 + 2)), 1);
                 raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x2 + 2)), 2);
                 raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x3 + 2)), 3);
-                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, zs[i]), _mm512_and_si512(raw, m4),
+                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, -8 * side->sum[i]), _mm512_and_si512(raw, m4),
                                          _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 2))));
                 iv = _mm512_dpbusd_epi32(iv, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4),
                                          _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 18))));
-                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i])));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i])));
                 if (i & 1)
                     acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc1);
                 else
@@ -4768,16 +4781,14 @@ static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
 
 /* q5_0: as q4_0 with the fifth bit of each code from qh (bit j: element j) set through a byte
    mask -- lane r's low 16 bytes take bits 0..15 of row r's qh, the high nibbles bits 16..31 */
-static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
     const uint8_t *ya = (const uint8_t *)a;
     const int64_t nb = n / 32;
-    float da[RF__GEMV_MAXB];
-    int32_t zs[RF__GEMV_MAXB];
     int64_t r = 0, i;
-    if (nb <= RF__GEMV_MAXB) {
+    if (side && side->nb == nb && nb > 0) {
         const __m512i m4 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
         const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-        rf__x86_q8_0_side(ya, nb, 16, da, zs);
         for (; r + 4 <= nr; r += 4) {
             const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
             const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
@@ -4798,10 +4809,10 @@ static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
                 raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x3 + 6)), 3);
                 lo = _mm512_or_si512(_mm512_and_si512(raw, m4), _mm512_maskz_mov_epi8(mlo, b16));
                 hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), m4), _mm512_maskz_mov_epi8(mhi, b16));
-                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, zs[i]), lo,
+                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, -16 * side->sum[i]), lo,
                                          _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 2))));
                 iv = _mm512_dpbusd_epi32(iv, hi, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 18))));
-                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i])));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i])));
                 if (i & 1)
                     acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc1);
                 else
@@ -4818,17 +4829,15 @@ static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
 }
 
 /* q8_0 rows: the codes + 128 are unsigned; one zmm holds a block of two rows */
-static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
     const uint8_t *ya = (const uint8_t *)a;
     const int64_t nb = n / 32;
-    float da[RF__GEMV_MAXB];
-    int32_t zs[RF__GEMV_MAXB];
     int64_t r = 0, i;
-    if (nb <= RF__GEMV_MAXB) {
+    if (side && side->nb == nb && nb > 0) {
         const __m512i bias = _mm512_set1_epi8((char)0x80);
         const __m512i ia = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         const __m512i ib = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-        rf__x86_q8_0_side(ya, nb, 128, da, zs);
         for (; r + 4 <= nr; r += 4) {
             const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
             const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
@@ -4843,8 +4852,8 @@ static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
                                                  _mm256_loadu_si256((const __m256i *)(x1 + 2)), 1);
                 __m512i w23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x2 + 2))),
                                                  _mm256_loadu_si256((const __m256i *)(x3 + 2)), 1);
-                __m512i c = _mm512_maskz_set1_epi32(0x0101, zs[i]);
-                __m512 d4 = _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i]));
+                __m512i c = _mm512_maskz_set1_epi32(0x0101, -128 * side->sum[i]);
+                __m512 d4 = _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i]));
                 __m512i i01 = _mm512_dpbusd_epi32(c, _mm512_xor_si512(w01, bias), ay);
                 __m512i i23 = _mm512_dpbusd_epi32(c, _mm512_xor_si512(w23, bias), ay);
                 acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i01), _mm512_permutexvar_ps(ia, d4), acc0);
@@ -5402,6 +5411,7 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
     k->dot[RF_TYPE_Q4_K] = rf__dot_q4_K_q8_K_vnni;
     k->dot[RF_TYPE_Q6_K] = rf__dot_q6_K_q8_K_vnni;
+    k->gemv_side = rf__gemv_side_q8_0_vnni;
     k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q5_0] = rf__gemv_q5_0_q8_0_vnni;
@@ -9936,6 +9946,7 @@ typedef struct rf__matmul_job {
     float *y;
     rf__gemm_scratch *g;
     int64_t chunk;                     /* rows per chunk (rf__matmul_task) */
+    const rf__gemv_side *gside;        /* the gemv's activation terms, or NULL */
     int64_t cursor[RF__MATMUL_THREADS]; /* thread i's next chunk (atomic); its own end is the next one's start */
     const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
@@ -9970,7 +9981,7 @@ static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
     const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
     const int64_t r0 = c * j->chunk, r1 = RF__MIN(r0 + j->chunk, w->ne1);
     if (gemv)
-        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0);
+        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0, j->gside);
     else
         rf__matmul_rows(j, r0, r1);
 }
@@ -10071,6 +10082,14 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
         rf__pool_run(pool, rf__gemm_task, &j);
         return;
     }
+    if (n == 1 && k->gemv[w->type] && k->gemv_side) {
+        rf__gemv_side gs; /* ~8 KB */
+        k->gemv_side(acts, w->ne0, &gs);
+        j.gside = &gs;
+        rf__pool_run(pool, rf__matmul_task, &j);
+        return;
+    }
+    j.gside = NULL;
     rf__pool_run(pool, rf__matmul_task, &j);
 }
 

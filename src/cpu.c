@@ -25,9 +25,22 @@ static const char *const rf__cpu_feature_names[] = {"avx2", "fma", "f16c", "avx5
    matmul over a batch of tokens calls it so a weight block is unpacked once for four tokens. */
 typedef void (*rf__dot4_fn)(const void *w, const void *a, uint64_t a_stride, int64_t n, float out[4]);
 
+/* What a gemv needs of its q8_0 activation besides the bytes: per block the scale and the sum of
+   the codes. Computed once per matrix-vector product, not per chunk of rows (per chunk it was 8%
+   of a decode). */
+#define RF__GEMV_MAXB 1024 /* blocks: activations of up to 32768 elements */
+typedef struct rf__gemv_side {
+    int64_t nb;
+    float da[RF__GEMV_MAXB];
+    int32_t sum[RF__GEMV_MAXB];
+} rf__gemv_side;
+
 /* Rows 0..nr-1 of a matrix (row_bytes apart) times one prepared activation: y[r] = dot(row r, a).
-   Decode's matrix-vector product; several rows per pass share the activation's loads. */
-typedef void (*rf__gemv_fn)(const void *w, uint64_t row_bytes, int64_t nr, const void *a, int64_t n, float *y);
+   Decode's matrix-vector product; several rows per pass share the activation's loads. side: from
+   gemv_side for this activation (NULL, or another length: one dot per row). */
+typedef void (*rf__gemv_fn)(const void *w, uint64_t row_bytes, int64_t nr, const void *a, int64_t n, float *y,
+                            const rf__gemv_side *side);
+typedef void (*rf__gemv_side_fn)(const void *a, int64_t n, rf__gemv_side *side);
 
 /* The packed int8 GEMM of prompt processing (simd_x86_mm.c explains the layout). Per scale group
    of `group` elements and token: the activation scale da, -zero * (sum of the codes), da * sum. */
@@ -84,6 +97,7 @@ typedef struct rf__kernels {
     rf__pv_fn pv_f16;                          /* attention's weighted V sum from an f16 cache */
     rf__softmax_fn softmax;
     rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
+    rf__gemv_side_fn gemv_side;                /* the q8_0 activation terms every gemv reads */
     rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
 } rf__kernels;
 

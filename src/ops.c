@@ -100,6 +100,7 @@ typedef struct rf__matmul_job {
     float *y;
     rf__gemm_scratch *g;
     int64_t chunk;                     /* rows per chunk (rf__matmul_task) */
+    const rf__gemv_side *gside;        /* the gemv's activation terms, or NULL */
     int64_t cursor[RF__MATMUL_THREADS]; /* thread i's next chunk (atomic); its own end is the next one's start */
     const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
@@ -134,7 +135,7 @@ static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
     const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
     const int64_t r0 = c * j->chunk, r1 = RF__MIN(r0 + j->chunk, w->ne1);
     if (gemv)
-        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0);
+        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0, j->gside);
     else
         rf__matmul_rows(j, r0, r1);
 }
@@ -235,6 +236,14 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
         rf__pool_run(pool, rf__gemm_task, &j);
         return;
     }
+    if (n == 1 && k->gemv[w->type] && k->gemv_side) {
+        rf__gemv_side gs; /* ~8 KB */
+        k->gemv_side(acts, w->ne0, &gs);
+        j.gside = &gs;
+        rf__pool_run(pool, rf__matmul_task, &j);
+        return;
+    }
+    j.gside = NULL;
     rf__pool_run(pool, rf__matmul_task, &j);
 }
 

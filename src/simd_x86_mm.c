@@ -42,7 +42,6 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-#define RF__GEMV_MAXB 1024 /* activation blocks a gemv call keeps side sums for on its stack */
 /* Four rows read side by side are four short streams (a 2048-wide Q4_0 row is 18 cache lines),
    too short for the hardware prefetcher to ramp up on: the memory stalled at every row switch
    (perf: the loads held ~80% of the samples, 28 t/s against 50 for the one-row dot). So each
@@ -79,26 +78,26 @@ static RF__VNNI inline __m128 rf__x86_sum4x4(const float *v) {
     return _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d));
 }
 
-/* q8_0 activation blocks: float scales and -z * (sum of the codes) per block */
-static RF__VNNI void rf__x86_q8_0_side(const uint8_t *a, int64_t nb, int z, float *da, int32_t *zs) {
+/* q8_0 activation blocks: float scales and the sums of the codes (rf__gemv_side) */
+static RF__VNNI void rf__gemv_side_q8_0_vnni(const void *act, int64_t n, rf__gemv_side *side) {
+    const uint8_t *a = (const uint8_t *)act;
     int64_t i;
-    for (i = 0; i < nb; i++, a += 34) {
+    side->nb = n / 32 <= RF__GEMV_MAXB ? n / 32 : 0;
+    for (i = 0; i < side->nb; i++, a += 34) {
         __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(a + 2)));
-        da[i] = rf__x86_h2f(a);
-        zs[i] = -z * rf__x86_hsum_i32(s);
+        side->da[i] = rf__x86_h2f(a);
+        side->sum[i] = rf__x86_hsum_i32(s);
     }
 }
 
-static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
     const uint8_t *ya = (const uint8_t *)a;
     const int64_t nb = n / 32;
-    float da[RF__GEMV_MAXB];
-    int32_t zs[RF__GEMV_MAXB];
     int64_t r = 0, i;
-    if (nb <= RF__GEMV_MAXB) {
+    if (side && side->nb == nb && nb > 0) {
         const __m512i m4 = _mm512_set1_epi8(15);
         const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-        rf__x86_q8_0_side(ya, nb, 8, da, zs);
         for (; r + 4 <= nr; r += 4) {
             const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
             const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb; /* see RF__GEMV_PF */
@@ -113,11 +112,11 @@ static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
                 raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x1 + 2)), 1);
                 raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x2 + 2)), 2);
                 raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x3 + 2)), 3);
-                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, zs[i]), _mm512_and_si512(raw, m4),
+                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, -8 * side->sum[i]), _mm512_and_si512(raw, m4),
                                          _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 2))));
                 iv = _mm512_dpbusd_epi32(iv, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4),
                                          _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 18))));
-                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i])));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i])));
                 if (i & 1)
                     acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc1);
                 else
@@ -133,16 +132,14 @@ static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
 
 /* q5_0: as q4_0 with the fifth bit of each code from qh (bit j: element j) set through a byte
    mask -- lane r's low 16 bytes take bits 0..15 of row r's qh, the high nibbles bits 16..31 */
-static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
     const uint8_t *ya = (const uint8_t *)a;
     const int64_t nb = n / 32;
-    float da[RF__GEMV_MAXB];
-    int32_t zs[RF__GEMV_MAXB];
     int64_t r = 0, i;
-    if (nb <= RF__GEMV_MAXB) {
+    if (side && side->nb == nb && nb > 0) {
         const __m512i m4 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
         const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-        rf__x86_q8_0_side(ya, nb, 16, da, zs);
         for (; r + 4 <= nr; r += 4) {
             const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
             const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
@@ -163,10 +160,10 @@ static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
                 raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x3 + 6)), 3);
                 lo = _mm512_or_si512(_mm512_and_si512(raw, m4), _mm512_maskz_mov_epi8(mlo, b16));
                 hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), m4), _mm512_maskz_mov_epi8(mhi, b16));
-                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, zs[i]), lo,
+                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, -16 * side->sum[i]), lo,
                                          _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 2))));
                 iv = _mm512_dpbusd_epi32(iv, hi, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 18))));
-                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i])));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i])));
                 if (i & 1)
                     acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc1);
                 else
@@ -183,17 +180,15 @@ static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
 }
 
 /* q8_0 rows: the codes + 128 are unsigned; one zmm holds a block of two rows */
-static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y) {
+static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
     const uint8_t *ya = (const uint8_t *)a;
     const int64_t nb = n / 32;
-    float da[RF__GEMV_MAXB];
-    int32_t zs[RF__GEMV_MAXB];
     int64_t r = 0, i;
-    if (nb <= RF__GEMV_MAXB) {
+    if (side && side->nb == nb && nb > 0) {
         const __m512i bias = _mm512_set1_epi8((char)0x80);
         const __m512i ia = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         const __m512i ib = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-        rf__x86_q8_0_side(ya, nb, 128, da, zs);
         for (; r + 4 <= nr; r += 4) {
             const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
             const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
@@ -208,8 +203,8 @@ static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
                                                  _mm256_loadu_si256((const __m256i *)(x1 + 2)), 1);
                 __m512i w23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x2 + 2))),
                                                  _mm256_loadu_si256((const __m256i *)(x3 + 2)), 1);
-                __m512i c = _mm512_maskz_set1_epi32(0x0101, zs[i]);
-                __m512 d4 = _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, da[i]));
+                __m512i c = _mm512_maskz_set1_epi32(0x0101, -128 * side->sum[i]);
+                __m512 d4 = _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i]));
                 __m512i i01 = _mm512_dpbusd_epi32(c, _mm512_xor_si512(w01, bias), ay);
                 __m512i i23 = _mm512_dpbusd_epi32(c, _mm512_xor_si512(w23, bias), ay);
                 acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i01), _mm512_permutexvar_ps(ia, d4), acc0);

@@ -127,8 +127,10 @@ static void check_gemv(const char *path) {
                 uint64_t ab, rb;
                 uint8_t *w, *a;
                 float y[13];
+                rf__gemv_side gs;
                 rb = random_matrix(t, nr, n, 1, &w, &a, &ab);
-                k.gemv[t](w + 1, rb, nr, a + 1, n, y);
+                k.gemv_side(a + 1, n, &gs);
+                k.gemv[t](w + 1, rb, nr, a + 1, n, y, &gs);
                 for (r = 0; r < nr; r++) {
                     double e = ref.dot[t](w + 1 + rb * (uint64_t)r, a + 1, n);
                     double tol = 1e-5 * abs_dot(t, w + 1 + rb * (uint64_t)r, a + 1, n) + 1e-30;
