@@ -29,6 +29,8 @@ SOURCES = [
     "src/quant_k.c",   # K-quants (Q2_K..Q6_K, Q8_K) and IQ4_XS: (de)quantize, dot
     "src/cpu.c",       # the CPU kernel table a context computes with (scalar reference first)
     "src/simd_x86.c",  # AVX2 / AVX-512 VNNI kernels (per-function target attributes)
+    "src/simd_x86_mm.c",  # AVX-512 VNNI over many rows: multi-row gemv (decode), packed int8 GEMM (prefill)
+    "src/simd_x86_attn.c",  # AVX2 attention over an f16 cache: scores, weighted V sums, softmax
     "src/simd_arm.c",  # NEON / dotprod kernels
     "src/simd.c",      # run-time CPU detection: picks the kernels; the bandwidth probe
     "src/quantize.c",  # choosing tensor types for a model; rf_quantize_model

@@ -714,6 +714,7 @@ RF_API rf_status rf_server_run(const rf_server_params *p, const volatile sig_ato
 #endif
 #ifndef RF_NO_THREADS
 #include <pthread.h>
+#include <sched.h>
 #endif
 
 #ifndef RF_MALLOC
@@ -875,8 +876,40 @@ static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
 /* --- end src/base.c --- */
 /* --- src/pool.c --- */
 /* A small thread pool: rf__pool_run(p, fn, arg) calls fn(arg, i, n) for i = 0..n-1, one per
-   thread (the caller is thread 0), and returns when all are done. Idle workers sleep on a
-   condition variable -- nothing spins while no work is queued. */
+   thread (the caller is thread 0), and returns when all are done.
+
+   A decode step runs ~100 jobs of 10-100 us each (one per matrix), so waking a worker through a
+   condition variable (several us, a syscall or two) would cost a good share of the step. After a
+   job, workers and the caller therefore spin on the job counter for RF__POOL_SPIN_S before they
+   sleep on the condition variable: back-to-back jobs start without a syscall, and an idle pool
+   still sleeps -- nothing spins longer than that while no work is queued. A spinning thread
+   yields the core every ~1 us: on a machine with more runnable threads than cores the thread it
+   waits for may need that core (measured: a plain spin fell to a fifth of the speed with one
+   other busy process on 2 cores). The spin needs the GCC/Clang __atomic builtins; other compilers
+   just sleep. */
+
+#define RF__POOL_SPIN_S 200e-6
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RF__POOL_SPIN 1
+#define RF__LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define RF__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define RF__DEC(p) __atomic_sub_fetch((p), 1, __ATOMIC_ACQ_REL)
+#define RF__FETCH_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#if defined(__x86_64__) || defined(__i386__)
+#define RF__RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define RF__RELAX() __asm__ __volatile__("yield")
+#else
+#define RF__RELAX() ((void)0)
+#endif
+#else
+#define RF__POOL_SPIN 0
+#define RF__LOAD(p) (*(p))
+#define RF__STORE(p, v) (*(p) = (v))
+#define RF__DEC(p) (--*(p))
+#define RF__RELAX() ((void)0)
+#endif
 
 typedef void (*rf__task_fn)(void *arg, int ith, int nth);
 
@@ -901,23 +934,69 @@ typedef struct rf__worker_arg {
     int ith;
 } rf__worker_arg;
 
+/* Spin until *v != old (or *quit) for at most RF__POOL_SPIN_S; 1 if it changed. */
+static int rf__pool_spin_u64(const uint64_t *v, uint64_t old, const int *quit) {
+#if RF__POOL_SPIN
+    double t0 = 0;
+    int i;
+    for (i = 0;; i++) {
+        if (RF__LOAD(v) != old || RF__LOAD(quit)) return 1;
+        RF__RELAX();
+        if ((i & 63) == 63) { /* ~1 us: give the core to a thread that wants it, check the clock */
+            double t = rf__now();
+            if (t0 == 0) t0 = t;
+            else if (t - t0 > RF__POOL_SPIN_S) return 0;
+            sched_yield();
+        }
+    }
+#else
+    (void)v, (void)old, (void)quit;
+    return 0;
+#endif
+}
+
+/* Spin until *v == 0 (or *quit) for at most RF__POOL_SPIN_S; 1 if it reached 0. */
+static int rf__pool_spin_int(const int *v, const int *quit) {
+#if RF__POOL_SPIN
+    double t0 = 0;
+    int i;
+    for (i = 0;; i++) {
+        if (RF__LOAD(v) == 0 || RF__LOAD(quit)) return 1;
+        RF__RELAX();
+        if ((i & 63) == 63) { /* ~1 us: give the core to a thread that wants it, check the clock */
+            double t = rf__now();
+            if (t0 == 0) t0 = t;
+            else if (t - t0 > RF__POOL_SPIN_S) return 0;
+            sched_yield();
+        }
+    }
+#else
+    (void)v, (void)quit;
+    return 0;
+#endif
+}
+
 static void *rf__pool_worker(void *varg) {
     rf__worker_arg *wa = (rf__worker_arg *)varg;
     rf__pool *p = wa->p;
     int ith = wa->ith;
     uint64_t seen = 0;
     RF_FREE(wa);
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->job == seen && !p->quit) pthread_cond_wait(&p->cv_work, &p->mu);
-        if (p->quit) break;
-        seen = p->job;
-        pthread_mutex_unlock(&p->mu);
+        if (!rf__pool_spin_u64(&p->job, seen, &p->quit)) {
+            pthread_mutex_lock(&p->mu);
+            while (RF__LOAD(&p->job) == seen && !RF__LOAD(&p->quit)) pthread_cond_wait(&p->cv_work, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (RF__LOAD(&p->quit)) break;
+        seen = RF__LOAD(&p->job); /* fn and arg were written before job (release / acquire) */
         p->fn(p->arg, ith, p->n);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->cv_done);
+        if (RF__DEC(&p->pending) == 0) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->cv_done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 #endif
@@ -937,7 +1016,7 @@ static void rf__pool_free(rf__pool *p) {
     if (p->th) {
         int i;
         pthread_mutex_lock(&p->mu);
-        p->quit = 1;
+        RF__STORE(&p->quit, 1);
         pthread_cond_broadcast(&p->cv_work);
         pthread_mutex_unlock(&p->mu);
         for (i = 0; i < p->started; i++) pthread_join(p->th[i], NULL);
@@ -988,19 +1067,24 @@ static rf_status rf__pool_new(int n_threads, rf__pool **out) {
 static void rf__pool_run(rf__pool *p, rf__task_fn fn, void *arg) {
 #ifndef RF_NO_THREADS
     if (p->n > 1) {
-        pthread_mutex_lock(&p->mu);
+        int zero = 0;
         p->fn = fn;
         p->arg = arg;
-        p->pending = p->n - 1;
-        p->job++;
+        RF__STORE(&p->pending, p->n - 1);
+        pthread_mutex_lock(&p->mu);
+        RF__STORE(&p->job, p->job + 1);
         pthread_cond_broadcast(&p->cv_work);
         pthread_mutex_unlock(&p->mu);
         fn(arg, 0, p->n);
-        pthread_mutex_lock(&p->mu);
-        while (p->pending > 0) pthread_cond_wait(&p->cv_done, &p->mu);
-        pthread_mutex_unlock(&p->mu);
+        if (RF__LOAD(&p->pending) > 0 && !rf__pool_spin_int(&p->pending, &zero)) {
+            pthread_mutex_lock(&p->mu);
+            while (RF__LOAD(&p->pending) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
         return;
     }
+#else
+    (void)p;
 #endif
     fn(arg, 0, 1);
 }
@@ -3744,6 +3828,64 @@ static const char *const rf__cpu_feature_names[] = {"avx2", "fma", "f16c", "avx5
    matmul over a batch of tokens calls it so a weight block is unpacked once for four tokens. */
 typedef void (*rf__dot4_fn)(const void *w, const void *a, uint64_t a_stride, int64_t n, float out[4]);
 
+/* What a gemv needs of its q8_0 activation besides the bytes: per block the scale and the sum of
+   the codes. Computed once per matrix-vector product, not per chunk of rows (per chunk it was 8%
+   of a decode). */
+#define RF__GEMV_MAXB 1024 /* blocks: activations of up to 32768 elements */
+typedef struct rf__gemv_side {
+    int64_t nb;
+    float da[RF__GEMV_MAXB];
+    int32_t sum[RF__GEMV_MAXB];
+} rf__gemv_side;
+
+/* Rows 0..nr-1 of a matrix (row_bytes apart) times one prepared activation: y[r] = dot(row r, a).
+   Decode's matrix-vector product; several rows per pass share the activation's loads. side: from
+   gemv_side for this activation (NULL, or another length: one dot per row). */
+typedef void (*rf__gemv_fn)(const void *w, uint64_t row_bytes, int64_t nr, const void *a, int64_t n, float *y,
+                            const rf__gemv_side *side);
+typedef void (*rf__gemv_side_fn)(const void *a, int64_t n, rf__gemv_side *side);
+
+/* The packed int8 GEMM of prompt processing (simd_x86_mm.c explains the layout). Per scale group
+   of `group` elements and token: the activation scale da, -zero * (sum of the codes), da * sum. */
+typedef struct rf__gemm_side {
+    float da;
+    int32_t zs;
+    float das;
+} rf__gemm_side;
+
+/* RF__GEMM_ROWS rows of n elements -> a panel: codes[16 n], s[16 per group], o[16 per group] (o:
+   has_min only) */
+#define RF__GEMM_ROWS 16
+typedef void (*rf__gemm_pack_fn)(const uint8_t *w, uint64_t row_bytes, int64_t n, uint8_t *codes, float *s, float *o);
+/* one token's activation row -> its n / group side terms */
+typedef void (*rf__gemm_side_fn)(const uint8_t *a, int64_t n, int group, int zero, rf__gemm_side *out);
+/* a panel times nt tokens (8, 4 or 1 by the entry): y[t * ldy + r] for r < RF__GEMM_ROWS */
+typedef void (*rf__gemm_tile_fn)(const uint8_t *codes, const float *s, const float *o, int64_t ng,
+                                 const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss,
+                                 float *y, int64_t ldy);
+
+typedef struct rf__gemm_kernel {
+    int group;   /* elements per scale group: 32 or 16 */
+    int zero;    /* z: codes are unsigned, the weight is s * (code - z) - o */
+    int has_min; /* o is used */
+    rf__gemm_pack_fn pack;
+    rf__gemm_side_fn side;
+    rf__gemm_tile_fn tile[3]; /* 8, 4 and 1 tokens per tile */
+} rf__gemm_kernel;
+
+/* y += a * x for n values of x in f16 (attention: a probability times a cached V row) */
+typedef void (*rf__axpy_fn)(float a, const void *x, float *y, int64_t n);
+
+/* Attention over a run of np cached positions whose f16 rows lie `stride` bytes apart (one KV
+   page): scores s[p] = scale * dot(q, k_p), and out += sum_p a[p] v_p, over hd values. */
+typedef void (*rf__qk_fn)(float *s, const float *q, const void *k, uint64_t stride, int64_t np, int64_t hd, float scale);
+typedef void (*rf__pv_fn)(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd);
+/* in-place softmax over n values */
+typedef void (*rf__softmax_fn)(float *x, int64_t n);
+
+/* out = act(gate) * up over n values (out may be gate): the gated feed-forward's activation */
+typedef void (*rf__glu_fn)(float *out, const float *gate, const float *up, int64_t n);
+
 typedef struct rf__kernels {
     const char *name;                          /* "scalar", "avx2", "avx512-vnni", "neon", ... */
     unsigned features;                         /* RF__CPU_* bits of this CPU */
@@ -3752,7 +3894,69 @@ typedef struct rf__kernels {
     rf__quant_fn quant[RF_TYPE_COUNT];         /* activation (and KV cache) quantizers */
     rf__dequant_fn dequant[RF_TYPE_COUNT];     /* KV cache rows back to f32 */
     rf__dot_fn dot_f32;                        /* f32 . f32: attention scores */
+    rf__axpy_fn axpy_f16;                      /* y += a * x, x in f16: attention's weighted V sum */
+    rf__glu_fn glu_silu, glu_gelu;             /* SwiGLU / GeGLU (tanh approximation) */
+    rf__qk_fn qk_f16;                          /* attention scores from an f16 cache */
+    rf__pv_fn pv_f16;                          /* attention's weighted V sum from an f16 cache */
+    rf__softmax_fn softmax;
+    rf__gemv_fn gemv[RF_TYPE_COUNT];           /* NULL: one dot per row */
+    rf__gemv_side_fn gemv_side;                /* the q8_0 activation terms every gemv reads */
+    rf__gemm_kernel gemm[RF_TYPE_COUNT];       /* pack == NULL: no packed GEMM for the type */
 } rf__kernels;
+
+static void rf__axpy_f16(float a, const void *x, float *y, int64_t n) {
+    const uint8_t *h = (const uint8_t *)x;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t v;
+        memcpy(&v, h + 2 * i, 2);
+        y[i] += a * rf_fp16_to_fp32(v);
+    }
+}
+
+static float rf__silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* GELU, tanh approximation (what Gemma's gelu_pytorch_tanh computes). */
+static float rf__gelu(float x) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+static void rf__glu_silu(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = rf__silu(gate[i]) * up[i];
+}
+
+static void rf__glu_gelu(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = rf__gelu(gate[i]) * up[i];
+}
+
+/* The scalar attention kernels compute exactly what rf__attend did before they existed: the
+   double-summed f16 dot, then one float product by the scale; out[i] += a * v[i] in position
+   order; softmax with a float exp and a double sum. */
+static void rf__qk_f16(float *s, const float *q, const void *k, uint64_t stride, int64_t np, int64_t hd, float scale) {
+    int64_t p;
+    for (p = 0; p < np; p++) s[p] = (float)rf__dot_f16_f32((const uint8_t *)k + (uint64_t)p * stride, q, hd) * scale;
+}
+
+static void rf__pv_f16(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd) {
+    int64_t p;
+    for (p = 0; p < np; p++) rf__axpy_f16(a[p], (const uint8_t *)v + (uint64_t)p * stride, out, hd);
+}
+
+/* In-place softmax over n values (max subtracted first so exp never overflows). */
+static void rf__softmax_ref(float *x, int64_t n) {
+    float mx = -INFINITY;
+    double sum = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
+}
 
 static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
     int t;
@@ -3767,6 +3971,20 @@ static void rf__kernels_scalar(rf__kernels *k, unsigned features) {
         k->dequant[t] = o.dequant;
     }
     k->dot_f32 = rf__dot_f32_f32;
+    k->axpy_f16 = rf__axpy_f16;
+    k->glu_silu = rf__glu_silu;
+    k->glu_gelu = rf__glu_gelu;
+    k->qk_f16 = rf__qk_f16;
+    k->pv_f16 = rf__pv_f16;
+    k->softmax = rf__softmax_ref;
+}
+
+/* Whether any type has a packed GEMM (a context then allocates its scratch). */
+static int rf__kernels_have_gemm(const rf__kernels *k) {
+    int t;
+    for (t = 0; t < RF_TYPE_COUNT; t++)
+        if (k->gemm[t].pack) return 1;
+    return 0;
 }
 
 /* out[c] = dot(w, a_c) for c < 4, through the table (dot4 when there is one). */
@@ -4075,6 +4293,117 @@ static RF__AVX2 double rf__dot_q6_K_q8_K_avx2(const void *w, const void *a, int6
     return rf__x86_hsum(acc);
 }
 
+/* VNNI versions: the 6-bit scales and mins of a q4_K block decoded with a few 32-bit operations
+   (bytes 0..7 of the result: scales 0..7; bytes 8..15: mins; the layout rf__get_scale_min_k4
+   reads), the int16 pair sums of maddubs scaled and added by one vpdpwssd, and the minimum /
+   offset terms from the q8_K block sums with one madd: no scalar loop per sub-block. */
+static RF__VNNI inline __m128i rf__x86_q4k_scales(const uint8_t *s12) {
+    uint32_t u[4], aux;
+    memcpy(u, s12, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    aux = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = aux;
+    u[0] &= 0x3f3f3f3fu;
+    return _mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]);
+}
+
+/* q4_K with zmm: one register holds two 64-element chunks (qs[0..64) or qs[64..128)): the low
+   nibbles are sub-blocks 2c and 2c + 2, the high ones 2c + 1 and 2c + 3, against the matching
+   32-byte activation halves; the scale words reach their 256-bit halves by one shuffle. Single
+   thread, 64K rows of 2048: 28 GB/s with 256-bit registers, ~29-35 with these (one run each,
+   shared machine). g++ warns inside its own 512-bit intrinsics (see simd_x86_mm.c): silenced here. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+static RF__VNNI double rf__dot_q4_K_q8_K_vnni(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m128i dup = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    /* scale word k in the low 256 bits, k + 2 in the high (sub-blocks k and k + 2) */
+#define RF__X86_W2(k) (((2 * (k) + 1) << 8 | 2 * (k)) * 0x10001)
+#define RF__X86_W2H(k) (((2 * (k) + 5) << 8 | (2 * (k) + 4)) * 0x10001)
+#define RF__X86_SC2(k)                                                                                             \
+    _mm512_shuffle_epi8(scz, _mm512_setr_epi32(RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2(k), \
+                                               RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2H(k), RF__X86_W2H(k), \
+                                               RF__X86_W2H(k), RF__X86_W2H(k), RF__X86_W2H(k), RF__X86_W2H(k), RF__X86_W2H(k), \
+                                               RF__X86_W2H(k)))
+#define RF__X86_Y2(o0, o1) \
+    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(y + (o0)))), _mm256_loadu_si256((const __m256i *)(y + (o1))), 1)
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 144, y += 292) {
+        const __m128i scm = rf__x86_q4k_scales(x + 4);
+        const __m512i scz = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(scm)); /* scales 0..7 as words, every lane */
+        const __m256i mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup)),
+                                               _mm256_loadu_si256((const __m256i *)(y + 260)));
+        const __m512i q0 = _mm512_loadu_si512((const void *)(x + 16)), q1 = _mm512_loadu_si512((const void *)(x + 80));
+        __m512i s0, s1;
+        __m256i sumi;
+        /* chunk c's low nibbles: sub-block 2c (activation y + 4 + 64c), high: 2c + 1 (y + 36 + 64c) */
+        s0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(q0, m4), RF__X86_Y2(4, 68)), RF__X86_SC2(0));
+        s1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), RF__X86_Y2(36, 100)),
+                                 RF__X86_SC2(1));
+        s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(_mm512_and_si512(q1, m4), RF__X86_Y2(132, 196)), RF__X86_SC2(4));
+        s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), RF__X86_Y2(164, 228)), RF__X86_SC2(5));
+        s0 = _mm512_add_epi32(s0, s1);
+        sumi = _mm256_add_epi32(_mm512_castsi512_si256(s0), _mm512_extracti64x4_epi64(s0, 1));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x)), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x + 2)), _mm256_cvtepi32_ps(mins), accm);
+    }
+#undef RF__X86_SC2
+#undef RF__X86_W2
+#undef RF__X86_W2H
+#undef RF__X86_Y2
+    return rf__x86_hsum(acc) - rf__x86_hsum(accm);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/* q6_K chunk k (< 4) of half h: elements 128h + 32k.. (groups 8h + 2k and 8h + 2k + 1); sch holds
+   scales 8h..8h+7 in both lanes, the shuffle takes word 2k into the low lane, 2k + 1 into the high */
+#define RF__X86_Q6K_CHUNK(k)                                                                                     \
+    do {                                                                                                       \
+        const __m256i lb = (k) & 1 ? l1 : l0;                                                                  \
+        const __m256i lo = _mm256_and_si256((k) < 2 ? lb : _mm256_srli_epi16(lb, 4), m4);                      \
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * (k)), m2);                               \
+        const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));                                       \
+        const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(y + 4 + 128 * h + 32 * (k)))); \
+        const short wlo = (short)(((4 * (k) + 1) << 8) | (4 * (k))), whi = (short)(((4 * (k) + 3) << 8) | (4 * (k) + 2)); \
+        sum[(k) & 1] = _mm256_dpwssd_epi32(sum[(k) & 1], p, _mm256_shuffle_epi8(sch, _mm256_setr_epi16(wlo, wlo, wlo, wlo, wlo, wlo, wlo, wlo, \
+                                                                                       whi, whi, whi, whi, whi, whi, whi, whi))); \
+    } while (0)
+
+/* q6_K: sum over groups of sc * sum (c - 32) a = sum sc * sum c a - 32 * sum sc * bsum */
+static RF__VNNI double rf__dot_q6_K_q8_K_vnni(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 210, y += 292) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 192)));
+        const __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(y + 260)));
+        __m256i sum[2], sumi;
+        int h;
+        sum[0] = sum[1] = _mm256_setzero_si256();
+        for (h = 0; h < 2; h++) {
+            const __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+            RF__X86_Q6K_CHUNK(0);
+            RF__X86_Q6K_CHUNK(1);
+            RF__X86_Q6K_CHUNK(2);
+            RF__X86_Q6K_CHUNK(3);
+        }
+        sumi = _mm256_sub_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_slli_epi32(off, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x + 208)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return rf__x86_hsum(acc);
+}
+
 /* Four activations per q4_K row: scales, mins and nibbles decoded once. */
 static RF__AVX2 void rf__dot4_q4_K_q8_K_avx2(const void *w, const void *a, uint64_t as, int64_t n, float out[4]) {
     const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
@@ -4196,6 +4525,68 @@ static RF__AVX2 double rf__dot_f32_f32_avx2(const void *w, const void *a, int64_
     }
     for (; i < n; i++) tail += rf__x86_f32((const uint8_t *)(x + i)) * rf__x86_f32((const uint8_t *)(y + i));
     return rf__x86_hsum(_mm256_add_ps(s0, s1)) + tail;
+}
+
+static RF__AVX2 void rf__axpy_f16_avx2(float a, const void *x, float *y, int64_t n) {
+    const uint8_t *h = (const uint8_t *)x;
+    const __m256 av = _mm256_set1_ps(a);
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 2 * i))), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * rf__x86_h2f(h + 2 * i);
+}
+
+/* e^x for 8 floats: x = n ln2 + r (|r| <= ln2 / 2, ln2 split in two for an exact product), e^r
+   by Cephes' degree-5 polynomial (relative error ~1.5e-7 on [-87, 88]), 2^n into the exponent.
+   Inputs are clamped to [-87.3, 88.7]: +inf past that end, 2^-126-ish (not 0) below. NaN -> NaN. */
+static RF__AVX2 inline __m256 rf__x86_exp8(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.7f), lo = _mm256_set1_ps(-87.3f);
+    const __m256 big = _mm256_cmp_ps(x, hi, _CMP_GT_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q), x0 = x;
+    __m256 n, r, p;
+    __m256i e;
+    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo); /* a NaN becomes hi here; put back at the end */
+    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* n in [-126, 128]: 2^n as (n + 127) << 23, split in two factors so n = 128 does not overflow */
+    e = _mm256_cvtps_epi32(n);
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_srai_epi32(e, 1), _mm256_set1_epi32(127)), 23)));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(e, _mm256_srai_epi32(e, 1)), _mm256_set1_epi32(127)), 23)));
+    return _mm256_blendv_ps(_mm256_blendv_ps(p, _mm256_set1_ps(INFINITY), big), x0, nan);
+}
+
+/* silu(g) * u = g u / (1 + e^-g) */
+static RF__AVX2 void rf__glu_silu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), rf__x86_exp8(_mm256_sub_ps(_mm256_setzero_ps(), g)));
+        _mm256_storeu_ps(out + i, _mm256_div_ps(_mm256_mul_ps(g, _mm256_loadu_ps(up + i)), d));
+    }
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+/* gelu(g) * u with tanh(v) = 1 - 2 / (1 + e^2v): 0.5 g (1 + tanh v) = g - g / (1 + e^2v) */
+static RF__AVX2 void rf__glu_gelu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    const __m256 k = _mm256_set1_ps(2.0f * 0.7978845608028654f), c = _mm256_set1_ps(0.044715f), one = _mm256_set1_ps(1.0f);
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 v2 = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c, g), _mm256_mul_ps(g, g), g));
+        __m256 gl = _mm256_sub_ps(g, _mm256_div_ps(g, _mm256_add_ps(one, rf__x86_exp8(v2))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(gl, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) {
+        const float x = gate[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))) * up[i];
+    }
 }
 
 static RF__AVX2 void rf__f16_to_f32_avx2(const void *src, float *dst, int64_t n) {
@@ -4326,6 +4717,592 @@ static unsigned rf__x86_features(void) {
 }
 #endif /* RF__SIMD_X86 */
 /* --- end src/simd_x86.c --- */
+/* --- src/simd_x86_mm.c --- */
+/* simd_x86_mm: AVX-512 VNNI kernels over many weight rows at once -- a multi-row matrix-vector
+   product for decode and a packed int8 GEMM for prompt processing. simd_x86.c holds the one-row
+   dot products these fall back to for a tail of rows.
+
+   Decode (gemv): one token reads every weight once, so the kernel must consume a Q4_0 block in
+   less time than the memory takes to deliver its 18 bytes (~3 cycles per core at 20 GB/s). The
+   one-row dot spends ~5 cycles: a serial fma chain, two scalar fp16 conversions and two sign
+   operations per block. Here four rows share one pass over the activation: one zmm holds a block
+   of each of the four rows (16 nibble bytes each), the activation's 16-byte halves are broadcast to
+   all four lanes, and two vpdpbusd give 16 int32 lanes, four per row. vpdpbusd multiplies
+   unsigned by signed bytes, so the weights enter as their unsigned codes (nibble, or q8 + 128)
+   and the offset comes back as -z * sum(a) in the accumulator's first lane of each row, with the
+   activation block sums computed once per call. The four rows' fp16 scales become one vector
+   with one conversion.
+
+   Prefill (gemm): weights are decoded once per batch into a panel of 16 rows in which byte
+   4k..4k+3 of row r sits at 64 * k + 4 * r -- so one 64-byte load feeds 16 int32 lanes, lane r =
+   row r, and vpdpbusd against four activation bytes broadcast to all lanes adds the next four
+   products of every row to one token's accumulator. An int32 lane is then the whole dot of a scale
+   group (32 or 16 elements) for one (row, token); one conversion and one fma per group and token
+   apply the scales, and the 16 results are 16 consecutive floats of the output. With 8 tokens per
+   tile a group costs G/4 loads of weights, 2G broadcasts and 2G vpdpbusd of 64 products each.
+   Every type reduces to
+
+       w = s * (c - z) - o          for an unsigned code c in a group of G elements,
+
+   (Q4_0: c = nibble, z = 8, s = d; Q8_0: c = q + 128, z = 128; Q4_K: c = nibble, s = d * sc,
+   o = dmin * m; Q6_K: c = 6-bit code, z = 32, s = d * sc, G = 16), so one tile kernel serves all:
+   sum over a group = s * da * (sum c * qa - z * sum qa) - o * da * sum qa.
+
+   Results equal the scalar reference up to float summation order (integer group sums are exact);
+   tests/test_simd.c bounds the difference. */
+
+#if defined(RF__SIMD_X86)
+
+/* g++ 12 warns "may be used uninitialized" inside its own 512-bit intrinsics (their
+   _mm512_undefined_* placeholders, `__m512 __Y = __Y;`) once they are inlined here; the values are
+   never read. Silenced for this file only. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+/* Four rows read side by side are four short streams (a 2048-wide Q4_0 row is 18 cache lines),
+   too short for the hardware prefetcher to ramp up on: the memory stalled at every row switch
+   (perf: the loads held ~80% of the samples, 28 t/s against 50 for the one-row dot). So each
+   step prefetches the bytes it consumes (72 for Q4_0) RF__GEMV_PF groups of four rows ahead, one
+   linear stream. Prefetches past the matrix's end are harmless (they do not fault). */
+#define RF__GEMV_PF 2
+
+static RF__VNNI inline uint32_t rf__x86_u16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+static RF__VNNI inline int32_t rf__x86_u32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Four fp16 at p0..p3 -> four floats times f */
+static RF__VNNI inline __m128 rf__x86_h2f4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2, const uint8_t *p3,
+                                          float f) {
+    __m128i h = _mm_cvtsi32_si128((int)rf__x86_u16(p0));
+    h = _mm_insert_epi16(h, (int)rf__x86_u16(p1), 1);
+    h = _mm_insert_epi16(h, (int)rf__x86_u16(p2), 2);
+    h = _mm_insert_epi16(h, (int)rf__x86_u16(p3), 3);
+    return _mm_mul_ps(_mm_cvtph_ps(h), _mm_set1_ps(f));
+}
+
+/* The sums of four groups of lanes: v[0..4), v[4..8), ... of 16 floats (lanes 4r..4r+3 of a
+   stored zmm belong to row r). Through memory: g++ warns on the 512-bit extract intrinsics. */
+static RF__VNNI inline __m128 rf__x86_sum4x4(const float *v) {
+    __m128 a = _mm_loadu_ps(v), b = _mm_loadu_ps(v + 4), c = _mm_loadu_ps(v + 8), d = _mm_loadu_ps(v + 12);
+    return _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d));
+}
+
+/* q8_0 activation blocks: float scales and the sums of the codes (rf__gemv_side) */
+static RF__VNNI void rf__gemv_side_q8_0_vnni(const void *act, int64_t n, rf__gemv_side *side) {
+    const uint8_t *a = (const uint8_t *)act;
+    int64_t i;
+    side->nb = n / 32 <= RF__GEMV_MAXB ? n / 32 : 0;
+    for (i = 0; i < side->nb; i++, a += 34) {
+        __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(a + 2)));
+        side->da[i] = rf__x86_h2f(a);
+        side->sum[i] = rf__x86_hsum_i32(s);
+    }
+}
+
+static RF__VNNI void rf__gemv_q4_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 32;
+    int64_t r = 0, i;
+    if (side && side->nb == nb && nb > 0) {
+        const __m512i m4 = _mm512_set1_epi8(15);
+        const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
+            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb; /* see RF__GEMV_PF */
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            for (i = 0; i < nb; i++, x0 += 18, x1 += 18, x2 += 18, x3 += 18, pf += 72) {
+                const uint8_t *yb = ya + 34 * i;
+                __m512i raw = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x0 + 2)));
+                __m512i iv;
+                __m512 d;
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x1 + 2)), 1);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x2 + 2)), 2);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x3 + 2)), 3);
+                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, -8 * side->sum[i]), _mm512_and_si512(raw, m4),
+                                         _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 2))));
+                iv = _mm512_dpbusd_epi32(iv, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4),
+                                         _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 18))));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i])));
+                if (i & 1)
+                    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc1);
+                else
+                    acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc0);
+            }
+            float t[16];
+            _mm512_storeu_ps(t, _mm512_add_ps(acc0, acc1));
+            _mm_storeu_ps(y + r, rf__x86_sum4x4(t));
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q4_0_q8_0_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
+/* q5_0: as q4_0 with the fifth bit of each code from qh (bit j: element j) set through a byte
+   mask -- lane r's low 16 bytes take bits 0..15 of row r's qh, the high nibbles bits 16..31 */
+static RF__VNNI void rf__gemv_q5_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 32;
+    int64_t r = 0, i;
+    if (side && side->nb == nb && nb > 0) {
+        const __m512i m4 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
+        const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
+            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            for (i = 0; i < nb; i++, x0 += 22, x1 += 22, x2 += 22, x3 += 22, pf += 88) {
+                const uint8_t *yb = ya + 34 * i;
+                const uint64_t h0 = (uint64_t)(uint32_t)rf__x86_u32(x0 + 2), h1 = (uint64_t)(uint32_t)rf__x86_u32(x1 + 2);
+                const uint64_t h2 = (uint64_t)(uint32_t)rf__x86_u32(x2 + 2), h3 = (uint64_t)(uint32_t)rf__x86_u32(x3 + 2);
+                const __mmask64 mlo = (__mmask64)((h0 & 0xffff) | (h1 & 0xffff) << 16 | (h2 & 0xffff) << 32 | (h3 & 0xffff) << 48);
+                const __mmask64 mhi = (__mmask64)((h0 >> 16) | (h1 >> 16) << 16 | (h2 >> 16) << 32 | (h3 >> 16) << 48);
+                __m512i raw = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x0 + 6)));
+                __m512i iv, lo, hi;
+                __m512 d;
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x1 + 6)), 1);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x2 + 6)), 2);
+                raw = _mm512_inserti32x4(raw, _mm_loadu_si128((const __m128i *)(x3 + 6)), 3);
+                lo = _mm512_or_si512(_mm512_and_si512(raw, m4), _mm512_maskz_mov_epi8(mlo, b16));
+                hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), m4), _mm512_maskz_mov_epi8(mhi, b16));
+                iv = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x1111, -16 * side->sum[i]), lo,
+                                         _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 2))));
+                iv = _mm512_dpbusd_epi32(iv, hi, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(yb + 18))));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i])));
+                if (i & 1)
+                    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc1);
+                else
+                    acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iv), d, acc0);
+            }
+            {
+                float t[16];
+                _mm512_storeu_ps(t, _mm512_add_ps(acc0, acc1));
+                _mm_storeu_ps(y + r, rf__x86_sum4x4(t));
+            }
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q5_0_q8_0_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
+/* q8_0 rows: the codes + 128 are unsigned; one zmm holds a block of two rows */
+static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 32;
+    int64_t r = 0, i;
+    if (side && side->nb == nb && nb > 0) {
+        const __m512i bias = _mm512_set1_epi8((char)0x80);
+        const __m512i ia = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        const __m512i ib = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
+            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            for (i = 0; i < nb; i++, x0 += 34, x1 += 34, x2 += 34, x3 += 34, pf += 136) {
+                const uint8_t *yb = ya + 34 * i;
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+                _mm_prefetch(pf + 128, _MM_HINT_T0);
+                __m512i ay = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(yb + 2)));
+                __m512i w01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x0 + 2))),
+                                                 _mm256_loadu_si256((const __m256i *)(x1 + 2)), 1);
+                __m512i w23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x2 + 2))),
+                                                 _mm256_loadu_si256((const __m256i *)(x3 + 2)), 1);
+                __m512i c = _mm512_maskz_set1_epi32(0x0101, -128 * side->sum[i]);
+                __m512 d4 = _mm512_castps128_ps512(rf__x86_h2f4(x0, x1, x2, x3, side->da[i]));
+                __m512i i01 = _mm512_dpbusd_epi32(c, _mm512_xor_si512(w01, bias), ay);
+                __m512i i23 = _mm512_dpbusd_epi32(c, _mm512_xor_si512(w23, bias), ay);
+                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i01), _mm512_permutexvar_ps(ia, d4), acc0);
+                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i23), _mm512_permutexvar_ps(ib, d4), acc1);
+            }
+            { /* lanes 0-7 row r, 8-15 row r+1 of acc0; rows r+2, r+3 in acc1: add the halves of each row */
+                float t[32], u[16];
+                int l;
+                _mm512_storeu_ps(t, acc0);
+                _mm512_storeu_ps(t + 16, acc1);
+                for (l = 0; l < 4; l++) _mm_storeu_ps(u + 4 * l, _mm_add_ps(_mm_loadu_ps(t + 8 * l), _mm_loadu_ps(t + 8 * l + 4)));
+                _mm_storeu_ps(y + r, rf__x86_sum4x4(u));
+            }
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q8_0_q8_0_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Packed GEMM. A pack function turns 8 weight rows of n elements into the panel layout (codes:
+   8 * n bytes; s and o: 8 floats per group, o only for types with minimums). */
+
+/* e[r] = 32 bytes of row r -> out[64 * k + 4 * r + b] = byte 4k + b of row r (an 8 x 8 transpose
+   of 32-bit words; 64: the quads of a 16-row panel, rows 8-15 at out + 32) */
+static RF__VNNI inline void rf__x86_store_t8(const __m256i e[8], uint8_t *out) {
+    __m256i t0 = _mm256_unpacklo_epi32(e[0], e[1]), t1 = _mm256_unpackhi_epi32(e[0], e[1]);
+    __m256i t2 = _mm256_unpacklo_epi32(e[2], e[3]), t3 = _mm256_unpackhi_epi32(e[2], e[3]);
+    __m256i t4 = _mm256_unpacklo_epi32(e[4], e[5]), t5 = _mm256_unpackhi_epi32(e[4], e[5]);
+    __m256i t6 = _mm256_unpacklo_epi32(e[6], e[7]), t7 = _mm256_unpackhi_epi32(e[6], e[7]);
+    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    /* u0: words 0 (rows 0-3) and 4 (rows 0-3); u4: the same for rows 4-7 */
+    _mm256_storeu_si256((__m256i *)(out + 0), _mm256_permute2x128_si256(u0, u4, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 64), _mm256_permute2x128_si256(u1, u5, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 128), _mm256_permute2x128_si256(u2, u6, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 192), _mm256_permute2x128_si256(u3, u7, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 256), _mm256_permute2x128_si256(u0, u4, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 320), _mm256_permute2x128_si256(u1, u5, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 384), _mm256_permute2x128_si256(u2, u6, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 448), _mm256_permute2x128_si256(u3, u7, 0x31));
+}
+
+/* Packing reads 16 rows side by side: 16 short streams the hardware prefetcher follows badly
+   (perf: ~70% of the pack's samples on the weight loads). Each step therefore prefetches its
+   share of the next panel (the 16 rows after these), which is one contiguous range; past the
+   matrix's end the hints are harmless. */
+static RF__VNNI inline void rf__x86_pf_share(const uint8_t *next, uint64_t bytes, int64_t i, int64_t n) {
+    uint64_t a = bytes * (uint64_t)i / (uint64_t)n, b = bytes * (uint64_t)(i + 1) / (uint64_t)n;
+    for (a &= ~(uint64_t)63; a < b; a += 64) _mm_prefetch((const char *)next + a, _MM_HINT_T0);
+}
+
+static RF__VNNI void rf__pack_q4_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r, h;
+    (void)o;
+    for (i = 0; i < n / 32; i++, codes += 512, s += 16)
+        for (h = 0; h < 2; h++) {
+            __m256i e[8];
+            if (h == 0) rf__x86_pf_share(w + 16 * rb, 16 * rb, i, n / 32);
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 18 * i;
+                e[r] = rf__x86_nibbles32(x + 2);
+                s[8 * h + r] = rf__x86_h2f(x);
+            }
+            rf__x86_store_t8(e, codes + 32 * h);
+        }
+}
+
+/* q5_0: code = nibble | 16 * (bit j of qh), weight d * (code - 16) */
+static RF__VNNI void rf__pack_q5_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r, h;
+    (void)o;
+    for (i = 0; i < n / 32; i++, codes += 512, s += 16)
+        for (h = 0; h < 2; h++) {
+            __m256i e[8];
+            if (h == 0) rf__x86_pf_share(w + 16 * rb, 16 * rb, i, n / 32);
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 22 * i;
+                e[r] = _mm256_or_si256(rf__x86_nibbles32(x + 6), _mm256_and_si256(rf__x86_bits32(x + 2), _mm256_set1_epi8(16)));
+                s[8 * h + r] = rf__x86_h2f(x);
+            }
+            rf__x86_store_t8(e, codes + 32 * h);
+        }
+}
+
+static RF__VNNI void rf__pack_q8_0_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r, h;
+    (void)o;
+    for (i = 0; i < n / 32; i++, codes += 512, s += 16)
+        for (h = 0; h < 2; h++) {
+            __m256i e[8];
+            if (h == 0) rf__x86_pf_share(w + 16 * rb, 16 * rb, i, n / 32);
+            for (r = 0; r < 8; r++) {
+                const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 34 * i;
+                e[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + 2)), _mm256_set1_epi8((char)0x80));
+                s[8 * h + r] = rf__x86_h2f(x);
+            }
+            rf__x86_store_t8(e, codes + 32 * h);
+        }
+}
+
+/* q4_K: sub-block j of 32 is the low (j even) or high (j odd) nibbles of qs[32 (j / 2) ...]; each
+   row's scales and mins decoded once per super-block (rf__x86_q4k_scales: bytes 0-7 scales, 8-15
+   mins) */
+static RF__VNNI void rf__pack_q4_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r, j, h;
+    for (i = 0; i < n / 256; i++) {
+        uint8_t scm[16][16];
+        float d[16], dm[16];
+        for (r = 0; r < 16; r++) {
+            const uint8_t *x = w + (uint64_t)r * rb + 144 * i;
+            _mm_storeu_si128((__m128i *)scm[r], rf__x86_q4k_scales(x + 4));
+            d[r] = rf__x86_h2f(x);
+            dm[r] = rf__x86_h2f(x + 2);
+        }
+        for (j = 0; j < 8; j++, codes += 512, s += 16, o += 16) {
+            rf__x86_pf_share(w + 16 * rb, 16 * rb, 8 * i + j, n / 32);
+            for (h = 0; h < 2; h++) {
+                __m256i e[8];
+                for (r = 0; r < 8; r++) {
+                    const uint8_t *x = w + (uint64_t)(8 * h + r) * rb + 144 * i;
+                    __m256i q = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * (j / 2)));
+                    if (j & 1) q = _mm256_srli_epi16(q, 4);
+                    e[r] = _mm256_and_si256(q, _mm256_set1_epi8(15));
+                }
+                rf__x86_store_t8(e, codes + 32 * h);
+            }
+            for (r = 0; r < 16; r++) {
+                s[r] = d[r] * (float)scm[r][j];
+                o[r] = dm[r] * (float)scm[r][8 + j];
+            }
+        }
+    }
+}
+
+/* q6_K: elements 128h + 32k + (0..31) (h < 2, k < 4) are the low or high nibbles of
+   ql[64h + 32 (k & 1) ...] with bits 2k..2k+1 of qh[32h ...] above them; groups of 16 elements,
+   scale sc[group]. One 32-element chunk is two groups: quads 0-3 group 2k, 4-7 group 2k+1. */
+static RF__VNNI void rf__pack_q6_K_vnni(const uint8_t *w, uint64_t rb, int64_t n, uint8_t *codes, float *s, float *o) {
+    int64_t i;
+    int r, h, k, hr;
+    (void)o;
+    for (i = 0; i < n / 256; i++)
+        for (h = 0; h < 2; h++)
+            for (k = 0; k < 4; k++, codes += 512, s += 32) {
+                rf__x86_pf_share(w + 16 * rb, 16 * rb, 8 * i + 4 * h + k, n / 32);
+                for (hr = 0; hr < 2; hr++) {
+                    __m256i e[8];
+                    for (r = 0; r < 8; r++) {
+                        const uint8_t *x = w + (uint64_t)(8 * hr + r) * rb + 210 * i;
+                        const int8_t *sc = (const int8_t *)(x + 192);
+                        const float d = rf__x86_h2f(x + 208);
+                        __m256i l = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32 * (k & 1)));
+                        __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+                        __m256i lo = _mm256_and_si256(k < 2 ? l : _mm256_srli_epi16(l, 4), _mm256_set1_epi8(15));
+                        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3));
+                        e[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                        s[8 * hr + r] = d * (float)sc[8 * h + 2 * k];
+                        s[16 + 8 * hr + r] = d * (float)sc[8 * h + 2 * k + 1];
+                    }
+                    rf__x86_store_t8(e, codes + 32 * hr);
+                }
+            }
+}
+
+/* One token's per-group activation terms (rf__gemm_side) from its q8_0 / q8_K row. */
+static RF__VNNI void rf__gemm_side_q8_0_vnni(const uint8_t *a, int64_t n, int group, int z, rf__gemm_side *out) {
+    int64_t i;
+    (void)group; /* 32: one q8_0 block */
+    for (i = 0; i < n / 32; i++, a += 34) {
+        __m256i sv = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(a + 2)));
+        int sum = rf__x86_hsum_i32(sv);
+        out[i].da = rf__x86_h2f(a);
+        out[i].zs = -z * sum;
+        out[i].das = out[i].da * (float)sum;
+    }
+}
+
+static RF__VNNI void rf__gemm_side_q8_K_vnni(const uint8_t *a, int64_t n, int group, int z, rf__gemm_side *out) {
+    int64_t i;
+    int j, per = 256 / group, bs = group / 16; /* bsums per group */
+    for (i = 0; i < n / 256; i++, a += 292) {
+        const float d = rf__x86_f32(a);
+        for (j = 0; j < per; j++, out++) {
+            int sum = 0, b;
+            for (b = 0; b < bs; b++) sum += rf__x86_bsum(a, j * bs + b);
+            out->da = d;
+            out->zs = -z * sum;
+            out->das = d * (float)sum;
+        }
+    }
+}
+
+/* The tile: 16 rows (a panel) x NT tokens, for groups of G = 32 or 16 elements (G / 4 quads, the
+   quad loop unrolled: a rolled one made the compiler copy every accumulator each step). at[t]:
+   token t's activation row; goff[g]: where group g's codes start in a row (the same for every
+   token); side: token t's terms at side[t * ss + g]. */
+#define RF__MM_DECL(t)                                                                              \
+    __m512i i##t;                                                                                   \
+    __m512 f##t = _mm512_setzero_ps();                                                              \
+    const uint8_t *a##t = at[t];
+#define RF__MM_INIT(t) i##t = _mm512_set1_epi32(side[(t) * ss + g].zs);
+#define RF__MM_DP(t) i##t = _mm512_dpbusd_epi32(i##t, wv, _mm512_set1_epi32(rf__x86_u32(a##t + off + 4 * q)));
+#define RF__MM_SCALE(t) \
+    f##t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##t), _mm512_mul_ps(sv, _mm512_set1_ps(side[(t) * ss + g].da)), f##t);
+#define RF__MM_MIN(t) f##t = _mm512_fnmadd_ps(ov, _mm512_set1_ps(side[(t) * ss + g].das), f##t);
+#define RF__MM_STORE(t) _mm512_storeu_ps(y + (t) * ldy, f##t);
+#define RF__MM_EACH1(M) M(0)
+#define RF__MM_EACH4(M) M(0) M(1) M(2) M(3)
+#define RF__MM_EACH8(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+#define RF__MM_QUAD(EACH, qq)                                                                       \
+    {                                                                                               \
+        const int q = (qq);                                                                         \
+        const __m512i wv = _mm512_loadu_si512((const void *)(codes + 64 * q));                      \
+        EACH(RF__MM_DP)                                                                             \
+    }
+#define RF__MM_QUADS16(EACH) RF__MM_QUAD(EACH, 0) RF__MM_QUAD(EACH, 1) RF__MM_QUAD(EACH, 2) RF__MM_QUAD(EACH, 3)
+#define RF__MM_QUADS32(EACH) \
+    RF__MM_QUADS16(EACH) RF__MM_QUAD(EACH, 4) RF__MM_QUAD(EACH, 5) RF__MM_QUAD(EACH, 6) RF__MM_QUAD(EACH, 7)
+
+#define RF__MM_TILE(name, EACH, QUADS, G)                                                           \
+    static RF__VNNI void name(const uint8_t *codes, const float *s, const float *o, int64_t ng,     \
+                              const uint8_t *const *at, const int32_t *goff, const rf__gemm_side *side, int64_t ss, \
+                              float *y, int64_t ldy) {                                              \
+        int64_t g;                                                                                  \
+        EACH(RF__MM_DECL)                                                                           \
+        for (g = 0; g < ng; g++, codes += 16 * (G)) {                                               \
+            const int32_t off = goff[g];                                                            \
+            const __m512 sv = _mm512_loadu_ps(s + 16 * g);                                          \
+            EACH(RF__MM_INIT)                                                                       \
+            QUADS(EACH)                                                                             \
+            EACH(RF__MM_SCALE)                                                                      \
+            if (o) {                                                                                \
+                const __m512 ov = _mm512_loadu_ps(o + 16 * g);                                      \
+                EACH(RF__MM_MIN)                                                                    \
+            }                                                                                       \
+        }                                                                                           \
+        EACH(RF__MM_STORE)                                                                          \
+    }
+
+RF__MM_TILE(rf__gemm_tile8_g32_vnni, RF__MM_EACH8, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile4_g32_vnni, RF__MM_EACH4, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile1_g32_vnni, RF__MM_EACH1, RF__MM_QUADS32, 32)
+RF__MM_TILE(rf__gemm_tile8_g16_vnni, RF__MM_EACH8, RF__MM_QUADS16, 16)
+RF__MM_TILE(rf__gemm_tile4_g16_vnni, RF__MM_EACH4, RF__MM_QUADS16, 16)
+RF__MM_TILE(rf__gemm_tile1_g16_vnni, RF__MM_EACH1, RF__MM_QUADS16, 16)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif /* RF__SIMD_X86 */
+/* --- end src/simd_x86_mm.c --- */
+/* --- src/simd_x86_attn.c --- */
+/* simd_x86_attn: AVX2 kernels of attention over an f16 KV cache -- scores for a run of cached
+   positions, the probability-weighted sum of their V rows, softmax.
+
+   Prefill attends every row of a 512-token prompt to up to 512 positions: per layer and KV head
+   ~130k (row, position) pairs, each a 64..256-wide dot and axpy. Called once per pair these spent
+   more time in call overhead, horizontal sums and re-loading the output row than in arithmetic
+   (perf, 1B prefill: 22% of the time in attention for ~2% of the multiply-adds). Here a run of
+   positions is one call: qk takes four positions per pass (q loaded once for four, one
+   horizontal reduction for four), pv keeps 64 output values in registers across the whole run. */
+
+#if defined(RF__SIMD_X86)
+
+static RF__AVX2 void rf__qk_f16_avx2(float *s, const float *q, const void *k, uint64_t stride, int64_t np, int64_t hd,
+                                     float scale) {
+    const uint8_t *kb = (const uint8_t *)k;
+    int64_t p = 0, i;
+    for (; p + 4 <= np; p += 4) {
+        const uint8_t *k0 = kb + (uint64_t)p * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m128 r;
+        float t[4] = {0, 0, 0, 0};
+        for (i = 0; i + 8 <= hd; i += 8) {
+            const __m256 qv = _mm256_loadu_ps(q + i);
+            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k0 + 2 * i))), qv, a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k1 + 2 * i))), qv, a1);
+            a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k2 + 2 * i))), qv, a2);
+            a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k3 + 2 * i))), qv, a3);
+        }
+        for (; i < hd; i++) {
+            t[0] += rf__x86_h2f(k0 + 2 * i) * q[i];
+            t[1] += rf__x86_h2f(k1 + 2 * i) * q[i];
+            t[2] += rf__x86_h2f(k2 + 2 * i) * q[i];
+            t[3] += rf__x86_h2f(k3 + 2 * i) * q[i];
+        }
+        { /* [sum a0, sum a1, sum a2, sum a3] */
+            __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+            r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+        }
+        _mm_storeu_ps(s + p, _mm_mul_ps(_mm_add_ps(r, _mm_loadu_ps(t)), _mm_set1_ps(scale)));
+    }
+    for (; p < np; p++) s[p] = (float)rf__dot_f16_f32_avx2(kb + (uint64_t)p * stride, q, hd) * scale;
+}
+
+static RF__AVX2 void rf__pv_f16_avx2(float *out, const float *a, const void *v, uint64_t stride, int64_t np, int64_t hd) {
+    const uint8_t *vb = (const uint8_t *)v;
+    int64_t c = 0, p, i;
+    for (; c + 64 <= hd; c += 64) { /* 64 outputs in eight named registers over the whole run (an
+                                         array of eight stayed in memory: a store-load chain) */
+        __m256 o0 = _mm256_loadu_ps(out + c), o1 = _mm256_loadu_ps(out + c + 8), o2 = _mm256_loadu_ps(out + c + 16),
+               o3 = _mm256_loadu_ps(out + c + 24), o4 = _mm256_loadu_ps(out + c + 32), o5 = _mm256_loadu_ps(out + c + 40),
+               o6 = _mm256_loadu_ps(out + c + 48), o7 = _mm256_loadu_ps(out + c + 56);
+        for (p = 0; p < np; p++) {
+            const __m256 ap = _mm256_set1_ps(a[p]);
+            const uint8_t *vr = vb + (uint64_t)p * stride + 2 * c;
+#define RF__X86_PV(u) o##u = _mm256_fmadd_ps(ap, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 16 * (u)))), o##u)
+            RF__X86_PV(0);
+            RF__X86_PV(1);
+            RF__X86_PV(2);
+            RF__X86_PV(3);
+            RF__X86_PV(4);
+            RF__X86_PV(5);
+            RF__X86_PV(6);
+            RF__X86_PV(7);
+#undef RF__X86_PV
+        }
+        _mm256_storeu_ps(out + c, o0);
+        _mm256_storeu_ps(out + c + 8, o1);
+        _mm256_storeu_ps(out + c + 16, o2);
+        _mm256_storeu_ps(out + c + 24, o3);
+        _mm256_storeu_ps(out + c + 32, o4);
+        _mm256_storeu_ps(out + c + 40, o5);
+        _mm256_storeu_ps(out + c + 48, o6);
+        _mm256_storeu_ps(out + c + 56, o7);
+    }
+    for (; c + 8 <= hd; c += 8) {
+        __m256 o = _mm256_loadu_ps(out + c);
+        for (p = 0; p < np; p++)
+            o = _mm256_fmadd_ps(_mm256_set1_ps(a[p]), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vb + (uint64_t)p * stride + 2 * c))), o);
+        _mm256_storeu_ps(out + c, o);
+    }
+    for (p = 0; p < np; p++)
+        for (i = c; i < hd; i++) out[i] += a[p] * rf__x86_h2f(vb + (uint64_t)p * stride + 2 * i);
+}
+
+/* max, then e^(x - max) with the SIMD exp and a float sum, then one scaling */
+static RF__AVX2 void rf__softmax_avx2(float *x, int64_t n) {
+    __m256 mv = _mm256_set1_ps(-INFINITY), sv = _mm256_setzero_ps();
+    float mx, sum;
+    int64_t i;
+    if (n < 8) {
+        rf__softmax_ref(x, n);
+        return;
+    }
+    for (i = 0; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+    {
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        mx = _mm_cvtss_f32(m);
+    }
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 e = rf__x86_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(mx)));
+        _mm256_storeu_ps(x + i, e);
+        sv = _mm256_add_ps(sv, e);
+    }
+    sum = rf__x86_hsum(sv);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    {
+        const __m256 inv = _mm256_set1_ps(1.0f / sum);
+        for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+        for (; i < n; i++) x[i] *= 1.0f / sum;
+    }
+}
+
+#endif /* RF__SIMD_X86 */
+/* --- end src/simd_x86_attn.c --- */
 /* --- src/simd_arm.c --- */
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
    instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Only the types
@@ -4449,6 +5426,19 @@ static unsigned rf__cpu_detect(void) {
     (RF__X86_AVX2_OK(f) && ((f) & (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI)) == \
                                (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI))
 
+static void rf__gemm_set(rf__kernels *k, rf_type t, int group, int zero, int has_min, rf__gemm_pack_fn pack,
+                         rf__gemm_side_fn side) {
+    rf__gemm_kernel *g = &k->gemm[t];
+    g->group = group;
+    g->zero = zero;
+    g->has_min = has_min;
+    g->pack = pack;
+    g->side = side;
+    g->tile[0] = group == 32 ? rf__gemm_tile8_g32_vnni : rf__gemm_tile8_g16_vnni;
+    g->tile[1] = group == 32 ? rf__gemm_tile4_g32_vnni : rf__gemm_tile4_g16_vnni;
+    g->tile[2] = group == 32 ? rf__gemm_tile1_g32_vnni : rf__gemm_tile1_g16_vnni;
+}
+
 static void rf__kernels_avx2(rf__kernels *k) {
     k->name = "avx2";
     k->dot[RF_TYPE_Q4_0] = rf__dot_q4_0_q8_0_avx2;
@@ -4468,6 +5458,12 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->quant[RF_TYPE_Q8_0] = rf__quant_q8_0_avx2;
     k->quant[RF_TYPE_Q8_K] = rf__quant_q8_K_avx2;
     k->dequant[RF_TYPE_F16] = rf__f16_to_f32_avx2;
+    k->axpy_f16 = rf__axpy_f16_avx2;
+    k->glu_silu = rf__glu_silu_avx2;
+    k->glu_gelu = rf__glu_gelu_avx2;
+    k->qk_f16 = rf__qk_f16_avx2;
+    k->pv_f16 = rf__pv_f16_avx2;
+    k->softmax = rf__softmax_avx2;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;
@@ -4484,6 +5480,17 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->dot[RF_TYPE_MXFP4] = rf__dot_mxfp4_q8_0_vnni;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_vnni;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
+    k->dot[RF_TYPE_Q4_K] = rf__dot_q4_K_q8_K_vnni;
+    k->dot[RF_TYPE_Q6_K] = rf__dot_q6_K_q8_K_vnni;
+    k->gemv_side = rf__gemv_side_q8_0_vnni;
+    k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q5_0] = rf__gemv_q5_0_q8_0_vnni;
+    rf__gemm_set(k, RF_TYPE_Q4_0, 32, 8, 0, rf__pack_q4_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q8_0, 32, 128, 0, rf__pack_q8_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q5_0, 32, 16, 0, rf__pack_q5_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q4_K, 32, 0, 1, rf__pack_q4_K_vnni, rf__gemm_side_q8_K_vnni);
+    rf__gemm_set(k, RF_TYPE_Q6_K, 16, 32, 0, rf__pack_q6_K_vnni, rf__gemm_side_q8_K_vnni);
 }
 #endif
 
@@ -8975,12 +9982,60 @@ static const void *rf__prepare_acts(const rf__kernels *k, const rf__mat *w, cons
     return qbuf;
 }
 
+/* Scratch of the packed GEMM, owned by a context (NULL: no GEMM). For matrices of up to max_k
+   columns: a panel per thread (8 rows of codes, then the s and o floats of each group), the side
+   terms of a batch's tokens, and where each group's codes start in an activation row. */
+typedef struct rf__gemm_scratch {
+    int64_t max_k;
+    uint64_t panel_bytes;
+    uint8_t *panels;      /* [n_threads][panel_bytes] */
+    rf__gemm_side *side;  /* [RF__MAX_TOKENS][max_k / 16] */
+    int32_t *goff;        /* [max_k / 16] */
+    int64_t max_tokens;
+} rf__gemm_scratch;
+
+#define RF__GEMM_MIN_TOKENS 4    /* fewer tokens: the dot / dot4 path (packing a panel costs ~a token) */
+#define RF__GEMM_MAX_TOKENS 128  /* tokens one GEMM call takes (a forward pass's batch fits) */
+
+static void rf__gemm_scratch_free(rf__gemm_scratch *g) {
+    if (!g) return;
+    RF_FREE(g->panels);
+    RF_FREE(g->side);
+    RF_FREE(g->goff);
+    RF_FREE(g);
+}
+
+/* NULL when out of memory */
+static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int64_t max_tokens) {
+    rf__gemm_scratch *g = RF__NEWZ(rf__gemm_scratch, 1);
+    int64_t ng = (max_k + 15) / 16;
+    if (!g) return NULL;
+    g->max_k = max_k;
+    g->max_tokens = max_tokens;
+    g->panel_bytes = (uint64_t)(RF__GEMM_ROWS * max_k) + (uint64_t)(2 * RF__GEMM_ROWS * ng) * sizeof(float);
+    g->panels = (uint8_t *)RF_MALLOC(g->panel_bytes * (uint64_t)n_threads);
+    g->side = RF__NEW(rf__gemm_side, max_tokens * ng);
+    g->goff = RF__NEW(int32_t, ng);
+    if (!g->panels || !g->side || !g->goff) {
+        rf__gemm_scratch_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 /* Y = X W^T over a batch: y[t][r] = dot(row r of w, activation t). Each thread takes a slice of
-   the rows. Within it, RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048: they stay in L1/L2)
-   meet every activation, four tokens at a time (dot4 unpacks a weight block once for four);
-   so weights come from memory once per batch instead of once per token -- what turns prompt
-   processing from memory bound into compute bound. */
+   the rows. Three ways, best first:
+   - packed GEMM (>= RF__GEMM_MIN_TOKENS tokens, a type with a gemm kernel): a thread decodes 16
+     rows at a time into a panel (32 KB of codes at n_embd 2048: it stays in L1/L2) and runs every
+     token of the batch past it, 8 at a time;
+   - gemv (one token): several rows per pass over the activation;
+   - otherwise RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048) meet every activation, four
+     tokens at a time (dot4 unpacks a weight block once for four).
+   In each the weights come from memory once per batch instead of once per token -- what turns
+   prompt processing from memory bound into compute bound. */
 #define RF__ROW_BLOCK 32
+
+#define RF__MATMUL_THREADS 64 /* more threads: fixed slices, no stealing */
 
 typedef struct rf__matmul_job {
     const rf__kernels *k;
@@ -8989,12 +10044,16 @@ typedef struct rf__matmul_job {
     uint64_t a_stride;
     int64_t n, ldy;
     float *y;
+    rf__gemm_scratch *g;
+    int64_t chunk;                     /* rows per chunk (rf__matmul_task) */
+    const rf__gemv_side *gside;        /* the gemv's activation terms, or NULL */
+    int64_t cursor[RF__MATMUL_THREADS]; /* thread i's next chunk (atomic); its own end is the next one's start */
+    const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
 
-static void rf__matmul_task(void *arg, int ith, int nth) {
-    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+/* rows [r0, r1) x every token, through dot / dot4 */
+static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
     const rf__mat *w = j->w;
-    const int64_t r0 = w->ne1 * ith / nth, r1 = w->ne1 * (ith + 1) / nth;
     const rf__dot_fn dot = j->k->dot[w->type];
     int64_t rb, r, t;
     for (rb = r0; rb < r1; rb += RF__ROW_BLOCK) {
@@ -9016,10 +10075,92 @@ static void rf__matmul_task(void *arg, int ith, int nth) {
     }
 }
 
+/* Rows a thread computes: chunks of ~32 KB (whole groups of 4 rows for the gemv). */
+static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
+    const rf__mat *w = j->w;
+    const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
+    const int64_t r0 = c * j->chunk, r1 = RF__MIN(r0 + j->chunk, w->ne1);
+    if (gemv)
+        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0, j->gside);
+    else
+        rf__matmul_rows(j, r0, r1);
+}
+
+/* Each thread owns a contiguous slice of chunks and walks it in order (one long stream for the
+   hardware prefetcher); a thread done with its own takes the rest of the others' slices chunk by
+   chunk. The threads of a memory-bound decode do not finish together: with fixed slices ~7% of a
+   1B Q4_K decode was spent spinning for the slower one (perf). Handing out chunks round-robin
+   instead halved the speed of the one-row kernels (short streams). Without atomics
+   (RF__POOL_SPIN 0) or with many threads: fixed slices. */
+static void rf__matmul_task(void *arg, int ith, int nth) {
+    rf__matmul_job *j = (rf__matmul_job *)arg;
+    const int64_t nc = (j->w->ne1 + j->chunk - 1) / j->chunk;
+#if RF__POOL_SPIN
+    if (nth <= RF__MATMUL_THREADS) {
+        int o;
+        for (o = 0; o < nth; o++) {
+            const int v = (ith + o) % nth;
+            const int64_t end = nc * (v + 1) / nth;
+            for (;;) {
+                int64_t c = RF__FETCH_ADD(&j->cursor[v], 1);
+                if (c >= end) break;
+                rf__matmul_chunk(j, c);
+            }
+        }
+        return;
+    }
+#endif
+    {
+        int64_t c;
+        for (c = nc * ith / nth; c < nc * (ith + 1) / nth; c++) rf__matmul_chunk(j, c);
+    }
+}
+
+static void rf__gemm_task(void *arg, int ith, int nth) {
+    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+    const rf__mat *w = j->w;
+    const rf__gemm_kernel *gk = &j->k->gemm[w->type];
+    const int64_t R = RF__GEMM_ROWS, np = w->ne1 / R, p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
+    const int64_t ng = w->ne0 / gk->group;
+    uint8_t *codes = j->g->panels + (uint64_t)ith * j->g->panel_bytes;
+    float *s = (float *)(void *)(codes + R * w->ne0), *o = s + R * ng;
+    const float *om = gk->has_min ? o : NULL;
+    int64_t p, t;
+    for (p = p0; p < p1; p++) {
+        float *y = j->y + R * p;
+        gk->pack(w->data + (uint64_t)(R * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
+        for (t = 0; t + 8 <= j->n; t += 8)
+            gk->tile[0](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
+        for (; t + 4 <= j->n; t += 4)
+            gk->tile[1](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
+        for (; t < j->n; t++)
+            gk->tile[2](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
+    }
+    if (ith == nth - 1 && R * np < w->ne1) rf__matmul_rows(j, R * np, w->ne1); /* rows past the last panel */
+}
+
+/* The GEMM's per-token side terms and group offsets (the activation rows are q8_0 or q8_K). */
+static void rf__gemm_prepare(rf__matmul_job *j) {
+    const rf__gemm_kernel *gk = &j->k->gemm[j->w->type];
+    const int64_t ng = j->w->ne0 / gk->group;
+    const int q8k = rf_type_get((uint32_t)j->w->type)->vec_dot_type == RF_TYPE_Q8_K;
+    const int64_t be = q8k ? 256 : 32, bb = q8k ? 292 : 34, co = q8k ? 4 : 2;
+    int64_t g, t;
+    for (g = 0; g < ng; g++) {
+        int64_t e = g * gk->group;
+        j->g->goff[g] = (int32_t)(e / be * bb + co + e % be);
+    }
+    for (t = 0; t < j->n; t++) {
+        j->at[t] = j->a + (uint64_t)t * j->a_stride;
+        gk->side(j->at[t], j->w->ne0, gk->group, gk->zero, j->g->side + t * ng);
+    }
+}
+
 /* y[t] = W x[t] for n rows of x (row stride ldx floats) into rows of y (stride ldy). `acts` are
-   the rows as rf__prepare_acts made them for w (so one quantization serves q, k and v). */
+   the rows as rf__prepare_acts made them for w (so one quantization serves q, k and v). g: the
+   context's GEMM scratch, or NULL. */
 static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const void *acts,
-                                uint64_t a_stride, int64_t n, float *y, int64_t ldy) {
+                                uint64_t a_stride, int64_t n, float *y, int64_t ldy, rf__gemm_scratch *g) {
     rf__matmul_job j;
     j.k = k;
     j.w = w;
@@ -9028,6 +10169,27 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
     j.n = n;
     j.y = y;
     j.ldy = ldy;
+    j.g = g;
+    j.chunk = RF__MIN(RF__MAX((int64_t)(32768 / (w->row_bytes ? w->row_bytes : 1)), 4), 256) & ~(int64_t)3;
+    {
+        int i, nth = pool->n;
+        const int64_t nc = (w->ne1 + j.chunk - 1) / j.chunk;
+        for (i = 0; i < nth && i < RF__MATMUL_THREADS; i++) j.cursor[i] = nc * i / nth;
+    }
+    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
+        w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS) {
+        rf__gemm_prepare(&j);
+        rf__pool_run(pool, rf__gemm_task, &j);
+        return;
+    }
+    if (n == 1 && k->gemv[w->type] && k->gemv_side) {
+        rf__gemv_side gs; /* ~8 KB */
+        k->gemv_side(acts, w->ne0, &gs);
+        j.gside = &gs;
+        rf__pool_run(pool, rf__matmul_task, &j);
+        return;
+    }
+    j.gside = NULL;
     rf__pool_run(pool, rf__matmul_task, &j);
 }
 
@@ -9035,7 +10197,7 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
 static void rf__matvec(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, float *y, void *qbuf) {
     uint64_t stride;
     const void *a = rf__prepare_acts(k, w, x, w->ne0, 1, qbuf, &stride);
-    rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1);
+    rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1, NULL);
 }
 
 /* Row `row` of a matrix as floats (embedding lookup). */
@@ -9054,12 +10216,13 @@ static void rf__rmsnorm(float *out, const float *x, const float *w, int64_t n, f
     for (i = 0; i < n; i++) out[i] = x[i] * scale * (w ? w[i] : 1.0f);
 }
 
-/* Rotary position embedding on n_heads vectors of head_dim, the first n_rot dims of each.
+/* Rotary position embedding on n_heads vectors of head_dim at v and n_heads2 more at v2 (q and k
+   share one position: the angles are computed once), the first n_rot dims of each.
    Pair i rotates by pos * theta_i with theta_i = freq_scale * base^(-2i/n_rot) / factor_i, and
    (for YaRN) the rotation is scaled by mscale. Normal RoPE pairs (2i, 2i+1); NeoX pairs
    (i, i + n_rot/2). */
-static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, float base,
-                     float freq_scale, const float *freq_factors, float mscale, int neox) {
+static void rf__rope(float *v, int64_t n_heads, float *v2, int64_t n_heads2, int64_t head_dim, int64_t n_rot,
+                     int32_t pos, float base, float freq_scale, const float *freq_factors, float mscale, int neox) {
     int64_t h, i, half = n_rot / 2;
     for (i = 0; i < half; i++) {
         double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
@@ -9067,8 +10230,8 @@ static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot,
         if (freq_factors) theta /= freq_factors[i];
         c = (float)cos(theta) * mscale;
         s = (float)sin(theta) * mscale;
-        for (h = 0; h < n_heads; h++) {
-            float *p = v + h * head_dim;
+        for (h = 0; h < n_heads + n_heads2; h++) {
+            float *p = h < n_heads ? v + h * head_dim : v2 + (h - n_heads) * head_dim;
             int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
             float x0 = p[i0], x1 = p[i1];
             p[i0] = x0 * c - x1 * s;
@@ -9077,26 +10240,8 @@ static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot,
     }
 }
 
-/* In-place softmax over n values (max subtracted first so exp never overflows). */
-static void rf__softmax(float *x, int64_t n) {
-    float mx = -INFINITY;
-    double sum = 0;
-    int64_t i;
-    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    for (i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
-}
-
-static float rf__silu(float x) { return x / (1.0f + expf(-x)); }
-
-/* GELU, tanh approximation (what Gemma's gelu_pytorch_tanh computes). */
-static float rf__gelu(float x) {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-}
+/* In-place softmax over n values: the scalar reference kernel (cpu.c). */
+static void rf__softmax(float *x, int64_t n) { rf__softmax_ref(x, n); }
 
 static void rf__add(float *y, const float *x, int64_t n) {
     int64_t i;
@@ -9165,6 +10310,7 @@ struct rf_model {
     rf__layer *layers;
     uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
     int64_t max_rows;       /* longest output of any matvec */
+    int64_t max_cols;       /* longest input of any matvec (the GEMM's panels are sized by it) */
     struct rf__hip_model *gpu; /* the weights on the GPU (hip.c), or NULL */
     rf_gpu_plan plan;          /* where sched.c put the layers */
 };
@@ -9222,6 +10368,7 @@ static rf_status rf__load_mat3(rf_model *m, const char *name, int64_t ne0, int64
     out->row_bytes = t->size / (uint64_t)(ne1 * ne2);
     if (rf__act_bytes(out) > m->max_act_bytes) m->max_act_bytes = rf__act_bytes(out);
     if (ne1 > m->max_rows) m->max_rows = ne1;
+    if (ne0 > m->max_cols) m->max_cols = ne0;
     return RF_OK;
 }
 
@@ -10386,7 +11533,7 @@ static int rf__hip_pick_take(struct rf__hip_ctx *c, int32_t *token, int32_t *n_v
    The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer, in pages
    of RF_KV_PAGE positions (kv.c). */
 
-#define RF__BATCH 64 /* rows per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
+#define RF__BATCH 128 /* rows per forward pass: 128 amortize weight reads and the GEMM's panel packing ~128x */
 
 struct rf_ctx {
     const rf_model *m;
@@ -10413,6 +11560,7 @@ struct rf_ctx {
     struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch for its layers (sched.c), or NULL */
     double t_cpu, t_gpu;      /* seconds of forward pass on each device (rf_ctx_device_seconds) */
     rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
+    rf__gemm_scratch *gemm; /* the packed GEMM's scratch (ops.c), or NULL: the kernels have none */
 };
 
 /* One forward pass's rows: token tok[t] of context seq[t] at position pos[t]. The rows of one
@@ -10450,6 +11598,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->qbuf);
     RF_FREE(c->qbuf1);
     RF_FREE(c->tokens);
+    rf__gemm_scratch_free(c->gemm);
     rf__pool_free(c->pool);
     RF_FREE(c);
 }
@@ -10514,6 +11663,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
     c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
+    if (rf__kernels_have_gemm(&c->k) && m->max_cols > 0 && !(c->gemm = rf__gemm_scratch_new(m->max_cols, c->pool->n, RF__BATCH))) {
+        rf_ctx_free(c);
+        return rf__err(RF_ERR_OOM, "ctx: out of memory for the matrix-product scratch");
+    }
     if (!c->kv_row_moe || !c->tokens || !c->page_ids || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
         !c->hb || !c->hb2 || !c->probs || !c->logits || !c->qbuf || !c->qbuf1) {
         rf_ctx_free(c);
@@ -10568,16 +11721,31 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
         a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
     }
     c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy);
+    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy, c->gemm);
 }
 
 /* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */
-static void rf__glu(const rf_model *m, float *out, const float *gate, const float *up) {
-    int64_t i;
-    if (m->arch->flags & RF__ARCH_GELU)
-        for (i = 0; i < m->n_ff; i++) out[i] = rf__gelu(gate[i]) * up[i];
+static void rf__glu(const rf_ctx *c, float *out, const float *gate, const float *up) {
+    if (c->m->arch->flags & RF__ARCH_GELU)
+        c->k.glu_gelu(out, gate, up, c->m->n_ff);
     else
-        for (i = 0; i < m->n_ff; i++) out[i] = rf__silu(gate[i]) * up[i];
+        c->k.glu_silu(out, gate, up, c->m->n_ff);
+}
+
+/* The rows of a batch through rf__glu into hb, dealt over the threads: gate is hb (fused: hb2)
+   at g_off of each row, up is hb2 at u_off (the fused form keeps both in hb2). */
+typedef struct rf__glu_job {
+    const rf_ctx *c;
+    int64_t n, g_off, u_off;
+    int fused;
+} rf__glu_job;
+
+static void rf__glu_task(void *arg, int ith, int nth) {
+    const rf__glu_job *j = (const rf__glu_job *)arg;
+    const rf_ctx *c = j->c;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth)
+        rf__glu(c, c->hb + t * c->ld_hb, (j->fused ? c->hb2 : c->hb) + t * c->ld_hb + j->g_off, c->hb2 + t * c->ld_hb + j->u_off);
 }
 
 static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
@@ -10613,7 +11781,7 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
         float w = probs[chosen[k]] / wsum;
         rf__matvec(c->pool, &c->k, &g, x, hb, c->qbuf1);
         rf__matvec(c->pool, &c->k, &u, x, hb2, c->qbuf1);
-        rf__glu(m, hb, hb, hb2);
+        rf__glu(c, hb, hb, hb2);
         rf__matvec(c->pool, &c->k, &dn, hb, c->kv_row_moe, c->qbuf1);
         for (i = 0; i < m->n_embd; i++) out[i] += w * c->kv_row_moe[i];
     }
@@ -10623,26 +11791,28 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
    The layer steps, each over the rows of the batch b. c is the context whose scratch, threads and
    kernels compute; b->seq[t] the one whose cache row t reads and writes. */
 
-/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
-static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
+typedef struct rf__layer_job {
+    rf_ctx *c;
+    const rf__batch *b;
+    int64_t l, n;      /* layer, rows */
+    const float *norm; /* rf__norm_rows_task: the gain */
+} rf__layer_job;
+
+/* Row t of the batch after Wq, Wk, Wv: bias, qk-norm, RoPE, then k and v into the cache. The rows
+   are independent (each writes its own context's position), so a batch's are dealt over the
+   threads. */
+static void rf__qkv_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
     const rf_model *m = c->m;
-    const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, n = b->n;
-    const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
+    const rf__layer *L = &m->layers[j->l];
+    const int64_t hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, q_dim = nh * hd, kv_dim = nkv * hd;
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
     int64_t t, h;
-    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->attn_norm, d, m->rms_eps);
-    if (L->wqkv.data) {
-        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
-    } else {
-        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
-        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
-        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
-    }
-    for (t = 0; t < n; t++) {
+    for (t = ith; t < j->b->n; t += nth) {
         float *q = c->qkv + t * c->ld_qkv, *k = q + q_dim, *v = q + q_dim + kv_dim;
-        const rf_ctx *s = b->seq[t];
-        int32_t pos = b->pos[t];
+        const rf_ctx *s = j->b->seq[t];
+        int32_t pos = j->b->pos[t];
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
         if (L->bv) rf__add(v, L->bv, kv_dim);
@@ -10650,11 +11820,83 @@ static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
             for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
         if (L->k_norm)
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
-        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, l, pos), kv_dim);
-        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, l, pos), kv_dim);
+        rf__rope(q, nh, k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
+        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, j->l, pos), kv_dim);
+        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, j->l, pos), kv_dim);
     }
+}
+
+/* xb = rmsnorm(x) * norm for the rows of the batch, dealt over the threads */
+static void rf__norm_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth)
+        rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * c->m->n_embd, j->norm, c->m->n_embd, c->m->rms_eps);
+}
+
+static void rf__norm_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__layer_job j;
+    j.c = c;
+    j.b = NULL;
+    j.l = 0;
+    j.n = n;
+    j.norm = norm;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__norm_rows_task, &j);
+    else
+        rf__norm_rows_task(&j, 0, 1);
+}
+
+/* x += [rmsnorm(xb) * norm] (a block's output into the residual stream), rows over the threads */
+static void rf__residual_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
+    const int64_t d = c->m->n_embd;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth) {
+        float *o = c->xb + t * c->ld_xb;
+        if (j->norm) rf__rmsnorm(o, o, j->norm, d, c->m->rms_eps);
+        rf__add(c->x + t * d, o, d);
+    }
+}
+
+static void rf__residual_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__layer_job j;
+    j.c = c;
+    j.b = NULL;
+    j.l = 0;
+    j.n = n;
+    j.norm = norm;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__residual_rows_task, &j);
+    else
+        rf__residual_rows_task(&j, 0, 1);
+}
+
+/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
+static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t hd = m->head_dim, n = b->n, q_dim = m->n_head * hd, kv_dim = m->n_head_kv * hd;
+    rf__layer_job j;
+    rf__norm_rows(c, n, L->attn_norm);
+    if (L->wqkv.data) {
+        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
+    } else {
+        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
+        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
+        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
+    }
+    j.c = c;
+    j.b = b;
+    j.l = l;
+    j.n = n;
+    j.norm = NULL;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__qkv_rows_task, &j);
+    else
+        rf__qkv_rows_task(&j, 0, 1);
 }
 
 /* KV head g of the cached position p of context s as f32: in place for an f32 cache, the head's
@@ -10685,6 +11927,24 @@ static void rf__attend(rf_ctx *c, const rf__batch *b, int64_t l, int64_t t, int6
     const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
     float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
     int64_t p, j, i;
+    if (s->kv_type == RF_TYPE_F16) { /* the default cache: straight from the f16 rows, a page's run at a time */
+        int64_t pe;
+        for (p = t0; p <= pos; p = pe) {
+            const uint8_t *kh = rf__kv_at(s, 0, l, p) + 2 * g * hd;
+            pe = RF__MIN(pos + 1, (p / RF_KV_PAGE + 1) * RF_KV_PAGE);
+            for (j = 0; j < group; j++)
+                c->k.qk_f16(scratch + j * c->n_ctx + p, q + j * hd, kh, s->kv_row_bytes, pe - p, hd, m->attn_scale);
+        }
+        for (j = 0; j < group; j++) c->k.softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
+        memset(out, 0, sizeof(float) * (size_t)(group * hd));
+        for (p = t0; p <= pos; p = pe) {
+            const uint8_t *vh = rf__kv_at(s, 1, l, p) + 2 * g * hd;
+            pe = RF__MIN(pos + 1, (p / RF_KV_PAGE + 1) * RF_KV_PAGE);
+            for (j = 0; j < group; j++)
+                c->k.pv_f16(out + j * hd, scratch + j * c->n_ctx + p, vh, s->kv_row_bytes, pe - p, hd);
+        }
+        return;
+    }
     for (p = t0; p <= pos; p++) {
         const float *kh = rf__kv_head(c, s, 0, l, p, g, row);
         for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)c->k.dot_f32(q + j * hd, kh, hd) * m->attn_scale;
@@ -10720,19 +11980,13 @@ static void rf__attn_task(void *arg, int ith, int nth) {
 static void rf__attn_out(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd;
-    int64_t t;
     rf__attn_job j;
     j.c = c;
     j.b = b;
     j.l = l;
     rf__pool_run(c->pool, rf__attn_task, &j);
     rf__matmul(c, &L->wo, c->xb2, c->ld_xb, b->n, c->xb, c->ld_xb, 0);
-    for (t = 0; t < b->n; t++) {
-        float *o = c->xb + t * c->ld_xb;
-        if (L->post_attn_norm) rf__rmsnorm(o, o, L->post_attn_norm, d, m->rms_eps);
-        rf__add(c->x + t * d, o, d);
-    }
+    rf__residual_rows(c, b->n, L->post_attn_norm);
 }
 
 /* x = x + [post-norm] Wdown (act(Wgate h) * Wup h), h = rmsnorm(x); MoE: a weighted sum over the
@@ -10742,7 +11996,7 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
     const rf__layer *L = &m->layers[l];
     const int64_t d = m->n_embd, ff = m->n_ff;
     int64_t t;
-    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->ffn_norm, d, m->rms_eps);
+    rf__norm_rows(c, n, L->ffn_norm);
     if (m->n_expert > 0) {
         for (t = 0; t < n; t++) {
             float *h = c->xb + t * c->ld_xb, *o = c->xb2 + t * c->ld_xb;
@@ -10750,21 +12004,24 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
             memcpy(h, o, sizeof(float) * (size_t)d);
         }
     } else {
+        rf__glu_job gj;
+        gj.c = c;
+        gj.n = n;
         if (L->w_gate.data) {
             rf__matmul(c, &L->w_gate, c->xb, c->ld_xb, n, c->hb, c->ld_hb, 0);
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 1);
-            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb);
+            gj.fused = 0, gj.g_off = 0, gj.u_off = 0;
         } else { /* fused: gate rows first, then up rows */
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 0);
-            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb, c->hb2 + t * c->ld_hb + ff);
+            gj.fused = 1, gj.g_off = 0, gj.u_off = ff;
         }
+        if (n > 1)
+            rf__pool_run(c->pool, rf__glu_task, &gj);
+        else
+            rf__glu_task(&gj, 0, 1);
         rf__matmul(c, &L->w_down, c->hb, c->ld_hb, n, c->xb, c->ld_xb, 0);
     }
-    for (t = 0; t < n; t++) {
-        float *o = c->xb + t * c->ld_xb;
-        if (L->post_ffn_norm) rf__rmsnorm(o, o, L->post_ffn_norm, d, m->rms_eps);
-        rf__add(c->x + t * d, o, d);
-    }
+    rf__residual_rows(c, n, L->post_ffn_norm);
 }
 
 /* The logits after the rows that want them, into their contexts: one row is a matvec; more

@@ -17,7 +17,7 @@
    The KV cache keeps each position's k and v rows in f16 (or q8_0, or f32), per layer, in pages
    of RF_KV_PAGE positions (kv.c). */
 
-#define RF__BATCH 64 /* rows per forward pass: 64 amortize weight reads ~64x; scratch grows with it */
+#define RF__BATCH 128 /* rows per forward pass: 128 amortize weight reads and the GEMM's panel packing ~128x */
 
 struct rf_ctx {
     const rf_model *m;
@@ -44,6 +44,7 @@ struct rf_ctx {
     struct rf__hip_ctx *gpu;  /* the GPU's KV cache and scratch for its layers (sched.c), or NULL */
     double t_cpu, t_gpu;      /* seconds of forward pass on each device (rf_ctx_device_seconds) */
     rf__kernels k;     /* the CPU kernels this context computes with (cpu.c, simd.c) */
+    rf__gemm_scratch *gemm; /* the packed GEMM's scratch (ops.c), or NULL: the kernels have none */
 };
 
 /* One forward pass's rows: token tok[t] of context seq[t] at position pos[t]. The rows of one
@@ -81,6 +82,7 @@ RF_API void rf_ctx_free(rf_ctx *c) {
     RF_FREE(c->qbuf);
     RF_FREE(c->qbuf1);
     RF_FREE(c->tokens);
+    rf__gemm_scratch_free(c->gemm);
     rf__pool_free(c->pool);
     RF_FREE(c);
 }
@@ -145,6 +147,10 @@ RF_API rf_status rf_ctx_new(const rf_model *m, const rf_ctx_params *p, rf_ctx **
     c->qbuf = RF_MALLOC(RF__BATCH * act_bytes);
     c->qbuf1 = RF_MALLOC(act_bytes);
     c->tokens = RF__NEW(int32_t, n_ctx);
+    if (rf__kernels_have_gemm(&c->k) && m->max_cols > 0 && !(c->gemm = rf__gemm_scratch_new(m->max_cols, c->pool->n, RF__BATCH))) {
+        rf_ctx_free(c);
+        return rf__err(RF_ERR_OOM, "ctx: out of memory for the matrix-product scratch");
+    }
     if (!c->kv_row_moe || !c->tokens || !c->page_ids || !c->x || !c->xb || !c->xb2 || !c->qkv || !c->att ||
         !c->hb || !c->hb2 || !c->probs || !c->logits || !c->qbuf || !c->qbuf1) {
         rf_ctx_free(c);
@@ -199,16 +205,31 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
         a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
     }
     c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy);
+    rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy, c->gemm);
 }
 
 /* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */
-static void rf__glu(const rf_model *m, float *out, const float *gate, const float *up) {
-    int64_t i;
-    if (m->arch->flags & RF__ARCH_GELU)
-        for (i = 0; i < m->n_ff; i++) out[i] = rf__gelu(gate[i]) * up[i];
+static void rf__glu(const rf_ctx *c, float *out, const float *gate, const float *up) {
+    if (c->m->arch->flags & RF__ARCH_GELU)
+        c->k.glu_gelu(out, gate, up, c->m->n_ff);
     else
-        for (i = 0; i < m->n_ff; i++) out[i] = rf__silu(gate[i]) * up[i];
+        c->k.glu_silu(out, gate, up, c->m->n_ff);
+}
+
+/* The rows of a batch through rf__glu into hb, dealt over the threads: gate is hb (fused: hb2)
+   at g_off of each row, up is hb2 at u_off (the fused form keeps both in hb2). */
+typedef struct rf__glu_job {
+    const rf_ctx *c;
+    int64_t n, g_off, u_off;
+    int fused;
+} rf__glu_job;
+
+static void rf__glu_task(void *arg, int ith, int nth) {
+    const rf__glu_job *j = (const rf__glu_job *)arg;
+    const rf_ctx *c = j->c;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth)
+        rf__glu(c, c->hb + t * c->ld_hb, (j->fused ? c->hb2 : c->hb) + t * c->ld_hb + j->g_off, c->hb2 + t * c->ld_hb + j->u_off);
 }
 
 static rf__mat rf__expert(const rf__mat *stack, int64_t e) {
@@ -244,7 +265,7 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
         float w = probs[chosen[k]] / wsum;
         rf__matvec(c->pool, &c->k, &g, x, hb, c->qbuf1);
         rf__matvec(c->pool, &c->k, &u, x, hb2, c->qbuf1);
-        rf__glu(m, hb, hb, hb2);
+        rf__glu(c, hb, hb, hb2);
         rf__matvec(c->pool, &c->k, &dn, hb, c->kv_row_moe, c->qbuf1);
         for (i = 0; i < m->n_embd; i++) out[i] += w * c->kv_row_moe[i];
     }
@@ -254,26 +275,28 @@ static void rf__moe(rf_ctx *c, const rf__layer *L, const float *x, float *out, f
    The layer steps, each over the rows of the batch b. c is the context whose scratch, threads and
    kernels compute; b->seq[t] the one whose cache row t reads and writes. */
 
-/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
-static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
+typedef struct rf__layer_job {
+    rf_ctx *c;
+    const rf__batch *b;
+    int64_t l, n;      /* layer, rows */
+    const float *norm; /* rf__norm_rows_task: the gain */
+} rf__layer_job;
+
+/* Row t of the batch after Wq, Wk, Wv: bias, qk-norm, RoPE, then k and v into the cache. The rows
+   are independent (each writes its own context's position), so a batch's are dealt over the
+   threads. */
+static void rf__qkv_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
     const rf_model *m = c->m;
-    const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd, hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, n = b->n;
-    const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
+    const rf__layer *L = &m->layers[j->l];
+    const int64_t hd = m->head_dim, nh = m->n_head, nkv = m->n_head_kv, q_dim = nh * hd, kv_dim = nkv * hd;
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0;
     int64_t t, h;
-    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->attn_norm, d, m->rms_eps);
-    if (L->wqkv.data) {
-        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
-    } else {
-        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
-        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
-        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
-    }
-    for (t = 0; t < n; t++) {
+    for (t = ith; t < j->b->n; t += nth) {
         float *q = c->qkv + t * c->ld_qkv, *k = q + q_dim, *v = q + q_dim + kv_dim;
-        const rf_ctx *s = b->seq[t];
-        int32_t pos = b->pos[t];
+        const rf_ctx *s = j->b->seq[t];
+        int32_t pos = j->b->pos[t];
         if (L->bq) rf__add(q, L->bq, q_dim);
         if (L->bk) rf__add(k, L->bk, kv_dim);
         if (L->bv) rf__add(v, L->bv, kv_dim);
@@ -281,11 +304,83 @@ static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
             for (h = 0; h < nh; h++) rf__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, m->rms_eps);
         if (L->k_norm)
             for (h = 0; h < nkv; h++) rf__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, m->rms_eps);
-        rf__rope(q, nh, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        rf__rope(k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
-        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, l, pos), kv_dim);
-        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, l, pos), kv_dim);
+        rf__rope(q, nh, k, nkv, hd, m->n_rot, pos, L->rope_base, L->rope_scale, m->rope_freqs, m->rope_mscale, neox);
+        c->k.quant[s->kv_type](k, rf__kv_at(s, 0, j->l, pos), kv_dim);
+        c->k.quant[s->kv_type](v, rf__kv_at(s, 1, j->l, pos), kv_dim);
     }
+}
+
+/* xb = rmsnorm(x) * norm for the rows of the batch, dealt over the threads */
+static void rf__norm_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth)
+        rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * c->m->n_embd, j->norm, c->m->n_embd, c->m->rms_eps);
+}
+
+static void rf__norm_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__layer_job j;
+    j.c = c;
+    j.b = NULL;
+    j.l = 0;
+    j.n = n;
+    j.norm = norm;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__norm_rows_task, &j);
+    else
+        rf__norm_rows_task(&j, 0, 1);
+}
+
+/* x += [rmsnorm(xb) * norm] (a block's output into the residual stream), rows over the threads */
+static void rf__residual_rows_task(void *arg, int ith, int nth) {
+    const rf__layer_job *j = (const rf__layer_job *)arg;
+    const rf_ctx *c = j->c;
+    const int64_t d = c->m->n_embd;
+    int64_t t;
+    for (t = ith; t < j->n; t += nth) {
+        float *o = c->xb + t * c->ld_xb;
+        if (j->norm) rf__rmsnorm(o, o, j->norm, d, c->m->rms_eps);
+        rf__add(c->x + t * d, o, d);
+    }
+}
+
+static void rf__residual_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__layer_job j;
+    j.c = c;
+    j.b = NULL;
+    j.l = 0;
+    j.n = n;
+    j.norm = norm;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__residual_rows_task, &j);
+    else
+        rf__residual_rows_task(&j, 0, 1);
+}
+
+/* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
+static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
+    const rf_model *m = c->m;
+    const rf__layer *L = &m->layers[l];
+    const int64_t hd = m->head_dim, n = b->n, q_dim = m->n_head * hd, kv_dim = m->n_head_kv * hd;
+    rf__layer_job j;
+    rf__norm_rows(c, n, L->attn_norm);
+    if (L->wqkv.data) {
+        rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
+    } else {
+        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
+        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
+        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
+    }
+    j.c = c;
+    j.b = b;
+    j.l = l;
+    j.n = n;
+    j.norm = NULL;
+    if (n > 1)
+        rf__pool_run(c->pool, rf__qkv_rows_task, &j);
+    else
+        rf__qkv_rows_task(&j, 0, 1);
 }
 
 /* KV head g of the cached position p of context s as f32: in place for an f32 cache, the head's
@@ -316,6 +411,24 @@ static void rf__attend(rf_ctx *c, const rf__batch *b, int64_t l, int64_t t, int6
     const float *q = c->qkv + t * c->ld_qkv + g * group * hd;
     float *out = c->xb2 + t * c->ld_xb + g * group * hd, *row = scratch + group * c->n_ctx;
     int64_t p, j, i;
+    if (s->kv_type == RF_TYPE_F16) { /* the default cache: straight from the f16 rows, a page's run at a time */
+        int64_t pe;
+        for (p = t0; p <= pos; p = pe) {
+            const uint8_t *kh = rf__kv_at(s, 0, l, p) + 2 * g * hd;
+            pe = RF__MIN(pos + 1, (p / RF_KV_PAGE + 1) * RF_KV_PAGE);
+            for (j = 0; j < group; j++)
+                c->k.qk_f16(scratch + j * c->n_ctx + p, q + j * hd, kh, s->kv_row_bytes, pe - p, hd, m->attn_scale);
+        }
+        for (j = 0; j < group; j++) c->k.softmax(scratch + j * c->n_ctx + t0, pos - t0 + 1);
+        memset(out, 0, sizeof(float) * (size_t)(group * hd));
+        for (p = t0; p <= pos; p = pe) {
+            const uint8_t *vh = rf__kv_at(s, 1, l, p) + 2 * g * hd;
+            pe = RF__MIN(pos + 1, (p / RF_KV_PAGE + 1) * RF_KV_PAGE);
+            for (j = 0; j < group; j++)
+                c->k.pv_f16(out + j * hd, scratch + j * c->n_ctx + p, vh, s->kv_row_bytes, pe - p, hd);
+        }
+        return;
+    }
     for (p = t0; p <= pos; p++) {
         const float *kh = rf__kv_head(c, s, 0, l, p, g, row);
         for (j = 0; j < group; j++) scratch[j * c->n_ctx + p] = (float)c->k.dot_f32(q + j * hd, kh, hd) * m->attn_scale;
@@ -351,19 +464,13 @@ static void rf__attn_task(void *arg, int ith, int nth) {
 static void rf__attn_out(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
-    const int64_t d = m->n_embd;
-    int64_t t;
     rf__attn_job j;
     j.c = c;
     j.b = b;
     j.l = l;
     rf__pool_run(c->pool, rf__attn_task, &j);
     rf__matmul(c, &L->wo, c->xb2, c->ld_xb, b->n, c->xb, c->ld_xb, 0);
-    for (t = 0; t < b->n; t++) {
-        float *o = c->xb + t * c->ld_xb;
-        if (L->post_attn_norm) rf__rmsnorm(o, o, L->post_attn_norm, d, m->rms_eps);
-        rf__add(c->x + t * d, o, d);
-    }
+    rf__residual_rows(c, b->n, L->post_attn_norm);
 }
 
 /* x = x + [post-norm] Wdown (act(Wgate h) * Wup h), h = rmsnorm(x); MoE: a weighted sum over the
@@ -373,7 +480,7 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
     const rf__layer *L = &m->layers[l];
     const int64_t d = m->n_embd, ff = m->n_ff;
     int64_t t;
-    for (t = 0; t < n; t++) rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * d, L->ffn_norm, d, m->rms_eps);
+    rf__norm_rows(c, n, L->ffn_norm);
     if (m->n_expert > 0) {
         for (t = 0; t < n; t++) {
             float *h = c->xb + t * c->ld_xb, *o = c->xb2 + t * c->ld_xb;
@@ -381,21 +488,24 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
             memcpy(h, o, sizeof(float) * (size_t)d);
         }
     } else {
+        rf__glu_job gj;
+        gj.c = c;
+        gj.n = n;
         if (L->w_gate.data) {
             rf__matmul(c, &L->w_gate, c->xb, c->ld_xb, n, c->hb, c->ld_hb, 0);
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 1);
-            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb);
+            gj.fused = 0, gj.g_off = 0, gj.u_off = 0;
         } else { /* fused: gate rows first, then up rows */
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 0);
-            for (t = 0; t < n; t++) rf__glu(m, c->hb + t * c->ld_hb, c->hb2 + t * c->ld_hb, c->hb2 + t * c->ld_hb + ff);
+            gj.fused = 1, gj.g_off = 0, gj.u_off = ff;
         }
+        if (n > 1)
+            rf__pool_run(c->pool, rf__glu_task, &gj);
+        else
+            rf__glu_task(&gj, 0, 1);
         rf__matmul(c, &L->w_down, c->hb, c->ld_hb, n, c->xb, c->ld_xb, 0);
     }
-    for (t = 0; t < n; t++) {
-        float *o = c->xb + t * c->ld_xb;
-        if (L->post_ffn_norm) rf__rmsnorm(o, o, L->post_ffn_norm, d, m->rms_eps);
-        rf__add(c->x + t * d, o, d);
-    }
+    rf__residual_rows(c, n, L->post_ffn_norm);
 }
 
 /* The logits after the rows that want them, into their contexts: one row is a matvec; more

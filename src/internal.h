@@ -23,6 +23,7 @@
 #endif
 #ifndef RF_NO_THREADS
 #include <pthread.h>
+#include <sched.h>
 #endif
 
 #ifndef RF_MALLOC

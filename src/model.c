@@ -59,6 +59,7 @@ struct rf_model {
     rf__layer *layers;
     uint64_t max_act_bytes; /* largest quantized activation any matvec needs */
     int64_t max_rows;       /* longest output of any matvec */
+    int64_t max_cols;       /* longest input of any matvec (the GEMM's panels are sized by it) */
     struct rf__hip_model *gpu; /* the weights on the GPU (hip.c), or NULL */
     rf_gpu_plan plan;          /* where sched.c put the layers */
 };
@@ -116,6 +117,7 @@ static rf_status rf__load_mat3(rf_model *m, const char *name, int64_t ne0, int64
     out->row_bytes = t->size / (uint64_t)(ne1 * ne2);
     if (rf__act_bytes(out) > m->max_act_bytes) m->max_act_bytes = rf__act_bytes(out);
     if (ne1 > m->max_rows) m->max_rows = ne1;
+    if (ne0 > m->max_cols) m->max_cols = ne0;
     return RF_OK;
 }
 

@@ -36,12 +36,60 @@ static const void *rf__prepare_acts(const rf__kernels *k, const rf__mat *w, cons
     return qbuf;
 }
 
+/* Scratch of the packed GEMM, owned by a context (NULL: no GEMM). For matrices of up to max_k
+   columns: a panel per thread (8 rows of codes, then the s and o floats of each group), the side
+   terms of a batch's tokens, and where each group's codes start in an activation row. */
+typedef struct rf__gemm_scratch {
+    int64_t max_k;
+    uint64_t panel_bytes;
+    uint8_t *panels;      /* [n_threads][panel_bytes] */
+    rf__gemm_side *side;  /* [RF__MAX_TOKENS][max_k / 16] */
+    int32_t *goff;        /* [max_k / 16] */
+    int64_t max_tokens;
+} rf__gemm_scratch;
+
+#define RF__GEMM_MIN_TOKENS 4    /* fewer tokens: the dot / dot4 path (packing a panel costs ~a token) */
+#define RF__GEMM_MAX_TOKENS 128  /* tokens one GEMM call takes (a forward pass's batch fits) */
+
+static void rf__gemm_scratch_free(rf__gemm_scratch *g) {
+    if (!g) return;
+    RF_FREE(g->panels);
+    RF_FREE(g->side);
+    RF_FREE(g->goff);
+    RF_FREE(g);
+}
+
+/* NULL when out of memory */
+static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int64_t max_tokens) {
+    rf__gemm_scratch *g = RF__NEWZ(rf__gemm_scratch, 1);
+    int64_t ng = (max_k + 15) / 16;
+    if (!g) return NULL;
+    g->max_k = max_k;
+    g->max_tokens = max_tokens;
+    g->panel_bytes = (uint64_t)(RF__GEMM_ROWS * max_k) + (uint64_t)(2 * RF__GEMM_ROWS * ng) * sizeof(float);
+    g->panels = (uint8_t *)RF_MALLOC(g->panel_bytes * (uint64_t)n_threads);
+    g->side = RF__NEW(rf__gemm_side, max_tokens * ng);
+    g->goff = RF__NEW(int32_t, ng);
+    if (!g->panels || !g->side || !g->goff) {
+        rf__gemm_scratch_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 /* Y = X W^T over a batch: y[t][r] = dot(row r of w, activation t). Each thread takes a slice of
-   the rows. Within it, RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048: they stay in L1/L2)
-   meet every activation, four tokens at a time (dot4 unpacks a weight block once for four);
-   so weights come from memory once per batch instead of once per token -- what turns prompt
-   processing from memory bound into compute bound. */
+   the rows. Three ways, best first:
+   - packed GEMM (>= RF__GEMM_MIN_TOKENS tokens, a type with a gemm kernel): a thread decodes 16
+     rows at a time into a panel (32 KB of codes at n_embd 2048: it stays in L1/L2) and runs every
+     token of the batch past it, 8 at a time;
+   - gemv (one token): several rows per pass over the activation;
+   - otherwise RF__ROW_BLOCK rows (~40 KB of Q4_0 at n_embd 2048) meet every activation, four
+     tokens at a time (dot4 unpacks a weight block once for four).
+   In each the weights come from memory once per batch instead of once per token -- what turns
+   prompt processing from memory bound into compute bound. */
 #define RF__ROW_BLOCK 32
+
+#define RF__MATMUL_THREADS 64 /* more threads: fixed slices, no stealing */
 
 typedef struct rf__matmul_job {
     const rf__kernels *k;
@@ -50,12 +98,16 @@ typedef struct rf__matmul_job {
     uint64_t a_stride;
     int64_t n, ldy;
     float *y;
+    rf__gemm_scratch *g;
+    int64_t chunk;                     /* rows per chunk (rf__matmul_task) */
+    const rf__gemv_side *gside;        /* the gemv's activation terms, or NULL */
+    int64_t cursor[RF__MATMUL_THREADS]; /* thread i's next chunk (atomic); its own end is the next one's start */
+    const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
 
-static void rf__matmul_task(void *arg, int ith, int nth) {
-    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+/* rows [r0, r1) x every token, through dot / dot4 */
+static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
     const rf__mat *w = j->w;
-    const int64_t r0 = w->ne1 * ith / nth, r1 = w->ne1 * (ith + 1) / nth;
     const rf__dot_fn dot = j->k->dot[w->type];
     int64_t rb, r, t;
     for (rb = r0; rb < r1; rb += RF__ROW_BLOCK) {
@@ -77,10 +129,92 @@ static void rf__matmul_task(void *arg, int ith, int nth) {
     }
 }
 
+/* Rows a thread computes: chunks of ~32 KB (whole groups of 4 rows for the gemv). */
+static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
+    const rf__mat *w = j->w;
+    const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
+    const int64_t r0 = c * j->chunk, r1 = RF__MIN(r0 + j->chunk, w->ne1);
+    if (gemv)
+        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0, j->gside);
+    else
+        rf__matmul_rows(j, r0, r1);
+}
+
+/* Each thread owns a contiguous slice of chunks and walks it in order (one long stream for the
+   hardware prefetcher); a thread done with its own takes the rest of the others' slices chunk by
+   chunk. The threads of a memory-bound decode do not finish together: with fixed slices ~7% of a
+   1B Q4_K decode was spent spinning for the slower one (perf). Handing out chunks round-robin
+   instead halved the speed of the one-row kernels (short streams). Without atomics
+   (RF__POOL_SPIN 0) or with many threads: fixed slices. */
+static void rf__matmul_task(void *arg, int ith, int nth) {
+    rf__matmul_job *j = (rf__matmul_job *)arg;
+    const int64_t nc = (j->w->ne1 + j->chunk - 1) / j->chunk;
+#if RF__POOL_SPIN
+    if (nth <= RF__MATMUL_THREADS) {
+        int o;
+        for (o = 0; o < nth; o++) {
+            const int v = (ith + o) % nth;
+            const int64_t end = nc * (v + 1) / nth;
+            for (;;) {
+                int64_t c = RF__FETCH_ADD(&j->cursor[v], 1);
+                if (c >= end) break;
+                rf__matmul_chunk(j, c);
+            }
+        }
+        return;
+    }
+#endif
+    {
+        int64_t c;
+        for (c = nc * ith / nth; c < nc * (ith + 1) / nth; c++) rf__matmul_chunk(j, c);
+    }
+}
+
+static void rf__gemm_task(void *arg, int ith, int nth) {
+    const rf__matmul_job *j = (const rf__matmul_job *)arg;
+    const rf__mat *w = j->w;
+    const rf__gemm_kernel *gk = &j->k->gemm[w->type];
+    const int64_t R = RF__GEMM_ROWS, np = w->ne1 / R, p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
+    const int64_t ng = w->ne0 / gk->group;
+    uint8_t *codes = j->g->panels + (uint64_t)ith * j->g->panel_bytes;
+    float *s = (float *)(void *)(codes + R * w->ne0), *o = s + R * ng;
+    const float *om = gk->has_min ? o : NULL;
+    int64_t p, t;
+    for (p = p0; p < p1; p++) {
+        float *y = j->y + R * p;
+        gk->pack(w->data + (uint64_t)(R * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
+        for (t = 0; t + 8 <= j->n; t += 8)
+            gk->tile[0](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
+        for (; t + 4 <= j->n; t += 4)
+            gk->tile[1](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
+        for (; t < j->n; t++)
+            gk->tile[2](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
+    }
+    if (ith == nth - 1 && R * np < w->ne1) rf__matmul_rows(j, R * np, w->ne1); /* rows past the last panel */
+}
+
+/* The GEMM's per-token side terms and group offsets (the activation rows are q8_0 or q8_K). */
+static void rf__gemm_prepare(rf__matmul_job *j) {
+    const rf__gemm_kernel *gk = &j->k->gemm[j->w->type];
+    const int64_t ng = j->w->ne0 / gk->group;
+    const int q8k = rf_type_get((uint32_t)j->w->type)->vec_dot_type == RF_TYPE_Q8_K;
+    const int64_t be = q8k ? 256 : 32, bb = q8k ? 292 : 34, co = q8k ? 4 : 2;
+    int64_t g, t;
+    for (g = 0; g < ng; g++) {
+        int64_t e = g * gk->group;
+        j->g->goff[g] = (int32_t)(e / be * bb + co + e % be);
+    }
+    for (t = 0; t < j->n; t++) {
+        j->at[t] = j->a + (uint64_t)t * j->a_stride;
+        gk->side(j->at[t], j->w->ne0, gk->group, gk->zero, j->g->side + t * ng);
+    }
+}
+
 /* y[t] = W x[t] for n rows of x (row stride ldx floats) into rows of y (stride ldy). `acts` are
-   the rows as rf__prepare_acts made them for w (so one quantization serves q, k and v). */
+   the rows as rf__prepare_acts made them for w (so one quantization serves q, k and v). g: the
+   context's GEMM scratch, or NULL. */
 static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const void *acts,
-                                uint64_t a_stride, int64_t n, float *y, int64_t ldy) {
+                                uint64_t a_stride, int64_t n, float *y, int64_t ldy, rf__gemm_scratch *g) {
     rf__matmul_job j;
     j.k = k;
     j.w = w;
@@ -89,6 +223,27 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
     j.n = n;
     j.y = y;
     j.ldy = ldy;
+    j.g = g;
+    j.chunk = RF__MIN(RF__MAX((int64_t)(32768 / (w->row_bytes ? w->row_bytes : 1)), 4), 256) & ~(int64_t)3;
+    {
+        int i, nth = pool->n;
+        const int64_t nc = (w->ne1 + j.chunk - 1) / j.chunk;
+        for (i = 0; i < nth && i < RF__MATMUL_THREADS; i++) j.cursor[i] = nc * i / nth;
+    }
+    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
+        w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS) {
+        rf__gemm_prepare(&j);
+        rf__pool_run(pool, rf__gemm_task, &j);
+        return;
+    }
+    if (n == 1 && k->gemv[w->type] && k->gemv_side) {
+        rf__gemv_side gs; /* ~8 KB */
+        k->gemv_side(acts, w->ne0, &gs);
+        j.gside = &gs;
+        rf__pool_run(pool, rf__matmul_task, &j);
+        return;
+    }
+    j.gside = NULL;
     rf__pool_run(pool, rf__matmul_task, &j);
 }
 
@@ -96,7 +251,7 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
 static void rf__matvec(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, float *y, void *qbuf) {
     uint64_t stride;
     const void *a = rf__prepare_acts(k, w, x, w->ne0, 1, qbuf, &stride);
-    rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1);
+    rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1, NULL);
 }
 
 /* Row `row` of a matrix as floats (embedding lookup). */
@@ -115,12 +270,13 @@ static void rf__rmsnorm(float *out, const float *x, const float *w, int64_t n, f
     for (i = 0; i < n; i++) out[i] = x[i] * scale * (w ? w[i] : 1.0f);
 }
 
-/* Rotary position embedding on n_heads vectors of head_dim, the first n_rot dims of each.
+/* Rotary position embedding on n_heads vectors of head_dim at v and n_heads2 more at v2 (q and k
+   share one position: the angles are computed once), the first n_rot dims of each.
    Pair i rotates by pos * theta_i with theta_i = freq_scale * base^(-2i/n_rot) / factor_i, and
    (for YaRN) the rotation is scaled by mscale. Normal RoPE pairs (2i, 2i+1); NeoX pairs
    (i, i + n_rot/2). */
-static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, float base,
-                     float freq_scale, const float *freq_factors, float mscale, int neox) {
+static void rf__rope(float *v, int64_t n_heads, float *v2, int64_t n_heads2, int64_t head_dim, int64_t n_rot,
+                     int32_t pos, float base, float freq_scale, const float *freq_factors, float mscale, int neox) {
     int64_t h, i, half = n_rot / 2;
     for (i = 0; i < half; i++) {
         double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
@@ -128,8 +284,8 @@ static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot,
         if (freq_factors) theta /= freq_factors[i];
         c = (float)cos(theta) * mscale;
         s = (float)sin(theta) * mscale;
-        for (h = 0; h < n_heads; h++) {
-            float *p = v + h * head_dim;
+        for (h = 0; h < n_heads + n_heads2; h++) {
+            float *p = h < n_heads ? v + h * head_dim : v2 + (h - n_heads) * head_dim;
             int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
             float x0 = p[i0], x1 = p[i1];
             p[i0] = x0 * c - x1 * s;
@@ -138,26 +294,8 @@ static void rf__rope(float *v, int64_t n_heads, int64_t head_dim, int64_t n_rot,
     }
 }
 
-/* In-place softmax over n values (max subtracted first so exp never overflows). */
-static void rf__softmax(float *x, int64_t n) {
-    float mx = -INFINITY;
-    double sum = 0;
-    int64_t i;
-    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    for (i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
-}
-
-static float rf__silu(float x) { return x / (1.0f + expf(-x)); }
-
-/* GELU, tanh approximation (what Gemma's gelu_pytorch_tanh computes). */
-static float rf__gelu(float x) {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-}
+/* In-place softmax over n values: the scalar reference kernel (cpu.c). */
+static void rf__softmax(float *x, int64_t n) { rf__softmax_ref(x, n); }
 
 static void rf__add(float *y, const float *x, int64_t n) {
     int64_t i;

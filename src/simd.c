@@ -20,6 +20,19 @@ static unsigned rf__cpu_detect(void) {
     (RF__X86_AVX2_OK(f) && ((f) & (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI)) == \
                                (RF__CPU_AVX512F | RF__CPU_AVX512BW | RF__CPU_AVX512VL | RF__CPU_AVX512VNNI))
 
+static void rf__gemm_set(rf__kernels *k, rf_type t, int group, int zero, int has_min, rf__gemm_pack_fn pack,
+                         rf__gemm_side_fn side) {
+    rf__gemm_kernel *g = &k->gemm[t];
+    g->group = group;
+    g->zero = zero;
+    g->has_min = has_min;
+    g->pack = pack;
+    g->side = side;
+    g->tile[0] = group == 32 ? rf__gemm_tile8_g32_vnni : rf__gemm_tile8_g16_vnni;
+    g->tile[1] = group == 32 ? rf__gemm_tile4_g32_vnni : rf__gemm_tile4_g16_vnni;
+    g->tile[2] = group == 32 ? rf__gemm_tile1_g32_vnni : rf__gemm_tile1_g16_vnni;
+}
+
 static void rf__kernels_avx2(rf__kernels *k) {
     k->name = "avx2";
     k->dot[RF_TYPE_Q4_0] = rf__dot_q4_0_q8_0_avx2;
@@ -39,6 +52,12 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->quant[RF_TYPE_Q8_0] = rf__quant_q8_0_avx2;
     k->quant[RF_TYPE_Q8_K] = rf__quant_q8_K_avx2;
     k->dequant[RF_TYPE_F16] = rf__f16_to_f32_avx2;
+    k->axpy_f16 = rf__axpy_f16_avx2;
+    k->glu_silu = rf__glu_silu_avx2;
+    k->glu_gelu = rf__glu_gelu_avx2;
+    k->qk_f16 = rf__qk_f16_avx2;
+    k->pv_f16 = rf__pv_f16_avx2;
+    k->softmax = rf__softmax_avx2;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_avx2;
     k->dot4[RF_TYPE_Q4_K] = rf__dot4_q4_K_q8_K_avx2;
@@ -55,6 +74,17 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->dot[RF_TYPE_MXFP4] = rf__dot_mxfp4_q8_0_vnni;
     k->dot4[RF_TYPE_Q4_0] = rf__dot4_q4_0_q8_0_vnni;
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
+    k->dot[RF_TYPE_Q4_K] = rf__dot_q4_K_q8_K_vnni;
+    k->dot[RF_TYPE_Q6_K] = rf__dot_q6_K_q8_K_vnni;
+    k->gemv_side = rf__gemv_side_q8_0_vnni;
+    k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q5_0] = rf__gemv_q5_0_q8_0_vnni;
+    rf__gemm_set(k, RF_TYPE_Q4_0, 32, 8, 0, rf__pack_q4_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q8_0, 32, 128, 0, rf__pack_q8_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q5_0, 32, 16, 0, rf__pack_q5_0_vnni, rf__gemm_side_q8_0_vnni);
+    rf__gemm_set(k, RF_TYPE_Q4_K, 32, 0, 1, rf__pack_q4_K_vnni, rf__gemm_side_q8_K_vnni);
+    rf__gemm_set(k, RF_TYPE_Q6_K, 16, 32, 0, rf__pack_q6_K_vnni, rf__gemm_side_q8_K_vnni);
 }
 #endif
 

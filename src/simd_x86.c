@@ -292,6 +292,117 @@ static RF__AVX2 double rf__dot_q6_K_q8_K_avx2(const void *w, const void *a, int6
     return rf__x86_hsum(acc);
 }
 
+/* VNNI versions: the 6-bit scales and mins of a q4_K block decoded with a few 32-bit operations
+   (bytes 0..7 of the result: scales 0..7; bytes 8..15: mins; the layout rf__get_scale_min_k4
+   reads), the int16 pair sums of maddubs scaled and added by one vpdpwssd, and the minimum /
+   offset terms from the q8_K block sums with one madd: no scalar loop per sub-block. */
+static RF__VNNI inline __m128i rf__x86_q4k_scales(const uint8_t *s12) {
+    uint32_t u[4], aux;
+    memcpy(u, s12, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    aux = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = aux;
+    u[0] &= 0x3f3f3f3fu;
+    return _mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]);
+}
+
+/* q4_K with zmm: one register holds two 64-element chunks (qs[0..64) or qs[64..128)): the low
+   nibbles are sub-blocks 2c and 2c + 2, the high ones 2c + 1 and 2c + 3, against the matching
+   32-byte activation halves; the scale words reach their 256-bit halves by one shuffle. Single
+   thread, 64K rows of 2048: 28 GB/s with 256-bit registers, ~29-35 with these (one run each,
+   shared machine). g++ warns inside its own 512-bit intrinsics (see simd_x86_mm.c): silenced here. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+static RF__VNNI double rf__dot_q4_K_q8_K_vnni(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m128i dup = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    /* scale word k in the low 256 bits, k + 2 in the high (sub-blocks k and k + 2) */
+#define RF__X86_W2(k) (((2 * (k) + 1) << 8 | 2 * (k)) * 0x10001)
+#define RF__X86_W2H(k) (((2 * (k) + 5) << 8 | (2 * (k) + 4)) * 0x10001)
+#define RF__X86_SC2(k)                                                                                             \
+    _mm512_shuffle_epi8(scz, _mm512_setr_epi32(RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2(k), \
+                                               RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2(k), RF__X86_W2H(k), RF__X86_W2H(k), \
+                                               RF__X86_W2H(k), RF__X86_W2H(k), RF__X86_W2H(k), RF__X86_W2H(k), RF__X86_W2H(k), \
+                                               RF__X86_W2H(k)))
+#define RF__X86_Y2(o0, o1) \
+    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(y + (o0)))), _mm256_loadu_si256((const __m256i *)(y + (o1))), 1)
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 144, y += 292) {
+        const __m128i scm = rf__x86_q4k_scales(x + 4);
+        const __m512i scz = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(scm)); /* scales 0..7 as words, every lane */
+        const __m256i mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup)),
+                                               _mm256_loadu_si256((const __m256i *)(y + 260)));
+        const __m512i q0 = _mm512_loadu_si512((const void *)(x + 16)), q1 = _mm512_loadu_si512((const void *)(x + 80));
+        __m512i s0, s1;
+        __m256i sumi;
+        /* chunk c's low nibbles: sub-block 2c (activation y + 4 + 64c), high: 2c + 1 (y + 36 + 64c) */
+        s0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(q0, m4), RF__X86_Y2(4, 68)), RF__X86_SC2(0));
+        s1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), RF__X86_Y2(36, 100)),
+                                 RF__X86_SC2(1));
+        s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(_mm512_and_si512(q1, m4), RF__X86_Y2(132, 196)), RF__X86_SC2(4));
+        s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), RF__X86_Y2(164, 228)), RF__X86_SC2(5));
+        s0 = _mm512_add_epi32(s0, s1);
+        sumi = _mm256_add_epi32(_mm512_castsi512_si256(s0), _mm512_extracti64x4_epi64(s0, 1));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x)), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x + 2)), _mm256_cvtepi32_ps(mins), accm);
+    }
+#undef RF__X86_SC2
+#undef RF__X86_W2
+#undef RF__X86_W2H
+#undef RF__X86_Y2
+    return rf__x86_hsum(acc) - rf__x86_hsum(accm);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/* q6_K chunk k (< 4) of half h: elements 128h + 32k.. (groups 8h + 2k and 8h + 2k + 1); sch holds
+   scales 8h..8h+7 in both lanes, the shuffle takes word 2k into the low lane, 2k + 1 into the high */
+#define RF__X86_Q6K_CHUNK(k)                                                                                     \
+    do {                                                                                                       \
+        const __m256i lb = (k) & 1 ? l1 : l0;                                                                  \
+        const __m256i lo = _mm256_and_si256((k) < 2 ? lb : _mm256_srli_epi16(lb, 4), m4);                      \
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * (k)), m2);                               \
+        const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));                                       \
+        const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(y + 4 + 128 * h + 32 * (k)))); \
+        const short wlo = (short)(((4 * (k) + 1) << 8) | (4 * (k))), whi = (short)(((4 * (k) + 3) << 8) | (4 * (k) + 2)); \
+        sum[(k) & 1] = _mm256_dpwssd_epi32(sum[(k) & 1], p, _mm256_shuffle_epi8(sch, _mm256_setr_epi16(wlo, wlo, wlo, wlo, wlo, wlo, wlo, wlo, \
+                                                                                       whi, whi, whi, whi, whi, whi, whi, whi))); \
+    } while (0)
+
+/* q6_K: sum over groups of sc * sum (c - 32) a = sum sc * sum c a - 32 * sum sc * bsum */
+static RF__VNNI double rf__dot_q6_K_q8_K_vnni(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i;
+    for (i = 0; i < n / 256; i++, x += 210, y += 292) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 192)));
+        const __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(y + 260)));
+        __m256i sum[2], sumi;
+        int h;
+        sum[0] = sum[1] = _mm256_setzero_si256();
+        for (h = 0; h < 2; h++) {
+            const __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+            RF__X86_Q6K_CHUNK(0);
+            RF__X86_Q6K_CHUNK(1);
+            RF__X86_Q6K_CHUNK(2);
+            RF__X86_Q6K_CHUNK(3);
+        }
+        sumi = _mm256_sub_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_slli_epi32(off, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(rf__x86_f32(y) * rf__x86_h2f(x + 208)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return rf__x86_hsum(acc);
+}
+
 /* Four activations per q4_K row: scales, mins and nibbles decoded once. */
 static RF__AVX2 void rf__dot4_q4_K_q8_K_avx2(const void *w, const void *a, uint64_t as, int64_t n, float out[4]) {
     const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
@@ -413,6 +524,68 @@ static RF__AVX2 double rf__dot_f32_f32_avx2(const void *w, const void *a, int64_
     }
     for (; i < n; i++) tail += rf__x86_f32((const uint8_t *)(x + i)) * rf__x86_f32((const uint8_t *)(y + i));
     return rf__x86_hsum(_mm256_add_ps(s0, s1)) + tail;
+}
+
+static RF__AVX2 void rf__axpy_f16_avx2(float a, const void *x, float *y, int64_t n) {
+    const uint8_t *h = (const uint8_t *)x;
+    const __m256 av = _mm256_set1_ps(a);
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 2 * i))), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * rf__x86_h2f(h + 2 * i);
+}
+
+/* e^x for 8 floats: x = n ln2 + r (|r| <= ln2 / 2, ln2 split in two for an exact product), e^r
+   by Cephes' degree-5 polynomial (relative error ~1.5e-7 on [-87, 88]), 2^n into the exponent.
+   Inputs are clamped to [-87.3, 88.7]: +inf past that end, 2^-126-ish (not 0) below. NaN -> NaN. */
+static RF__AVX2 inline __m256 rf__x86_exp8(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.7f), lo = _mm256_set1_ps(-87.3f);
+    const __m256 big = _mm256_cmp_ps(x, hi, _CMP_GT_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q), x0 = x;
+    __m256 n, r, p;
+    __m256i e;
+    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo); /* a NaN becomes hi here; put back at the end */
+    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* n in [-126, 128]: 2^n as (n + 127) << 23, split in two factors so n = 128 does not overflow */
+    e = _mm256_cvtps_epi32(n);
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_srai_epi32(e, 1), _mm256_set1_epi32(127)), 23)));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(e, _mm256_srai_epi32(e, 1)), _mm256_set1_epi32(127)), 23)));
+    return _mm256_blendv_ps(_mm256_blendv_ps(p, _mm256_set1_ps(INFINITY), big), x0, nan);
+}
+
+/* silu(g) * u = g u / (1 + e^-g) */
+static RF__AVX2 void rf__glu_silu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), rf__x86_exp8(_mm256_sub_ps(_mm256_setzero_ps(), g)));
+        _mm256_storeu_ps(out + i, _mm256_div_ps(_mm256_mul_ps(g, _mm256_loadu_ps(up + i)), d));
+    }
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+/* gelu(g) * u with tanh(v) = 1 - 2 / (1 + e^2v): 0.5 g (1 + tanh v) = g - g / (1 + e^2v) */
+static RF__AVX2 void rf__glu_gelu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    const __m256 k = _mm256_set1_ps(2.0f * 0.7978845608028654f), c = _mm256_set1_ps(0.044715f), one = _mm256_set1_ps(1.0f);
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 v2 = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c, g), _mm256_mul_ps(g, g), g));
+        __m256 gl = _mm256_sub_ps(g, _mm256_div_ps(g, _mm256_add_ps(one, rf__x86_exp8(v2))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(gl, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) {
+        const float x = gate[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))) * up[i];
+    }
 }
 
 static RF__AVX2 void rf__f16_to_f32_avx2(const void *src, float *dst, int64_t n) {

@@ -7,10 +7,13 @@
    different steps. Both sides are fed the same tokens (the alone side's greedy picks).
 
    Tolerance: with the scalar kernels a batch row runs exactly the dot products a lone decode runs
-   (bit-identical logits expected). The SIMD kernels' dot4 (ops.c: four activations per weight
-   block) sums in another order than the one-activation dot, so logits may differ by float
-   summation noise: |diff| <= 1e-3 * (1 + max |logit|); the greedy token must then agree wherever
-   the lone run's top two logits are further apart than that.
+   (bit-identical logits expected). With SIMD a lone decode takes the multi-row gemv and a batch
+   the packed GEMM (4+ rows) or dot4, each summing in its own float order, so logits may differ by
+   float summation noise: |diff| <= 2e-3 * (1 + max |logit|); the greedy token must then agree
+   wherever the lone run's top two logits are further apart than that. Why 2e-3: a last-bit
+   difference now and then moves one q8 activation code by a step, which the synthetic gemma3
+   amplifies -- measured 0.053 at max |logit| 34 (1.5e-3 relative) where the gemv and the GEMM
+   each match the reference dot to ~1e-6 on every matrix of that model.
 
    Models: a synthetic llama (f32 and q4_0: SIMD dot4), a synthetic gemma3 (sliding window 512:
    too wide to bind here, the HF fixtures below bind it), stories260K when ../shared is there, and
@@ -96,7 +99,7 @@ static void compare(const char *path, const char *kernels, int exact) {
                 mx = fmaxf(mx, fabsf(la[t]));
             }
             worst = fmax(worst, diff);
-            bound = 1e-3 * (1.0 + mx);
+            bound = 2e-3 * (1.0 + mx);
             CHECKF(exact ? diff == 0 : diff <= bound, "%s seq %d step %d: logits differ by %g (bound %g)", path, i, step, diff,
                    exact ? 0.0 : bound);
             if (margin > 2 * bound) {

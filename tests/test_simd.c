@@ -11,6 +11,7 @@
 #define ROCMFORGE_IMPLEMENTATION
 #include "rocmforge.h"
 #include "rf_test.h"
+#include <unistd.h>
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float frand(void) { /* uniform in [-1, 1) */
@@ -85,6 +86,117 @@ static void check_dots(const char *path) {
     }
 }
 
+/* A random matrix of nr rows of type t (row stride: the packed row, so rows follow each other
+   at any byte offset, as in a GGUF file) at w + 1, and nt activation rows of its vec_dot_type at
+   a + 1 (stride *ab). Returns the row bytes. */
+static uint64_t random_matrix(rf_type t, int64_t nr, int64_t n, int64_t nt, uint8_t **w, uint8_t **a, uint64_t *ab) {
+    rf_type at = rf_type_get((uint32_t)t)->vec_dot_type;
+    uint64_t rb;
+    float *x = (float *)malloc(sizeof(float) * (size_t)n);
+    int64_t r, i;
+    rf_type_row_bytes(t, n, &rb);
+    rf_type_row_bytes(at, n, ab);
+    *w = (uint8_t *)malloc(rb * (uint64_t)nr + 1);
+    *a = (uint8_t *)malloc(*ab * (uint64_t)nt + 1);
+    for (r = 0; r < nr; r++) {
+        for (i = 0; i < n; i++) x[i] = frand() * (i % 7 == 0 ? 4.0f : 1.0f);
+        rf_quantize(t, x, *w + 1 + rb * (uint64_t)r, n);
+    }
+    for (r = 0; r < nt; r++) {
+        for (i = 0; i < n; i++) x[i] = frand() * (i % 5 == 0 ? 3.0f : 1.0f);
+        rf_quantize(at, x, *a + 1 + *ab * (uint64_t)r, n);
+    }
+    free(x);
+    return rb;
+}
+
+/* The multi-row gemv (decode) against the reference dot of every row: row counts that leave a
+   tail of 1..3 rows after the groups of four, lengths of 1..61 blocks. Tolerance as for dot. */
+static void check_gemv(const char *path) {
+    rf__kernels k, ref;
+    size_t ti;
+    int nbs[] = {1, 3, 8, 61}, nrs[] = {1, 4, 7, 13}, ni, ri, tested = 0;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        rf_type t = types[ti];
+        if (!k.gemv[t]) continue;
+        for (ni = 0; ni < 4; ni++)
+            for (ri = 0; ri < 4; ri++) {
+                int64_t n = rf_type_get((uint32_t)t)->block_size * nbs[ni], nr = nrs[ri], r;
+                uint64_t ab, rb;
+                uint8_t *w, *a;
+                float y[13];
+                rf__gemv_side gs;
+                rb = random_matrix(t, nr, n, 1, &w, &a, &ab);
+                k.gemv_side(a + 1, n, &gs);
+                k.gemv[t](w + 1, rb, nr, a + 1, n, y, &gs);
+                for (r = 0; r < nr; r++) {
+                    double e = ref.dot[t](w + 1 + rb * (uint64_t)r, a + 1, n);
+                    double tol = 1e-5 * abs_dot(t, w + 1 + rb * (uint64_t)r, a + 1, n) + 1e-30;
+                    CHECKF(fabs(e - y[r]) <= tol, "%s %s gemv n=%lld rows=%lld row %lld: %.9g ref %.9g", path,
+                           rf_type_name(t), (long long)n, (long long)nr, (long long)r, y[r], e);
+                }
+                tested++;
+                free(w);
+                free(a);
+            }
+    }
+    if (!tested) SKIP("the %s path has no gemv kernel", path);
+}
+
+/* The packed GEMM through the matmul driver (ops.c), against the reference dot of every (row,
+   token): row counts with and without a tail past the 16-row panels, token counts that use the
+   8-, 4- and 1-token tiles, two threads. Tolerance 1e-5 of sum |w_i a_i| as for dot: the group
+   sums are exact integers (the code offset is folded in before the one conversion to float), so
+   only the scaling and the float sum over <= 61 * 16 groups round. */
+static void check_gemm(const char *path) {
+    rf__kernels k, ref;
+    rf__pool *pool = NULL;
+    rf__gemm_scratch *g;
+    size_t ti;
+    int nbs[] = {1, 2, 61}, nrs[] = {16, 37}, nts[] = {4, 5, 8, 13, 64}, ni, ri, tj, tested = 0;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    REQUIRE(rf__pool_new(2, &pool) == RF_OK);
+    REQUIRE((g = rf__gemm_scratch_new(61 * 256, pool->n, 64)) != NULL);
+    for (ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        rf_type t = types[ti];
+        if (!k.gemm[t].pack) continue;
+        for (ni = 0; ni < 3; ni++)
+            for (ri = 0; ri < 2; ri++)
+                for (tj = 0; tj < 5; tj++) {
+                    int64_t n = rf_type_get((uint32_t)t)->block_size * nbs[ni], nr = nrs[ri], nt = nts[tj], r, c;
+                    uint64_t ab, rb;
+                    uint8_t *w, *a;
+                    float *y = (float *)malloc(sizeof(float) * (size_t)(nt * (nr + 3)));
+                    rf__mat m;
+                    rb = random_matrix(t, nr, n, nt, &w, &a, &ab);
+                    m.data = w + 1;
+                    m.type = t;
+                    m.ne0 = n;
+                    m.ne1 = nr;
+                    m.row_bytes = rb;
+                    rf__matmul_prepared(pool, &k, &m, a + 1, ab, nt, y, nr + 3, g); /* ldy > rows: a strided output */
+                    for (c = 0; c < nt; c++)
+                        for (r = 0; r < nr; r++) {
+                            const uint8_t *wr = w + 1 + rb * (uint64_t)r, *ac = a + 1 + ab * (uint64_t)c;
+                            double e = ref.dot[t](wr, ac, n), tol = 1e-5 * abs_dot(t, wr, ac, n) + 1e-30;
+                            CHECKF(fabs(e - y[c * (nr + 3) + r]) <= tol, "%s %s gemm n=%lld rows=%lld tokens=%lld (%lld, %lld): %.9g ref %.9g",
+                                   path, rf_type_name(t), (long long)n, (long long)nr, (long long)nt, (long long)r,
+                                   (long long)c, y[c * (nr + 3) + r], e);
+                        }
+                    tested++;
+                    free(y);
+                    free(w);
+                    free(a);
+                }
+    }
+    rf__gemm_scratch_free(g);
+    rf__pool_free(pool);
+    if (!tested) SKIP("the %s path has no packed GEMM", path);
+}
+
 /* q8_0 / q8_K quantizers and f16 rows: the same bytes as the reference, also for zeros, huge
    values, infinities, NaN and exact halves (x = d * (k + 0.5)) */
 static void check_bit_exact(const char *path) {
@@ -138,14 +250,134 @@ static void check_dot_f32(const char *path) {
     }
 }
 
+/* y += a * x, x an f16 row (attention's V sum): lengths 0..200 with odd tails, unaligned rows.
+   The SIMD path rounds a * x + y once (fma), the reference twice: |diff| <= 2^-23 (|y| + |a x|). */
+static void check_axpy_f16(const char *path) {
+    rf__kernels k, ref;
+    uint16_t x[203];
+    float y0[203], y1[203], a = 0.37f;
+    int n, i;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (n = 0; n <= 200; n += 7) {
+        for (i = 0; i < 203; i++) x[i] = rf_fp32_to_fp16(frand() * 5), y0[i] = y1[i] = frand();
+        ref.axpy_f16(a, x + 1, y0 + 2, n);
+        k.axpy_f16(a, x + 1, y1 + 2, n);
+        for (i = 0; i < 203; i++) {
+            double tol = 1.2e-7 * (fabs(y0[i]) + fabs(a * rf_fp16_to_fp32(x[i > 0 ? i - 1 : 0])) + 1);
+            CHECKF(fabs(y0[i] - y1[i]) <= tol, "%s axpy_f16 n=%d i=%d: %.9g vs %.9g", path, n, i, y1[i], y0[i]);
+        }
+    }
+}
+
+/* SwiGLU / GeGLU against the reference (libm expf / tanhf): random gates over [-12, 12] (both
+   tails of the sigmoid and of tanh), odd lengths, out == gate in place. The SIMD exp is good to
+   ~2e-7 relative, and the tanh via 1 - 2 / (1 + e^2v) is off by ~1e-7 absolute near 0, so
+   |diff| <= 1e-6 * (|ref| + |gate * up|). Also: NaN in -> NaN out, huge gates -> no NaN. */
+static void check_glu(const char *path) {
+    rf__kernels k, ref;
+    float g[301], u[301], r[301], s[301], s2[301];
+    int n, i, which;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (which = 0; which < 2; which++) {
+        rf__glu_fn fk = which ? k.glu_gelu : k.glu_silu, fr = which ? ref.glu_gelu : ref.glu_silu;
+        for (n = 1; n <= 301; n += 25) {
+            for (i = 0; i < n; i++) g[i] = frand() * 12, u[i] = frand() * 2;
+            if (n > 20) g[3] = 1e30f, g[4] = -1e30f, g[5] = 0, g[6] = 1e-30f;
+            fr(r, g, u, n);
+            fk(s, g, u, n);
+            memcpy(s2, g, sizeof(float) * (size_t)n);
+            fk(s2, s2, u, n); /* in place */
+            for (i = 0; i < n; i++) {
+                double tol = 1e-6 * (fabs(r[i]) + fabs((double)g[i] * u[i]));
+                CHECKF(fabs((double)r[i] - s[i]) <= tol && s[i] == s2[i], "%s %s n=%d i=%d g=%g: %.9g vs %.9g", path,
+                       which ? "gelu" : "silu", n, i, g[i], s[i], r[i]);
+            }
+        }
+        g[0] = NAN;
+        for (i = 1; i < 9; i++) g[i] = 1.0f, u[i] = 1.0f;
+        u[0] = 1.0f;
+        fk(s, g, u, 9);
+        CHECKF(s[0] != s[0], "%s %s: NaN gate gave %g", path, which ? "gelu" : "silu", s[0]);
+    }
+}
+
+/* Attention over a run of f16 rows (stride: a KV page's row, here 3 heads wide; odd row offsets
+   test unaligned rows): qk scores within 1e-6 * sum |q k| * scale of the reference (float vs
+   double sums), pv within (np + 2) 2^-24 (|out| + sum |a v|) (one rounding per step instead of two,
+   the running sums drifting at most that much), softmax within 1e-6 relative (the SIMD exp
+   ~2e-7, the float sum). Head sizes 64, 256 (the 64-wide register path) and 72, 13 (tails); 1..37
+   positions (the four-position steps and their tails). */
+static void check_attn(const char *path) {
+    rf__kernels k, ref;
+    const int hds[] = {64, 256, 72, 13}, nps[] = {1, 3, 4, 9, 37};
+    int hi, pi;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (hi = 0; hi < 4; hi++)
+        for (pi = 0; pi < 5; pi++) {
+            const int64_t hd = hds[hi], np = nps[pi];
+            const uint64_t stride = (uint64_t)(2 * 3 * hd + 2);
+            uint8_t *kv = (uint8_t *)malloc(stride * (uint64_t)np + 2);
+            float q[256], s0[40], s1[40], a[40], o0[256], o1[256], x0[40], x1[40];
+            int64_t p, i;
+            for (p = 0; p < np; p++)
+                for (i = 0; i < hd; i++) {
+                    uint16_t h = rf_fp32_to_fp16(frand() * 2);
+                    memcpy(kv + 1 + stride * (uint64_t)p + 2 * i, &h, 2);
+                }
+            for (i = 0; i < hd; i++) q[i] = frand(), o0[i] = o1[i] = frand();
+            ref.qk_f16(s0, q, kv + 1, stride, np, hd, 0.125f);
+            k.qk_f16(s1, q, kv + 1, stride, np, hd, 0.125f);
+            for (p = 0; p < np; p++) {
+                double mag = 0;
+                for (i = 0; i < hd; i++) {
+                    uint16_t h;
+                    memcpy(&h, kv + 1 + stride * (uint64_t)p + 2 * i, 2);
+                    mag += fabs((double)q[i] * rf_fp16_to_fp32(h)) * 0.125;
+                }
+                CHECKF(fabs(s0[p] - s1[p]) <= 1e-6 * mag + 1e-30, "%s qk hd=%lld np=%lld p=%lld: %.9g vs %.9g", path,
+                       (long long)hd, (long long)np, (long long)p, s1[p], s0[p]);
+                a[p] = frand() * frand();
+            }
+            ref.pv_f16(o0, a, kv + 1, stride, np, hd);
+            k.pv_f16(o1, a, kv + 1, stride, np, hd);
+            for (i = 0; i < hd; i++) {
+                double mag = fabs(o0[i]);
+                for (p = 0; p < np; p++) {
+                    uint16_t h;
+                    memcpy(&h, kv + 1 + stride * (uint64_t)p + 2 * i, 2);
+                    mag += fabs(a[p] * rf_fp16_to_fp32(h));
+                }
+                CHECKF(fabs(o0[i] - o1[i]) <= (double)(np + 2) * 6e-8 * mag, "%s pv hd=%lld np=%lld i=%lld: %.9g vs %.9g", path,
+                       (long long)hd, (long long)np, (long long)i, o1[i], o0[i]);
+            }
+            for (p = 0; p < np; p++) x0[p] = x1[p] = frand() * 20;
+            ref.softmax(x0, np);
+            k.softmax(x1, np);
+            for (p = 0; p < np; p++)
+                CHECKF(fabs(x0[p] - x1[p]) <= 1e-6 * x0[p] + 1e-30, "%s softmax n=%lld p=%lld: %.9g vs %.9g", path,
+                       (long long)np, (long long)p, x1[p], x0[p]);
+            free(kv);
+        }
+}
+
 static void avx2_dots(void) { check_dots("avx2"); }
 static void avx512_vnni_dots(void) { check_dots("avx512-vnni"); }
 static void neon_dots(void) { check_dots("neon"); }
 static void neon_dotprod_dots(void) { check_dots("neon-dotprod"); }
+static void avx2_gemv(void) { check_gemv("avx2"); }
+static void avx512_vnni_gemv(void) { check_gemv("avx512-vnni"); }
+static void avx2_gemm(void) { check_gemm("avx2"); }
+static void avx512_vnni_gemm(void) { check_gemm("avx512-vnni"); }
 static void avx2_quantizers_bit_exact(void) { check_bit_exact("avx2"); }
 static void avx512_vnni_quantizers_bit_exact(void) { check_bit_exact("avx512-vnni"); }
 static void neon_quantizers_bit_exact(void) { check_bit_exact("neon"); }
 static void avx2_dot_f32(void) { check_dot_f32("avx2"); }
+static void avx2_axpy_f16(void) { check_axpy_f16("avx2"); }
+static void avx2_glu(void) { check_glu("avx2"); }
+static void avx2_attention(void) { check_attn("avx2"); }
 static void neon_dot_f32(void) { check_dot_f32("neon"); }
 
 static void unknown_path_is_an_error(void) {
@@ -215,7 +447,7 @@ static void greedy_model(const char *path, int n, int long_prompt, float tie) {
     REQUIRE(rf_tokenize(rf_model_tokenizer(m), text, strlen(text), RF_TOK_ADD_SPECIAL, prompt, 128, &np) == RF_OK);
     np2 = (int)np;
     if (long_prompt)
-        while (np2 < 80) prompt[np2] = prompt[np2 % (int)np], np2++; /* more than one batch of 64 */
+        while (np2 < 140) prompt[np2] = prompt[np2 % (int)np], np2++; /* more than one batch of 128 */
     REQUIRE(greedy(m, "scalar", prompt, np2, 1, s1, n, gap)); /* the reference: token by token */
     REQUIRE(greedy(m, "scalar", prompt, np2, 0, a, n, NULL));  /* scalar, batched prefill */
     REQUIRE(greedy(m, NULL, prompt, np2, 0, b, n, NULL));      /* SIMD, batched prefill */
@@ -245,6 +477,69 @@ static void greedy_gemma3_270m_simd_equals_scalar(void) {
     greedy_model(p, 16, 0, 0.25f);
 }
 
+/* Logits after a 150-token prompt (k: a batch of 128 then 22 -- GEMM tiles of 8, 4 and 1 tokens;
+   ref: the scalar path token by token, double sums) */
+static int prompt_logits(rf_model *m, const char *k, int batched, float *out) {
+    rf_ctx_params cp;
+    rf_ctx *c;
+    int32_t pr[150];
+    int i;
+    memset(&cp, 0, sizeof cp);
+    cp.n_ctx = 256;
+    cp.n_threads = 2;
+    cp.cpu_kernels = k;
+    if (rf_ctx_new(m, &cp, &c) != RF_OK) return 0;
+    for (i = 0; i < 150; i++) pr[i] = 3 + (i * 37) % 400;
+    if (batched)
+        rf_ctx_decode(c, pr, 150);
+    else
+        for (i = 0; i < 150; i++) rf_ctx_decode(c, pr + i, 1);
+    memcpy(out, rf_ctx_logits(c), sizeof(float) * (size_t)rf_model_n_vocab(m));
+    rf_ctx_free(c);
+    return 1;
+}
+
+/* Random-weight llama models (rf synth) of the types the packed GEMM and the gemv serve, the
+   prompt through the GEMM (a batch of 128, then 22) and the gemv (the last row's logits): logits
+   within 0.1 of the scalar path's. Why not greedy tokens: random weights make near-ties and
+   amplify rounding -- the AVX2 dot path (no GEMM) already differs from the scalar one by up to
+   0.03 (q4_0), 0.04 (q8_0), 0.05 (q4_k_m) in logits of magnitude ~4 (measured); a wrong kernel
+   is off by O(1). dim 256 so Q4_K rows are whole super-blocks; q4_k_m adds Q6_K. */
+static void synth_logits(const char *type) {
+    rf_synth_params sp;
+    rf_model *m;
+    char p[256];
+    float *a, *b;
+    double md = 0;
+    int i, nv;
+    memset(&sp, 0, sizeof sp);
+    sp.type = type;
+    sp.dim = 256;
+    sp.n_layers = 2;
+    sp.n_heads = 4;
+    sp.n_kv_heads = 2;
+    sp.ctx = 512;
+    snprintf(p, sizeof p, "/tmp/rf_test_simd_%s_%d.gguf", type, (int)getpid());
+    REQUIRE(rf_synth_write(&sp, p) == RF_OK);
+    REQUIRE(rf_model_load(p, NULL, &m) == RF_OK);
+    remove(p);
+    nv = rf_model_n_vocab(m);
+    a = (float *)malloc(sizeof(float) * (size_t)nv);
+    b = (float *)malloc(sizeof(float) * (size_t)nv);
+    if (prompt_logits(m, "scalar", 0, a) && prompt_logits(m, NULL, 1, b)) {
+        for (i = 0; i < nv; i++) md = fabs(a[i] - b[i]) > md ? fabs(a[i] - b[i]) : md;
+        CHECKF(md <= 0.1, "%s: max |logit - scalar logit| = %g", type, md);
+    } else {
+        CHECKF(0, "%s: rf_ctx_new: %s", type, rf_last_error());
+    }
+    free(a);
+    free(b);
+    rf_model_free(m);
+}
+static void synth_q4_0_logits_simd_near_scalar(void) { synth_logits("q4_0"); }
+static void synth_q8_0_logits_simd_near_scalar(void) { synth_logits("q8_0"); }
+static void synth_q4_k_m_logits_simd_near_scalar(void) { synth_logits("q4_k_m"); }
+
 int main(void) {
     RUN(unknown_path_is_an_error);
     RUN(describe_names_the_kernels);
@@ -252,12 +547,22 @@ int main(void) {
     RUN(avx512_vnni_dots);
     RUN(neon_dots);
     RUN(neon_dotprod_dots);
+    RUN(avx2_gemv);
+    RUN(avx512_vnni_gemv);
+    RUN(avx2_gemm);
+    RUN(avx512_vnni_gemm);
     RUN(avx2_quantizers_bit_exact);
     RUN(avx512_vnni_quantizers_bit_exact);
     RUN(neon_quantizers_bit_exact);
     RUN(avx2_dot_f32);
+    RUN(avx2_axpy_f16);
+    RUN(avx2_glu);
+    RUN(avx2_attention);
     RUN(neon_dot_f32);
     RUN(greedy_stories260K_simd_equals_scalar);
     RUN(greedy_gemma3_270m_simd_equals_scalar);
+    RUN(synth_q4_0_logits_simd_near_scalar);
+    RUN(synth_q8_0_logits_simd_near_scalar);
+    RUN(synth_q4_k_m_logits_simd_near_scalar);
     return TEST_EXIT();
 }
