@@ -885,8 +885,8 @@ static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
    still sleeps -- nothing spins longer than that while no work is queued. A spinning thread
    yields the core every ~1 us: on a machine with more runnable threads than cores the thread it
    waits for may need that core (measured: a plain spin fell to a fifth of the speed with one
-   other busy process on 2 cores). The spin needs the GCC/Clang __atomic builtins; other compilers
-   just sleep. */
+   other busy process on 2 cores). The pool needs the GCC/Clang __atomic builtins (the job counter,
+   the pending count, ops.c's shared row cursor); a compiler without them gets a one-thread pool. */
 
 #define RF__POOL_SPIN_S 200e-6
 
@@ -908,6 +908,7 @@ static int rf__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
 #define RF__LOAD(p) (*(p))
 #define RF__STORE(p, v) (*(p) = (v))
 #define RF__DEC(p) (--*(p))
+#define RF__FETCH_ADD(p, v) ((*(p) += (v)) - (v))
 #define RF__RELAX() ((void)0)
 #endif
 
@@ -1034,9 +1035,10 @@ static rf_status rf__pool_new(int n_threads, rf__pool **out) {
     rf__pool *p = RF__NEWZ(rf__pool, 1);
     if (!p) return rf__err(RF_ERR_OOM, "thread pool: out of memory");
     p->n = n_threads > 0 ? n_threads : rf__cpu_count();
-#ifdef RF_NO_THREADS
-    p->n = 1;
-#else
+#if defined(RF_NO_THREADS) || !RF__POOL_SPIN
+    p->n = 1; /* without atomics (see the top), one thread: the counters above are plain there */
+#endif
+#ifndef RF_NO_THREADS
     if (p->n > 1) {
         int i;
         if (!(p->th = RF__NEW(pthread_t, p->n - 1))) {

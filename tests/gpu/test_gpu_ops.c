@@ -410,7 +410,8 @@ static void test_rope(void) {
             REQUIRE(dx && (!ff || df));
             REQUIRE(rf_hip_rope(G, dx, ld, nt, nh, hd, n_rot, 997, NULL, 500000.0f, 0.5f, df, neox) == 0);
             REQUIRE(rf_hip_download(G, y, dx, sizeof(float) * ld * nt) == 0);
-            for (i = 0; i < nt; i++) rf__rope(x + i * ld, nh, hd, n_rot, (int32_t)(997 + i), 500000.0f, 0.5f, ff ? fac : NULL, 1.0f, neox);
+            for (i = 0; i < nt; i++)
+                rf__rope(x + i * ld, nh, NULL, 0, hd, n_rot, (int32_t)(997 + i), 500000.0f, 0.5f, ff ? fac : NULL, 1.0f, neox);
             CHECKF(max_rel(y, x, ld * nt) < 1e-5, "neox %d factors %d: err %.3g", neox, ff, max_rel(y, x, ld * nt));
             rf_hip_buf_free(bx), rf_hip_buf_free(bf);
             RF_FREE(x), RF_FREE(y);
