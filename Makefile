@@ -159,10 +159,10 @@ $(GPU_BUILD)/impl.o: tests/impl.c $(BUILD)/rocmforge.h rocmforge_hip.h
 $(GPU_BUILD)/test_gpu_ops: tests/gpu/test_gpu_ops.c tests/rf_test.h $(BUILD)/rocmforge.h $(GPU_BUILD)/hip_impl.o
 	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/test_gpu_ops.c
 	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
-$(GPU_BUILD)/test_gpu_model: tests/gpu/test_gpu_model.c tests/rf_test.h $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
+$(GPU_BUILD)/test_gpu_model: tests/gpu/test_gpu_model.c tests/gpu/logits.h tests/rf_test.h $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
 	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/test_gpu_model.c
 	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
-$(GPU_BUILD)/test_gpu_split: tests/gpu/test_gpu_split.c tests/rf_test.h $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
+$(GPU_BUILD)/test_gpu_split: tests/gpu/test_gpu_split.c tests/gpu/logits.h tests/rf_test.h $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o
 	$(CC) $(GPU_CFLAGS) -c -o $@.o tests/gpu/test_gpu_split.c
 	$(GPU_LINK) -o $@ $@.o $(GPU_BUILD)/impl.o $(GPU_BUILD)/hip_impl.o $(LDLIBS)
 # rf with the GPU backend (and rf serve): -ngl defaults to auto

@@ -935,46 +935,43 @@ typedef struct rf__worker_arg {
     int ith;
 } rf__worker_arg;
 
-/* Spin until *v != old (or *quit) for at most RF__POOL_SPIN_S; 1 if it changed. */
-static int rf__pool_spin_u64(const uint64_t *v, uint64_t old, const int *quit) {
+/* One turn of a bounded spin (i counts the turns, t0 starts at 0): a pause, and every ~64 turns
+   (~1 us) the core given up to a thread that wants it and the clock checked. 0 once the spin has
+   lasted RF__POOL_SPIN_S. */
+static int rf__pool_spin_turn(int i, double *t0) {
 #if RF__POOL_SPIN
-    double t0 = 0;
-    int i;
-    for (i = 0;; i++) {
-        if (RF__LOAD(v) != old || RF__LOAD(quit)) return 1;
-        RF__RELAX();
-        if ((i & 63) == 63) { /* ~1 us: give the core to a thread that wants it, check the clock */
-            double t = rf__now();
-            if (t0 == 0) t0 = t;
-            else if (t - t0 > RF__POOL_SPIN_S) return 0;
-            sched_yield();
-        }
+    RF__RELAX();
+    if ((i & 63) == 63) {
+        double t = rf__now();
+        if (*t0 == 0) *t0 = t;
+        else if (t - *t0 > RF__POOL_SPIN_S) return 0;
+        sched_yield();
     }
+    return 1;
 #else
-    (void)v, (void)old, (void)quit;
+    (void)i, (void)t0;
     return 0;
 #endif
 }
 
+/* Spin until *v != old (or *quit) for at most RF__POOL_SPIN_S; 1 if it changed. */
+static int rf__pool_spin_u64(const uint64_t *v, uint64_t old, const int *quit) {
+    double t0 = 0;
+    int i;
+    for (i = 0;; i++) {
+        if (RF__LOAD(v) != old || RF__LOAD(quit)) return 1;
+        if (!rf__pool_spin_turn(i, &t0)) return 0;
+    }
+}
+
 /* Spin until *v == 0 (or *quit) for at most RF__POOL_SPIN_S; 1 if it reached 0. */
 static int rf__pool_spin_int(const int *v, const int *quit) {
-#if RF__POOL_SPIN
     double t0 = 0;
     int i;
     for (i = 0;; i++) {
         if (RF__LOAD(v) == 0 || RF__LOAD(quit)) return 1;
-        RF__RELAX();
-        if ((i & 63) == 63) { /* ~1 us: give the core to a thread that wants it, check the clock */
-            double t = rf__now();
-            if (t0 == 0) t0 = t;
-            else if (t - t0 > RF__POOL_SPIN_S) return 0;
-            sched_yield();
-        }
+        if (!rf__pool_spin_turn(i, &t0)) return 0;
     }
-#else
-    (void)v, (void)quit;
-    return 0;
-#endif
 }
 
 static void *rf__pool_worker(void *varg) {
@@ -11837,17 +11834,22 @@ static void rf__norm_rows_task(void *arg, int ith, int nth) {
         rf__rmsnorm(c->xb + t * c->ld_xb, c->x + t * c->m->n_embd, j->norm, c->m->n_embd, c->m->rms_eps);
 }
 
-static void rf__norm_rows(rf_ctx *c, int64_t n, const float *norm) {
+/* fn over n rows: dealt over the threads when there are several, on this thread for one. */
+static void rf__rows_run(rf_ctx *c, const rf__batch *b, int64_t l, int64_t n, const float *norm, rf__task_fn fn) {
     rf__layer_job j;
     j.c = c;
-    j.b = NULL;
-    j.l = 0;
+    j.b = b;
+    j.l = l;
     j.n = n;
     j.norm = norm;
     if (n > 1)
-        rf__pool_run(c->pool, rf__norm_rows_task, &j);
+        rf__pool_run(c->pool, fn, &j);
     else
-        rf__norm_rows_task(&j, 0, 1);
+        fn(&j, 0, 1);
+}
+
+static void rf__norm_rows(rf_ctx *c, int64_t n, const float *norm) {
+    rf__rows_run(c, NULL, 0, n, norm, rf__norm_rows_task);
 }
 
 /* x += [rmsnorm(xb) * norm] (a block's output into the residual stream), rows over the threads */
@@ -11864,16 +11866,7 @@ static void rf__residual_rows_task(void *arg, int ith, int nth) {
 }
 
 static void rf__residual_rows(rf_ctx *c, int64_t n, const float *norm) {
-    rf__layer_job j;
-    j.c = c;
-    j.b = NULL;
-    j.l = 0;
-    j.n = n;
-    j.norm = norm;
-    if (n > 1)
-        rf__pool_run(c->pool, rf__residual_rows_task, &j);
-    else
-        rf__residual_rows_task(&j, 0, 1);
+    rf__rows_run(c, NULL, 0, n, norm, rf__residual_rows_task);
 }
 
 /* h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ bias, qk-norm, RoPE); k and v into the cache */
@@ -11881,7 +11874,6 @@ static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
     const rf_model *m = c->m;
     const rf__layer *L = &m->layers[l];
     const int64_t hd = m->head_dim, n = b->n, q_dim = m->n_head * hd, kv_dim = m->n_head_kv * hd;
-    rf__layer_job j;
     rf__norm_rows(c, n, L->attn_norm);
     if (L->wqkv.data) {
         rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
@@ -11890,15 +11882,7 @@ static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
         rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
         rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
     }
-    j.c = c;
-    j.b = b;
-    j.l = l;
-    j.n = n;
-    j.norm = NULL;
-    if (n > 1)
-        rf__pool_run(c->pool, rf__qkv_rows_task, &j);
-    else
-        rf__qkv_rows_task(&j, 0, 1);
+    rf__rows_run(c, b, l, n, NULL, rf__qkv_rows_task);
 }
 
 /* KV head g of the cached position p of context s as f32: in place for an f32 cache, the head's

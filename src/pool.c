@@ -58,46 +58,43 @@ typedef struct rf__worker_arg {
     int ith;
 } rf__worker_arg;
 
-/* Spin until *v != old (or *quit) for at most RF__POOL_SPIN_S; 1 if it changed. */
-static int rf__pool_spin_u64(const uint64_t *v, uint64_t old, const int *quit) {
+/* One turn of a bounded spin (i counts the turns, t0 starts at 0): a pause, and every ~64 turns
+   (~1 us) the core given up to a thread that wants it and the clock checked. 0 once the spin has
+   lasted RF__POOL_SPIN_S. */
+static int rf__pool_spin_turn(int i, double *t0) {
 #if RF__POOL_SPIN
-    double t0 = 0;
-    int i;
-    for (i = 0;; i++) {
-        if (RF__LOAD(v) != old || RF__LOAD(quit)) return 1;
-        RF__RELAX();
-        if ((i & 63) == 63) { /* ~1 us: give the core to a thread that wants it, check the clock */
-            double t = rf__now();
-            if (t0 == 0) t0 = t;
-            else if (t - t0 > RF__POOL_SPIN_S) return 0;
-            sched_yield();
-        }
+    RF__RELAX();
+    if ((i & 63) == 63) {
+        double t = rf__now();
+        if (*t0 == 0) *t0 = t;
+        else if (t - *t0 > RF__POOL_SPIN_S) return 0;
+        sched_yield();
     }
+    return 1;
 #else
-    (void)v, (void)old, (void)quit;
+    (void)i, (void)t0;
     return 0;
 #endif
 }
 
+/* Spin until *v != old (or *quit) for at most RF__POOL_SPIN_S; 1 if it changed. */
+static int rf__pool_spin_u64(const uint64_t *v, uint64_t old, const int *quit) {
+    double t0 = 0;
+    int i;
+    for (i = 0;; i++) {
+        if (RF__LOAD(v) != old || RF__LOAD(quit)) return 1;
+        if (!rf__pool_spin_turn(i, &t0)) return 0;
+    }
+}
+
 /* Spin until *v == 0 (or *quit) for at most RF__POOL_SPIN_S; 1 if it reached 0. */
 static int rf__pool_spin_int(const int *v, const int *quit) {
-#if RF__POOL_SPIN
     double t0 = 0;
     int i;
     for (i = 0;; i++) {
         if (RF__LOAD(v) == 0 || RF__LOAD(quit)) return 1;
-        RF__RELAX();
-        if ((i & 63) == 63) { /* ~1 us: give the core to a thread that wants it, check the clock */
-            double t = rf__now();
-            if (t0 == 0) t0 = t;
-            else if (t - t0 > RF__POOL_SPIN_S) return 0;
-            sched_yield();
-        }
+        if (!rf__pool_spin_turn(i, &t0)) return 0;
     }
-#else
-    (void)v, (void)quit;
-    return 0;
-#endif
 }
 
 static void *rf__pool_worker(void *varg) {

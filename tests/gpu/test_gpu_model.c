@@ -15,25 +15,11 @@
    Usage: test_gpu_model model.gguf ... */
 #include "rocmforge.h"
 #include "rf_test.h"
+#include "logits.h"
 #include <math.h>
 
 static const char *path_;
 
-static int argmax(const float *x, int n) {
-    int i, b = 0;
-    for (i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
-    return b;
-}
-static double diff(const float *a, const float *b, int n) {
-    double mx = 0, e = 0;
-    int i;
-    for (i = 0; i < n; i++) {
-        if (fabs(b[i]) > mx) mx = fabs(b[i]);
-        if (fabs(a[i] - b[i]) > e || a[i] != a[i]) e = a[i] != a[i] ? 1e30 : fabs(a[i] - b[i]);
-    }
-    return e / (mx > 0 ? mx : 1);
-}
 
 static void test_model(void) {
     rf_model_params mp;

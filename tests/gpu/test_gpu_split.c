@@ -28,27 +28,13 @@
 #include "rocmforge.h"
 #include "rocmforge_hip.h"
 #include "rf_test.h"
+#include "logits.h"
 #include <math.h>
 #include <stdlib.h>
 
 static const char *path_;
 static int moe_;
 
-static int argmax(const float *x, int n) {
-    int i, b = 0;
-    for (i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
-    return b;
-}
-static double diff(const float *a, const float *b, int n) {
-    double mx = 0, e = 0;
-    int i;
-    for (i = 0; i < n; i++) {
-        if (fabs(b[i]) > mx) mx = fabs(b[i]);
-        if (fabs(a[i] - b[i]) > e || a[i] != a[i]) e = a[i] != a[i] ? 1e30 : fabs(a[i] - b[i]);
-    }
-    return e / (mx > 0 ? mx : 1);
-}
 
 /* the plan lines the library logs, kept for the output */
 static char plan_line_[1024];
