@@ -146,7 +146,19 @@ GPU_LINK := $(GPUCC) $(foreach a,$(GPU_ARCH),--offload-arch=$(a))
 endif
 GPU_CFLAGS = $(CSTD) $(WARN) $(OPT) -DROCMFORGE_HIP -I$(BUILD) -I. -Itests
 
-.PHONY: gpu test-gpu
+.PHONY: gpu test-gpu gpu-isa-check
+
+# The AMD matrix-core paths (kernels/mma.hip) as the compiler emits them: MFMA in the CDNA
+# (gfx90a) device code, WMMA in the RDNA3 (gfx1100) one -- device code only there, as Debian's
+# ROCm device libraries stop before gfx11 -- each checked for its instruction.
+ISA_CXX = hipcc -std=c++17 -O2 -x hip --cuda-device-only -S -I. -Wall -Wextra -Werror -Wno-unused-command-line-argument
+gpu-isa-check: rocmforge_hip.h tests/gpu/hip_impl.cpp
+	@mkdir -p $(BUILD)
+	$(ISA_CXX) --offload-arch=gfx90a -o $(BUILD)/isa-gfx90a.s tests/gpu/hip_impl.cpp
+	@grep -q v_mfma_f32_16x16x16 $(BUILD)/isa-gfx90a.s || { echo "gfx90a: no MFMA in the device code"; exit 1; }
+	$(ISA_CXX) --offload-arch=gfx1100 -nogpulib -o $(BUILD)/isa-gfx1100.s tests/gpu/hip_impl.cpp
+	@grep -q v_wmma_f32_16x16x16_f16 $(BUILD)/isa-gfx1100.s || { echo "gfx1100: no WMMA in the device code"; exit 1; }
+	@echo "MFMA (gfx90a) and WMMA (gfx1100) present"
 ifneq ($(GPU_CXX),)
 all: gpu
 gpu: $(GPU_BUILD)/test_gpu_ops $(GPU_BUILD)/test_gpu_model $(GPU_BUILD)/test_gpu_split $(GPU_BUILD)/bench_decode_sample $(GPU_BUILD)/rf

@@ -80,6 +80,9 @@ HIP_SOURCES = [
     "kernels/glu.hip",      # SwiGLU / GeGLU
     "kernels/act_q8.hip",   # activations as int8 + scales (fused with the RMSNorm or GLU before them)
     "kernels/gemv_q8.hip",  # the int8 GEMV (dp4a) over packed q4_0/q8_0/q4_K/q6_K weights
+    "kernels/mma.hip",      # matrix cores behind one interface: mma.sync / MFMA / WMMA / SIMT
+    "kernels/gemm.hip",     # the prefill GEMM on them: dequantize to f16 tiles in LDS, multiply
+    "kernels/flash.hip",    # prefill attention on them (flash attention: online softmax, no score matrix)
     "kernels/add.hip",      # residual / bias / weighted add
     "kernels/embed.hip",    # embedding lookup
     "kernels/softmax.hip",  # softmax and the MoE router's top-k

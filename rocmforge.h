@@ -10849,6 +10849,7 @@ struct rf__hip_model {
     uint64_t total, done, next_report; /* upload progress */
     const rf_logger *log;
     int pack_ok;    /* 0: matrices keep the GGUF layout (the embedding table; RF_GPU_NO_INT8 set) */
+    int mma;        /* the device's code has matrix cores: prefill batches use rf_hip_gemm */
     uint8_t *pack;  /* host buffer at upload: [pack_cap] packed matrix, then [pack_cap] its rows */
     uint64_t pack_cap;
 };
@@ -10863,6 +10864,7 @@ struct rf__hip_ctx {
     void *act; /* int8 activations: RF__HIP_BATCH rows of the widest input */
     rf_hip_graph *graph; /* the one-token step, captured on first use */
     int graph_off;       /* capture failed or RF_NO_GRAPH is set: launch one by one */
+    int gemm;            /* prefill on the matrix cores (the device has them, RF_GPU_NO_MMA unset) */
     int32_t n_ctx;
     uint64_t kv_layer; /* values per layer of k (or v) */
     /* A pick armed by rf_ctx_decode_sample for the next decode: the sampler's plan and the
@@ -10878,6 +10880,11 @@ struct rf__hip_ctx {
     void (*host_moe)(void *user, int64_t layer, float *x, int64_t n);
     void *host_user;
 };
+
+/* What rf_hip_mma_kind's answer means for the log. */
+static const char *rf__hip_mma_name(int kind) {
+    return kind == 1 ? "matrix cores (mma.sync)" : kind == 2 ? "matrix cores (MFMA)" : kind == 3 ? "matrix cores (WMMA)" : "the int8 GEMV (no matrix cores)";
+}
 
 static rf_status rf__hip_fail(rf_hip_dev *d, const char *what) {
     return rf__err(RF_ERR_DEVICE, "GPU: %s: %s", what, rf_hip_error(d));
@@ -11106,9 +11113,10 @@ static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t devi
         return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", (int)device, err);
     }
     rf_hip_get_info(g->dev, &info);
-    rf__log(&m->log, RF_LOG_INFO, "GPU %d: %s (%s), %d CUs, wave %d, %zu KB LDS per block, matrix cores %s, %.1f of %.1f GB free",
+    rf__log(&m->log, RF_LOG_INFO, "GPU %d: %s (%s), %d CUs, wave %d, %zu KB LDS per block, prefill on %s, %.1f of %.1f GB free",
             (int)device, info.name, info.arch, info.n_cu, info.wave, info.shared_per_block / 1024,
-            info.matrix_cores ? "yes (unused yet)" : "no", (double)info.free_mem / 1e9, (double)info.total_mem / 1e9);
+            rf__hip_mma_name(rf_hip_mma_kind(g->dev)), (double)info.free_mem / 1e9, (double)info.total_mem / 1e9);
+    g->mma = rf_hip_mma_kind(g->dev) > 0;
     if ((s = rf__hip_place(g, m)) != RF_OK) { /* sizing pass; also checks every type */
         rf__hip_model_free(g);
         return s;
@@ -11201,6 +11209,7 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     c->pos_dev = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t), 256);
     c->act = rf_hip_buf_alloc(c->scratch, rf_hip_act_q8_bytes(wide, B), 256);
     c->graph_off = getenv("RF_NO_GRAPH") != NULL;
+    c->gemm = g->mma && !getenv("RF_GPU_NO_MMA");
     if (!c->act || !c->pos_dev || !c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
         !c->hb2 || !c->hb || !c->qkv || !c->vn || !c->kn || !c->q || !c->xb2 || !c->xb || !c->x) {
         rf__hip_ctx_free(c);
@@ -11210,6 +11219,17 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     return RF_OK;
 }
 
+/* Whether matrix w multiplies a batch of n tokens with the matrix-core GEMM (kernels/gemm.hip):
+   from RF__HIP_GEMM_MIN tokens on (below, the GEMV reads the weights once and wins), for rows
+   of whole 32-blocks of a quantized type. Its input is plain f32 (normed when asked), rounded to
+   f16 in the kernel: finer than the 8 bits the CPU rounds it to for a quantized matrix; float
+   matrices (f32, f16, bf16), whose CPU product keeps f32 activations, stay on the GEMV. */
+#define RF__HIP_GEMM_MIN 32
+static int rf__hip_gemm(const rf__hip_ctx *c, const rf__gmat *w, int64_t n) {
+    return c->gemm && n >= RF__HIP_GEMM_MIN && w->ne0 % 32 == 0 && rf_type_get((uint32_t)w->type)->vec_dot_type != RF_TYPE_F32 &&
+           rf_hip_gemm_type((int)w->type, w->q8 >= 0);
+}
+
 /* The input of a GEMV (n rows of x, ld ldx), made ready for matrix w: for a packed matrix, int8 in
    c->act -- of the RMSNorm of x when norm != NULL, the two launches fused -- and for any other
    quantized type rounded through the CPU's q8 format into c->xq (*x, *ldx then point there). */
@@ -11217,12 +11237,13 @@ static int rf__hip_prep(rf__hip_ctx *c, const rf__gmat *w, const float **x, int6
                         int64_t n) {
     rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
     int e;
-    if (w->q8 >= 0) return rf_hip_act_q8(c->dev, w->q8, *x, *ldx, norm, c->m->rms_eps, w->ne0, n, c->act);
+    const int gemm = rf__hip_gemm(c, w, n);
+    if (w->q8 >= 0 && !gemm) return rf_hip_act_q8(c->dev, w->q8, *x, *ldx, norm, c->m->rms_eps, w->ne0, n, c->act);
     if (norm) { /* the RMSNorm on its own, into `normed` (row length ne0) */
         if ((e = rf_hip_rmsnorm(c->dev, normed, *x, norm, w->ne0, n, c->m->rms_eps)) != 0) return e;
         *x = normed, *ldx = w->ne0;
     }
-    if (at == RF_TYPE_F32) return 0;
+    if (at == RF_TYPE_F32 || gemm) return 0;
     if ((e = rf_hip_quant_act(c->dev, (int)at, *x, *ldx, c->xq, w->ne0, n)) != 0) return e;
     *x = c->xq, *ldx = w->ne0;
     return 0;
@@ -11235,7 +11256,9 @@ static int rf__hip_prep_from(rf__hip_ctx *c, const rf__gmat *w, const float **x,
 }
 
 /* Whether what rf__hip_prep made ready for matrix a serves matrix b as well. */
-static int rf__hip_same_input(const rf__gmat *a, const rf__gmat *b) {
+static int rf__hip_same_input(const rf__hip_ctx *c, const rf__gmat *a, const rf__gmat *b, int64_t n) {
+    const int ga = rf__hip_gemm(c, a, n), gb = rf__hip_gemm(c, b, n);
+    if (ga || gb) return ga && gb;
     return a->q8 == b->q8 && (a->q8 >= 0 || rf_type_get((uint32_t)a->type)->vec_dot_type == rf_type_get((uint32_t)b->type)->vec_dot_type);
 }
 
@@ -11243,6 +11266,8 @@ static int rf__hip_same_input(const rf__gmat *a, const rf__gmat *b) {
 static int rf__hip_mul(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n,
                        const int32_t *expert, int accumulate) {
     int e;
+    if (!expert && rf__hip_gemm(c, w, n))
+        return rf_hip_gemm(c->dev, (int)w->type, w->q8 >= 0, w->w, w->row_bytes, w->ne0, w->ne1, x, ldx, y, ldy, n, accumulate);
     if (w->q8 >= 0) return rf_hip_gemv_q8(c->dev, (int)w->type, w->w, w->ne0, w->ne1, c->act, y, ldy, n, accumulate);
     if (!accumulate)
         return rf_hip_gemv(c->dev, (int)w->type, w->w, w->ne0, w->ne1, w->row_bytes, x, ldx, y, ldy, n, expert, w->stride);
@@ -11294,9 +11319,9 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             ldq = ldk = qd + 2 * kvd;
         } else { /* each matrix takes its input in its own form: made again where it differs */
             RF__H(rf__hip_mul(c, &G->wq, xin, ldin, q, qd, n, NULL, 0));
-            if (!rf__hip_same_input(&G->wq, &G->wk)) RF__H(rf__hip_prep_from(c, &G->wk, &xin, &ldin, G->attn_norm, n));
+            if (!rf__hip_same_input(c, &G->wq, &G->wk, n)) RF__H(rf__hip_prep_from(c, &G->wk, &xin, &ldin, G->attn_norm, n));
             RF__H(rf__hip_mul(c, &G->wk, xin, ldin, kk, kvd, n, NULL, 0));
-            if (!rf__hip_same_input(&G->wk, &G->wv)) RF__H(rf__hip_prep_from(c, &G->wv, &xin, &ldin, G->attn_norm, n));
+            if (!rf__hip_same_input(c, &G->wk, &G->wv, n)) RF__H(rf__hip_prep_from(c, &G->wv, &xin, &ldin, G->attn_norm, n));
             RF__H(rf__hip_mul(c, &G->wv, xin, ldin, vv, kvd, n, NULL, 0));
         }
         if (G->bq) RF__H(rf_hip_add(dv, q, ldq, G->bq, 0, qd, n, 1.0f, NULL, 0, 0));
@@ -11316,8 +11341,12 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             RF__H(rf_hip_rope(dv, kk, ldk, n, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs, neox));
             RF__H(rf_hip_kv_store(dv, kc, vc, kk, vv, ldk, kvd, pos, pos_at, n));
         }
-        RF__H(rf_hip_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, pos_at, L->sliding ? m->sliding_window : 0,
-                               m->attn_scale));
+        if (rf__hip_gemm(c, w_in, n) && !pos_at && (hd == 64 || hd == 128) && ldq % 4 == 0) /* with the GEMM, for the same reason */
+            RF__H(rf_hip_flash_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, L->sliding ? m->sliding_window : 0,
+                                         m->attn_scale));
+        else
+            RF__H(rf_hip_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, pos_at, L->sliding ? m->sliding_window : 0,
+                                   m->attn_scale));
         xin = c->xb2, ldin = qd;
         RF__H(rf__hip_prep(c, &G->wo, &xin, &ldin, NULL, NULL, n));
         if (G->post_attn_norm) {
@@ -11357,14 +11386,14 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             int64_t ldg = nff;
             if (G->w_gate.w) {
                 RF__H(rf__hip_mul(c, &G->w_gate, xin, ldin, c->hb, nff, n, NULL, 0));
-                if (!rf__hip_same_input(&G->w_gate, &G->w_up)) RF__H(rf__hip_prep_from(c, &G->w_up, &xin, &ldin, G->ffn_norm, n));
+                if (!rf__hip_same_input(c, &G->w_gate, &G->w_up, n)) RF__H(rf__hip_prep_from(c, &G->w_up, &xin, &ldin, G->ffn_norm, n));
                 RF__H(rf__hip_mul(c, &G->w_up, xin, ldin, c->hb2, nff, n, NULL, 0));
             } else { /* fused: gate rows first, then up rows */
                 RF__H(rf__hip_mul(c, &G->w_up, xin, ldin, c->hb2, 2 * nff, n, NULL, 0));
                 gp = c->hb2, up = c->hb2 + nff, ldg = 2 * nff;
             }
             xin = c->hb, ldin = nff;
-            if (G->w_down.q8 >= 0) { /* the GLU fused into the int8 quantization */
+            if (G->w_down.q8 >= 0 && !rf__hip_gemm(c, &G->w_down, n)) { /* the GLU fused into the int8 quantization */
                 RF__H(rf_hip_glu_q8(dv, G->w_down.q8, gp, ldg, up, ldg, nff, n, gelu, c->act));
             } else {
                 RF__H(rf_hip_glu(dv, c->hb, nff, gp, ldg, up, ldg, nff, n, gelu));

@@ -149,6 +149,25 @@ int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const
 int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
                    int64_t ldy, int64_t n_tok, int accumulate);
 
+/* Matrix cores (kernels/mma.hip): which kind this device's code uses -- 0 none (a SIMT
+   stand-in), 1 NVIDIA mma.sync, 2 CDNA MFMA, 3 RDNA3 WMMA; -1 with the error set when it cannot
+   tell. Asked once per device, then remembered. */
+int rf_hip_mma_kind(rf_hip_dev *d);
+/* The prefill GEMM (kernels/gemm.hip): y[t][r] (= or, accumulate != 0, +=) sum_i W[r][i] x[t][i]
+   for n_tok tokens of f32 x, on the matrix cores in f16 with f32 sums. W: packed != 0, as
+   rf_hip_pack left it; else GGUF rows of row_bytes. ne0 a multiple of 32, x 16-byte aligned with
+   ldx a multiple of 4. Nonzero (error set) for a type it has no kernel for:
+   rf_hip_gemm_type(type, packed) says beforehand. */
+int rf_hip_gemm_type(int type, int packed);
+int rf_hip_gemm(rf_hip_dev *d, int type, int packed, const void *w, uint64_t row_bytes, int64_t ne0, int64_t ne1,
+                const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, int accumulate);
+
+/* rf_hip_attention for a prefill batch on the matrix cores (kernels/flash.hip), pos0 on the
+   host: hd 64 or 128, ldq a multiple of 4. q and the softmax weights are rounded to f16. */
+int rf_hip_flash_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
+                           const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                           int64_t window, float scale);
+
 /* A streaming read of `bytes` of device memory, the best of `reps` passes, in GB/s: the ceiling
    that memory-bound decode is measured against (rf bench). */
 int rf_hip_read_bandwidth(rf_hip_dev *d, size_t bytes, int reps, double *gb_per_s);
@@ -1055,6 +1074,549 @@ __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, co
         }
 }
 /* --- end kernels/gemv_q8.hip --- */
+/* --- kernels/mma.hip --- */
+/* Matrix cores behind one small interface. A wave multiplies a 16 x 16 tile of A by a 16 x 16
+   tile of B, both f16 in LDS with k contiguous, into a 16 x 16 f32 accumulator:
+
+       C[m][n] += sum_k A[m][k] * B[n][k]          (m, n, k < 16)
+
+   with whatever its target has (RF_MMA):
+     RF_MMA_NV    NVIDIA sm_80+: two mma.sync.m16n8k16 (one per 8 columns)
+     RF_MMA_MFMA  CDNA (gfx908, gfx90a, gfx94x; wave64): v_mfma_f32_16x16x16f16
+     RF_MMA_WMMA  RDNA3 (gfx11, wave32): v_wmma_f32_16x16x16_f16
+     RF_MMA_SIMT  anything else: the same sums with FMAs, 256 / wave outputs per lane
+   A kernel loads fragments (rf_mma_load_a, rf_mma_load_b; the ...16 forms for 16-byte aligned
+   rows), multiplies (rf_mma), and finds where
+   each of a lane's RF_MMA_ACC accumulator values sits with rf_mma_acc_mn. The fragment layouts
+   are the vendors' (PTX ISA, "mma.m16n8k16" fragments; AMD's matrix instruction layouts for MFMA
+   and WMMA); nothing outside this file depends on them. The host asks rf_hip_mma_kind which of
+   the four a device's code object has. */
+
+#define RF_MMA_SIMT 0
+#define RF_MMA_NV 1
+#define RF_MMA_MFMA 2
+#define RF_MMA_WMMA 3
+
+#if !RF_HIP_AMD && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define RF_MMA RF_MMA_NV
+#elif RF_HIP_AMD && (defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) || defined(__gfx942__))
+#define RF_MMA RF_MMA_MFMA
+#elif RF_HIP_AMD && (defined(__gfx1100__) || defined(__gfx1101__) || defined(__gfx1102__) || defined(__gfx1103__)) && \
+    defined(__AMDGCN_WAVEFRONT_SIZE) && __AMDGCN_WAVEFRONT_SIZE == 32
+#define RF_MMA RF_MMA_WMMA
+#else
+#define RF_MMA RF_MMA_SIMT
+#endif
+
+/* The wave width as a compile-time constant (RF_WAVE is warpSize, a run-time value, under nvcc):
+   it sizes the per-lane accumulator. The host pass of hipcc sees 64 and never runs the code. */
+#if RF_HIP_AMD && defined(__AMDGCN_WAVEFRONT_SIZE)
+#define RF_MMA_WAVE __AMDGCN_WAVEFRONT_SIZE
+#elif RF_HIP_AMD
+#define RF_MMA_WAVE 64
+#else
+#define RF_MMA_WAVE 32
+#endif
+#define RF_MMA_ACC (256 / RF_MMA_WAVE) /* accumulator values per lane: 16 x 16 over the wave */
+
+#if RF_MMA == RF_MMA_MFMA
+typedef _Float16 rf_mma_h4 __attribute__((ext_vector_type(4)));
+typedef float rf_mma_f4 __attribute__((ext_vector_type(4)));
+#elif RF_MMA == RF_MMA_WMMA
+typedef _Float16 rf_mma_h16 __attribute__((ext_vector_type(16)));
+typedef float rf_mma_f8 __attribute__((ext_vector_type(8)));
+#endif
+
+struct rf_mma_frag { /* a 16 x 16 f16 tile as this lane holds it */
+#if RF_MMA == RF_MMA_NV
+    uint32_t r[4];
+#elif RF_MMA == RF_MMA_MFMA
+    rf_mma_h4 v;
+#elif RF_MMA == RF_MMA_WMMA
+    rf_mma_h16 v;
+#else
+    const uint16_t *p; /* SIMT: the tile stays in LDS */
+    int ld;
+#endif
+};
+
+struct rf_mma_acc { /* a 16 x 16 f32 tile as this lane holds it */
+#if RF_MMA == RF_MMA_MFMA
+    rf_mma_f4 v;
+#elif RF_MMA == RF_MMA_WMMA
+    rf_mma_f8 v;
+#else
+    float v[RF_MMA_ACC];
+#endif
+};
+
+__device__ __forceinline__ void rf_mma_zero(rf_mma_acc &c) {
+#pragma unroll
+    for (int i = 0; i < RF_MMA_ACC; i++) c.v[i] = 0.0f;
+}
+
+__device__ __forceinline__ int rf_mma_lane(void) { return (int)(threadIdx.x % RF_MMA_WAVE); }
+
+/* The A tile at p (row m at p + m * ld, ld in halves; 8-byte aligned rows). */
+__device__ __forceinline__ rf_mma_frag rf_mma_load_a(const uint16_t *p, int ld) {
+    rf_mma_frag f;
+    const int l = rf_mma_lane();
+#if RF_MMA == RF_MMA_NV /* a0 (g, 2t), a1 (g + 8, 2t), a2 (g, 2t + 8), a3 (g + 8, 2t + 8); two halves each */
+    const uint16_t *q = p + (l >> 2) * ld + 2 * (l & 3);
+    f.r[0] = *(const uint32_t *)q;
+    f.r[1] = *(const uint32_t *)(q + 8 * ld);
+    f.r[2] = *(const uint32_t *)(q + 8);
+    f.r[3] = *(const uint32_t *)(q + 8 * ld + 8);
+#elif RF_MMA == RF_MMA_MFMA /* row l % 16, k 4 (l / 16) .. + 3 */
+    f.v = *(const rf_mma_h4 *)(p + (l % 16) * ld + 4 * (l / 16));
+#elif RF_MMA == RF_MMA_WMMA /* row l % 16, all 16 k (lanes 16..31 repeat lanes 0..15) */
+    __builtin_memcpy(&f.v, p + (l % 16) * ld, sizeof f.v);
+#else
+    (void)l;
+    f.p = p, f.ld = ld;
+#endif
+    return f;
+}
+
+/* The B tile at p (column n at p + n * ld). */
+__device__ __forceinline__ rf_mma_frag rf_mma_load_b(const uint16_t *p, int ld) {
+#if RF_MMA == RF_MMA_NV /* per 8 columns: b0 (k 2t, n g), b1 (k 2t + 8, n g) */
+    rf_mma_frag f;
+    const int l = rf_mma_lane();
+    const uint16_t *q = p + (l >> 2) * ld + 2 * (l & 3);
+    f.r[0] = *(const uint32_t *)q;
+    f.r[1] = *(const uint32_t *)(q + 8);
+    f.r[2] = *(const uint32_t *)(q + 8 * ld);
+    f.r[3] = *(const uint32_t *)(q + 8 * ld + 8);
+    return f;
+#else /* MFMA, WMMA: B is read like A, by columns; SIMT: a pointer */
+    return rf_mma_load_a(p, ld);
+#endif
+}
+
+/* The same loads for tiles whose rows (and k offset) are 16-byte aligned: on NVIDIA one ldmatrix
+   (four 8 x 8 matrices; lane l gives the address of one row of one of them) instead of four
+   32-bit loads. Elsewhere the loads above. */
+__device__ __forceinline__ rf_mma_frag rf_mma_load_a16(const uint16_t *p, int ld) {
+#if RF_MMA == RF_MMA_NV /* matrices: rows 0-7 k 0-7, rows 8-15 k 0-7, rows 0-7 k 8-15, rows 8-15 k 8-15 = a0..a3 */
+    rf_mma_frag f;
+    const int l = rf_mma_lane();
+    const unsigned a = (unsigned)__cvta_generic_to_shared(p + (l % 16) * ld + 8 * (l / 16));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(f.r[0]), "=r"(f.r[1]), "=r"(f.r[2]), "=r"(f.r[3])
+                 : "r"(a));
+    return f;
+#else
+    return rf_mma_load_a(p, ld);
+#endif
+}
+__device__ __forceinline__ rf_mma_frag rf_mma_load_b16(const uint16_t *p, int ld) {
+#if RF_MMA == RF_MMA_NV /* matrices: n 0-7 k 0-7, n 0-7 k 8-15, n 8-15 k 0-7, n 8-15 k 8-15 = b0 b1 (first 8 n), b0 b1 (next) */
+    rf_mma_frag f;
+    const int l = rf_mma_lane();
+    const unsigned a = (unsigned)__cvta_generic_to_shared(p + (l % 8 + 8 * (l / 16)) * ld + 8 * ((l / 8) % 2));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(f.r[0]), "=r"(f.r[1]), "=r"(f.r[2]), "=r"(f.r[3])
+                 : "r"(a));
+    return f;
+#else
+    return rf_mma_load_b(p, ld);
+#endif
+}
+
+/* c += a b^T */
+__device__ __forceinline__ void rf_mma(rf_mma_acc &c, const rf_mma_frag &a, const rf_mma_frag &b) {
+#if RF_MMA == RF_MMA_NV
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c.v[0]), "+f"(c.v[1]), "+f"(c.v[2]), "+f"(c.v[3])
+                 : "r"(a.r[0]), "r"(a.r[1]), "r"(a.r[2]), "r"(a.r[3]), "r"(b.r[0]), "r"(b.r[1]));
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c.v[4]), "+f"(c.v[5]), "+f"(c.v[6]), "+f"(c.v[7])
+                 : "r"(a.r[0]), "r"(a.r[1]), "r"(a.r[2]), "r"(a.r[3]), "r"(b.r[2]), "r"(b.r[3]));
+#elif RF_MMA == RF_MMA_MFMA
+    c.v = __builtin_amdgcn_mfma_f32_16x16x16f16(a.v, b.v, c.v, 0, 0, 0);
+#elif RF_MMA == RF_MMA_WMMA
+    c.v = __builtin_amdgcn_wmma_f32_16x16x16_f16_w32(a.v, b.v, c.v);
+#else
+    const int l = rf_mma_lane();
+#pragma unroll
+    for (int i = 0; i < RF_MMA_ACC; i++) {
+        const int e = i * RF_MMA_WAVE + l, m = e / 16, n = e % 16;
+        float s = c.v[i];
+        for (int k = 0; k < 16; k++) s += rf_h2f(a.p[m * a.ld + k]) * rf_h2f(b.p[n * b.ld + k]);
+        c.v[i] = s;
+    }
+#endif
+}
+
+/* Where accumulator value i of this lane sits in the 16 x 16 tile. */
+__device__ __forceinline__ void rf_mma_acc_mn(int i, int &m, int &n) {
+    const int l = rf_mma_lane();
+#if RF_MMA == RF_MMA_NV /* per 8 columns: c0 c1 (g, 2t + j), c2 c3 (g + 8, 2t + j) */
+    m = (l >> 2) + 8 * ((i & 3) >> 1);
+    n = 8 * (i >> 2) + 2 * (l & 3) + (i & 1);
+#elif RF_MMA == RF_MMA_MFMA /* rows 4 (l / 16) + i of column l % 16 */
+    m = 4 * (l / 16) + i;
+    n = l % 16;
+#elif RF_MMA == RF_MMA_WMMA /* rows 2 i + l / 16 of column l % 16 */
+    m = 2 * i + l / 16;
+    n = l % 16;
+#else
+    m = (i * RF_MMA_WAVE + l) / 16;
+    n = (i * RF_MMA_WAVE + l) % 16;
+#endif
+}
+
+__global__ void rf_mma_kind_kernel(int *out) {
+    if (threadIdx.x == 0) *out = RF_MMA;
+}
+
+/* Two floats -> two fp16 (round to nearest even) in one word, the first in the low half. */
+__device__ __forceinline__ uint32_t rf_mma_pack2(float a, float b) {
+    return (uint32_t)__half_as_ushort(__float2half_rn(a)) | ((uint32_t)__half_as_ushort(__float2half_rn(b)) << 16);
+}
+/* --- end kernels/mma.hip --- */
+/* --- kernels/gemm.hip --- */
+/* The prefill GEMM on the matrix cores (kernels/mma.hip):
+
+       Y[t][r] (= or +=) sum_k W[r][k] X[t][k]      for a batch of tokens t
+
+   A block of 256 threads computes a 128-row x 128-token tile of Y; the blocks of one row tile
+   are neighbours in the grid (x: tokens, y: rows), so they run together and read the weights
+   from memory once between them. Per step of 32 k it dequantizes the tile's 128 x 32 weights to
+   f16 into LDS, converts the BN x 32 activations to f16 beside them, and its waves multiply:
+   each wave owns 64 rows (4 tiles of 16) and BN / (nw / 2) tokens. Two LDS buffers, one barrier per step: a step's global loads are issued before the
+   waves multiply the previous step out of one buffer, and land in the other after.
+
+   Weights: the packed layouts of kernels/gemv_q8.hip (q4_0, q8_0, q4_K, q6_K; rf_hip_pack), or
+   any other type in its GGUF rows (rf_dq32, kernels/dequant.hip; not prefetched). f16 carries
+   11 significant bits: each product is within ~2^-10 of the exact one, summed in f32. The
+   values are those of the CPU's rf_dequantize (same formulas), rounded to f16. Activations
+   beyond 65504 in magnitude would become infinite: the caller keeps this path for the layers'
+   normed inputs. */
+
+#define RF_GEMM_BM 128 /* rows per block */
+#define RF_GEMM_BN 128 /* tokens per block */
+#define RF_GEMM_BK 32  /* k per step: one q4_0 / q8_0 block, one K-quant sub-block */
+#define RF_GEMM_LD (RF_GEMM_BK + 8) /* LDS row stride in halves: rows 80 bytes apart spread over the banks */
+#define RF_GEMM_MT 4   /* 16-row tiles per wave */
+/* 16-token tiles per wave for BN tokens a block: BN = 128 gives 2 on wave32 (8 waves), 4 on wave64 */
+#define RF_GEMM_NT(BN) ((BN) / 8 * RF_MMA_WAVE / 256)
+
+/* One thread's share of a step: half a 32-weight chunk of one row, 16 weights, k = 8h .. 8h + 7
+   and 16 + 8h .. 16 + 8h + 7. Raw bytes first (loaded early), values later. */
+struct rf_gemm_raw {
+    int2 a, b, c, d; /* q4_0: a (8 nibble bytes); q8_0: a, b; q4_K: a, b (nibbles), c.x d|dmin;
+                        q6_K: a, b (ql), c, d (qh) */
+    int4 hdr;        /* q4_K: the super-block's 16-byte head */
+    uint32_t s;      /* q4_0 / q8_0 / q6_K: fp16 d; q6_K: its two int8 scales in s2 */
+    uint32_t s2;
+};
+
+template <int T>
+__device__ __forceinline__ void rf_gemm_load(const uint8_t *w, int64_t ne1, int64_t ni, int64_t row, int64_t c, int h,
+                                             rf_gemm_raw &o) {
+    if (T == RF_T_Q4_0) {
+        const int64_t blk = row * ni + c;
+        o.a = *(const int2 *)(w + 16 * blk + 8 * h);
+        o.s = ((const uint16_t *)(w + 16 * ne1 * ni))[blk];
+    } else if (T == RF_T_Q8_0) {
+        const int64_t blk = row * ni + c;
+        o.a = *(const int2 *)(w + 32 * blk + 8 * h);
+        o.b = *(const int2 *)(w + 32 * blk + 16 + 8 * h);
+        o.s = ((const uint16_t *)(w + 32 * ne1 * ni))[blk];
+    } else if (T == RF_T_Q4_K) { /* chunk s of a super-block: nibbles (s odd: high) of qs[32 (s / 2) ..] */
+        const uint8_t *b = w + 144 * (row * (ni / 8) + c / 8);
+        const int s = (int)(c % 8);
+        o.hdr = *(const int4 *)b;
+        o.a = *(const int2 *)(b + 16 + 32 * (s / 2) + 8 * h);
+        o.b = *(const int2 *)(b + 16 + 32 * (s / 2) + 16 + 8 * h);
+    } else if (T == RF_T_Q6_K) { /* chunk s: half s / 4, group g = s % 4 of it */
+        const int64_t nsb = ne1 * (ni / 8), sb = row * (ni / 8) + c / 8;
+        const int s = (int)(c % 8), hf = s / 4, g = s % 4;
+        const uint8_t *ql = w + 192 * sb + 64 * hf + 32 * (g & 1), *qh = w + 192 * sb + 128 + 32 * hf;
+        o.a = *(const int2 *)(ql + 8 * h);
+        o.b = *(const int2 *)(ql + 16 + 8 * h);
+        o.c = *(const int2 *)(qh + 8 * h);
+        o.d = *(const int2 *)(qh + 16 + 8 * h);
+        o.s = ((const uint16_t *)(w + 208 * nsb))[sb];
+        o.s2 = ((const uint16_t *)(w + 192 * nsb + 16 * sb + 8 * hf + 2 * g))[0]; /* scales of k < 16, k >= 16 */
+    }
+}
+
+/* Byte j (0..7) of an int2. */
+__device__ __forceinline__ int rf_gemm_byte(int2 v, int j) { return ((j < 4 ? v.x : v.y) >> (8 * (j % 4))) & 0xFF; }
+
+/* The 16 values of rf_gemm_load's bytes: v[0..7] at k = 8h + j, v[8..15] at k = 16 + 8h + j. */
+template <int T> __device__ __forceinline__ void rf_gemm_values(const rf_gemm_raw &r, int64_t c, float *v) {
+    if (T == RF_T_Q4_0) {
+        const float d = rf_h2f(r.s);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            const int q = rf_gemm_byte(r.a, j);
+            v[j] = d * (float)((q & 15) - 8);
+            v[8 + j] = d * (float)((q >> 4) - 8);
+        }
+    } else if (T == RF_T_Q8_0) {
+        const float d = rf_h2f(r.s);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            v[j] = (float)(int8_t)rf_gemm_byte(r.a, j) * d;
+            v[8 + j] = (float)(int8_t)rf_gemm_byte(r.b, j) * d;
+        }
+    } else if (T == RF_T_Q4_K) {
+        const int s = (int)(c % 8), sh = 4 * (s & 1);
+        int sc, m;
+        rf_q4k_scale_min(r.hdr.y, r.hdr.z, r.hdr.w, s, sc, m);
+        const float dl = rf_h2f((uint32_t)r.hdr.x & 0xffffu) * (float)sc, ml = rf_h2f((uint32_t)r.hdr.x >> 16) * (float)m;
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            v[j] = dl * (float)((rf_gemm_byte(r.a, j) >> sh) & 15) - ml;
+            v[8 + j] = dl * (float)((rf_gemm_byte(r.b, j) >> sh) & 15) - ml;
+        }
+    } else if (T == RF_T_Q6_K) {
+        const int s = (int)(c % 8), g = s % 4, sl = 4 * (g >> 1), shh = 2 * g;
+        const float d = rf_h2f(r.s), d0 = d * (float)(int8_t)(r.s2 & 0xFF), d1 = d * (float)(int8_t)(r.s2 >> 8);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            const int q0 = ((rf_gemm_byte(r.a, j) >> sl) & 15) | (((rf_gemm_byte(r.c, j) >> shh) & 3) << 4);
+            const int q1 = ((rf_gemm_byte(r.b, j) >> sl) & 15) | (((rf_gemm_byte(r.d, j) >> shh) & 3) << 4);
+            v[j] = d0 * (float)(q0 - 32);
+            v[8 + j] = d1 * (float)(q1 - 32);
+        }
+    }
+}
+
+/* Store 8 values as f16 at p (16-byte aligned). */
+__device__ __forceinline__ void rf_gemm_put8(uint16_t *p, const float *v) {
+    uint4 u;
+    u.x = rf_mma_pack2(v[0], v[1]);
+    u.y = rf_mma_pack2(v[2], v[3]);
+    u.z = rf_mma_pack2(v[4], v[5]);
+    u.w = rf_mma_pack2(v[6], v[7]);
+    *(uint4 *)p = u;
+}
+
+/* PACKED: w in rf_hip_pack's layout (T is one of its four types); else GGUF rows of row_bytes. */
+template <int T, int PACKED>
+__global__ void __launch_bounds__(256, 2) rf_gemm_kernel(const uint8_t *w, uint64_t row_bytes, int64_t ne0, int64_t ne1,
+                                                      const float *x, int64_t ldx, int64_t n_tok, float *y, int64_t ldy,
+                                                      int accumulate) {
+    constexpr int BN = RF_GEMM_BN, NT = RF_GEMM_NT(BN), XT = 256 / BN; /* threads per token row of activations */
+    __shared__ __align__(16) uint16_t sa[2][RF_GEMM_BM * RF_GEMM_LD], sb[2][BN * RF_GEMM_LD];
+    const int tid = threadIdx.x, h = tid % 2, wave = tid / RF_MMA_WAVE;
+    const int wm = wave % (RF_GEMM_BM / (16 * RF_GEMM_MT)), wn = wave / (RF_GEMM_BM / (16 * RF_GEMM_MT));
+    const int64_t r0 = (int64_t)blockIdx.y * RF_GEMM_BM, t0 = (int64_t)blockIdx.x * BN, ni = ne0 / 32;
+    /* this thread's loads: half a chunk of row r0 + tid / 2, and 32 / XT activations of token t0 + tid / XT */
+    const int64_t lrow = r0 + tid / 2 < ne1 ? r0 + tid / 2 : ne1 - 1, ltok = t0 + tid / XT;
+    const int xo = (32 / XT) * (tid % XT);
+    const float *xr = x + ltok * ldx + xo;
+    rf_mma_acc acc[RF_GEMM_MT][NT];
+    rf_gemm_raw raw;
+    float4 xa[8 / XT];
+    float v[16];
+
+#pragma unroll
+    for (int i = 0; i < RF_GEMM_MT; i++)
+#pragma unroll
+        for (int j = 0; j < NT; j++) rf_mma_zero(acc[i][j]);
+
+    for (int64_t c = 0; c <= ni; c++) {
+        const int buf = (int)(c & 1);
+        if (c < ni) { /* issue step c's loads */
+            if (PACKED) rf_gemm_load<T>(w, ne1, ni, lrow, c, h, raw);
+#pragma unroll
+            for (int j = 0; j < 8 / XT; j++) xa[j] = ltok < n_tok ? *(const float4 *)(xr + 32 * c + 4 * j) : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+        if (c > 0) { /* multiply step c - 1 */
+            const uint16_t *A = sa[buf ^ 1] + (wm * 16 * RF_GEMM_MT) * RF_GEMM_LD;
+            const uint16_t *B = sb[buf ^ 1] + (wn * 16 * NT) * RF_GEMM_LD;
+#pragma unroll
+            for (int k = 0; k < RF_GEMM_BK; k += 16) {
+                rf_mma_frag fa[RF_GEMM_MT], fb[NT];
+#pragma unroll
+                for (int i = 0; i < RF_GEMM_MT; i++) fa[i] = rf_mma_load_a16(A + 16 * i * RF_GEMM_LD + k, RF_GEMM_LD);
+#pragma unroll
+                for (int j = 0; j < NT; j++) fb[j] = rf_mma_load_b16(B + 16 * j * RF_GEMM_LD + k, RF_GEMM_LD);
+#pragma unroll
+                for (int i = 0; i < RF_GEMM_MT; i++)
+#pragma unroll
+                    for (int j = 0; j < NT; j++) rf_mma(acc[i][j], fa[i], fb[j]);
+            }
+        }
+        if (c < ni) { /* step c's values into buffer buf */
+            uint16_t *pa = sa[buf] + (tid / 2) * RF_GEMM_LD, *pb = sb[buf] + (tid / XT) * RF_GEMM_LD + xo;
+            if (PACKED) {
+                rf_gemm_values<T>(raw, c, v);
+            } else {
+                float all[32];
+                rf_dq32<T>(w + (uint64_t)lrow * row_bytes, c, ne0, all);
+#pragma unroll
+                for (int j = 0; j < 8; j++) v[j] = all[8 * h + j], v[8 + j] = all[16 + 8 * h + j];
+            }
+            rf_gemm_put8(pa + 8 * h, v);
+            rf_gemm_put8(pa + 16 + 8 * h, v + 8);
+#pragma unroll
+            for (int j = 0; j < 8 / XT; j += 2) {
+                const float xs[8] = {xa[j].x, xa[j].y, xa[j].z, xa[j].w, xa[j + 1].x, xa[j + 1].y, xa[j + 1].z, xa[j + 1].w};
+                rf_gemm_put8(pb + 4 * j, xs);
+            }
+        }
+        __syncthreads();
+    }
+
+#pragma unroll
+    for (int i = 0; i < RF_GEMM_MT; i++)
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int e = 0; e < RF_MMA_ACC; e++) {
+                int m, n;
+                rf_mma_acc_mn(e, m, n);
+                const int64_t r = r0 + wm * 16 * RF_GEMM_MT + 16 * i + m, t = t0 + wn * 16 * NT + 16 * j + n;
+                if (r < ne1 && t < n_tok) {
+                    float *o = y + t * ldy + r;
+                    *o = accumulate ? *o + acc[i][j].v[e] : acc[i][j].v[e];
+                }
+            }
+}
+/* --- end kernels/gemm.hip --- */
+/* --- kernels/flash.hip --- */
+/* Prefill attention on the matrix cores (kernels/mma.hip), flash-attention style: the same
+   causal, grouped-query, sliding-window attention as kernels/attention.hip, for a batch of
+   queries, without ever forming the score matrix in memory.
+
+   A block of RF_FA_WAVES waves takes RF_FA_BQ queries of one head, 16 per wave. Its queries sit
+   in LDS as f16 (pre-scaled); per step of RF_FA_BK cache positions the block loads K (f16, as
+   stored) and V transposed, then each wave
+     S = Q K^T                       (mma, 16 queries x RF_FA_BK positions)
+     masks S, and keeps per query a running max m and sum l (online softmax), P = exp(S - m)
+     O = O * exp(m_old - m) + P V    (mma, P in f16)
+   and at the end writes O / l. S goes through LDS once per step so the softmax does not depend
+   on the matrix cores' register layout. Rounding: q and P in f16 (2^-11 relative), sums in f32.
+   HD: the head size, 64 or 128 (the accumulator of a wave is 16 x HD). */
+
+#define RF_FA_WAVES 4
+#define RF_FA_BQ (16 * RF_FA_WAVES)
+#define RF_FA_BK 32
+
+template <int HD>
+__global__ void __launch_bounds__(RF_FA_WAVES * RF_MMA_WAVE)
+rf_flash_kernel(float *out, const float *q, int64_t ldq, const uint16_t *kc, const uint16_t *vc, int64_t nh, int64_t nkv,
+                int64_t n_tok, int32_t pos0, int64_t window, float scale) {
+    constexpr int LQ = HD + 8, LV = RF_FA_BK + 4, LP = RF_FA_BK + 4, NO = HD / 16;
+    constexpr int L = RF_MMA_WAVE / 16, CPL = RF_FA_BK / L; /* lanes per query row, positions per lane */
+    __shared__ __align__(16) uint16_t sq[RF_FA_BQ * LQ], sk[RF_FA_BK * LQ], svt[HD * LV];
+    __shared__ __align__(16) uint16_t sp[RF_FA_WAVES][16 * LP];
+    __shared__ float ss[RF_FA_WAVES][16 * RF_FA_BK], srow[RF_FA_WAVES][16];
+    const int nthr = RF_FA_WAVES * RF_MMA_WAVE, tid = threadIdx.x, wave = tid / RF_MMA_WAVE, lane = tid % RF_MMA_WAVE;
+    const int row = lane / L, part = lane % L; /* the query row (of the wave's 16) and part this lane softmaxes */
+    const int64_t h = blockIdx.x, q0 = (int64_t)blockIdx.y * RF_FA_BQ, kv_dim = nkv * HD, kvoff = (h / (nh / nkv)) * HD;
+    const int64_t last = pos0 + (q0 + RF_FA_BQ < n_tok ? q0 + RF_FA_BQ : n_tok) - 1;
+    const int64_t first = window > 0 && pos0 + q0 - window + 1 > 0 ? pos0 + q0 - window + 1 : 0;
+    float m = -INFINITY, l = 0.0f;
+    rf_mma_acc o[NO];
+
+    for (int i = tid; i < RF_FA_BQ * HD / 4; i += nthr) { /* the queries, scaled, as f16 */
+        const int r = i / (HD / 4), c = 4 * (i % (HD / 4));
+        float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (q0 + r < n_tok) v = *(const float4 *)(q + (q0 + r) * ldq + h * HD + c);
+        *(uint2 *)(sq + r * LQ + c) = make_uint2(rf_mma_pack2(v.x * scale, v.y * scale), rf_mma_pack2(v.z * scale, v.w * scale));
+    }
+#pragma unroll
+    for (int j = 0; j < NO; j++) rf_mma_zero(o[j]);
+
+    for (int64_t k0 = first / RF_FA_BK * RF_FA_BK; k0 <= last; k0 += RF_FA_BK) {
+        for (int i = tid; i < RF_FA_BK * HD / 8; i += nthr) { /* K rows as stored; V transposed */
+            const int s = i / (HD / 8), c = 8 * (i % (HD / 8));
+            uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+            if (k0 + s <= last) {
+                kv = *(const uint4 *)(kc + (k0 + s) * kv_dim + kvoff + c);
+                vv = *(const uint4 *)(vc + (k0 + s) * kv_dim + kvoff + c);
+            }
+            *(uint4 *)(sk + s * LQ + c) = kv;
+            const uint32_t w[4] = {vv.x, vv.y, vv.z, vv.w};
+#pragma unroll
+            for (int e = 0; e < 8; e++) svt[(c + e) * LV + s] = (uint16_t)(w[e / 2] >> (16 * (e % 2)));
+        }
+        __syncthreads();
+
+        { /* S = Q K^T for this wave's 16 queries, masked, into LDS */
+            rf_mma_acc s[RF_FA_BK / 16];
+#pragma unroll
+            for (int j = 0; j < RF_FA_BK / 16; j++) rf_mma_zero(s[j]);
+#pragma unroll
+            for (int k = 0; k < HD; k += 16) {
+                const rf_mma_frag a = rf_mma_load_a(sq + 16 * wave * LQ + k, LQ);
+#pragma unroll
+                for (int j = 0; j < RF_FA_BK / 16; j++) rf_mma(s[j], a, rf_mma_load_b(sk + 16 * j * LQ + k, LQ));
+            }
+#pragma unroll
+            for (int j = 0; j < RF_FA_BK / 16; j++)
+#pragma unroll
+                for (int e = 0; e < RF_MMA_ACC; e++) {
+                    int mm, nn;
+                    rf_mma_acc_mn(e, mm, nn);
+                    const int64_t t = q0 + 16 * wave + mm, p = pos0 + t, key = k0 + 16 * j + nn;
+                    const bool off = t >= n_tok || key > p || (window > 0 && key < p - window + 1);
+                    ss[wave][mm * RF_FA_BK + 16 * j + nn] = off ? -INFINITY : s[j].v[e];
+                }
+        }
+        __syncthreads();
+
+        { /* online softmax of this lane's part of its row; P as f16 */
+            const float *sr = ss[wave] + row * RF_FA_BK + part * CPL;
+            float mx = -INFINITY, sum = 0.0f;
+            for (int c = 0; c < CPL; c++) mx = sr[c] > mx ? sr[c] : mx;
+            for (int msk = 1; msk < L; msk <<= 1) {
+                const float other = RF_SHFL_XOR(mx, msk, RF_WAVE);
+                mx = other > mx ? other : mx;
+            }
+            const float mn = mx > m ? mx : m, corr = mn == -INFINITY ? 1.0f : expf(m - mn);
+            uint16_t *pr = sp[wave] + row * LP + part * CPL;
+            for (int c = 0; c < CPL; c += 2) {
+                const float p0 = mn == -INFINITY ? 0.0f : expf(sr[c] - mn), p1 = mn == -INFINITY ? 0.0f : expf(sr[c + 1] - mn);
+                sum += p0 + p1;
+                *(uint32_t *)(pr + c) = rf_mma_pack2(p0, p1);
+            }
+            for (int msk = 1; msk < L; msk <<= 1) sum += RF_SHFL_XOR(sum, msk, RF_WAVE);
+            m = mn, l = l * corr + sum;
+            if (part == 0) srow[wave][row] = corr;
+        }
+        __syncthreads();
+
+        { /* O = O * corr + P V */
+#pragma unroll
+            for (int j = 0; j < NO; j++)
+#pragma unroll
+                for (int e = 0; e < RF_MMA_ACC; e++) {
+                    int mm, nn;
+                    rf_mma_acc_mn(e, mm, nn);
+                    o[j].v[e] *= srow[wave][mm];
+                }
+#pragma unroll
+            for (int k = 0; k < RF_FA_BK; k += 16) {
+                const rf_mma_frag a = rf_mma_load_a(sp[wave] + k, LP);
+#pragma unroll
+                for (int j = 0; j < NO; j++) rf_mma(o[j], a, rf_mma_load_b(svt + 16 * j * LV + k, LV));
+            }
+        }
+        __syncthreads();
+    }
+
+    if (part == 0) srow[wave][row] = l;
+    __syncthreads();
+#pragma unroll
+    for (int j = 0; j < NO; j++)
+#pragma unroll
+        for (int e = 0; e < RF_MMA_ACC; e++) {
+            int mm, nn;
+            rf_mma_acc_mn(e, mm, nn);
+            const int64_t t = q0 + 16 * wave + mm;
+            if (t < n_tok) out[t * nh * HD + h * HD + 16 * j + nn] = o[j].v[e] / srow[wave][mm];
+        }
+}
+/* --- end kernels/flash.hip --- */
 /* --- kernels/add.hip --- */
 /* y += alpha * x: residual connections (ldx = n), biases (ldx = 0: one row for every token) and
    the MoE's weighted sum of experts (alpha times a router weight read on the device, so no
@@ -1385,13 +1947,14 @@ rf_sample_kernel(const float *x, int64_t n, int32_t top_k, float top_p, float mi
 
 struct rf_hip_dev {
     int device;
+    int mma_kind; /* rf_hip_mma_kind once asked; -2 before */
     hipStream_t stream;
     hipDeviceProp_t prop;
     void *staging[2];      /* pinned, allocated on the first upload */
     hipEvent_t staged[2];  /* the copy out of staging[i] is done */
     size_t staging_bytes;
     char err[512];
-    rf_hip_dev() : device(0), stream(0), staging_bytes(0) {
+    rf_hip_dev() : device(0), mma_kind(-2), stream(0), staging_bytes(0) {
         staging[0] = staging[1] = 0;
         staged[0] = staged[1] = 0;
         err[0] = 0;
@@ -1935,6 +2498,84 @@ __global__ void rf_read_kernel(const int4 *p, int64_t n, int *sink) {
         acc ^= v.x ^ v.y ^ v.z ^ v.w;
     }
     if (acc == 0x7fffffff) *sink = acc; /* keeps the loads; practically never stores */
+}
+
+/* --- matrix cores --- */
+
+extern "C" int rf_hip_mma_kind(rf_hip_dev *d) {
+    int *k = 0, v = -1;
+    if (d->mma_kind != -2) return d->mma_kind;
+    RF_HIP_TRY(d, hipMalloc((void **)&k, sizeof(int)), "asking for the matrix-core kind");
+    rf_mma_kind_kernel<<<1, 1, 0, d->stream>>>(k);
+    hipError_t e = hipGetLastError();
+    if (e == hipSuccess) e = hipMemcpyAsync(&v, k, sizeof(int), hipMemcpyDeviceToHost, d->stream);
+    if (e == hipSuccess) e = hipStreamSynchronize(d->stream);
+    (void)hipFree(k);
+    if (e != hipSuccess) {
+        (void)rf_hip_fail(d, e, "asking for the matrix-core kind");
+        return -1;
+    }
+    return d->mma_kind = v;
+}
+
+/* The types rf_gemm_kernel is instantiated for: rf_hip_pack's four packed, and these in GGUF rows. */
+#define RF_GEMM_GGUF_TYPES(X) \
+    X(RF_T_F32) X(RF_T_F16) X(RF_T_BF16) X(RF_T_Q4_0) X(RF_T_Q4_1) X(RF_T_Q5_0) X(RF_T_Q5_1) X(RF_T_Q8_0) X(RF_T_Q2_K) \
+    X(RF_T_Q3_K) X(RF_T_Q4_K) X(RF_T_Q5_K) X(RF_T_Q6_K) X(RF_T_IQ4_NL) X(RF_T_IQ4_XS) X(RF_T_MXFP4)
+
+extern "C" int rf_hip_gemm_type(int type, int packed) {
+    if (packed) return rf_hip_q8_act_type(type) >= 0;
+#define RF_GEMM_CASE(t) if (type == t) return 1;
+    RF_GEMM_GGUF_TYPES(RF_GEMM_CASE)
+#undef RF_GEMM_CASE
+    return 0;
+}
+
+extern "C" int rf_hip_gemm(rf_hip_dev *d, int type, int packed, const void *w, uint64_t row_bytes, int64_t ne0, int64_t ne1,
+                           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, int accumulate) {
+    const uint8_t *wb = (const uint8_t *)w;
+    if (n_tok < 1 || ne1 < 1) return 0;
+    if (!rf_hip_gemm_type(type, packed) || ne0 < 32 || ne0 % 32 || ldx % 4 || ((uintptr_t)x & 15) || ne1 > 65535 * (int64_t)RF_GEMM_BM) {
+        snprintf(d->err, sizeof d->err, "rf_hip_gemm: no kernel for type %d (%s) with %lld columns, ldx %lld", type,
+                 packed ? "packed" : "GGUF rows", (long long)ne0, (long long)ldx);
+        return -1;
+    }
+    const dim3 grid((unsigned)((n_tok + RF_GEMM_BN - 1) / RF_GEMM_BN), (unsigned)((ne1 + RF_GEMM_BM - 1) / RF_GEMM_BM));
+#define RF_GEMM_GO(t, p) rf_gemm_kernel<t, p><<<grid, 256, 0, d->stream>>>(wb, row_bytes, ne0, ne1, x, ldx, n_tok, y, ldy, accumulate)
+    if (packed) {
+        switch (type) {
+        case RF_T_Q4_0: RF_GEMM_GO(RF_T_Q4_0, 1); break;
+        case RF_T_Q8_0: RF_GEMM_GO(RF_T_Q8_0, 1); break;
+        case RF_T_Q4_K: RF_GEMM_GO(RF_T_Q4_K, 1); break;
+        default: RF_GEMM_GO(RF_T_Q6_K, 1); break;
+        }
+    } else {
+#define RF_GEMM_CASE(t) if (type == t) RF_GEMM_GO(t, 0);
+        RF_GEMM_GGUF_TYPES(RF_GEMM_CASE)
+#undef RF_GEMM_CASE
+    }
+#undef RF_GEMM_GO
+    RF_HIP_LAUNCHED(d, "launching gemm");
+    return 0;
+}
+
+extern "C" int rf_hip_flash_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
+                                      const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                                      int64_t window, float scale) {
+    if ((hd != 64 && hd != 128) || nkv < 1 || nh % nkv || ldq % 4 || ((uintptr_t)q & 15) || pos0 < 0) {
+        snprintf(d->err, sizeof d->err, "rf_hip_flash_attention: head_dim %lld (64 or 128), %lld heads over %lld kv heads, ldq %lld",
+                 (long long)hd, (long long)nh, (long long)nkv, (long long)ldq);
+        return -1;
+    }
+    if (n_tok < 1) return 0;
+    const dim3 grid((unsigned)nh, (unsigned)((n_tok + RF_FA_BQ - 1) / RF_FA_BQ));
+    const int th = RF_FA_WAVES * d->prop.warpSize;
+    if (hd == 64)
+        rf_flash_kernel<64><<<grid, th, 0, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv, n_tok, pos0, window, scale);
+    else
+        rf_flash_kernel<128><<<grid, th, 0, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv, n_tok, pos0, window, scale);
+    RF_HIP_LAUNCHED(d, "launching flash attention");
+    return 0;
 }
 
 extern "C" int rf_hip_read_bandwidth(rf_hip_dev *d, size_t bytes, int reps, double *gb_per_s) {

@@ -147,6 +147,25 @@ int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const
 int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
                    int64_t ldy, int64_t n_tok, int accumulate);
 
+/* Matrix cores (kernels/mma.hip): which kind this device's code uses -- 0 none (a SIMT
+   stand-in), 1 NVIDIA mma.sync, 2 CDNA MFMA, 3 RDNA3 WMMA; -1 with the error set when it cannot
+   tell. Asked once per device, then remembered. */
+int rf_hip_mma_kind(rf_hip_dev *d);
+/* The prefill GEMM (kernels/gemm.hip): y[t][r] (= or, accumulate != 0, +=) sum_i W[r][i] x[t][i]
+   for n_tok tokens of f32 x, on the matrix cores in f16 with f32 sums. W: packed != 0, as
+   rf_hip_pack left it; else GGUF rows of row_bytes. ne0 a multiple of 32, x 16-byte aligned with
+   ldx a multiple of 4. Nonzero (error set) for a type it has no kernel for:
+   rf_hip_gemm_type(type, packed) says beforehand. */
+int rf_hip_gemm_type(int type, int packed);
+int rf_hip_gemm(rf_hip_dev *d, int type, int packed, const void *w, uint64_t row_bytes, int64_t ne0, int64_t ne1,
+                const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, int accumulate);
+
+/* rf_hip_attention for a prefill batch on the matrix cores (kernels/flash.hip), pos0 on the
+   host: hd 64 or 128, ldq a multiple of 4. q and the softmax weights are rounded to f16. */
+int rf_hip_flash_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
+                           const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                           int64_t window, float scale);
+
 /* A streaming read of `bytes` of device memory, the best of `reps` passes, in GB/s: the ceiling
    that memory-bound decode is measured against (rf bench). */
 int rf_hip_read_bandwidth(rf_hip_dev *d, size_t bytes, int reps, double *gb_per_s);

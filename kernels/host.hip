@@ -4,13 +4,14 @@
 
 struct rf_hip_dev {
     int device;
+    int mma_kind; /* rf_hip_mma_kind once asked; -2 before */
     hipStream_t stream;
     hipDeviceProp_t prop;
     void *staging[2];      /* pinned, allocated on the first upload */
     hipEvent_t staged[2];  /* the copy out of staging[i] is done */
     size_t staging_bytes;
     char err[512];
-    rf_hip_dev() : device(0), stream(0), staging_bytes(0) {
+    rf_hip_dev() : device(0), mma_kind(-2), stream(0), staging_bytes(0) {
         staging[0] = staging[1] = 0;
         staged[0] = staged[1] = 0;
         err[0] = 0;
@@ -554,6 +555,84 @@ __global__ void rf_read_kernel(const int4 *p, int64_t n, int *sink) {
         acc ^= v.x ^ v.y ^ v.z ^ v.w;
     }
     if (acc == 0x7fffffff) *sink = acc; /* keeps the loads; practically never stores */
+}
+
+/* --- matrix cores --- */
+
+extern "C" int rf_hip_mma_kind(rf_hip_dev *d) {
+    int *k = 0, v = -1;
+    if (d->mma_kind != -2) return d->mma_kind;
+    RF_HIP_TRY(d, hipMalloc((void **)&k, sizeof(int)), "asking for the matrix-core kind");
+    rf_mma_kind_kernel<<<1, 1, 0, d->stream>>>(k);
+    hipError_t e = hipGetLastError();
+    if (e == hipSuccess) e = hipMemcpyAsync(&v, k, sizeof(int), hipMemcpyDeviceToHost, d->stream);
+    if (e == hipSuccess) e = hipStreamSynchronize(d->stream);
+    (void)hipFree(k);
+    if (e != hipSuccess) {
+        (void)rf_hip_fail(d, e, "asking for the matrix-core kind");
+        return -1;
+    }
+    return d->mma_kind = v;
+}
+
+/* The types rf_gemm_kernel is instantiated for: rf_hip_pack's four packed, and these in GGUF rows. */
+#define RF_GEMM_GGUF_TYPES(X) \
+    X(RF_T_F32) X(RF_T_F16) X(RF_T_BF16) X(RF_T_Q4_0) X(RF_T_Q4_1) X(RF_T_Q5_0) X(RF_T_Q5_1) X(RF_T_Q8_0) X(RF_T_Q2_K) \
+    X(RF_T_Q3_K) X(RF_T_Q4_K) X(RF_T_Q5_K) X(RF_T_Q6_K) X(RF_T_IQ4_NL) X(RF_T_IQ4_XS) X(RF_T_MXFP4)
+
+extern "C" int rf_hip_gemm_type(int type, int packed) {
+    if (packed) return rf_hip_q8_act_type(type) >= 0;
+#define RF_GEMM_CASE(t) if (type == t) return 1;
+    RF_GEMM_GGUF_TYPES(RF_GEMM_CASE)
+#undef RF_GEMM_CASE
+    return 0;
+}
+
+extern "C" int rf_hip_gemm(rf_hip_dev *d, int type, int packed, const void *w, uint64_t row_bytes, int64_t ne0, int64_t ne1,
+                           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, int accumulate) {
+    const uint8_t *wb = (const uint8_t *)w;
+    if (n_tok < 1 || ne1 < 1) return 0;
+    if (!rf_hip_gemm_type(type, packed) || ne0 < 32 || ne0 % 32 || ldx % 4 || ((uintptr_t)x & 15) || ne1 > 65535 * (int64_t)RF_GEMM_BM) {
+        snprintf(d->err, sizeof d->err, "rf_hip_gemm: no kernel for type %d (%s) with %lld columns, ldx %lld", type,
+                 packed ? "packed" : "GGUF rows", (long long)ne0, (long long)ldx);
+        return -1;
+    }
+    const dim3 grid((unsigned)((n_tok + RF_GEMM_BN - 1) / RF_GEMM_BN), (unsigned)((ne1 + RF_GEMM_BM - 1) / RF_GEMM_BM));
+#define RF_GEMM_GO(t, p) rf_gemm_kernel<t, p><<<grid, 256, 0, d->stream>>>(wb, row_bytes, ne0, ne1, x, ldx, n_tok, y, ldy, accumulate)
+    if (packed) {
+        switch (type) {
+        case RF_T_Q4_0: RF_GEMM_GO(RF_T_Q4_0, 1); break;
+        case RF_T_Q8_0: RF_GEMM_GO(RF_T_Q8_0, 1); break;
+        case RF_T_Q4_K: RF_GEMM_GO(RF_T_Q4_K, 1); break;
+        default: RF_GEMM_GO(RF_T_Q6_K, 1); break;
+        }
+    } else {
+#define RF_GEMM_CASE(t) if (type == t) RF_GEMM_GO(t, 0);
+        RF_GEMM_GGUF_TYPES(RF_GEMM_CASE)
+#undef RF_GEMM_CASE
+    }
+#undef RF_GEMM_GO
+    RF_HIP_LAUNCHED(d, "launching gemm");
+    return 0;
+}
+
+extern "C" int rf_hip_flash_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
+                                      const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                                      int64_t window, float scale) {
+    if ((hd != 64 && hd != 128) || nkv < 1 || nh % nkv || ldq % 4 || ((uintptr_t)q & 15) || pos0 < 0) {
+        snprintf(d->err, sizeof d->err, "rf_hip_flash_attention: head_dim %lld (64 or 128), %lld heads over %lld kv heads, ldq %lld",
+                 (long long)hd, (long long)nh, (long long)nkv, (long long)ldq);
+        return -1;
+    }
+    if (n_tok < 1) return 0;
+    const dim3 grid((unsigned)nh, (unsigned)((n_tok + RF_FA_BQ - 1) / RF_FA_BQ));
+    const int th = RF_FA_WAVES * d->prop.warpSize;
+    if (hd == 64)
+        rf_flash_kernel<64><<<grid, th, 0, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv, n_tok, pos0, window, scale);
+    else
+        rf_flash_kernel<128><<<grid, th, 0, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv, n_tok, pos0, window, scale);
+    RF_HIP_LAUNCHED(d, "launching flash attention");
+    return 0;
 }
 
 extern "C" int rf_hip_read_bandwidth(rf_hip_dev *d, size_t bytes, int reps, double *gb_per_s) {

@@ -18,3 +18,11 @@ static double diff(const float *a, const float *b, int n) {
     }
     return e / (mx > 0 ? mx : 1);
 }
+/* Whether the GPU's pick tg instead of the CPU's tc is a near-tie: the CPU's own top two are
+   closer than twice the largest |gpu - cpu| logit difference of that step. */
+static inline int near_tie(const float *cpu, const float *gpu, int n, int tc, int tg) {
+    double abs_e = 0;
+    int k;
+    for (k = 0; k < n; k++) abs_e = fabs(gpu[k] - cpu[k]) > abs_e ? fabs(gpu[k] - cpu[k]) : abs_e;
+    return cpu[tc] - cpu[tg] <= 2 * abs_e;
+}

@@ -29,6 +29,15 @@ for arch in llama qwen2 gemma3; do
         models="$models $f"
     done
 done
+# head size 64: the prefill takes the matrix-core attention (kernels/flash.hip; quantized models,
+# 32 tokens or more), gemma3 with its sliding window
+for spec in "llama q4_0" "gemma3 q4_k_m"; do
+    set -- $spec
+    f="$DIR/$1-hd64-$2.gguf"
+    [ -f "$f" ] || "$BUILD/rf" synth --arch $1 --type $2 --dim 512 --layers 4 --heads 8 --kv-heads 2 \
+        --ffn 512 --vocab 1000 --ctx 1024 "$f" >/dev/null || { echo "FAIL synth $1 hd64 $2"; fail=$((fail + 1)); }
+    models="$models $f"
+done
 if ${PYTHON:-python3} -c "import gguf" 2>/dev/null; then
     ${PYTHON:-python3} tests/tools/hf_fixtures.py write-gguf "$DIR/hf" >/dev/null && models="$models $(ls "$DIR"/hf/*.gguf)"
 else

@@ -64,10 +64,7 @@ static void test_model(void) {
         double e = diff(lgp, lc, nv);
         worst = e > worst ? e : worst;
         if (tc != tg) {
-            double abs_e = 0;
-            int k;
-            for (k = 0; k < nv; k++) abs_e = fabs(lgp[k] - lc[k]) > abs_e ? fabs(lgp[k] - lc[k]) : abs_e;
-            if (tol > 1e-3 && lc[tc] - lc[tg] <= 2 * abs_e) ties++; /* a near-tie (see the top) */
+            if (tol > 1e-3 && near_tie(lc, lgp, nv, tc, tg)) ties++; /* a near-tie (see the top) */
             else same = 0;
         }
         REQUIRE(rf_ctx_decode(cc, &tc, 1) == RF_OK && rf_ctx_decode(cg, &tc, 1) == RF_OK);
@@ -84,8 +81,10 @@ static void test_model(void) {
     {
         double e = diff(rf_ctx_logits(cg), rf_ctx_logits(cc), nv);
         int a = argmax(rf_ctx_logits(cc), nv), b = argmax(rf_ctx_logits(cg), nv);
-        printf("  %s: 512-token prefill max rel logit diff %.2e, argmax %d vs %d\n", path_, e, a, b);
-        CHECKF(e < tol && a == b, "prefill: %.3g, argmax %d vs %d", e, a, b);
+        const int tie = a != b && tol > 1e-3 && near_tie(rf_ctx_logits(cc), rf_ctx_logits(cg), nv, a, b);
+        printf("  %s: 512-token prefill max rel logit diff %.2e, argmax %d vs %d%s\n", path_, e, a, b,
+               tie ? " (a near-tie: accepted as in the decode steps)" : "");
+        CHECKF(e < tol && (a == b || tie), "prefill: %.3g, argmax %d vs %d", e, a, b);
     }
     /* 32 tokens from a seeded sampler: rf_ctx_decode_sample (the chain on the device, or the
        host's for penalties) against rf_ctx_decode + rf_sampler_sample on the same GPU model. */

@@ -257,6 +257,92 @@ static void test_gemv_q8(void) {
     CHECK(rf_hip_q8_act_type(RF_TYPE_Q5_0) < 0 && rf_hip_q8_act_type(RF_TYPE_Q4_K) == 1 && rf_hip_q8_act_type(RF_TYPE_Q8_0) == 0);
 }
 
+/* ----- GEMM on the matrix cores: y = W x in f16 with f32 sums. Two references, both double sums
+   of the CPU's rf_dequantize rows against x: (1) with every weight and activation rounded to
+   f16 first (rf_fp32_to_fp16), which leaves only the order of the f32 sums -- bound 1e-4 of
+   sum |w x| (rarely a weight's f32 value differs by an ulp before the f16 rounding, e.g. by a
+   fused multiply-add, and rounds to the neighbouring f16); (2) exact, which adds the f16
+   rounding of both operands: each product within (1 + 2^-11)^2 - 1 < 1e-3 of its value, so the
+   sum within 1e-3 of sum |w x| plus the f32 sums -- bound 2e-3. */
+static void gemm_case(rf_type type, int packed, int64_t ne0, int64_t ne1, int64_t nt, int accumulate, double *e16, double *eex) {
+    uint64_t rb = 0;
+    float *w = RF__NEW(float, ne0 * ne1), *x = RF__NEW(float, ne0 * nt), *y = RF__NEW(float, ne1 * nt),
+          *y0 = RF__NEW(float, ne1 * nt), *row = RF__NEW(float, ne0 * ne1), *x16 = RF__NEW(float, ne0 * nt);
+    uint8_t *wq, *up;
+    rf_hip_buf *bw = NULL, *bx = NULL, *by = NULL;
+    void *dw, *dx, *dy;
+    int64_t r, t, i;
+    *e16 = *eex = 1e30;
+    rf_type_row_bytes(type, ne0, &rb);
+    wq = RF__NEW(uint8_t, rb * ne1);
+    up = RF__NEW(uint8_t, rb * ne1);
+    for (i = 0; i < ne0 * ne1; i++) w[i] = frand();
+    for (i = 0; i < ne0 * nt; i++) x[i] = frand() * 2.0f;
+    for (i = 0; i < ne1 * nt; i++) y0[i] = accumulate ? frand() * 10.0f : 0.0f;
+    for (r = 0; r < ne1; r++) rf_quantize(type, w + r * ne0, wq + r * rb, ne0);
+    for (r = 0; r < ne1; r++) rf_dequantize(type, wq + r * rb, row + r * ne0, ne0);
+    if (packed && rf_hip_pack((int)type, wq, ne0, ne1, up)) goto done;
+    dw = dev_copy(&bw, packed ? up : wq, rb * ne1);
+    dx = dev_copy(&bx, x, sizeof(float) * ne0 * nt);
+    dy = dev_copy(&by, y0, sizeof(float) * ne1 * nt);
+    if (!dw || !dx || !dy || rf_hip_gemm(G, (int)type, packed, dw, rb, ne0, ne1, (const float *)dx, ne0, (float *)dy, ne1, nt, accumulate) ||
+        rf_hip_download(G, y, dy, sizeof(float) * ne1 * nt))
+        goto done;
+    *e16 = *eex = 0;
+    for (i = 0; i < ne0 * ne1; i++) w[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(row[i])); /* w: the f16-rounded weights now */
+    for (i = 0; i < ne0 * nt; i++) x16[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(x[i]));
+    for (t = 0; t < nt; t++)
+        for (r = 0; r < ne1; r++) {
+            double s16 = y0[t * ne1 + r], sex = s16, mag = fabs(s16);
+            for (i = 0; i < ne0; i++) {
+                const double a = row[r * ne0 + i], b = x[t * ne0 + i];
+                s16 += (double)w[r * ne0 + i] * x16[t * ne0 + i];
+                sex += a * b;
+                mag += fabs(a * b);
+            }
+            if (fabs(y[t * ne1 + r] - s16) / (mag + 1e-30) > *e16) *e16 = fabs(y[t * ne1 + r] - s16) / (mag + 1e-30);
+            if (fabs(y[t * ne1 + r] - sex) / (mag + 1e-30) > *eex) *eex = fabs(y[t * ne1 + r] - sex) / (mag + 1e-30);
+        }
+done:
+    rf_hip_buf_free(bw), rf_hip_buf_free(bx), rf_hip_buf_free(by);
+    RF_FREE(w), RF_FREE(x), RF_FREE(y), RF_FREE(y0), RF_FREE(row), RF_FREE(wq), RF_FREE(up), RF_FREE(x16);
+}
+
+static void test_gemm(void) {
+    static const int64_t shapes[][3] = {{256, 1, 1}, {256, 17, 33}, {512, 131, 129}, {1024, 128, 128}, {4096, 64, 300},
+                                        {11008, 40, 70}};
+    static const rf_type gguf_rows[] = {RF_TYPE_F32, RF_TYPE_F16, RF_TYPE_BF16, RF_TYPE_Q5_0, RF_TYPE_Q4_1, RF_TYPE_Q5_K,
+                                        RF_TYPE_IQ4_XS, RF_TYPE_Q4_K};
+    const int kind = rf_hip_mma_kind(G);
+    size_t ti, si;
+    printf("  matrix cores of this device's code: %d (0 SIMT, 1 mma.sync, 2 MFMA, 3 WMMA)\n", kind);
+    CHECKF(kind >= 0, "rf_hip_mma_kind answers (%d)", kind);
+    for (ti = 0; ti < sizeof q8_types / sizeof q8_types[0] + sizeof gguf_rows / sizeof gguf_rows[0]; ti++) {
+        const int packed = ti < sizeof q8_types / sizeof q8_types[0];
+        const rf_type ty = packed ? q8_types[ti] : gguf_rows[ti - sizeof q8_types / sizeof q8_types[0]];
+        CHECKF(rf_hip_gemm_type((int)ty, packed), "gemm has a kernel for %s (%s)", rf_type_name(ty), packed ? "packed" : "GGUF rows");
+        for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            int64_t ne0 = shapes[si][0];
+            double a16, aex, b16, bex;
+            if (ne0 % rf_type_get(ty)->block_size) ne0 = ne0 / 256 * 256;
+            gemm_case(ty, packed, ne0, shapes[si][1], shapes[si][2], 0, &a16, &aex);
+            gemm_case(ty, packed, ne0, shapes[si][1], shapes[si][2], 1, &b16, &bex);
+            CHECKF(a16 < 1e-4 && b16 < 1e-4 && aex < 2e-3 && bex < 2e-3,
+                   "gemm %s%s %lldx%lld x %lld tokens: err vs f16-rounded %.3g / %.3g (accumulating), vs exact %.3g / %.3g",
+                   rf_type_name(ty), packed ? " packed" : "", (long long)ne0, (long long)shapes[si][1], (long long)shapes[si][2], a16, b16,
+                   aex, bex);
+        }
+    }
+    /* a bigger matrix: 66 x 5 blocks, more than the CUs hold at once */
+    for (ti = 0; ti < sizeof q8_types / sizeof q8_types[0]; ti++) {
+        double a16, aex;
+        gemm_case(q8_types[ti], 1, 256, 8448, 640, 0, &a16, &aex);
+        CHECKF(a16 < 1e-4 && aex < 2e-3, "gemm %s packed 256x8448 x 640 tokens: err vs f16-rounded %.3g, vs exact %.3g",
+               rf_type_name(q8_types[ti]), a16, aex);
+    }
+    CHECK(!rf_hip_gemm_type((int)RF_TYPE_Q5_0, 1) && rf_hip_gemm_type((int)RF_TYPE_Q6_K, 1));
+}
+
 /* A captured graph replays its launches: a kernel reading its position from device memory,
    replayed at two positions, equals direct launches at those positions (tolerance 0). */
 static void test_graph_replay(void) {
@@ -421,7 +507,7 @@ static void test_rope(void) {
 /* Attention + KV append: 1 query at 37, 7 queries at 100 with a window of 20, 512 queries from
    0; GQA 8 heads over 2; head dims 64, 80 (not a multiple of the wave), 256. The reference is
    forward.c's loop on the f16-rounded cache. Tolerance 2e-5 of max |out|. */
-static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd) {
+static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd, int flash) {
     const int64_t nh = 8, nkv = 2, kvd = nkv * hd, np = pos0 + nt, group = nh / nkv;
     const float scale = 1.0f / sqrtf((float)hd);
     float *q = RF__NEW(float, nt * nh * hd), *k = RF__NEW(float, np * kvd), *v = RF__NEW(float, np * kvd);
@@ -446,7 +532,8 @@ static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd) {
     /* the cache in two appends: the history, then this batch */
     if (pos0 > 0) REQUIRE(rf_hip_kv_store(G, kc, vc, dk, dv, kvd, kvd, 0, NULL, pos0) == 0);
     REQUIRE(rf_hip_kv_store(G, kc, vc, dk + pos0 * kvd, dv + pos0 * kvd, kvd, kvd, pos0, NULL, nt) == 0);
-    REQUIRE(rf_hip_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, NULL, window, scale) == 0);
+    if (flash) REQUIRE(rf_hip_flash_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, window, scale) == 0);
+    else REQUIRE(rf_hip_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, NULL, window, scale) == 0);
     REQUIRE(rf_hip_download(G, out, dout, sizeof(float) * nt * nh * hd) == 0);
     for (i = 0; i < np * kvd; i++) k[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(k[i])), v[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(v[i]));
     for (t = 0; t < nt; t++) {
@@ -465,18 +552,32 @@ static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd) {
                 for (j = 0; j < hd; j++) o[j] += att[s] * v[s * kvd + (h / group) * hd + j];
         }
     }
-    CHECKF(max_rel(out, ref, nt * nh * hd) < 2e-5, "%lld queries at %d, window %lld, hd %lld: err %.3g", (long long)nt,
-           (int)pos0, (long long)window, (long long)hd, max_rel(out, ref, nt * nh * hd));
+    CHECKF(max_rel(out, ref, nt * nh * hd) < (flash ? 2e-3 : 2e-5), "%s%lld queries at %d, window %lld, hd %lld: err %.3g",
+           flash ? "flash: " : "", (long long)nt, (int)pos0, (long long)window, (long long)hd, max_rel(out, ref, nt * nh * hd));
     rf_hip_buf_free(b);
     RF_FREE(q), RF_FREE(k), RF_FREE(v), RF_FREE(out), RF_FREE(ref), RF_FREE(att);
 }
 static void test_attention(void) {
-    attn_case(1, 37, 0, 64);
-    attn_case(1, 0, 0, 64);
-    attn_case(7, 100, 20, 80);
-    attn_case(512, 0, 0, 64);
-    attn_case(512, 0, 100, 128);
-    attn_case(3, 5, 0, 256);
+    attn_case(1, 37, 0, 64, 0);
+    attn_case(1, 0, 0, 64, 0);
+    attn_case(7, 100, 20, 80, 0);
+    attn_case(512, 0, 0, 64, 0);
+    attn_case(512, 0, 100, 128, 0);
+    attn_case(3, 5, 0, 256, 0);
+}
+
+/* The matrix-core prefill attention against the same reference: q and the softmax weights are
+   rounded to f16 (2^-11 relative), which moves the outputs by ~1e-3 of their largest at most for
+   these scores (|q.k| scale < 3) -- bound 2e-3. Odd batches, history before the batch, windows
+   that start inside a block, GQA, both head sizes. */
+static void test_flash_attention(void) {
+    attn_case(1, 0, 0, 64, 1);
+    attn_case(37, 0, 0, 128, 1);
+    attn_case(100, 61, 0, 128, 1);
+    attn_case(512, 0, 0, 128, 1);
+    attn_case(300, 7, 100, 64, 1);
+    attn_case(200, 500, 33, 128, 1);
+    CHECK(rf_hip_flash_attention(G, NULL, NULL, 4, NULL, NULL, 1, 8, 2, 80, 0, 0, 1.0f) != 0); /* hd 80: no kernel */
 }
 
 /* SwiGLU and GeGLU over 3 rows of 1001, strided inputs (tolerance 1e-6 of max |out|) */
@@ -754,11 +855,13 @@ int main(void) {
     RUN(test_quant_act_exact);
     RUN(test_act_q8_exact);
     RUN(test_gemv_q8);
+    RUN(test_gemm);
     RUN(test_graph_replay);
     RUN(test_rope_kv);
     RUN(test_rmsnorm);
     RUN(test_rope);
     RUN(test_attention);
+    RUN(test_flash_attention);
     RUN(test_glu);
     RUN(test_add);
     RUN(test_embed);
