@@ -38,7 +38,7 @@ typedef struct rf_hip_info {
     int n_cu;                /* compute units (SMs) */
     size_t shared_per_block; /* LDS / shared memory a block may use */
     size_t total_mem, free_mem;
-    int matrix_cores;        /* MFMA (CDNA), WMMA (RDNA3), mma (NVIDIA sm_70+); unused yet */
+    int matrix_cores;        /* the hardware has MFMA (CDNA), WMMA (RDNA3) or mma (NVIDIA sm_70+); rf_hip_mma_kind: what the code uses */
 } rf_hip_info;
 
 int rf_hip_device_count(void);

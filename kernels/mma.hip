@@ -120,28 +120,30 @@ __device__ __forceinline__ rf_mma_frag rf_mma_load_b(const uint16_t *p, int ld) 
 /* The same loads for tiles whose rows (and k offset) are 16-byte aligned: on NVIDIA one ldmatrix
    (four 8 x 8 matrices; lane l gives the address of one row of one of them) instead of four
    32-bit loads. Elsewhere the loads above. */
-__device__ __forceinline__ rf_mma_frag rf_mma_load_a16(const uint16_t *p, int ld) {
-#if RF_MMA == RF_MMA_NV /* matrices: rows 0-7 k 0-7, rows 8-15 k 0-7, rows 0-7 k 8-15, rows 8-15 k 8-15 = a0..a3 */
+#if RF_MMA == RF_MMA_NV
+/* ldmatrix .x4: four 8 x 8 matrices of halves, lanes 8i..8i+7 giving the row addresses of matrix
+   i (16-byte aligned), which lands in register i. */
+__device__ __forceinline__ rf_mma_frag rf_mma_ldmatrix4(const uint16_t *row) {
     rf_mma_frag f;
-    const int l = rf_mma_lane();
-    const unsigned a = (unsigned)__cvta_generic_to_shared(p + (l % 16) * ld + 8 * (l / 16));
+    const unsigned a = (unsigned)__cvta_generic_to_shared(row);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(f.r[0]), "=r"(f.r[1]), "=r"(f.r[2]), "=r"(f.r[3])
                  : "r"(a));
     return f;
+}
+#endif
+__device__ __forceinline__ rf_mma_frag rf_mma_load_a16(const uint16_t *p, int ld) {
+#if RF_MMA == RF_MMA_NV /* matrices: rows 0-7 k 0-7, rows 8-15 k 0-7, rows 0-7 k 8-15, rows 8-15 k 8-15 = a0..a3 */
+    const int l = rf_mma_lane();
+    return rf_mma_ldmatrix4(p + (l % 16) * ld + 8 * (l / 16));
 #else
     return rf_mma_load_a(p, ld);
 #endif
 }
 __device__ __forceinline__ rf_mma_frag rf_mma_load_b16(const uint16_t *p, int ld) {
 #if RF_MMA == RF_MMA_NV /* matrices: n 0-7 k 0-7, n 0-7 k 8-15, n 8-15 k 0-7, n 8-15 k 8-15 = b0 b1 (first 8 n), b0 b1 (next) */
-    rf_mma_frag f;
     const int l = rf_mma_lane();
-    const unsigned a = (unsigned)__cvta_generic_to_shared(p + (l % 8 + 8 * (l / 16)) * ld + 8 * ((l / 8) % 2));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-                 : "=r"(f.r[0]), "=r"(f.r[1]), "=r"(f.r[2]), "=r"(f.r[3])
-                 : "r"(a));
-    return f;
+    return rf_mma_ldmatrix4(p + (l % 8 + 8 * (l / 16)) * ld + 8 * ((l / 8) % 2));
 #else
     return rf_mma_load_b(p, ld);
 #endif
