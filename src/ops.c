@@ -237,9 +237,12 @@ static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__
         return;
     }
     if (n == 1 && k->gemv[w->type] && k->gemv_side) {
-        rf__gemv_side gs; /* ~8 KB */
-        k->gemv_side(acts, w->ne0, &gs);
-        j.gside = &gs;
+        rf__gemv_side gs; /* ~8 KB; only q8_0 activations have side terms (q8_K carries its own sums) */
+        j.gside = NULL;
+        if (rf_type_get((uint32_t)w->type)->vec_dot_type == RF_TYPE_Q8_0) {
+            k->gemv_side(acts, w->ne0, &gs);
+            j.gside = &gs;
+        }
         rf__pool_run(pool, rf__matmul_task, &j);
         return;
     }
