@@ -200,9 +200,9 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
         /* re-quantize only if the previous matrix wanted another activation format */
         a = c->qbuf;
         stride = rf__act_bytes(w);
-        if (c->act_type != rf_type_get((uint32_t)w->type)->vec_dot_type) a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+        if (c->act_type != rf_type_get((uint32_t)w->type)->vec_dot_type) a = rf__prepare_acts(c->pool, &c->k, w, x, ldx, n, c->qbuf, &stride);
     } else {
-        a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+        a = rf__prepare_acts(c->pool, &c->k, w, x, ldx, n, c->qbuf, &stride);
     }
     c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
     rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy, c->gemm);
@@ -223,7 +223,7 @@ static void rf__matmul_same_x(rf_ctx *c, const rf__mat *const *ws, float *const 
         for (i = 0; i < np; i++) rf__matmul(c, ws[i], x, ldx, n, ys[i], ldy, i > 0);
         return;
     }
-    a = rf__prepare_acts(&c->k, ws[0], x, ldx, n, c->qbuf, &stride);
+    a = rf__prepare_acts(c->pool, &c->k, ws[0], x, ldx, n, c->qbuf, &stride);
     c->act_type = at;
     rf__matmul_parts(c->pool, &c->k, ws, ys, np, a, stride, n, ldy, c->gemm);
 }
