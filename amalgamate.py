@@ -30,6 +30,7 @@ SOURCES = [
     "src/cpu.c",       # the CPU kernel table a context computes with (scalar reference first)
     "src/simd_x86.c",  # AVX2 / AVX-512 VNNI kernels (per-function target attributes)
     "src/simd_x86_mm.c",  # AVX-512 VNNI over many rows: multi-row gemv (decode), packed int8 GEMM (prefill)
+    "src/simd_x86_gemv_k.c",  # AVX-512 VNNI four-row decode gemv for Q4_K and Q6_K
     "src/simd_x86_attn.c",  # AVX2 attention over an f16 cache: scores, weighted V sums, softmax
     "src/simd_arm.c",  # NEON / dotprod kernels
     "src/simd.c",      # run-time CPU detection: picks the kernels; the bandwidth probe

@@ -5181,6 +5181,219 @@ RF__MM_TILE(rf__gemm_tile1_g16_vnni, RF__MM_EACH1, RF__MM_QUADS16, 16)
 #endif
 #endif /* RF__SIMD_X86 */
 /* --- end src/simd_x86_mm.c --- */
+/* --- src/simd_x86_gemv_k.c --- */
+/* simd_x86_gemv_k: AVX-512 VNNI decode gemv for the K-quants a Q4_K_M model is made of (Q4_K,
+   and Q6_K for the output and some ffn_down / attn_v), four rows per pass over the activation as
+   simd_x86_mm.c does for Q4_0 / Q5_0 / Q8_0.
+
+   Why: the one-row VNNI dots (simd_x86.c) spend ~55 instructions on a 144-byte Q4_K block --
+   the activation loads, the 6-bit scale decode, two scalar fp16 conversions and a horizontal
+   reduction are all per row -- which caps one core at ~28 GB/s, below what the memory delivers.
+   Here the activation of a 256-element block is loaded once for four rows, the scales of four
+   rows are decoded in one zmm, and the four rows' int32 sums are folded into one register (lanes
+   4r..4r+3: row r) so one conversion and one fma per block serve all four.
+
+   The products: weights enter vpdpbusd as unsigned codes (Q4_K: nibble; Q6_K: the 6-bit code
+   c, weight c - 32) against the signed q8_K bytes. An int32 lane then holds four products of one
+   sub-block, at most 4 * 63 * 128 = 32256 in magnitude: it fits an int16, so vpdpwssd against a
+   dword whose low word is the sub-block's scale and whose high word is 0 multiplies the lane by
+   the scale exactly (the lane's high word, its sign extension, meets the 0). Sums are exact
+   integers per block; only the float accumulation across blocks differs from the reference
+   (tests/test_simd.c, 1e-5 of sum |w a|).
+
+   Q4_K block (144 bytes): d, dmin (fp16), 12 bytes of 6-bit scales / mins for 8 sub-blocks of
+   32, qs[128]: qs[32k..32k+32) low nibbles are sub-block 2k, high nibbles 2k + 1. q8_K block (292
+   bytes): float d, qs[256], int16 bsums[16] (sums of 16 codes).
+   Q6_K block (210 bytes): ql[128], qh[64], int8 scales[16] (sub-blocks of 16), d (fp16). In half
+   h (128 elements), element 32k + l takes the nibble of ql[64h + l + 32 (k & 1)] (low for k < 2,
+   high otherwise) and bits 2k, 2k+1 of qh[32h + l]; its scale is scales[e / 16]. */
+
+#if defined(RF__SIMD_X86)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+/* Four zmm of 16 int32 lanes (one per row) -> one zmm whose lanes 4r..4r+3 sum row r's 16 */
+static RF__VNNI inline __m512i rf__x86_fold4(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    const __m512i s01 = _mm512_add_epi32(_mm512_shuffle_i64x2(a0, a1, _MM_SHUFFLE(1, 0, 1, 0)),
+                                         _mm512_shuffle_i64x2(a0, a1, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512i s23 = _mm512_add_epi32(_mm512_shuffle_i64x2(a2, a3, _MM_SHUFFLE(1, 0, 1, 0)),
+                                         _mm512_shuffle_i64x2(a2, a3, _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm512_add_epi32(_mm512_shuffle_i64x2(s01, s23, _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm512_shuffle_i64x2(s01, s23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* 16 bytes at each of p0..p3 -> the four 128-bit lanes of one zmm */
+static RF__VNNI inline __m512i rf__x86_load4x16(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2, const uint8_t *p3) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p0));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)p1), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)p2), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)p3), 3);
+}
+
+/* Bytes b0 (lanes 0-7) and b1 (lanes 8-15) of a 128-bit lane as zero-extended dwords: a
+   vpshufb control (0x80 zeroes a byte) */
+#define RF__X86_BB(b0, b1)                                                                                         \
+    _mm512_setr_epi32((b0) | ~0xff, (b0) | ~0xff, (b0) | ~0xff, (b0) | ~0xff, (b0) | ~0xff, (b0) | ~0xff, (b0) | ~0xff, \
+                      (b0) | ~0xff, (b1) | ~0xff, (b1) | ~0xff, (b1) | ~0xff, (b1) | ~0xff, (b1) | ~0xff, (b1) | ~0xff, \
+                      (b1) | ~0xff, (b1) | ~0xff)
+
+/* One Q4_K row of the four: its two 64-byte halves of qs against the activation quarters a0..a3
+   (a0: elements 0-31 and 64-95, the low nibbles of qs[0..64); a1: 32-63 and 96-127, the high
+   ones; a2, a3 the same for 128-255), each product lane times its sub-block's scale. sc: the
+   decoded scales of the four rows, row r's bytes 0..7 in lane r. */
+static RF__VNNI inline __m512i rf__x86_q4k_row(const uint8_t *qs, __m512i sc, int r, __m512i a0, __m512i a1, __m512i a2,
+                                               __m512i a3) {
+    const __m512i m4 = _mm512_set1_epi8(15), z = _mm512_setzero_si512();
+    const __m512i q0 = _mm512_loadu_si512((const void *)qs), q1 = _mm512_loadu_si512((const void *)(qs + 64));
+    const __m512i s = _mm512_permutexvar_epi32( /* row r's lane in every lane */
+        _mm512_add_epi32(_mm512_set1_epi32(4 * r), _mm512_set4_epi32(3, 2, 1, 0)), sc);
+    __m512i acc;
+    acc = _mm512_dpwssd_epi32(z, _mm512_dpbusd_epi32(z, _mm512_and_si512(q0, m4), a0), _mm512_shuffle_epi8(s, RF__X86_BB(0, 2)));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(z, _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), a1),
+                              _mm512_shuffle_epi8(s, RF__X86_BB(1, 3)));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(z, _mm512_and_si512(q1, m4), a2), _mm512_shuffle_epi8(s, RF__X86_BB(4, 6)));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(z, _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), a3),
+                              _mm512_shuffle_epi8(s, RF__X86_BB(5, 7)));
+    return acc;
+}
+
+static RF__VNNI void rf__gemv_q4_K_q8_K_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 256;
+    int64_t r = 0, i;
+    (void)side; /* q8_K carries its own scale and sums */
+    if (nb > 0) {
+        /* the scale decode of rf__x86_q4k_scales on dwords 1..3 of each lane (dword 0: d, dmin):
+           out = [u0 & 3f, (u2 & 0f) | (u0 >> 6 & 3) << 4, u1 & 3f, (u2 >> 4 & 0f) | (u1 >> 6 & 3) << 4] */
+        const __m512i lomask = _mm512_set4_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f);
+        const __m512i himask = _mm512_set4_epi32(0x30303030, 0, 0x30303030, 0);
+        const __m512i rshift = _mm512_set4_epi32(4, 0, 0, 0);
+        /* mins (bytes 8..15) as words, for vpmaddwd against the 8 sub-block sums */
+        const __m512i minw = _mm512_set4_epi32((int)0x800f800e, (int)0x800d800c, (int)0x800b800a, (int)0x80098008);
+        const __m512i didx = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6);
+        const __m512i midx = _mm512_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7);
+        const __m512i dw0 = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
+            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb; /* see RF__GEMV_PF */
+            __m512 accd = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
+            for (i = 0; i < nb; i++, x0 += 144, x1 += 144, x2 += 144, x3 += 144, pf += 576) {
+                const uint8_t *yb = ya + 292 * i;
+                const __m512i y01 = _mm512_loadu_si512((const void *)(yb + 4)), y23 = _mm512_loadu_si512((const void *)(yb + 68));
+                const __m512i y45 = _mm512_loadu_si512((const void *)(yb + 132)), y67 = _mm512_loadu_si512((const void *)(yb + 196));
+                const __m512i hd = rf__x86_load4x16(x0, x1, x2, x3);
+                const __m512i sc = _mm512_ternarylogic_epi32(
+                    _mm512_and_si512(_mm512_srlv_epi32(_mm512_shuffle_epi32(hd, (_MM_PERM_ENUM)_MM_SHUFFLE(3, 2, 3, 1)), rshift), lomask),
+                    _mm512_srli_epi32(_mm512_shuffle_epi32(hd, (_MM_PERM_ENUM)_MM_SHUFFLE(2, 2, 1, 1)), 2), himask, 0xf8);
+                /* bsums pairs: the 8 sub-block sums of the activation, as words in every lane */
+                const __m256i bs8 = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb + 260)), _mm256_set1_epi16(1));
+                const __m512i bsw = _mm512_broadcast_i32x4(_mm_packs_epi32(_mm256_castsi256_si128(bs8), _mm256_extracti128_si256(bs8, 1)));
+                const __m512i im = _mm512_madd_epi16(_mm512_shuffle_epi8(sc, minw), bsw);
+                const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi32(dw0, hd))),
+                                                _mm256_set1_ps(rf__x86_f32(yb)));
+                const __m512 d16 = _mm512_castps256_ps512(dd);
+                __m512i a0, a1, a2, a3, isum;
+                int k;
+                for (k = 0; k < 9; k++) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
+                a0 = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(1, 0, 1, 0));
+                a1 = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 2, 3, 2));
+                a2 = _mm512_shuffle_i64x2(y45, y67, _MM_SHUFFLE(1, 0, 1, 0));
+                a3 = _mm512_shuffle_i64x2(y45, y67, _MM_SHUFFLE(3, 2, 3, 2));
+                isum = rf__x86_fold4(rf__x86_q4k_row(x0 + 16, sc, 0, a0, a1, a2, a3), rf__x86_q4k_row(x1 + 16, sc, 1, a0, a1, a2, a3),
+                                     rf__x86_q4k_row(x2 + 16, sc, 2, a0, a1, a2, a3), rf__x86_q4k_row(x3 + 16, sc, 3, a0, a1, a2, a3));
+                accd = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_permutexvar_ps(didx, d16), accd);
+                accm = _mm512_fmadd_ps(_mm512_cvtepi32_ps(im), _mm512_permutexvar_ps(midx, d16), accm);
+            }
+            {
+                float t[16];
+                _mm512_storeu_ps(t, _mm512_sub_ps(accd, accm));
+                _mm_storeu_ps(y + r, rf__x86_sum4x4(t));
+            }
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q4_K_q8_K_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
+/* One Q6_K row of the four: codes of the two halves against the activation's four 64-byte
+   quarters, each lane times its scale (zs: the 16 scales as words, zero-extended), plus the
+   offset -32 * sum_j sc_j bsum_j (nbs: the negated bsums as words in the low 256 bits). */
+static RF__VNNI inline __m512i rf__x86_q6k_row(const uint8_t *x, __m512i y0, __m512i y1, __m512i y2, __m512i y3, __m512i nbs) {
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30), z = _mm512_setzero_si512();
+    /* qh bits 0-1 (chunk 0, low 256 bits) and 2-3 (chunk 1) up to bits 4-5; bits 4-5 (chunk 2) and 6-7 (chunk 3) */
+    const __m512i sh01 = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2), sh23 = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+    /* words 2g..2g+1 of a lane into all four dwords of lane g (scales 4p + g), high word zero */
+    const __m512i w0 = _mm512_setr_epi32(0x80800100, 0x80800100, 0x80800100, 0x80800100, 0x80800302, 0x80800302, 0x80800302,
+                                         0x80800302, 0x80800504, 0x80800504, 0x80800504, 0x80800504, 0x80800706, 0x80800706,
+                                         0x80800706, 0x80800706);
+    const __m512i w1 = _mm512_add_epi8(w0, _mm512_set1_epi32(0x00000808));
+    const __m512i l0 = _mm512_loadu_si512((const void *)x), l1 = _mm512_loadu_si512((const void *)(x + 64));
+    const __m512i qh = _mm512_loadu_si512((const void *)(x + 128));
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 192)));
+    const __m512i z0 = _mm512_broadcast_i32x4(_mm256_castsi256_si128(s16)), z1 = _mm512_broadcast_i32x4(_mm256_extracti128_si256(s16, 1));
+    const __m512i h0 = _mm512_shuffle_i64x2(qh, qh, _MM_SHUFFLE(1, 0, 1, 0)), h1 = _mm512_shuffle_i64x2(qh, qh, _MM_SHUFFLE(3, 2, 3, 2));
+    __m512i acc, c;
+    acc = _mm512_dpwssd_epi32(z, _mm512_castsi256_si512(_mm256_slli_epi16(s16, 5)), nbs);
+    c = _mm512_ternarylogic_epi32(_mm512_and_si512(l0, m4), _mm512_sllv_epi64(h0, sh01), m30, 0xf8);
+    acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(z, c, y0), _mm512_shuffle_epi8(z0, w0));
+    c = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(l0, 4), m4), _mm512_srlv_epi64(h0, sh23), m30, 0xf8);
+    acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(z, c, y1), _mm512_shuffle_epi8(z0, w1));
+    c = _mm512_ternarylogic_epi32(_mm512_and_si512(l1, m4), _mm512_sllv_epi64(h1, sh01), m30, 0xf8);
+    acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(z, c, y2), _mm512_shuffle_epi8(z1, w0));
+    c = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(l1, 4), m4), _mm512_srlv_epi64(h1, sh23), m30, 0xf8);
+    acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(z, c, y3), _mm512_shuffle_epi8(z1, w1));
+    return acc;
+}
+
+static RF__VNNI void rf__gemv_q6_K_q8_K_vnni(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 256;
+    int64_t r = 0, i;
+    (void)side;
+    if (nb > 0) {
+        const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
+            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
+            __m512 acc = _mm512_setzero_ps();
+            for (i = 0; i < nb; i++, x0 += 210, x1 += 210, x2 += 210, x3 += 210, pf += 840) {
+                const uint8_t *yb = ya + 292 * i;
+                const __m512i y0 = _mm512_loadu_si512((const void *)(yb + 4)), y1 = _mm512_loadu_si512((const void *)(yb + 68));
+                const __m512i y2 = _mm512_loadu_si512((const void *)(yb + 132)), y3 = _mm512_loadu_si512((const void *)(yb + 196));
+                const __m512i nbs = _mm512_inserti64x4(_mm512_setzero_si512(),
+                                                       _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_loadu_si256((const __m256i *)(yb + 260))), 0);
+                __m512i isum;
+                __m512 d;
+                int k;
+                for (k = 0; k < 13; k++) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
+                isum = rf__x86_fold4(rf__x86_q6k_row(x0, y0, y1, y2, y3, nbs), rf__x86_q6k_row(x1, y0, y1, y2, y3, nbs),
+                                     rf__x86_q6k_row(x2, y0, y1, y2, y3, nbs), rf__x86_q6k_row(x3, y0, y1, y2, y3, nbs));
+                d = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(rf__x86_h2f4(x0 + 208, x1 + 208, x2 + 208, x3 + 208, rf__x86_f32(yb))));
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), d, acc);
+            }
+            {
+                float t[16];
+                _mm512_storeu_ps(t, acc);
+                _mm_storeu_ps(y + r, rf__x86_sum4x4(t));
+            }
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q6_K_q8_K_vnni((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
+#undef RF__X86_BB
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif /* RF__SIMD_X86 */
+/* --- end src/simd_x86_gemv_k.c --- */
 /* --- src/simd_x86_attn.c --- */
 /* simd_x86_attn: AVX2 kernels of attention over an f16 KV cache -- scores for a run of cached
    positions, the probability-weighted sum of their V rows, softmax.
@@ -5485,6 +5698,8 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q5_0] = rf__gemv_q5_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q4_K] = rf__gemv_q4_K_q8_K_vnni;
+    k->gemv[RF_TYPE_Q6_K] = rf__gemv_q6_K_q8_K_vnni;
     rf__gemm_set(k, RF_TYPE_Q4_0, 32, 8, 0, rf__pack_q4_0_vnni, rf__gemm_side_q8_0_vnni);
     rf__gemm_set(k, RF_TYPE_Q8_0, 32, 128, 0, rf__pack_q8_0_vnni, rf__gemm_side_q8_0_vnni);
     rf__gemm_set(k, RF_TYPE_Q5_0, 32, 16, 0, rf__pack_q5_0_vnni, rf__gemm_side_q8_0_vnni);
@@ -9965,19 +10180,46 @@ static uint64_t rf__act_bytes(const rf__mat *w) {
     return b;
 }
 
-/* Activation rows as the weight type's kernel wants them: quantized into qbuf (stride *stride
-   bytes per row), or the f32 rows themselves. */
-static const void *rf__prepare_acts(const rf__kernels *k, const rf__mat *w, const float *x, int64_t ldx, int64_t n,
-                                    void *qbuf, uint64_t *stride) {
-    rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    uint64_t ab = rf__act_bytes(w);
+/* Rows [n * ith / nth, n * (ith + 1) / nth) of a batch quantized into the activation format */
+typedef struct rf__quant_job {
+    const rf__kernels *k;
+    rf_type at;
+    const float *x;
+    int64_t ldx, n, ne0;
+    uint8_t *q;
+    uint64_t ab;
+} rf__quant_job;
+
+static void rf__quant_task(void *arg, int ith, int nth) {
+    const rf__quant_job *j = (const rf__quant_job *)arg;
     int64_t t;
-    if (at == RF_TYPE_F32) {
+    for (t = j->n * ith / nth; t < j->n * (ith + 1) / nth; t++) j->k->quant[j->at](j->x + t * j->ldx, j->q + (uint64_t)t * j->ab, j->ne0);
+}
+
+/* Activation rows as the weight type's kernel wants them: quantized into qbuf (stride *stride
+   bytes per row), or the f32 rows themselves. A batch's rows are dealt over the pool's threads
+   (pool NULL: this thread): serial, the quantization of a 128-token batch was ~2% of a prefill
+   with the other thread waiting. */
+static const void *rf__prepare_acts(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, int64_t ldx,
+                                    int64_t n, void *qbuf, uint64_t *stride) {
+    rf__quant_job j;
+    j.at = rf_type_get((uint32_t)w->type)->vec_dot_type;
+    if (j.at == RF_TYPE_F32) {
         *stride = (uint64_t)ldx * 4;
         return x;
     }
-    for (t = 0; t < n; t++) k->quant[at](x + t * ldx, (uint8_t *)qbuf + (uint64_t)t * ab, w->ne0);
-    *stride = ab;
+    j.k = k;
+    j.x = x;
+    j.ldx = ldx;
+    j.n = n;
+    j.ne0 = w->ne0;
+    j.q = (uint8_t *)qbuf;
+    j.ab = rf__act_bytes(w);
+    if (pool && n > 1)
+        rf__pool_run(pool, rf__quant_task, &j);
+    else
+        rf__quant_task(&j, 0, 1);
+    *stride = j.ab;
     return qbuf;
 }
 
@@ -10036,23 +10278,47 @@ static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int6
 
 #define RF__MATMUL_THREADS 64 /* more threads: fixed slices, no stealing */
 
+/* Matrices one job may run over, their rows in one numbering: q, k and v (or gate and up) of a
+   decode step share one activation, and one pool job instead of three saves two hand-offs
+   between the threads (each a wait for the slower one) per layer. */
+#define RF__MATMUL_PARTS 3
+
+/* Bytes of weights a thread claims at a time. Every claim is an atomic add, and in a decode the
+   claim after a gemv's last row waits for that row's loads to drain: with 32 KB chunks ~5% of a
+   1B decode sat on the lock xadd (perf). 1B Q4_K_M tg64 -t 2, best of 5 alternated runs: 32 KB
+   82.7, 64 KB 90.6, 128 KB 92.5, 256 KB 92.7, 512 KB 88.4 t/s (larger: more left to steal at the
+   end of a matrix). */
+#define RF__CHUNK_BYTES 131072
+
+typedef struct rf__matmul_part {
+    const rf__mat *w;
+    float *y;
+    int64_t chunk; /* rows per chunk (rf__matmul_task) */
+    int64_t c0;    /* its first chunk in the job's numbering */
+} rf__matmul_part;
+
 typedef struct rf__matmul_job {
     const rf__kernels *k;
-    const rf__mat *w;
     const uint8_t *a;
     uint64_t a_stride;
     int64_t n, ldy;
-    float *y;
     rf__gemm_scratch *g;
-    int64_t chunk;                     /* rows per chunk (rf__matmul_task) */
+    rf__matmul_part part[RF__MATMUL_PARTS];
+    int nparts;
+    int64_t nc;                        /* chunks of all parts */
     const rf__gemv_side *gside;        /* the gemv's activation terms, or NULL */
-    int64_t cursor[RF__MATMUL_THREADS]; /* thread i's next chunk (atomic); its own end is the next one's start */
+    /* thread i's next chunk (atomic); its own end is the next one's start. One cache line each:
+       packed, every chunk a thread took moved the line the others were counting on (perf: ~2% of
+       a 1B decode in rf__matmul_task) */
+    struct {
+        int64_t next;
+        char pad[64 - sizeof(int64_t)];
+    } cursor[RF__MATMUL_THREADS];
     const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
 
-/* rows [r0, r1) x every token, through dot / dot4 */
-static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
-    const rf__mat *w = j->w;
+/* rows [r0, r1) of w x every token into y, through dot / dot4 */
+static void rf__matmul_rows(const rf__matmul_job *j, const rf__mat *w, float *y, int64_t r0, int64_t r1) {
     const rf__dot_fn dot = j->k->dot[w->type];
     int64_t rb, r, t;
     for (rb = r0; rb < r1; rb += RF__ROW_BLOCK) {
@@ -10062,27 +10328,33 @@ static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
                 float o[4];
                 rf__kernels_dot4(j->k, w->type, w->data + (uint64_t)r * w->row_bytes, j->a + (uint64_t)t * j->a_stride,
                                  j->a_stride, w->ne0, o);
-                j->y[t * j->ldy + r] = o[0];
-                j->y[(t + 1) * j->ldy + r] = o[1];
-                j->y[(t + 2) * j->ldy + r] = o[2];
-                j->y[(t + 3) * j->ldy + r] = o[3];
+                y[t * j->ldy + r] = o[0];
+                y[(t + 1) * j->ldy + r] = o[1];
+                y[(t + 2) * j->ldy + r] = o[2];
+                y[(t + 3) * j->ldy + r] = o[3];
             }
         for (; t < j->n; t++)
             for (r = rb; r < re; r++)
-                j->y[t * j->ldy + r] =
+                y[t * j->ldy + r] =
                     (float)dot(w->data + (uint64_t)r * w->row_bytes, j->a + (uint64_t)t * j->a_stride, w->ne0);
     }
 }
 
-/* Rows a thread computes: chunks of ~32 KB (whole groups of 4 rows for the gemv). */
+/* Rows a thread computes: chunks of ~RF__CHUNK_BYTES (whole groups of 4 rows for the gemv), chunk c of the
+   job's numbering (the parts' chunks one after the other). */
 static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
-    const rf__mat *w = j->w;
-    const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
-    const int64_t r0 = c * j->chunk, r1 = RF__MIN(r0 + j->chunk, w->ne1);
-    if (gemv)
-        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0, j->gside);
-    else
-        rf__matmul_rows(j, r0, r1);
+    int p = 0;
+    while (p + 1 < j->nparts && c >= j->part[p + 1].c0) p++;
+    {
+        const rf__matmul_part *q = &j->part[p];
+        const rf__mat *w = q->w;
+        const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
+        const int64_t r0 = (c - q->c0) * q->chunk, r1 = RF__MIN(r0 + q->chunk, w->ne1);
+        if (gemv)
+            gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, q->y + r0, j->gside);
+        else
+            rf__matmul_rows(j, w, q->y, r0, r1);
+    }
 }
 
 /* Each thread owns a contiguous slice of chunks and walks it in order (one long stream for the
@@ -10093,7 +10365,7 @@ static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
    (RF__POOL_SPIN 0) or with many threads: fixed slices. */
 static void rf__matmul_task(void *arg, int ith, int nth) {
     rf__matmul_job *j = (rf__matmul_job *)arg;
-    const int64_t nc = (j->w->ne1 + j->chunk - 1) / j->chunk;
+    const int64_t nc = j->nc;
 #if RF__POOL_SPIN
     if (nth <= RF__MATMUL_THREADS) {
         int o;
@@ -10101,7 +10373,7 @@ static void rf__matmul_task(void *arg, int ith, int nth) {
             const int v = (ith + o) % nth;
             const int64_t end = nc * (v + 1) / nth;
             for (;;) {
-                int64_t c = RF__FETCH_ADD(&j->cursor[v], 1);
+                int64_t c = RF__FETCH_ADD(&j->cursor[v].next, 1);
                 if (c >= end) break;
                 rf__matmul_chunk(j, c);
             }
@@ -10117,7 +10389,7 @@ static void rf__matmul_task(void *arg, int ith, int nth) {
 
 static void rf__gemm_task(void *arg, int ith, int nth) {
     const rf__matmul_job *j = (const rf__matmul_job *)arg;
-    const rf__mat *w = j->w;
+    const rf__mat *w = j->part[0].w;
     const rf__gemm_kernel *gk = &j->k->gemm[w->type];
     const int64_t R = RF__GEMM_ROWS, np = w->ne1 / R, p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
     const int64_t ng = w->ne0 / gk->group;
@@ -10126,7 +10398,7 @@ static void rf__gemm_task(void *arg, int ith, int nth) {
     const float *om = gk->has_min ? o : NULL;
     int64_t p, t;
     for (p = p0; p < p1; p++) {
-        float *y = j->y + R * p;
+        float *y = j->part[0].y + R * p;
         gk->pack(w->data + (uint64_t)(R * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
         for (t = 0; t + 8 <= j->n; t += 8)
             gk->tile[0](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
@@ -10135,14 +10407,15 @@ static void rf__gemm_task(void *arg, int ith, int nth) {
         for (; t < j->n; t++)
             gk->tile[2](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
     }
-    if (ith == nth - 1 && R * np < w->ne1) rf__matmul_rows(j, R * np, w->ne1); /* rows past the last panel */
+    if (ith == nth - 1 && R * np < w->ne1) rf__matmul_rows(j, w, j->part[0].y, R * np, w->ne1); /* rows past the last panel */
 }
 
 /* The GEMM's per-token side terms and group offsets (the activation rows are q8_0 or q8_K). */
 static void rf__gemm_prepare(rf__matmul_job *j) {
-    const rf__gemm_kernel *gk = &j->k->gemm[j->w->type];
-    const int64_t ng = j->w->ne0 / gk->group;
-    const int q8k = rf_type_get((uint32_t)j->w->type)->vec_dot_type == RF_TYPE_Q8_K;
+    const rf__mat *w = j->part[0].w;
+    const rf__gemm_kernel *gk = &j->k->gemm[w->type];
+    const int64_t ng = w->ne0 / gk->group;
+    const int q8k = rf_type_get((uint32_t)w->type)->vec_dot_type == RF_TYPE_Q8_K;
     const int64_t be = q8k ? 256 : 32, bb = q8k ? 292 : 34, co = q8k ? 4 : 2;
     int64_t g, t;
     for (g = 0; g < ng; g++) {
@@ -10151,8 +10424,69 @@ static void rf__gemm_prepare(rf__matmul_job *j) {
     }
     for (t = 0; t < j->n; t++) {
         j->at[t] = j->a + (uint64_t)t * j->a_stride;
-        gk->side(j->at[t], j->w->ne0, gk->group, gk->zero, j->g->side + t * ng);
+        gk->side(j->at[t], w->ne0, gk->group, gk->zero, j->g->side + t * ng);
     }
+}
+
+/* Whether w x n tokens goes through the packed GEMM (rf__gemm_task) */
+static int rf__matmul_gemm(const rf__kernels *k, const rf__mat *w, int64_t n, const rf__gemm_scratch *g) {
+    return g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
+           w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS;
+}
+
+/* y_i[t] = W_i x[t], i < np, for n rows of x into rows of y_i (stride ldy), as one pool job over
+   the rows of all W_i (the GEMM: one job per matrix). `acts` are the rows as rf__prepare_acts made
+   them for every W_i: the W_i share ne0 and the activation type. g: the context's GEMM scratch,
+   or NULL. */
+static void rf__matmul_parts(rf__pool *pool, const rf__kernels *k, const rf__mat *const *ws, float *const *ys, int np,
+                             const void *acts, uint64_t a_stride, int64_t n, int64_t ldy, rf__gemm_scratch *g) {
+    rf__matmul_job j;
+    rf__gemv_side gs; /* ~8 KB */
+    int i;
+    j.k = k;
+    j.a = (const uint8_t *)acts;
+    j.a_stride = a_stride;
+    j.n = n;
+    j.ldy = ldy;
+    j.g = g;
+    j.gside = NULL;
+    for (i = 0; i < np; i++)
+        if (rf__matmul_gemm(k, ws[i], n, g)) {
+            j.part[0].w = ws[i];
+            j.part[0].y = ys[i];
+            j.nparts = 1;
+            rf__gemm_prepare(&j);
+            rf__pool_run(pool, rf__gemm_task, &j);
+            if (np > 1) { /* the other matrices on their own */
+                rf__matmul_parts(pool, k, ws, ys, i, acts, a_stride, n, ldy, g);
+                rf__matmul_parts(pool, k, ws + i + 1, ys + i + 1, np - i - 1, acts, a_stride, n, ldy, g);
+            }
+            return;
+        }
+    if (np <= 0) return;
+    j.nparts = RF__MIN(np, RF__MATMUL_PARTS);
+    j.nc = 0;
+    for (i = 0; i < j.nparts; i++) {
+        rf__matmul_part *q = &j.part[i];
+        q->w = ws[i];
+        q->y = ys[i];
+        q->chunk = RF__MIN(RF__MAX((int64_t)(RF__CHUNK_BYTES / (q->w->row_bytes ? q->w->row_bytes : 1)), 4), 4096) & ~(int64_t)3;
+        q->c0 = j.nc;
+        j.nc += (q->w->ne1 + q->chunk - 1) / q->chunk;
+    }
+    {
+        int nth = pool->n;
+        for (i = 0; i < nth && i < RF__MATMUL_THREADS; i++) j.cursor[i].next = j.nc * i / nth;
+    }
+    /* only q8_0 activations have side terms (q8_K carries its own sums) */
+    for (i = 0; i < j.nparts && !k->gemv[ws[i]->type]; i++) {}
+    if (n == 1 && i < j.nparts && k->gemv_side && rf_type_get((uint32_t)ws[0]->type)->vec_dot_type == RF_TYPE_Q8_0) {
+        k->gemv_side(acts, ws[0]->ne0, &gs);
+        j.gside = &gs;
+    }
+    rf__pool_run(pool, rf__matmul_task, &j);
+    if (np > RF__MATMUL_PARTS)
+        rf__matmul_parts(pool, k, ws + RF__MATMUL_PARTS, ys + RF__MATMUL_PARTS, np - RF__MATMUL_PARTS, acts, a_stride, n, ldy, g);
 }
 
 /* y[t] = W x[t] for n rows of x (row stride ldx floats) into rows of y (stride ldy). `acts` are
@@ -10160,42 +10494,13 @@ static void rf__gemm_prepare(rf__matmul_job *j) {
    context's GEMM scratch, or NULL. */
 static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const void *acts,
                                 uint64_t a_stride, int64_t n, float *y, int64_t ldy, rf__gemm_scratch *g) {
-    rf__matmul_job j;
-    j.k = k;
-    j.w = w;
-    j.a = (const uint8_t *)acts;
-    j.a_stride = a_stride;
-    j.n = n;
-    j.y = y;
-    j.ldy = ldy;
-    j.g = g;
-    j.chunk = RF__MIN(RF__MAX((int64_t)(32768 / (w->row_bytes ? w->row_bytes : 1)), 4), 256) & ~(int64_t)3;
-    {
-        int i, nth = pool->n;
-        const int64_t nc = (w->ne1 + j.chunk - 1) / j.chunk;
-        for (i = 0; i < nth && i < RF__MATMUL_THREADS; i++) j.cursor[i] = nc * i / nth;
-    }
-    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
-        w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS) {
-        rf__gemm_prepare(&j);
-        rf__pool_run(pool, rf__gemm_task, &j);
-        return;
-    }
-    if (n == 1 && k->gemv[w->type] && k->gemv_side) {
-        rf__gemv_side gs; /* ~8 KB */
-        k->gemv_side(acts, w->ne0, &gs);
-        j.gside = &gs;
-        rf__pool_run(pool, rf__matmul_task, &j);
-        return;
-    }
-    j.gside = NULL;
-    rf__pool_run(pool, rf__matmul_task, &j);
+    rf__matmul_parts(pool, k, &w, &y, 1, acts, a_stride, n, ldy, g);
 }
 
 /* y = W x for one vector, rows split over the pool's threads. qbuf holds rf__act_bytes(w). */
 static void rf__matvec(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, float *y, void *qbuf) {
     uint64_t stride;
-    const void *a = rf__prepare_acts(k, w, x, w->ne0, 1, qbuf, &stride);
+    const void *a = rf__prepare_acts(NULL, k, w, x, w->ne0, 1, qbuf, &stride);
     rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1, NULL);
 }
 
@@ -11744,12 +12049,32 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
         /* re-quantize only if the previous matrix wanted another activation format */
         a = c->qbuf;
         stride = rf__act_bytes(w);
-        if (c->act_type != rf_type_get((uint32_t)w->type)->vec_dot_type) a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+        if (c->act_type != rf_type_get((uint32_t)w->type)->vec_dot_type) a = rf__prepare_acts(c->pool, &c->k, w, x, ldx, n, c->qbuf, &stride);
     } else {
-        a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+        a = rf__prepare_acts(c->pool, &c->k, w, x, ldx, n, c->qbuf, &stride);
     }
     c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
     rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy, c->gemm);
+}
+
+/* y_i[t] = W_i x[t] for np matrices that read the same x (q, k, v; gate, up), into rows of
+   stride ldy: one quantization of x and, when the W_i want the same activation, one pool job over
+   all their rows (rf__matmul_parts). */
+static void rf__matmul_same_x(rf_ctx *c, const rf__mat *const *ws, float *const *ys, int np, const float *x, int64_t ldx,
+                              int64_t n, int64_t ldy) {
+    const rf_type at = rf_type_get((uint32_t)ws[0]->type)->vec_dot_type;
+    uint64_t stride = 0;
+    const void *a;
+    int i;
+    for (i = 1; i < np; i++)
+        if (rf_type_get((uint32_t)ws[i]->type)->vec_dot_type != at || ws[i]->ne0 != ws[0]->ne0) break;
+    if (i < np) { /* another activation format or length: one matrix at a time */
+        for (i = 0; i < np; i++) rf__matmul(c, ws[i], x, ldx, n, ys[i], ldy, i > 0);
+        return;
+    }
+    a = rf__prepare_acts(c->pool, &c->k, ws[0], x, ldx, n, c->qbuf, &stride);
+    c->act_type = at;
+    rf__matmul_parts(c->pool, &c->k, ws, ys, np, a, stride, n, ldy, c->gemm);
 }
 
 /* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */
@@ -11907,9 +12232,11 @@ static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
     if (L->wqkv.data) {
         rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
     } else {
-        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
-        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
-        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
+        const rf__mat *ws[3];
+        float *ys[3];
+        ws[0] = &L->wq, ws[1] = &L->wk, ws[2] = &L->wv;
+        ys[0] = c->qkv, ys[1] = c->qkv + q_dim, ys[2] = c->qkv + q_dim + kv_dim;
+        rf__matmul_same_x(c, ws, ys, 3, c->xb, c->ld_xb, n, c->ld_qkv);
     }
     rf__rows_run(c, b, l, n, NULL, rf__qkv_rows_task);
 }
@@ -12023,8 +12350,11 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
         gj.c = c;
         gj.n = n;
         if (L->w_gate.data) {
-            rf__matmul(c, &L->w_gate, c->xb, c->ld_xb, n, c->hb, c->ld_hb, 0);
-            rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 1);
+            const rf__mat *ws[2];
+            float *ys[2];
+            ws[0] = &L->w_gate, ws[1] = &L->w_up;
+            ys[0] = c->hb, ys[1] = c->hb2;
+            rf__matmul_same_x(c, ws, ys, 2, c->xb, c->ld_xb, n, c->ld_hb);
             gj.fused = 0, gj.g_off = 0, gj.u_off = 0;
         } else { /* fused: gate rows first, then up rows */
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 0);

@@ -200,12 +200,32 @@ static void rf__matmul(rf_ctx *c, const rf__mat *w, const float *x, int64_t ldx,
         /* re-quantize only if the previous matrix wanted another activation format */
         a = c->qbuf;
         stride = rf__act_bytes(w);
-        if (c->act_type != rf_type_get((uint32_t)w->type)->vec_dot_type) a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+        if (c->act_type != rf_type_get((uint32_t)w->type)->vec_dot_type) a = rf__prepare_acts(c->pool, &c->k, w, x, ldx, n, c->qbuf, &stride);
     } else {
-        a = rf__prepare_acts(&c->k, w, x, ldx, n, c->qbuf, &stride);
+        a = rf__prepare_acts(c->pool, &c->k, w, x, ldx, n, c->qbuf, &stride);
     }
     c->act_type = rf_type_get((uint32_t)w->type)->vec_dot_type;
     rf__matmul_prepared(c->pool, &c->k, w, a, stride, n, y, ldy, c->gemm);
+}
+
+/* y_i[t] = W_i x[t] for np matrices that read the same x (q, k, v; gate, up), into rows of
+   stride ldy: one quantization of x and, when the W_i want the same activation, one pool job over
+   all their rows (rf__matmul_parts). */
+static void rf__matmul_same_x(rf_ctx *c, const rf__mat *const *ws, float *const *ys, int np, const float *x, int64_t ldx,
+                              int64_t n, int64_t ldy) {
+    const rf_type at = rf_type_get((uint32_t)ws[0]->type)->vec_dot_type;
+    uint64_t stride = 0;
+    const void *a;
+    int i;
+    for (i = 1; i < np; i++)
+        if (rf_type_get((uint32_t)ws[i]->type)->vec_dot_type != at || ws[i]->ne0 != ws[0]->ne0) break;
+    if (i < np) { /* another activation format or length: one matrix at a time */
+        for (i = 0; i < np; i++) rf__matmul(c, ws[i], x, ldx, n, ys[i], ldy, i > 0);
+        return;
+    }
+    a = rf__prepare_acts(c->pool, &c->k, ws[0], x, ldx, n, c->qbuf, &stride);
+    c->act_type = at;
+    rf__matmul_parts(c->pool, &c->k, ws, ys, np, a, stride, n, ldy, c->gemm);
 }
 
 /* out = act(gate) * up: SwiGLU, or GeGLU for gemma (out may be gate) */
@@ -363,9 +383,11 @@ static void rf__attn_qkv(rf_ctx *c, const rf__batch *b, int64_t l) {
     if (L->wqkv.data) {
         rf__matmul(c, &L->wqkv, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0); /* q, k, v stacked in one output */
     } else {
-        rf__matmul(c, &L->wq, c->xb, c->ld_xb, n, c->qkv, c->ld_qkv, 0);
-        rf__matmul(c, &L->wk, c->xb, c->ld_xb, n, c->qkv + q_dim, c->ld_qkv, 1);
-        rf__matmul(c, &L->wv, c->xb, c->ld_xb, n, c->qkv + q_dim + kv_dim, c->ld_qkv, 1);
+        const rf__mat *ws[3];
+        float *ys[3];
+        ws[0] = &L->wq, ws[1] = &L->wk, ws[2] = &L->wv;
+        ys[0] = c->qkv, ys[1] = c->qkv + q_dim, ys[2] = c->qkv + q_dim + kv_dim;
+        rf__matmul_same_x(c, ws, ys, 3, c->xb, c->ld_xb, n, c->ld_qkv);
     }
     rf__rows_run(c, b, l, n, NULL, rf__qkv_rows_task);
 }
@@ -479,8 +501,11 @@ static void rf__ffn(rf_ctx *c, int64_t l, int64_t n) {
         gj.c = c;
         gj.n = n;
         if (L->w_gate.data) {
-            rf__matmul(c, &L->w_gate, c->xb, c->ld_xb, n, c->hb, c->ld_hb, 0);
-            rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 1);
+            const rf__mat *ws[2];
+            float *ys[2];
+            ws[0] = &L->w_gate, ws[1] = &L->w_up;
+            ys[0] = c->hb, ys[1] = c->hb2;
+            rf__matmul_same_x(c, ws, ys, 2, c->xb, c->ld_xb, n, c->ld_hb);
             gj.fused = 0, gj.g_off = 0, gj.u_off = 0;
         } else { /* fused: gate rows first, then up rows */
             rf__matmul(c, &L->w_up, c->xb, c->ld_xb, n, c->hb2, c->ld_hb, 0);

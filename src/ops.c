@@ -20,19 +20,46 @@ static uint64_t rf__act_bytes(const rf__mat *w) {
     return b;
 }
 
-/* Activation rows as the weight type's kernel wants them: quantized into qbuf (stride *stride
-   bytes per row), or the f32 rows themselves. */
-static const void *rf__prepare_acts(const rf__kernels *k, const rf__mat *w, const float *x, int64_t ldx, int64_t n,
-                                    void *qbuf, uint64_t *stride) {
-    rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
-    uint64_t ab = rf__act_bytes(w);
+/* Rows [n * ith / nth, n * (ith + 1) / nth) of a batch quantized into the activation format */
+typedef struct rf__quant_job {
+    const rf__kernels *k;
+    rf_type at;
+    const float *x;
+    int64_t ldx, n, ne0;
+    uint8_t *q;
+    uint64_t ab;
+} rf__quant_job;
+
+static void rf__quant_task(void *arg, int ith, int nth) {
+    const rf__quant_job *j = (const rf__quant_job *)arg;
     int64_t t;
-    if (at == RF_TYPE_F32) {
+    for (t = j->n * ith / nth; t < j->n * (ith + 1) / nth; t++) j->k->quant[j->at](j->x + t * j->ldx, j->q + (uint64_t)t * j->ab, j->ne0);
+}
+
+/* Activation rows as the weight type's kernel wants them: quantized into qbuf (stride *stride
+   bytes per row), or the f32 rows themselves. A batch's rows are dealt over the pool's threads
+   (pool NULL: this thread): serial, the quantization of a 128-token batch was ~2% of a prefill
+   with the other thread waiting. */
+static const void *rf__prepare_acts(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, int64_t ldx,
+                                    int64_t n, void *qbuf, uint64_t *stride) {
+    rf__quant_job j;
+    j.at = rf_type_get((uint32_t)w->type)->vec_dot_type;
+    if (j.at == RF_TYPE_F32) {
         *stride = (uint64_t)ldx * 4;
         return x;
     }
-    for (t = 0; t < n; t++) k->quant[at](x + t * ldx, (uint8_t *)qbuf + (uint64_t)t * ab, w->ne0);
-    *stride = ab;
+    j.k = k;
+    j.x = x;
+    j.ldx = ldx;
+    j.n = n;
+    j.ne0 = w->ne0;
+    j.q = (uint8_t *)qbuf;
+    j.ab = rf__act_bytes(w);
+    if (pool && n > 1)
+        rf__pool_run(pool, rf__quant_task, &j);
+    else
+        rf__quant_task(&j, 0, 1);
+    *stride = j.ab;
     return qbuf;
 }
 
@@ -91,23 +118,47 @@ static rf__gemm_scratch *rf__gemm_scratch_new(int64_t max_k, int n_threads, int6
 
 #define RF__MATMUL_THREADS 64 /* more threads: fixed slices, no stealing */
 
+/* Matrices one job may run over, their rows in one numbering: q, k and v (or gate and up) of a
+   decode step share one activation, and one pool job instead of three saves two hand-offs
+   between the threads (each a wait for the slower one) per layer. */
+#define RF__MATMUL_PARTS 3
+
+/* Bytes of weights a thread claims at a time. Every claim is an atomic add, and in a decode the
+   claim after a gemv's last row waits for that row's loads to drain: with 32 KB chunks ~5% of a
+   1B decode sat on the lock xadd (perf). 1B Q4_K_M tg64 -t 2, best of 5 alternated runs: 32 KB
+   82.7, 64 KB 90.6, 128 KB 92.5, 256 KB 92.7, 512 KB 88.4 t/s (larger: more left to steal at the
+   end of a matrix). */
+#define RF__CHUNK_BYTES 131072
+
+typedef struct rf__matmul_part {
+    const rf__mat *w;
+    float *y;
+    int64_t chunk; /* rows per chunk (rf__matmul_task) */
+    int64_t c0;    /* its first chunk in the job's numbering */
+} rf__matmul_part;
+
 typedef struct rf__matmul_job {
     const rf__kernels *k;
-    const rf__mat *w;
     const uint8_t *a;
     uint64_t a_stride;
     int64_t n, ldy;
-    float *y;
     rf__gemm_scratch *g;
-    int64_t chunk;                     /* rows per chunk (rf__matmul_task) */
+    rf__matmul_part part[RF__MATMUL_PARTS];
+    int nparts;
+    int64_t nc;                        /* chunks of all parts */
     const rf__gemv_side *gside;        /* the gemv's activation terms, or NULL */
-    int64_t cursor[RF__MATMUL_THREADS]; /* thread i's next chunk (atomic); its own end is the next one's start */
+    /* thread i's next chunk (atomic); its own end is the next one's start. One cache line each:
+       packed, every chunk a thread took moved the line the others were counting on (perf: ~2% of
+       a 1B decode in rf__matmul_task) */
+    struct {
+        int64_t next;
+        char pad[64 - sizeof(int64_t)];
+    } cursor[RF__MATMUL_THREADS];
     const uint8_t *at[RF__GEMM_MAX_TOKENS]; /* the GEMM's token rows */
 } rf__matmul_job;
 
-/* rows [r0, r1) x every token, through dot / dot4 */
-static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
-    const rf__mat *w = j->w;
+/* rows [r0, r1) of w x every token into y, through dot / dot4 */
+static void rf__matmul_rows(const rf__matmul_job *j, const rf__mat *w, float *y, int64_t r0, int64_t r1) {
     const rf__dot_fn dot = j->k->dot[w->type];
     int64_t rb, r, t;
     for (rb = r0; rb < r1; rb += RF__ROW_BLOCK) {
@@ -117,27 +168,33 @@ static void rf__matmul_rows(const rf__matmul_job *j, int64_t r0, int64_t r1) {
                 float o[4];
                 rf__kernels_dot4(j->k, w->type, w->data + (uint64_t)r * w->row_bytes, j->a + (uint64_t)t * j->a_stride,
                                  j->a_stride, w->ne0, o);
-                j->y[t * j->ldy + r] = o[0];
-                j->y[(t + 1) * j->ldy + r] = o[1];
-                j->y[(t + 2) * j->ldy + r] = o[2];
-                j->y[(t + 3) * j->ldy + r] = o[3];
+                y[t * j->ldy + r] = o[0];
+                y[(t + 1) * j->ldy + r] = o[1];
+                y[(t + 2) * j->ldy + r] = o[2];
+                y[(t + 3) * j->ldy + r] = o[3];
             }
         for (; t < j->n; t++)
             for (r = rb; r < re; r++)
-                j->y[t * j->ldy + r] =
+                y[t * j->ldy + r] =
                     (float)dot(w->data + (uint64_t)r * w->row_bytes, j->a + (uint64_t)t * j->a_stride, w->ne0);
     }
 }
 
-/* Rows a thread computes: chunks of ~32 KB (whole groups of 4 rows for the gemv). */
+/* Rows a thread computes: chunks of ~RF__CHUNK_BYTES (whole groups of 4 rows for the gemv), chunk c of the
+   job's numbering (the parts' chunks one after the other). */
 static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
-    const rf__mat *w = j->w;
-    const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
-    const int64_t r0 = c * j->chunk, r1 = RF__MIN(r0 + j->chunk, w->ne1);
-    if (gemv)
-        gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, j->y + r0, j->gside);
-    else
-        rf__matmul_rows(j, r0, r1);
+    int p = 0;
+    while (p + 1 < j->nparts && c >= j->part[p + 1].c0) p++;
+    {
+        const rf__matmul_part *q = &j->part[p];
+        const rf__mat *w = q->w;
+        const rf__gemv_fn gemv = j->n == 1 ? j->k->gemv[w->type] : NULL;
+        const int64_t r0 = (c - q->c0) * q->chunk, r1 = RF__MIN(r0 + q->chunk, w->ne1);
+        if (gemv)
+            gemv(w->data + (uint64_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, j->a, w->ne0, q->y + r0, j->gside);
+        else
+            rf__matmul_rows(j, w, q->y, r0, r1);
+    }
 }
 
 /* Each thread owns a contiguous slice of chunks and walks it in order (one long stream for the
@@ -148,7 +205,7 @@ static void rf__matmul_chunk(const rf__matmul_job *j, int64_t c) {
    (RF__POOL_SPIN 0) or with many threads: fixed slices. */
 static void rf__matmul_task(void *arg, int ith, int nth) {
     rf__matmul_job *j = (rf__matmul_job *)arg;
-    const int64_t nc = (j->w->ne1 + j->chunk - 1) / j->chunk;
+    const int64_t nc = j->nc;
 #if RF__POOL_SPIN
     if (nth <= RF__MATMUL_THREADS) {
         int o;
@@ -156,7 +213,7 @@ static void rf__matmul_task(void *arg, int ith, int nth) {
             const int v = (ith + o) % nth;
             const int64_t end = nc * (v + 1) / nth;
             for (;;) {
-                int64_t c = RF__FETCH_ADD(&j->cursor[v], 1);
+                int64_t c = RF__FETCH_ADD(&j->cursor[v].next, 1);
                 if (c >= end) break;
                 rf__matmul_chunk(j, c);
             }
@@ -172,7 +229,7 @@ static void rf__matmul_task(void *arg, int ith, int nth) {
 
 static void rf__gemm_task(void *arg, int ith, int nth) {
     const rf__matmul_job *j = (const rf__matmul_job *)arg;
-    const rf__mat *w = j->w;
+    const rf__mat *w = j->part[0].w;
     const rf__gemm_kernel *gk = &j->k->gemm[w->type];
     const int64_t R = RF__GEMM_ROWS, np = w->ne1 / R, p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
     const int64_t ng = w->ne0 / gk->group;
@@ -181,7 +238,7 @@ static void rf__gemm_task(void *arg, int ith, int nth) {
     const float *om = gk->has_min ? o : NULL;
     int64_t p, t;
     for (p = p0; p < p1; p++) {
-        float *y = j->y + R * p;
+        float *y = j->part[0].y + R * p;
         gk->pack(w->data + (uint64_t)(R * p) * w->row_bytes, w->row_bytes, w->ne0, codes, s, o);
         for (t = 0; t + 8 <= j->n; t += 8)
             gk->tile[0](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
@@ -190,14 +247,15 @@ static void rf__gemm_task(void *arg, int ith, int nth) {
         for (; t < j->n; t++)
             gk->tile[2](codes, s, om, ng, j->at + t, j->g->goff, j->g->side + t * ng, ng, y + t * j->ldy, j->ldy);
     }
-    if (ith == nth - 1 && R * np < w->ne1) rf__matmul_rows(j, R * np, w->ne1); /* rows past the last panel */
+    if (ith == nth - 1 && R * np < w->ne1) rf__matmul_rows(j, w, j->part[0].y, R * np, w->ne1); /* rows past the last panel */
 }
 
 /* The GEMM's per-token side terms and group offsets (the activation rows are q8_0 or q8_K). */
 static void rf__gemm_prepare(rf__matmul_job *j) {
-    const rf__gemm_kernel *gk = &j->k->gemm[j->w->type];
-    const int64_t ng = j->w->ne0 / gk->group;
-    const int q8k = rf_type_get((uint32_t)j->w->type)->vec_dot_type == RF_TYPE_Q8_K;
+    const rf__mat *w = j->part[0].w;
+    const rf__gemm_kernel *gk = &j->k->gemm[w->type];
+    const int64_t ng = w->ne0 / gk->group;
+    const int q8k = rf_type_get((uint32_t)w->type)->vec_dot_type == RF_TYPE_Q8_K;
     const int64_t be = q8k ? 256 : 32, bb = q8k ? 292 : 34, co = q8k ? 4 : 2;
     int64_t g, t;
     for (g = 0; g < ng; g++) {
@@ -206,8 +264,69 @@ static void rf__gemm_prepare(rf__matmul_job *j) {
     }
     for (t = 0; t < j->n; t++) {
         j->at[t] = j->a + (uint64_t)t * j->a_stride;
-        gk->side(j->at[t], j->w->ne0, gk->group, gk->zero, j->g->side + t * ng);
+        gk->side(j->at[t], w->ne0, gk->group, gk->zero, j->g->side + t * ng);
     }
+}
+
+/* Whether w x n tokens goes through the packed GEMM (rf__gemm_task) */
+static int rf__matmul_gemm(const rf__kernels *k, const rf__mat *w, int64_t n, const rf__gemm_scratch *g) {
+    return g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
+           w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS;
+}
+
+/* y_i[t] = W_i x[t], i < np, for n rows of x into rows of y_i (stride ldy), as one pool job over
+   the rows of all W_i (the GEMM: one job per matrix). `acts` are the rows as rf__prepare_acts made
+   them for every W_i: the W_i share ne0 and the activation type. g: the context's GEMM scratch,
+   or NULL. */
+static void rf__matmul_parts(rf__pool *pool, const rf__kernels *k, const rf__mat *const *ws, float *const *ys, int np,
+                             const void *acts, uint64_t a_stride, int64_t n, int64_t ldy, rf__gemm_scratch *g) {
+    rf__matmul_job j;
+    rf__gemv_side gs; /* ~8 KB */
+    int i;
+    j.k = k;
+    j.a = (const uint8_t *)acts;
+    j.a_stride = a_stride;
+    j.n = n;
+    j.ldy = ldy;
+    j.g = g;
+    j.gside = NULL;
+    for (i = 0; i < np; i++)
+        if (rf__matmul_gemm(k, ws[i], n, g)) {
+            j.part[0].w = ws[i];
+            j.part[0].y = ys[i];
+            j.nparts = 1;
+            rf__gemm_prepare(&j);
+            rf__pool_run(pool, rf__gemm_task, &j);
+            if (np > 1) { /* the other matrices on their own */
+                rf__matmul_parts(pool, k, ws, ys, i, acts, a_stride, n, ldy, g);
+                rf__matmul_parts(pool, k, ws + i + 1, ys + i + 1, np - i - 1, acts, a_stride, n, ldy, g);
+            }
+            return;
+        }
+    if (np <= 0) return;
+    j.nparts = RF__MIN(np, RF__MATMUL_PARTS);
+    j.nc = 0;
+    for (i = 0; i < j.nparts; i++) {
+        rf__matmul_part *q = &j.part[i];
+        q->w = ws[i];
+        q->y = ys[i];
+        q->chunk = RF__MIN(RF__MAX((int64_t)(RF__CHUNK_BYTES / (q->w->row_bytes ? q->w->row_bytes : 1)), 4), 4096) & ~(int64_t)3;
+        q->c0 = j.nc;
+        j.nc += (q->w->ne1 + q->chunk - 1) / q->chunk;
+    }
+    {
+        int nth = pool->n;
+        for (i = 0; i < nth && i < RF__MATMUL_THREADS; i++) j.cursor[i].next = j.nc * i / nth;
+    }
+    /* only q8_0 activations have side terms (q8_K carries its own sums) */
+    for (i = 0; i < j.nparts && !k->gemv[ws[i]->type]; i++) {}
+    if (n == 1 && i < j.nparts && k->gemv_side && rf_type_get((uint32_t)ws[0]->type)->vec_dot_type == RF_TYPE_Q8_0) {
+        k->gemv_side(acts, ws[0]->ne0, &gs);
+        j.gside = &gs;
+    }
+    rf__pool_run(pool, rf__matmul_task, &j);
+    if (np > RF__MATMUL_PARTS)
+        rf__matmul_parts(pool, k, ws + RF__MATMUL_PARTS, ys + RF__MATMUL_PARTS, np - RF__MATMUL_PARTS, acts, a_stride, n, ldy, g);
 }
 
 /* y[t] = W x[t] for n rows of x (row stride ldx floats) into rows of y (stride ldy). `acts` are
@@ -215,42 +334,13 @@ static void rf__gemm_prepare(rf__matmul_job *j) {
    context's GEMM scratch, or NULL. */
 static void rf__matmul_prepared(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const void *acts,
                                 uint64_t a_stride, int64_t n, float *y, int64_t ldy, rf__gemm_scratch *g) {
-    rf__matmul_job j;
-    j.k = k;
-    j.w = w;
-    j.a = (const uint8_t *)acts;
-    j.a_stride = a_stride;
-    j.n = n;
-    j.y = y;
-    j.ldy = ldy;
-    j.g = g;
-    j.chunk = RF__MIN(RF__MAX((int64_t)(32768 / (w->row_bytes ? w->row_bytes : 1)), 4), 256) & ~(int64_t)3;
-    {
-        int i, nth = pool->n;
-        const int64_t nc = (w->ne1 + j.chunk - 1) / j.chunk;
-        for (i = 0; i < nth && i < RF__MATMUL_THREADS; i++) j.cursor[i] = nc * i / nth;
-    }
-    if (g && k->gemm[w->type].pack && n >= RF__GEMM_MIN_TOKENS && n <= RF__GEMM_MAX_TOKENS && n <= g->max_tokens &&
-        w->ne0 <= g->max_k && w->ne1 >= RF__GEMM_ROWS) {
-        rf__gemm_prepare(&j);
-        rf__pool_run(pool, rf__gemm_task, &j);
-        return;
-    }
-    if (n == 1 && k->gemv[w->type] && k->gemv_side) {
-        rf__gemv_side gs; /* ~8 KB */
-        k->gemv_side(acts, w->ne0, &gs);
-        j.gside = &gs;
-        rf__pool_run(pool, rf__matmul_task, &j);
-        return;
-    }
-    j.gside = NULL;
-    rf__pool_run(pool, rf__matmul_task, &j);
+    rf__matmul_parts(pool, k, &w, &y, 1, acts, a_stride, n, ldy, g);
 }
 
 /* y = W x for one vector, rows split over the pool's threads. qbuf holds rf__act_bytes(w). */
 static void rf__matvec(rf__pool *pool, const rf__kernels *k, const rf__mat *w, const float *x, float *y, void *qbuf) {
     uint64_t stride;
-    const void *a = rf__prepare_acts(k, w, x, w->ne0, 1, qbuf, &stride);
+    const void *a = rf__prepare_acts(NULL, k, w, x, w->ne0, 1, qbuf, &stride);
     rf__matmul_prepared(pool, k, w, a, stride, 1, y, w->ne1, NULL);
 }
 

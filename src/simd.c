@@ -80,6 +80,8 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q5_0] = rf__gemv_q5_0_q8_0_vnni;
+    k->gemv[RF_TYPE_Q4_K] = rf__gemv_q4_K_q8_K_vnni;
+    k->gemv[RF_TYPE_Q6_K] = rf__gemv_q6_K_q8_K_vnni;
     rf__gemm_set(k, RF_TYPE_Q4_0, 32, 8, 0, rf__pack_q4_0_vnni, rf__gemm_side_q8_0_vnni);
     rf__gemm_set(k, RF_TYPE_Q8_0, 32, 128, 0, rf__pack_q8_0_vnni, rf__gemm_side_q8_0_vnni);
     rf__gemm_set(k, RF_TYPE_Q5_0, 32, 16, 0, rf__pack_q5_0_vnni, rf__gemm_side_q8_0_vnni);

@@ -145,6 +145,67 @@ static void check_gemv(const char *path) {
     if (!tested) SKIP("the %s path has no gemv kernel", path);
 }
 
+/* The K-quant gemv at the edges of its integer ranges (simd_x86_gemv_k.c relies on a product
+   lane fitting an int16): every code at its maximum (Q4_K nibble 15 with scale and min 63; Q6_K
+   code 63 with scale -128 or 127) against activations of all -128 or all 127, 5 rows (a group of
+   four and a tail), 3 blocks. Integer sums are exact, so the results equal the reference dot to
+   float rounding: 1e-6 relative. Expected values: the scalar reference (quant_k.c). */
+static void check_gemv_k_extremes(const char *path) {
+    rf__kernels k, ref;
+    const int64_t n = 768, nr = 5;
+    int tested = 0, ti, av;
+    if (!get_path(path, &k)) SKIP("this CPU or build has no %s path", path);
+    rf__kernels_scalar(&ref, 0);
+    for (ti = 0; ti < 2; ti++) {
+        const rf_type t = ti ? RF_TYPE_Q6_K : RF_TYPE_Q4_K;
+        uint64_t rb, ab;
+        uint8_t *w, *a;
+        int64_t r, b;
+        float y[5];
+        if (!k.gemv[t]) continue;
+        rf_type_row_bytes(t, n, &rb);
+        rf_type_row_bytes(RF_TYPE_Q8_K, n, &ab);
+        w = (uint8_t *)malloc(rb * (uint64_t)nr + 1);
+        a = (uint8_t *)malloc(ab + 1);
+        for (r = 0; r < nr; r++)
+            for (b = 0; b < n / 256; b++) {
+                uint8_t *x = w + 1 + rb * (uint64_t)r + (uint64_t)b * (ti ? 210 : 144);
+                const uint16_t one = rf_fp32_to_fp16(r & 1 ? 0.5f : 1.0f);
+                if (ti) { /* ql, qh all ones: code 63; scales -128 or 127 by row */
+                    memset(x, 0xff, 192);
+                    memset(x + 192, r & 1 ? 0x80 : 0x7f, 16);
+                    memcpy(x + 208, &one, 2);
+                } else { /* d, dmin, then 12 bytes of ones: scales and mins 63, nibbles 15 */
+                    memcpy(x, &one, 2);
+                    memcpy(x + 2, &one, 2);
+                    memset(x + 4, 0xff, 140);
+                }
+            }
+        for (av = 0; av < 2; av++) {
+            const int8_t q = av ? 127 : -128;
+            const float d = 1.0f;
+            for (b = 0; b < n / 256; b++) {
+                uint8_t *blk = a + 1 + (uint64_t)b * 292;
+                int16_t bs = (int16_t)(16 * q);
+                int j;
+                memcpy(blk, &d, 4);
+                memset(blk + 4, (uint8_t)q, 256);
+                for (j = 0; j < 16; j++) memcpy(blk + 260 + 2 * j, &bs, 2);
+            }
+            k.gemv[t](w + 1, rb, nr, a + 1, n, y, NULL);
+            for (r = 0; r < nr; r++) {
+                double e = ref.dot[t](w + 1 + rb * (uint64_t)r, a + 1, n);
+                CHECKF(fabs(e - y[r]) <= 1e-6 * fabs(e) + 1e-30, "%s %s gemv extremes act %d row %lld: %.9g ref %.9g", path,
+                       rf_type_name(t), (int)q, (long long)r, y[r], e);
+            }
+            tested++;
+        }
+        free(w);
+        free(a);
+    }
+    if (!tested) SKIP("the %s path has no K-quant gemv kernel", path);
+}
+
 /* The packed GEMM through the matmul driver (ops.c), against the reference dot of every (row,
    token): row counts with and without a tail past the 16-row panels, token counts that use the
    8-, 4- and 1-token tiles, two threads. Tolerance 1e-5 of sum |w_i a_i| as for dot: the group
@@ -369,6 +430,7 @@ static void neon_dots(void) { check_dots("neon"); }
 static void neon_dotprod_dots(void) { check_dots("neon-dotprod"); }
 static void avx2_gemv(void) { check_gemv("avx2"); }
 static void avx512_vnni_gemv(void) { check_gemv("avx512-vnni"); }
+static void avx512_vnni_gemv_k_extremes(void) { check_gemv_k_extremes("avx512-vnni"); }
 static void avx2_gemm(void) { check_gemm("avx2"); }
 static void avx512_vnni_gemm(void) { check_gemm("avx512-vnni"); }
 static void avx2_quantizers_bit_exact(void) { check_bit_exact("avx2"); }
@@ -549,6 +611,7 @@ int main(void) {
     RUN(neon_dotprod_dots);
     RUN(avx2_gemv);
     RUN(avx512_vnni_gemv);
+    RUN(avx512_vnni_gemv_k_extremes);
     RUN(avx2_gemm);
     RUN(avx512_vnni_gemm);
     RUN(avx2_quantizers_bit_exact);
