@@ -1286,9 +1286,11 @@ __device__ __forceinline__ uint32_t rf_mma_pack2(float a, float b) {
    A block of 256 threads computes a 128-row x 128-token tile of Y; the blocks of one row tile
    are neighbours in the grid (x: tokens, y: rows), so they run together and read the weights
    from memory once between them. Per step of 32 k it dequantizes the tile's 128 x 32 weights to
-   f16 into LDS, converts the BN x 32 activations to f16 beside them, and its waves multiply:
-   each wave owns 64 rows (4 tiles of 16) and BN / (nw / 2) tokens. Two LDS buffers, one barrier per step: a step's global loads are issued before the
-   waves multiply the previous step out of one buffer, and land in the other after.
+   f16 into LDS, converts the 128 x 32 activations to f16 beside them, and its waves multiply:
+   each wave owns 64 rows (4 tiles of 16) and 128 / (nw / 2) tokens. Two LDS buffers, one
+   barrier per step: a step's global loads are issued before the waves multiply the previous
+   step out of one buffer, and land in the other after. (Loading the weights two steps ahead
+   instead was slower: docs/perf.md.)
 
    Weights: the packed layouts of kernels/gemv_q8.hip (q4_0, q8_0, q4_K, q6_K; rf_hip_pack), or
    any other type in its GGUF rows (rf_dq32, kernels/dequant.hip; not prefetched). f16 carries
@@ -1308,8 +1310,8 @@ __device__ __forceinline__ uint32_t rf_mma_pack2(float a, float b) {
 /* One thread's share of a step: half a 32-weight chunk of one row, 16 weights, k = 8h .. 8h + 7
    and 16 + 8h .. 16 + 8h + 7. Raw bytes first (loaded early), values later. */
 struct rf_gemm_raw {
-    int2 a, b, c, d; /* q4_0: a (8 nibble bytes); q8_0: a, b; q4_K: a, b (nibbles), c.x d|dmin;
-                        q6_K: a, b (ql), c, d (qh) */
+    int2 a, b, c, d; /* q4_0: a (8 nibble bytes); q8_0: a, b; q4_K: a, b (nibbles); q6_K: a, b (ql),
+                        c, d (qh) */
     int4 hdr;        /* q4_K: the super-block's 16-byte head */
     uint32_t s;      /* q4_0 / q8_0 / q6_K: fp16 d; q6_K: its two int8 scales in s2 */
     uint32_t s2;
