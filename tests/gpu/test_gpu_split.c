@@ -335,6 +335,7 @@ int main(int argc, char **argv) {
            nothing about the split. The matrix-core path is tested on its own in test_gpu_ops and
            on dense models in test_gpu_model and the splits above. */
         if (moe_) setenv("RF_GPU_NO_MMA", "1", 1);
+        else unsetenv("RF_GPU_NO_MMA");
         base = base ? base + 1 : argv[i];
         if (mode <= 1) {
             snprintf(name, sizeof name, "split_vs_cpu %s", base);
