@@ -80,8 +80,11 @@ static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
     return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
 }
 
+static void rf__kernels_neon_k(rf__kernels *k, int dotprod); /* simd_arm_k.c */
+
 static void rf__kernels_neon(rf__kernels *k, int dotprod) {
     k->name = dotprod ? "neon-dotprod" : "neon";
+    rf__kernels_neon_k(k, dotprod);
     k->dot[RF_TYPE_Q4_0] = dotprod ? rf__dot_q4_0_q8_0_sdot : rf__dot_q4_0_q8_0_neon;
     k->dot[RF_TYPE_Q8_0] = dotprod ? rf__dot_q8_0_q8_0_sdot : rf__dot_q8_0_q8_0_neon;
     k->dot[RF_TYPE_F32] = rf__dot_f32_f32_neon;
