@@ -5518,7 +5518,7 @@ static RF__AVX2 void rf__softmax_avx2(float *x, int64_t n) {
 /* --- src/simd_arm.c --- */
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
    instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Dot products of
-   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL against q8_0) and F32 here,
+   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL against q8_0, Q4_1 Q5_1 against q8_1) and F32 here,
    the K-quants' in simd_arm_k.c; the table keeps the scalar reference for the rest. */
 
 #if !defined(RF_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
@@ -5607,6 +5607,36 @@ RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 22, RF__ARM_
 RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 34, RF__ARM_UNPACK_Q8_0)
 RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_IQ4_NL)
 
+/* Offset formats against q8_1 (36 bytes: fp16 d, fp16 s = d * sum(qs), qs at 4): sum(w a) =
+   d_w d_a sum(q r) + m_w s_a (quant.c), so the offset is one scalar multiply-add per block. */
+#define RF__ARM_Q1_DOT(name, target, dot16, wbytes, UNPACK)                           \
+    static target double name(const void *w, const void *a, int64_t n) {              \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                \
+        float32x4_t acc = vdupq_n_f32(0);                                              \
+        float accm = 0;                                                                \
+        int64_t i;                                                                     \
+        for (i = 0; i < n / 32; i++, x += (wbytes), y += 36) {                         \
+            int8x16_t x0, x1;                                                          \
+            int32x4_t s = vdupq_n_s32(0);                                              \
+            UNPACK;                                                                    \
+            s = dot16(s, x0, vld1q_s8((const int8_t *)(y + 4)));                       \
+            s = dot16(s, x1, vld1q_s8((const int8_t *)(y + 20)));                      \
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), rf__arm_h2f(x) * rf__arm_h2f(y)); \
+            accm += rf__arm_h2f(x + 2) * rf__arm_h2f(y + 2);                           \
+        }                                                                              \
+        return vaddvq_f32(acc) + accm;                                                 \
+    }
+
+/* q4_1, 20 bytes: fp16 d, m, qs[16]; q5_1, 24 bytes: fp16 d, m, qh[4], qs[16]. Codes unsigned. */
+#define RF__ARM_UNPACK_Q4_1 rf__arm_nibbles32(x + 4, &x0, &x1)
+#define RF__ARM_UNPACK_Q5_1             \
+    rf__arm_nibbles32(x + 8, &x0, &x1); \
+    rf__arm_bit4_32(x + 4, &x0, &x1)
+
+RF__ARM_Q1_DOT(rf__dot_q4_1_q8_1_neon, , rf__arm_dot16, 20, RF__ARM_UNPACK_Q4_1)
+RF__ARM_Q1_DOT(rf__dot_q5_1_q8_1_neon, , rf__arm_dot16, 24, RF__ARM_UNPACK_Q5_1)
+RF__ARM_Q1_DOT(rf__dot_q4_1_q8_1_sdot, RF__DOTPROD, rf__arm_sdot16, 20, RF__ARM_UNPACK_Q4_1)
+RF__ARM_Q1_DOT(rf__dot_q5_1_q8_1_sdot, RF__DOTPROD, rf__arm_sdot16, 24, RF__ARM_UNPACK_Q5_1)
 
 static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
     const float *x = (const float *)w, *y = (const float *)a;
@@ -5635,6 +5665,8 @@ static void rf__kernels_neon(rf__kernels *k, int dotprod) {
     k->dot[RF_TYPE_Q5_0] = dotprod ? rf__dot_q5_0_q8_0_sdot : rf__dot_q5_0_q8_0_neon;
     k->dot[RF_TYPE_Q8_0] = dotprod ? rf__dot_q8_0_q8_0_sdot : rf__dot_q8_0_q8_0_neon;
     k->dot[RF_TYPE_IQ4_NL] = dotprod ? rf__dot_iq4_nl_q8_0_sdot : rf__dot_iq4_nl_q8_0_neon;
+    k->dot[RF_TYPE_Q4_1] = dotprod ? rf__dot_q4_1_q8_1_sdot : rf__dot_q4_1_q8_1_neon;
+    k->dot[RF_TYPE_Q5_1] = dotprod ? rf__dot_q5_1_q8_1_sdot : rf__dot_q5_1_q8_1_neon;
     k->dot[RF_TYPE_F32] = rf__dot_f32_f32_neon;
     k->dot_f32 = rf__dot_f32_f32_neon;
 }
