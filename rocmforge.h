@@ -5518,7 +5518,7 @@ static RF__AVX2 void rf__softmax_avx2(float *x, int64_t n) {
 /* --- src/simd_arm.c --- */
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
    instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Dot products of
-   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL against q8_0, Q4_1 Q5_1 against q8_1) and F32 here,
+   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL against q8_0, Q4_1 Q5_1 against q8_1), F16 and F32 here,
    the K-quants' in simd_arm_k.c; the table keeps the scalar reference for the rest. */
 
 #if !defined(RF_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
@@ -5656,6 +5656,26 @@ static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
     return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
 }
 
+/* f16 weights against f32 activations (types.c: vec_dot_type F32): vcvt widens 4 halves
+   exactly, so only the float sum rounds. Byte loads: rows may be unaligned. */
+static double rf__dot_f16_f32_neon(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        const uint16x8_t h = vreinterpretq_u16_u8(vld1q_u8(x + 2 * i));
+        s0 = vfmaq_f32(s0, vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h))), vreinterpretq_f32_u8(vld1q_u8(y + 4 * i)));
+        s1 = vfmaq_f32(s1, vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h))), vreinterpretq_f32_u8(vld1q_u8(y + 4 * i + 16)));
+    }
+    for (; i < n; i++) {
+        float b0;
+        memcpy(&b0, y + 4 * i, 4);
+        tail += rf__arm_h2f(x + 2 * i) * b0;
+    }
+    return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
+}
+
 static void rf__kernels_neon_k(rf__kernels *k, int dotprod); /* simd_arm_k.c */
 
 static void rf__kernels_neon(rf__kernels *k, int dotprod) {
@@ -5667,6 +5687,7 @@ static void rf__kernels_neon(rf__kernels *k, int dotprod) {
     k->dot[RF_TYPE_IQ4_NL] = dotprod ? rf__dot_iq4_nl_q8_0_sdot : rf__dot_iq4_nl_q8_0_neon;
     k->dot[RF_TYPE_Q4_1] = dotprod ? rf__dot_q4_1_q8_1_sdot : rf__dot_q4_1_q8_1_neon;
     k->dot[RF_TYPE_Q5_1] = dotprod ? rf__dot_q5_1_q8_1_sdot : rf__dot_q5_1_q8_1_neon;
+    k->dot[RF_TYPE_F16] = rf__dot_f16_f32_neon;
     k->dot[RF_TYPE_F32] = rf__dot_f32_f32_neon;
     k->dot_f32 = rf__dot_f32_f32_neon;
 }
