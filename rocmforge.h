@@ -5517,8 +5517,9 @@ static RF__AVX2 void rf__softmax_avx2(float *x, int64_t n) {
 /* --- end src/simd_x86_attn.c --- */
 /* --- src/simd_arm.c --- */
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
-   instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Only the types
-   the common models use; the table keeps the scalar reference for the rest. */
+   instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Dot products of
+   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL against q8_0, Q4_1 Q5_1 against q8_1), F16 and F32 here,
+   the K-quants' in simd_arm_k.c; the table keeps the scalar reference for the rest. */
 
 #if !defined(RF_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
 #define RF__SIMD_ARM 1
@@ -5540,6 +5541,16 @@ static inline void rf__arm_nibbles32(const uint8_t *qs, int8x16_t *lo, int8x16_t
     uint8x16_t q = vld1q_u8(qs);
     *lo = vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15)));
     *hi = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
+}
+
+/* q5_0 / q5_1: bit i of the 4 bytes qh is bit 4 of element i; vtstq turns each lane's bit
+   (byte i / 8, bit i % 8) into a mask, and with 16 into that bit */
+static const uint8_t rf__arm_lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+static inline void rf__arm_bit4_32(const uint8_t *qh, int8x16_t *lo, int8x16_t *hi) {
+    const uint8x16_t bit = vld1q_u8(rf__arm_lane_bit), b4 = vdupq_n_u8(16);
+    const uint8x16_t h0 = vcombine_u8(vdup_n_u8(qh[0]), vdup_n_u8(qh[1])), h1 = vcombine_u8(vdup_n_u8(qh[2]), vdup_n_u8(qh[3]));
+    *lo = vorrq_s8(*lo, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(h0, bit), b4)));
+    *hi = vorrq_s8(*hi, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(h1, bit), b4)));
 }
 
 /* sum of x[i] * y[i] over 16 signed bytes, plain NEON: widening multiplies, pairwise adds */
@@ -5575,10 +5586,57 @@ static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, i
     x0 = vld1q_s8((const int8_t *)(x + 2)); \
     x1 = vld1q_s8((const int8_t *)(x + 18))
 
+/* q5_0, 22 bytes: fp16 d, qh[4], qs[16]; codes minus 16 */
+#define RF__ARM_UNPACK_Q5_0                                 \
+    rf__arm_nibbles32(x + 6, &x0, &x1);                     \
+    rf__arm_bit4_32(x + 2, &x0, &x1);                       \
+    x0 = vsubq_s8(x0, vdupq_n_s8(16));                      \
+    x1 = vsubq_s8(x1, vdupq_n_s8(16))
+/* iq4_nl: each nibble indexes the 16 int8 values; one table lookup per 16 codes */
+#define RF__ARM_UNPACK_IQ4_NL                                                       \
+    rf__arm_nibbles32(x + 2, &x0, &x1);                                             \
+    x0 = vqtbl1q_s8(vld1q_s8(rf__kvalues_iq4), vreinterpretq_u8_s8(x0));            \
+    x1 = vqtbl1q_s8(vld1q_s8(rf__kvalues_iq4), vreinterpretq_u8_s8(x1))
+
 RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_Q4_0)
+RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_neon, , rf__arm_dot16, 22, RF__ARM_UNPACK_Q5_0)
 RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_neon, , rf__arm_dot16, 34, RF__ARM_UNPACK_Q8_0)
+RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_IQ4_NL)
 RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_Q4_0)
+RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 22, RF__ARM_UNPACK_Q5_0)
 RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 34, RF__ARM_UNPACK_Q8_0)
+RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_IQ4_NL)
+
+/* Offset formats against q8_1 (36 bytes: fp16 d, fp16 s = d * sum(qs), qs at 4): sum(w a) =
+   d_w d_a sum(q r) + m_w s_a (quant.c), so the offset is one scalar multiply-add per block. */
+#define RF__ARM_Q1_DOT(name, target, dot16, wbytes, UNPACK)                           \
+    static target double name(const void *w, const void *a, int64_t n) {              \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                \
+        float32x4_t acc = vdupq_n_f32(0);                                              \
+        float accm = 0;                                                                \
+        int64_t i;                                                                     \
+        for (i = 0; i < n / 32; i++, x += (wbytes), y += 36) {                         \
+            int8x16_t x0, x1;                                                          \
+            int32x4_t s = vdupq_n_s32(0);                                              \
+            UNPACK;                                                                    \
+            s = dot16(s, x0, vld1q_s8((const int8_t *)(y + 4)));                       \
+            s = dot16(s, x1, vld1q_s8((const int8_t *)(y + 20)));                      \
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), rf__arm_h2f(x) * rf__arm_h2f(y)); \
+            accm += rf__arm_h2f(x + 2) * rf__arm_h2f(y + 2);                           \
+        }                                                                              \
+        return vaddvq_f32(acc) + accm;                                                 \
+    }
+
+/* q4_1, 20 bytes: fp16 d, m, qs[16]; q5_1, 24 bytes: fp16 d, m, qh[4], qs[16]. Codes unsigned. */
+#define RF__ARM_UNPACK_Q4_1 rf__arm_nibbles32(x + 4, &x0, &x1)
+#define RF__ARM_UNPACK_Q5_1             \
+    rf__arm_nibbles32(x + 8, &x0, &x1); \
+    rf__arm_bit4_32(x + 4, &x0, &x1)
+
+RF__ARM_Q1_DOT(rf__dot_q4_1_q8_1_neon, , rf__arm_dot16, 20, RF__ARM_UNPACK_Q4_1)
+RF__ARM_Q1_DOT(rf__dot_q5_1_q8_1_neon, , rf__arm_dot16, 24, RF__ARM_UNPACK_Q5_1)
+RF__ARM_Q1_DOT(rf__dot_q4_1_q8_1_sdot, RF__DOTPROD, rf__arm_sdot16, 20, RF__ARM_UNPACK_Q4_1)
+RF__ARM_Q1_DOT(rf__dot_q5_1_q8_1_sdot, RF__DOTPROD, rf__arm_sdot16, 24, RF__ARM_UNPACK_Q5_1)
 
 static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
     const float *x = (const float *)w, *y = (const float *)a;
@@ -5598,10 +5656,38 @@ static double rf__dot_f32_f32_neon(const void *w, const void *a, int64_t n) {
     return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
 }
 
+/* f16 weights against f32 activations (types.c: vec_dot_type F32): vcvt widens 4 halves
+   exactly, so only the float sum rounds. Byte loads: rows may be unaligned. */
+static double rf__dot_f16_f32_neon(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        const uint16x8_t h = vreinterpretq_u16_u8(vld1q_u8(x + 2 * i));
+        s0 = vfmaq_f32(s0, vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h))), vreinterpretq_f32_u8(vld1q_u8(y + 4 * i)));
+        s1 = vfmaq_f32(s1, vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h))), vreinterpretq_f32_u8(vld1q_u8(y + 4 * i + 16)));
+    }
+    for (; i < n; i++) {
+        float b0;
+        memcpy(&b0, y + 4 * i, 4);
+        tail += rf__arm_h2f(x + 2 * i) * b0;
+    }
+    return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
+}
+
+static void rf__kernels_neon_k(rf__kernels *k, int dotprod); /* simd_arm_k.c */
+
 static void rf__kernels_neon(rf__kernels *k, int dotprod) {
     k->name = dotprod ? "neon-dotprod" : "neon";
+    rf__kernels_neon_k(k, dotprod);
     k->dot[RF_TYPE_Q4_0] = dotprod ? rf__dot_q4_0_q8_0_sdot : rf__dot_q4_0_q8_0_neon;
+    k->dot[RF_TYPE_Q5_0] = dotprod ? rf__dot_q5_0_q8_0_sdot : rf__dot_q5_0_q8_0_neon;
     k->dot[RF_TYPE_Q8_0] = dotprod ? rf__dot_q8_0_q8_0_sdot : rf__dot_q8_0_q8_0_neon;
+    k->dot[RF_TYPE_IQ4_NL] = dotprod ? rf__dot_iq4_nl_q8_0_sdot : rf__dot_iq4_nl_q8_0_neon;
+    k->dot[RF_TYPE_Q4_1] = dotprod ? rf__dot_q4_1_q8_1_sdot : rf__dot_q4_1_q8_1_neon;
+    k->dot[RF_TYPE_Q5_1] = dotprod ? rf__dot_q5_1_q8_1_sdot : rf__dot_q5_1_q8_1_neon;
+    k->dot[RF_TYPE_F16] = rf__dot_f16_f32_neon;
     k->dot[RF_TYPE_F32] = rf__dot_f32_f32_neon;
     k->dot_f32 = rf__dot_f32_f32_neon;
 }
@@ -5615,6 +5701,145 @@ static unsigned rf__arm_features(void) {
 }
 #endif /* RF__SIMD_ARM */
 /* --- end src/simd_arm.c --- */
+/* --- src/simd_arm_k.c --- */
+/* simd_arm_k: NEON / dotprod dot products of the K-quants (Q4_K, Q5_K, Q6_K) against q8_K
+   activations; simd_arm.c's table takes them through rf__kernels_neon_k. Block layouts: quant_k.c.
+
+   Each 16 weight codes become one int8x16_t in element order, so a 16-lane product with the
+   activation is one dot16 (plain NEON: widening multiplies; dotprod: sdot) and every 16 lanes
+   share one sub-block scale, applied to the four int32 partial sums with one multiply-add. The
+   integer sums are exact: the largest, Q6_K's, is bounded by 2^27 (quant_k.c). The Q4_K / Q5_K
+   minimum term uses q8_K's bsums, as the scalar reference does. */
+
+#if defined(RF__SIMD_ARM)
+
+static float rf__arm_f32(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+/* sum over the 8 sub-blocks of 32 of m[j] * (sum of the activation codes): q8_K's bsums hold the
+   sums of 16, at byte 260 of the block */
+static int rf__arm_q8_K_min_sum(const uint8_t *y, const int m[8]) {
+    int16_t bs[16];
+    int j, s = 0;
+    memcpy(bs, y + 260, sizeof bs);
+    for (j = 0; j < 8; j++) s += m[j] * (bs[2 * j] + bs[2 * j + 1]);
+    return s;
+}
+
+/* q4_K: 32 bytes of qs hold sub-block 2j in the low nibbles and 2j + 1 in the high ones */
+#define RF__ARM_Q4_K_DOT(name, target, dot16)                                                      \
+    static target double name(const void *w, const void *a, int64_t n) {                          \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                            \
+        float acc = 0;                                                                             \
+        int64_t i;                                                                                 \
+        for (i = 0; i < n / 256; i++, x += 144, y += 292) {                                        \
+            int sc[8], m[8], j;                                                                    \
+            int32x4_t isum = vdupq_n_s32(0);                                                       \
+            for (j = 0; j < 8; j++) rf__get_scale_min_k4(x + 4, j, &sc[j], &m[j]);                 \
+            for (j = 0; j < 4; j++) {                                                              \
+                const int8_t *ay = (const int8_t *)(y + 4 + 64 * j);                               \
+                int8x16_t l0, h0, l1, h1;                                                          \
+                int32x4_t slo = vdupq_n_s32(0), shi = vdupq_n_s32(0);                              \
+                rf__arm_nibbles32(x + 16 + 32 * j, &l0, &h0);                                      \
+                rf__arm_nibbles32(x + 32 + 32 * j, &l1, &h1);                                      \
+                slo = dot16(dot16(slo, l0, vld1q_s8(ay)), l1, vld1q_s8(ay + 16));                  \
+                shi = dot16(dot16(shi, h0, vld1q_s8(ay + 32)), h1, vld1q_s8(ay + 48));             \
+                isum = vmlaq_n_s32(isum, slo, sc[2 * j]);                                          \
+                isum = vmlaq_n_s32(isum, shi, sc[2 * j + 1]);                                      \
+            }                                                                                      \
+            acc += rf__arm_f32(y) * (rf__arm_h2f(x) * (float)vaddvq_s32(isum) -                    \
+                                     rf__arm_h2f(x + 2) * (float)rf__arm_q8_K_min_sum(y, m));      \
+        }                                                                                          \
+        return acc;                                                                                \
+    }
+
+/* q5_K: as q4_K, plus the 5th bit of element k of sub-block j in bit j of qh[k] (qh at byte 16,
+   qs at 48): vtstq turns that bit into a lane mask, and with 16 into the code's bit 4 */
+#define RF__ARM_Q5_K_DOT(name, target, dot16)                                                           \
+    static target double name(const void *w, const void *a, int64_t n) {                               \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                                 \
+        const uint8x16_t b4 = vdupq_n_u8(16);                                                           \
+        float acc = 0;                                                                                  \
+        int64_t i;                                                                                      \
+        for (i = 0; i < n / 256; i++, x += 176, y += 292) {                                             \
+            const uint8x16_t qh0 = vld1q_u8(x + 16), qh1 = vld1q_u8(x + 32);                            \
+            int sc[8], m[8], j;                                                                         \
+            int32x4_t isum = vdupq_n_s32(0);                                                            \
+            for (j = 0; j < 8; j++) rf__get_scale_min_k4(x + 4, j, &sc[j], &m[j]);                      \
+            for (j = 0; j < 4; j++) {                                                                   \
+                const int8_t *ay = (const int8_t *)(y + 4 + 64 * j);                                    \
+                const uint8x16_t bl = vdupq_n_u8((uint8_t)(1u << (2 * j))), bh = vshlq_n_u8(bl, 1);     \
+                int8x16_t l0, h0, l1, h1;                                                               \
+                int32x4_t slo = vdupq_n_s32(0), shi = vdupq_n_s32(0);                                   \
+                rf__arm_nibbles32(x + 48 + 32 * j, &l0, &h0);                                           \
+                rf__arm_nibbles32(x + 64 + 32 * j, &l1, &h1);                                           \
+                l0 = vorrq_s8(l0, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh0, bl), b4)));                \
+                l1 = vorrq_s8(l1, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh1, bl), b4)));                \
+                h0 = vorrq_s8(h0, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh0, bh), b4)));                \
+                h1 = vorrq_s8(h1, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh1, bh), b4)));                \
+                slo = dot16(dot16(slo, l0, vld1q_s8(ay)), l1, vld1q_s8(ay + 16));                       \
+                shi = dot16(dot16(shi, h0, vld1q_s8(ay + 32)), h1, vld1q_s8(ay + 48));                  \
+                isum = vmlaq_n_s32(isum, slo, sc[2 * j]);                                               \
+                isum = vmlaq_n_s32(isum, shi, sc[2 * j + 1]);                                           \
+            }                                                                                           \
+            acc += rf__arm_f32(y) * (rf__arm_h2f(x) * (float)vaddvq_s32(isum) -                         \
+                                     rf__arm_h2f(x + 2) * (float)rf__arm_q8_K_min_sum(y, m));           \
+        }                                                                                               \
+        return acc;                                                                                     \
+    }
+
+/* q6_K: in each half h of 128 elements, 64 bytes of ql (L0..L3, 16 each) and 32 of qh (H0, H1)
+   give element r: low nibbles of L0..L3 for r < 64, high nibbles for r >= 64; the top 2 bits
+   from bits 2 (r / 32) of H0 (r % 32 < 16) or H1. Code minus 32; one int8 scale per 16. */
+#define RF__ARM_Q6_K_CODE(l, hb) \
+    vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(l, vshlq_n_u8(vandq_u8(hb, m3), 4))), vdupq_n_s8(32))
+#define RF__ARM_Q6_K_DOT(name, target, dot16)                                                             \
+    static target double name(const void *w, const void *a, int64_t n) {                                 \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                                   \
+        const uint8x16_t m4 = vdupq_n_u8(15), m3 = vdupq_n_u8(3);                                         \
+        float acc = 0;                                                                                    \
+        int64_t i;                                                                                        \
+        for (i = 0; i < n / 256; i++, x += 210, y += 292) {                                               \
+            const int8_t *sc = (const int8_t *)(x + 192);                                                 \
+            int32x4_t isum = vdupq_n_s32(0);                                                              \
+            int h, k;                                                                                     \
+            for (h = 0; h < 2; h++) {                                                                     \
+                const uint8_t *ql = x + 64 * h, *qh = x + 128 + 32 * h;                                   \
+                const int8_t *ay = (const int8_t *)(y + 4 + 128 * h);                                     \
+                const uint8x16_t H0 = vld1q_u8(qh), H1 = vld1q_u8(qh + 16);                               \
+                int8x16_t q[8];                                                                           \
+                for (k = 0; k < 4; k++) {                                                                 \
+                    const uint8x16_t L = vld1q_u8(ql + 16 * k), H = k % 2 ? H1 : H0;                      \
+                    const uint8x16_t Hs = k < 2 ? H : vshrq_n_u8(H, 2);                                   \
+                    q[k] = RF__ARM_Q6_K_CODE(vandq_u8(L, m4), Hs);                                        \
+                    q[k + 4] = RF__ARM_Q6_K_CODE(vshrq_n_u8(L, 4), vshrq_n_u8(Hs, 4));                    \
+                }                                                                                         \
+                for (k = 0; k < 8; k++)                                                                   \
+                    isum = vmlaq_n_s32(isum, dot16(vdupq_n_s32(0), q[k], vld1q_s8(ay + 16 * k)),          \
+                                       sc[8 * h + k]);                                                    \
+            }                                                                                             \
+            acc += rf__arm_f32(y) * rf__arm_h2f(x + 208) * (float)vaddvq_s32(isum);                       \
+        }                                                                                                 \
+        return acc;                                                                                       \
+    }
+
+RF__ARM_Q4_K_DOT(rf__dot_q4_K_q8_K_neon, , rf__arm_dot16)
+RF__ARM_Q4_K_DOT(rf__dot_q4_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
+RF__ARM_Q5_K_DOT(rf__dot_q5_K_q8_K_neon, , rf__arm_dot16)
+RF__ARM_Q5_K_DOT(rf__dot_q5_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
+RF__ARM_Q6_K_DOT(rf__dot_q6_K_q8_K_neon, , rf__arm_dot16)
+RF__ARM_Q6_K_DOT(rf__dot_q6_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
+
+static void rf__kernels_neon_k(rf__kernels *k, int dotprod) {
+    k->dot[RF_TYPE_Q4_K] = dotprod ? rf__dot_q4_K_q8_K_sdot : rf__dot_q4_K_q8_K_neon;
+    k->dot[RF_TYPE_Q5_K] = dotprod ? rf__dot_q5_K_q8_K_sdot : rf__dot_q5_K_q8_K_neon;
+    k->dot[RF_TYPE_Q6_K] = dotprod ? rf__dot_q6_K_q8_K_sdot : rf__dot_q6_K_q8_K_neon;
+}
+#endif /* RF__SIMD_ARM */
+/* --- end src/simd_arm_k.c --- */
 /* --- src/simd.c --- */
 /* simd: detects the CPU at run time and fills a context's kernel table with the best path it
    runs; `RF_NO_SIMD` builds keep the scalar table. Also the streaming-read bandwidth probe that
