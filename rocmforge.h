@@ -5528,7 +5528,13 @@ static RF__AVX2 void rf__softmax_avx2(float *x, int64_t n) {
 #include <sys/auxv.h>
 #endif
 
+/* The sdot functions' target: clang names the feature alone ("arch=armv8.2-a+dotprod" is an
+   unknown architecture to clang 14), gcc as an architecture extension. */
+#if defined(__clang__)
+#define RF__DOTPROD __attribute__((target("dotprod")))
+#else
 #define RF__DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
 
 static float rf__arm_h2f(const uint8_t *p) {
     uint16_t h;
@@ -5559,7 +5565,12 @@ static inline int32x4_t rf__arm_dot16(int32x4_t acc, int8x16_t x, int8x16_t y) {
     return vpadalq_s16(vpadalq_s16(acc, p0), p1);
 }
 static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, int8x16_t y) {
+#if defined(__clang__) /* clang's arm_neon.h (14, 15) declares vdotq_s32 only when the whole file targets dotprod */
+    __asm__("sdot %0.4s, %1.16b, %2.16b" : "+w"(acc) : "w"(x), "w"(y));
+    return acc;
+#else
     return vdotq_s32(acc, x, y);
+#endif
 }
 
 #define RF__ARM_Q0_DOT(name, target, dot16, wbytes, UNPACK)                          \
