@@ -1,7 +1,7 @@
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
    instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Dot products of
    the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL against q8_0, Q4_1 Q5_1 against q8_1), F16 and F32 here,
-   the K-quants' in simd_arm_k.c; the table keeps the scalar reference for the rest. */
+   the K-quants' and IQ4_XS's in simd_arm_k.c; the table keeps the scalar reference for the rest. */
 
 #if !defined(RF_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
 #define RF__SIMD_ARM 1
