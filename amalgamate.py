@@ -33,7 +33,7 @@ SOURCES = [
     "src/simd_x86_gemv_k.c",  # AVX-512 VNNI four-row decode gemv for Q4_K and Q6_K
     "src/simd_x86_attn.c",  # AVX2 attention over an f16 cache: scores, weighted V sums, softmax
     "src/simd_arm.c",  # NEON / dotprod kernels
-    "src/simd_arm_k.c",  # NEON / dotprod K-quant dot products (Q4_K, Q5_K, Q6_K)
+    "src/simd_arm_k.c",  # NEON / dotprod K-quant and IQ4_XS dot products
     "src/simd.c",      # run-time CPU detection: picks the kernels; the bandwidth probe
     "src/quantize.c",  # choosing tensor types for a model; rf_quantize_model
     "src/synth.c",     # random-weight model writer (rf synth)

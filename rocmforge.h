@@ -5518,8 +5518,9 @@ static RF__AVX2 void rf__softmax_avx2(float *x, int64_t n) {
 /* --- src/simd_arm.c --- */
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
    instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Dot products of
-   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL against q8_0, Q4_1 Q5_1 against q8_1), F16 and F32 here,
-   the K-quants' in simd_arm_k.c; the table keeps the scalar reference for the rest. */
+   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL MXFP4 against q8_0, Q4_1 Q5_1 against q8_1), F16, BF16
+   and F32 here, the K-quants' and IQ4_XS's in simd_arm_k.c; the table keeps the scalar
+   reference for the rest. */
 
 #if !defined(RF_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
 #define RF__SIMD_ARM 1
@@ -5573,7 +5574,7 @@ static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, i
 #endif
 }
 
-#define RF__ARM_Q0_DOT(name, target, dot16, wbytes, UNPACK)                          \
+#define RF__ARM_Q0_DOT(name, target, dot16, wbytes, UNPACK, WSCALE)                  \
     static target double name(const void *w, const void *a, int64_t n) {              \
         const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                \
         float32x4_t acc = vdupq_n_f32(0);                                              \
@@ -5584,7 +5585,7 @@ static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, i
             UNPACK;                                                                    \
             s = dot16(s, x0, vld1q_s8((const int8_t *)(y + 2)));                       \
             s = dot16(s, x1, vld1q_s8((const int8_t *)(y + 18)));                      \
-            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), rf__arm_h2f(x) * rf__arm_h2f(y)); \
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), (WSCALE) * rf__arm_h2f(y));       \
         }                                                                              \
         return vaddvq_f32(acc);                                                        \
     }
@@ -5608,15 +5609,23 @@ static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, i
     rf__arm_nibbles32(x + 2, &x0, &x1);                                             \
     x0 = vqtbl1q_s8(vld1q_s8(rf__kvalues_iq4), vreinterpretq_u8_s8(x0));            \
     x1 = vqtbl1q_s8(vld1q_s8(rf__kvalues_iq4), vreinterpretq_u8_s8(x1))
+/* mxfp4, 17 bytes: E8M0 exponent, qs[16] E2M1 nibbles as q4_0; the table holds 2x the E2M1
+   values as int8, so the scale is half the E8M0 one (quant.c: rf__e8m0_half) */
+#define RF__ARM_UNPACK_MXFP4                                                        \
+    rf__arm_nibbles32(x + 1, &x0, &x1);                                             \
+    x0 = vqtbl1q_s8(vld1q_s8(rf__kvalues_mxfp4), vreinterpretq_u8_s8(x0));          \
+    x1 = vqtbl1q_s8(vld1q_s8(rf__kvalues_mxfp4), vreinterpretq_u8_s8(x1))
 
-RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_Q4_0)
-RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_neon, , rf__arm_dot16, 22, RF__ARM_UNPACK_Q5_0)
-RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_neon, , rf__arm_dot16, 34, RF__ARM_UNPACK_Q8_0)
-RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_IQ4_NL)
-RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_Q4_0)
-RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 22, RF__ARM_UNPACK_Q5_0)
-RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 34, RF__ARM_UNPACK_Q8_0)
-RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_IQ4_NL)
+RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_Q4_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_neon, , rf__arm_dot16, 22, RF__ARM_UNPACK_Q5_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_neon, , rf__arm_dot16, 34, RF__ARM_UNPACK_Q8_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_IQ4_NL, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_mxfp4_q8_0_neon, , rf__arm_dot16, 17, RF__ARM_UNPACK_MXFP4, rf__e8m0_half(x[0]))
+RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_Q4_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 22, RF__ARM_UNPACK_Q5_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 34, RF__ARM_UNPACK_Q8_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_IQ4_NL, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_mxfp4_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 17, RF__ARM_UNPACK_MXFP4, rf__e8m0_half(x[0]))
 
 /* Offset formats against q8_1 (36 bytes: fp16 d, fp16 s = d * sum(qs), qs at 4): sum(w a) =
    d_w d_a sum(q r) + m_w s_a (quant.c), so the offset is one scalar multiply-add per block. */
@@ -5687,6 +5696,28 @@ static double rf__dot_f16_f32_neon(const void *w, const void *a, int64_t n) {
     return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
 }
 
+/* bf16 weights against f32 activations: a bf16 is the top half of a binary32, so vshll by 16
+   widens 4 of them exactly. Byte loads: rows may be unaligned. */
+static double rf__dot_bf16_f32_neon(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        const uint16x8_t h = vreinterpretq_u16_u8(vld1q_u8(x + 2 * i));
+        s0 = vfmaq_f32(s0, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)), vreinterpretq_f32_u8(vld1q_u8(y + 4 * i)));
+        s1 = vfmaq_f32(s1, vreinterpretq_f32_u32(vshll_n_u16(vget_high_u16(h), 16)), vreinterpretq_f32_u8(vld1q_u8(y + 4 * i + 16)));
+    }
+    for (; i < n; i++) {
+        uint16_t h;
+        float b0;
+        memcpy(&h, x + 2 * i, 2);
+        memcpy(&b0, y + 4 * i, 4);
+        tail += rf_bf16_to_fp32(h) * b0;
+    }
+    return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
+}
+
 static void rf__kernels_neon_k(rf__kernels *k, int dotprod); /* simd_arm_k.c */
 
 static void rf__kernels_neon(rf__kernels *k, int dotprod) {
@@ -5696,9 +5727,11 @@ static void rf__kernels_neon(rf__kernels *k, int dotprod) {
     k->dot[RF_TYPE_Q5_0] = dotprod ? rf__dot_q5_0_q8_0_sdot : rf__dot_q5_0_q8_0_neon;
     k->dot[RF_TYPE_Q8_0] = dotprod ? rf__dot_q8_0_q8_0_sdot : rf__dot_q8_0_q8_0_neon;
     k->dot[RF_TYPE_IQ4_NL] = dotprod ? rf__dot_iq4_nl_q8_0_sdot : rf__dot_iq4_nl_q8_0_neon;
+    k->dot[RF_TYPE_MXFP4] = dotprod ? rf__dot_mxfp4_q8_0_sdot : rf__dot_mxfp4_q8_0_neon;
     k->dot[RF_TYPE_Q4_1] = dotprod ? rf__dot_q4_1_q8_1_sdot : rf__dot_q4_1_q8_1_neon;
     k->dot[RF_TYPE_Q5_1] = dotprod ? rf__dot_q5_1_q8_1_sdot : rf__dot_q5_1_q8_1_neon;
     k->dot[RF_TYPE_F16] = rf__dot_f16_f32_neon;
+    k->dot[RF_TYPE_BF16] = rf__dot_bf16_f32_neon;
     k->dot[RF_TYPE_F32] = rf__dot_f32_f32_neon;
     k->dot_f32 = rf__dot_f32_f32_neon;
 }
@@ -5713,14 +5746,14 @@ static unsigned rf__arm_features(void) {
 #endif /* RF__SIMD_ARM */
 /* --- end src/simd_arm.c --- */
 /* --- src/simd_arm_k.c --- */
-/* simd_arm_k: NEON / dotprod dot products of the K-quants (Q4_K, Q5_K, Q6_K) against q8_K
-   activations; simd_arm.c's table takes them through rf__kernels_neon_k. Block layouts: quant_k.c.
+/* simd_arm_k: NEON / dotprod dot products of the K-quants (Q2_K Q3_K Q4_K Q5_K Q6_K) and IQ4_XS
+   against q8_K activations; simd_arm.c's table takes them through rf__kernels_neon_k. Block layouts: quant_k.c.
 
    Each 16 weight codes become one int8x16_t in element order, so a 16-lane product with the
    activation is one dot16 (plain NEON: widening multiplies; dotprod: sdot) and every 16 lanes
    share one sub-block scale, applied to the four int32 partial sums with one multiply-add. The
-   integer sums are exact: the largest, Q6_K's, is bounded by 2^27 (quant_k.c). The Q4_K / Q5_K
-   minimum term uses q8_K's bsums, as the scalar reference does. */
+   integer sums are exact: the largest, Q6_K's, is bounded by 2^27 (quant_k.c). The Q2_K / Q4_K /
+   Q5_K minimum term uses q8_K's bsums, as the scalar reference does. */
 
 #if defined(RF__SIMD_ARM)
 
@@ -5739,6 +5772,76 @@ static int rf__arm_q8_K_min_sum(const uint8_t *y, const int m[8]) {
     for (j = 0; j < 8; j++) s += m[j] * (bs[2 * j] + bs[2 * j + 1]);
     return s;
 }
+
+/* q2_K: in each half h of 128 elements, 32 bytes of qs hold element 32s + k (s < 4) in bits 2s of
+   byte k; 16-element sub-block 8h + 2s + t is bytes 16t..16t + 15 at shift 2s, so shifting the
+   two 16-byte loads right by 2 after each s walks the sub-blocks in order. Scale (low nibble)
+   and min (high nibble) per 16; the min term from q8_K's bsums, one per sub-block. */
+#define RF__ARM_Q2_K_DOT(name, target, dot16)                                                         \
+    static target double name(const void *w, const void *a, int64_t n) {                             \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                               \
+        const uint8x16_t m3 = vdupq_n_u8(3);                                                          \
+        float acc = 0;                                                                                \
+        int64_t i;                                                                                    \
+        for (i = 0; i < n / 256; i++, x += 84, y += 292) {                                            \
+            int16_t bs[16];                                                                           \
+            int32x4_t isum = vdupq_n_s32(0);                                                          \
+            int h, s, imin = 0;                                                                       \
+            memcpy(bs, y + 260, sizeof bs);                                                           \
+            for (s = 0; s < 16; s++) imin += (x[s] >> 4) * bs[s];                                    \
+            for (h = 0; h < 2; h++) {                                                                 \
+                const int8_t *ay = (const int8_t *)(y + 4 + 128 * h);                                 \
+                const uint8_t *sc = x + 8 * h;                                                        \
+                uint8x16_t q0 = vld1q_u8(x + 16 + 32 * h), q1 = vld1q_u8(x + 32 + 32 * h);            \
+                for (s = 0; s < 4; s++, q0 = vshrq_n_u8(q0, 2), q1 = vshrq_n_u8(q1, 2)) {             \
+                    const int8x16_t c0 = vreinterpretq_s8_u8(vandq_u8(q0, m3));                       \
+                    const int8x16_t c1 = vreinterpretq_s8_u8(vandq_u8(q1, m3));                       \
+                    isum = vmlaq_n_s32(isum, dot16(vdupq_n_s32(0), c0, vld1q_s8(ay + 32 * s)),        \
+                                       sc[2 * s] & 15);                                               \
+                    isum = vmlaq_n_s32(isum, dot16(vdupq_n_s32(0), c1, vld1q_s8(ay + 32 * s + 16)),   \
+                                       sc[2 * s + 1] & 15);                                           \
+                }                                                                                     \
+            }                                                                                         \
+            acc += rf__arm_f32(y) * (rf__arm_h2f(x + 80) * (float)vaddvq_s32(isum) -                  \
+                                     rf__arm_h2f(x + 82) * (float)imin);                              \
+        }                                                                                             \
+        return acc;                                                                                   \
+    }
+
+/* q3_K: the low 2 bits placed as q2_K (qs at byte 32); element 32b + k (b = 4h + s) has its high
+   bit in bit b of hmask[k], so hmask's two 16-byte halves pair with q2_K's two loads; a clear
+   bit means minus 4 (code = low2 | 4 * bit, minus 4). Signed 6-bit scales per 16 (quant_k.c). */
+#define RF__ARM_Q3_K_DOT(name, target, dot16)                                                         \
+    static target double name(const void *w, const void *a, int64_t n) {                             \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                               \
+        const uint8x16_t m3 = vdupq_n_u8(3), b2 = vdupq_n_u8(4);                                      \
+        const int8x16_t four = vdupq_n_s8(4);                                                         \
+        float acc = 0;                                                                                \
+        int64_t i;                                                                                    \
+        for (i = 0; i < n / 256; i++, x += 110, y += 292) {                                           \
+            const uint8x16_t hm0 = vld1q_u8(x), hm1 = vld1q_u8(x + 16);                               \
+            int32x4_t isum = vdupq_n_s32(0);                                                          \
+            int sc[16], h, s;                                                                         \
+            for (s = 0; s < 16; s++) sc[s] = rf__q3k_scale(x + 96, s);                                \
+            for (h = 0; h < 2; h++) {                                                                 \
+                const int8_t *ay = (const int8_t *)(y + 4 + 128 * h);                                 \
+                uint8x16_t q0 = vld1q_u8(x + 32 + 32 * h), q1 = vld1q_u8(x + 48 + 32 * h);            \
+                for (s = 0; s < 4; s++, q0 = vshrq_n_u8(q0, 2), q1 = vshrq_n_u8(q1, 2)) {             \
+                    const uint8x16_t bit = vdupq_n_u8((uint8_t)(1u << (4 * h + s)));                  \
+                    const int8x16_t c0 = vsubq_s8(                                                    \
+                        vreinterpretq_s8_u8(vorrq_u8(vandq_u8(q0, m3), vandq_u8(vtstq_u8(hm0, bit), b2))), four); \
+                    const int8x16_t c1 = vsubq_s8(                                                    \
+                        vreinterpretq_s8_u8(vorrq_u8(vandq_u8(q1, m3), vandq_u8(vtstq_u8(hm1, bit), b2))), four); \
+                    isum = vmlaq_n_s32(isum, dot16(vdupq_n_s32(0), c0, vld1q_s8(ay + 32 * s)),        \
+                                       sc[8 * h + 2 * s]);                                            \
+                    isum = vmlaq_n_s32(isum, dot16(vdupq_n_s32(0), c1, vld1q_s8(ay + 32 * s + 16)),   \
+                                       sc[8 * h + 2 * s + 1]);                                        \
+                }                                                                                     \
+            }                                                                                         \
+            acc += rf__arm_f32(y) * rf__arm_h2f(x + 108) * (float)vaddvq_s32(isum);                   \
+        }                                                                                             \
+        return acc;                                                                                   \
+    }
 
 /* q4_K: 32 bytes of qs hold sub-block 2j in the low nibbles and 2j + 1 in the high ones */
 #define RF__ARM_Q4_K_DOT(name, target, dot16)                                                      \
@@ -5837,17 +5940,53 @@ static int rf__arm_q8_K_min_sum(const uint8_t *y, const int m[8]) {
         return acc;                                                                                       \
     }
 
+/* iq4_xs: fp16 d, scales_h (2 bytes), scales_l[4], then qs at byte 8: sub-block j's 32 codes are
+   the nibbles of qs[16j..16j + 15], low ones first (q4_0's order); one table lookup per 16 into
+   the IQ4_NL code book, one signed 6-bit scale per 32 (rf__iq4xs_scale's packing). */
+#define RF__ARM_IQ4_XS_DOT(name, target, dot16)                                                       \
+    static target double name(const void *w, const void *a, int64_t n) {                             \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                               \
+        const int8x16_t kv = vld1q_s8(rf__kvalues_iq4);                                               \
+        float acc = 0;                                                                                \
+        int64_t i;                                                                                    \
+        for (i = 0; i < n / 256; i++, x += 136, y += 292) {                                           \
+            const unsigned sh = (unsigned)x[2] | (unsigned)x[3] << 8;                                 \
+            int32x4_t isum = vdupq_n_s32(0);                                                          \
+            int j;                                                                                    \
+            for (j = 0; j < 8; j++) {                                                                 \
+                const int8_t *ay = (const int8_t *)(y + 4 + 32 * j);                                  \
+                const int sc = (((x[4 + j / 2] >> (4 * (j % 2))) & 15) | (((sh >> (2 * j)) & 3) << 4)) - 32; \
+                int8x16_t lo, hi;                                                                     \
+                rf__arm_nibbles32(x + 8 + 16 * j, &lo, &hi);                                          \
+                lo = vqtbl1q_s8(kv, vreinterpretq_u8_s8(lo));                                         \
+                hi = vqtbl1q_s8(kv, vreinterpretq_u8_s8(hi));                                         \
+                isum = vmlaq_n_s32(isum, dot16(dot16(vdupq_n_s32(0), lo, vld1q_s8(ay)), hi, vld1q_s8(ay + 16)), sc); \
+            }                                                                                         \
+            acc += rf__arm_f32(y) * rf__arm_h2f(x) * (float)vaddvq_s32(isum);                         \
+        }                                                                                             \
+        return acc;                                                                                   \
+    }
+
+RF__ARM_Q2_K_DOT(rf__dot_q2_K_q8_K_neon, , rf__arm_dot16)
+RF__ARM_Q2_K_DOT(rf__dot_q2_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
+RF__ARM_Q3_K_DOT(rf__dot_q3_K_q8_K_neon, , rf__arm_dot16)
+RF__ARM_Q3_K_DOT(rf__dot_q3_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
 RF__ARM_Q4_K_DOT(rf__dot_q4_K_q8_K_neon, , rf__arm_dot16)
 RF__ARM_Q4_K_DOT(rf__dot_q4_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
 RF__ARM_Q5_K_DOT(rf__dot_q5_K_q8_K_neon, , rf__arm_dot16)
 RF__ARM_Q5_K_DOT(rf__dot_q5_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
 RF__ARM_Q6_K_DOT(rf__dot_q6_K_q8_K_neon, , rf__arm_dot16)
 RF__ARM_Q6_K_DOT(rf__dot_q6_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
+RF__ARM_IQ4_XS_DOT(rf__dot_iq4_xs_q8_K_neon, , rf__arm_dot16)
+RF__ARM_IQ4_XS_DOT(rf__dot_iq4_xs_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
 
 static void rf__kernels_neon_k(rf__kernels *k, int dotprod) {
+    k->dot[RF_TYPE_Q2_K] = dotprod ? rf__dot_q2_K_q8_K_sdot : rf__dot_q2_K_q8_K_neon;
+    k->dot[RF_TYPE_Q3_K] = dotprod ? rf__dot_q3_K_q8_K_sdot : rf__dot_q3_K_q8_K_neon;
     k->dot[RF_TYPE_Q4_K] = dotprod ? rf__dot_q4_K_q8_K_sdot : rf__dot_q4_K_q8_K_neon;
     k->dot[RF_TYPE_Q5_K] = dotprod ? rf__dot_q5_K_q8_K_sdot : rf__dot_q5_K_q8_K_neon;
     k->dot[RF_TYPE_Q6_K] = dotprod ? rf__dot_q6_K_q8_K_sdot : rf__dot_q6_K_q8_K_neon;
+    k->dot[RF_TYPE_IQ4_XS] = dotprod ? rf__dot_iq4_xs_q8_K_sdot : rf__dot_iq4_xs_q8_K_neon;
 }
 #endif /* RF__SIMD_ARM */
 /* --- end src/simd_arm_k.c --- */

@@ -1,7 +1,8 @@
 /* simd_arm: NEON kernels for aarch64 (every aarch64 CPU has NEON), and the int8 dot product
    instructions (sdot, ARMv8.2 dotprod) where getauxval says the CPU has them. Dot products of
-   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL against q8_0, Q4_1 Q5_1 against q8_1), F16 and F32 here,
-   the K-quants' in simd_arm_k.c; the table keeps the scalar reference for the rest. */
+   the 32-blocks (Q4_0 Q5_0 Q8_0 IQ4_NL MXFP4 against q8_0, Q4_1 Q5_1 against q8_1), F16, BF16
+   and F32 here, the K-quants' and IQ4_XS's in simd_arm_k.c; the table keeps the scalar
+   reference for the rest. */
 
 #if !defined(RF_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
 #define RF__SIMD_ARM 1
@@ -55,7 +56,7 @@ static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, i
 #endif
 }
 
-#define RF__ARM_Q0_DOT(name, target, dot16, wbytes, UNPACK)                          \
+#define RF__ARM_Q0_DOT(name, target, dot16, wbytes, UNPACK, WSCALE)                  \
     static target double name(const void *w, const void *a, int64_t n) {              \
         const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                \
         float32x4_t acc = vdupq_n_f32(0);                                              \
@@ -66,7 +67,7 @@ static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, i
             UNPACK;                                                                    \
             s = dot16(s, x0, vld1q_s8((const int8_t *)(y + 2)));                       \
             s = dot16(s, x1, vld1q_s8((const int8_t *)(y + 18)));                      \
-            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), rf__arm_h2f(x) * rf__arm_h2f(y)); \
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), (WSCALE) * rf__arm_h2f(y));       \
         }                                                                              \
         return vaddvq_f32(acc);                                                        \
     }
@@ -90,15 +91,23 @@ static RF__DOTPROD inline int32x4_t rf__arm_sdot16(int32x4_t acc, int8x16_t x, i
     rf__arm_nibbles32(x + 2, &x0, &x1);                                             \
     x0 = vqtbl1q_s8(vld1q_s8(rf__kvalues_iq4), vreinterpretq_u8_s8(x0));            \
     x1 = vqtbl1q_s8(vld1q_s8(rf__kvalues_iq4), vreinterpretq_u8_s8(x1))
+/* mxfp4, 17 bytes: E8M0 exponent, qs[16] E2M1 nibbles as q4_0; the table holds 2x the E2M1
+   values as int8, so the scale is half the E8M0 one (quant.c: rf__e8m0_half) */
+#define RF__ARM_UNPACK_MXFP4                                                        \
+    rf__arm_nibbles32(x + 1, &x0, &x1);                                             \
+    x0 = vqtbl1q_s8(vld1q_s8(rf__kvalues_mxfp4), vreinterpretq_u8_s8(x0));          \
+    x1 = vqtbl1q_s8(vld1q_s8(rf__kvalues_mxfp4), vreinterpretq_u8_s8(x1))
 
-RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_Q4_0)
-RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_neon, , rf__arm_dot16, 22, RF__ARM_UNPACK_Q5_0)
-RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_neon, , rf__arm_dot16, 34, RF__ARM_UNPACK_Q8_0)
-RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_IQ4_NL)
-RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_Q4_0)
-RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 22, RF__ARM_UNPACK_Q5_0)
-RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 34, RF__ARM_UNPACK_Q8_0)
-RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_IQ4_NL)
+RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_Q4_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_neon, , rf__arm_dot16, 22, RF__ARM_UNPACK_Q5_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_neon, , rf__arm_dot16, 34, RF__ARM_UNPACK_Q8_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_neon, , rf__arm_dot16, 18, RF__ARM_UNPACK_IQ4_NL, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_mxfp4_q8_0_neon, , rf__arm_dot16, 17, RF__ARM_UNPACK_MXFP4, rf__e8m0_half(x[0]))
+RF__ARM_Q0_DOT(rf__dot_q4_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_Q4_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_q5_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 22, RF__ARM_UNPACK_Q5_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_q8_0_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 34, RF__ARM_UNPACK_Q8_0, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_iq4_nl_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 18, RF__ARM_UNPACK_IQ4_NL, rf__arm_h2f(x))
+RF__ARM_Q0_DOT(rf__dot_mxfp4_q8_0_sdot, RF__DOTPROD, rf__arm_sdot16, 17, RF__ARM_UNPACK_MXFP4, rf__e8m0_half(x[0]))
 
 /* Offset formats against q8_1 (36 bytes: fp16 d, fp16 s = d * sum(qs), qs at 4): sum(w a) =
    d_w d_a sum(q r) + m_w s_a (quant.c), so the offset is one scalar multiply-add per block. */
@@ -169,6 +178,28 @@ static double rf__dot_f16_f32_neon(const void *w, const void *a, int64_t n) {
     return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
 }
 
+/* bf16 weights against f32 activations: a bf16 is the top half of a binary32, so vshll by 16
+   widens 4 of them exactly. Byte loads: rows may be unaligned. */
+static double rf__dot_bf16_f32_neon(const void *w, const void *a, int64_t n) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    float tail = 0;
+    int64_t i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        const uint16x8_t h = vreinterpretq_u16_u8(vld1q_u8(x + 2 * i));
+        s0 = vfmaq_f32(s0, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)), vreinterpretq_f32_u8(vld1q_u8(y + 4 * i)));
+        s1 = vfmaq_f32(s1, vreinterpretq_f32_u32(vshll_n_u16(vget_high_u16(h), 16)), vreinterpretq_f32_u8(vld1q_u8(y + 4 * i + 16)));
+    }
+    for (; i < n; i++) {
+        uint16_t h;
+        float b0;
+        memcpy(&h, x + 2 * i, 2);
+        memcpy(&b0, y + 4 * i, 4);
+        tail += rf_bf16_to_fp32(h) * b0;
+    }
+    return vaddvq_f32(vaddq_f32(s0, s1)) + tail;
+}
+
 static void rf__kernels_neon_k(rf__kernels *k, int dotprod); /* simd_arm_k.c */
 
 static void rf__kernels_neon(rf__kernels *k, int dotprod) {
@@ -178,9 +209,11 @@ static void rf__kernels_neon(rf__kernels *k, int dotprod) {
     k->dot[RF_TYPE_Q5_0] = dotprod ? rf__dot_q5_0_q8_0_sdot : rf__dot_q5_0_q8_0_neon;
     k->dot[RF_TYPE_Q8_0] = dotprod ? rf__dot_q8_0_q8_0_sdot : rf__dot_q8_0_q8_0_neon;
     k->dot[RF_TYPE_IQ4_NL] = dotprod ? rf__dot_iq4_nl_q8_0_sdot : rf__dot_iq4_nl_q8_0_neon;
+    k->dot[RF_TYPE_MXFP4] = dotprod ? rf__dot_mxfp4_q8_0_sdot : rf__dot_mxfp4_q8_0_neon;
     k->dot[RF_TYPE_Q4_1] = dotprod ? rf__dot_q4_1_q8_1_sdot : rf__dot_q4_1_q8_1_neon;
     k->dot[RF_TYPE_Q5_1] = dotprod ? rf__dot_q5_1_q8_1_sdot : rf__dot_q5_1_q8_1_neon;
     k->dot[RF_TYPE_F16] = rf__dot_f16_f32_neon;
+    k->dot[RF_TYPE_BF16] = rf__dot_bf16_f32_neon;
     k->dot[RF_TYPE_F32] = rf__dot_f32_f32_neon;
     k->dot_f32 = rf__dot_f32_f32_neon;
 }
