@@ -5843,66 +5843,44 @@ static int rf__arm_q8_K_min_sum(const uint8_t *y, const int m[8]) {
         return acc;                                                                                   \
     }
 
-/* q4_K: 32 bytes of qs hold sub-block 2j in the low nibbles and 2j + 1 in the high ones */
-#define RF__ARM_Q4_K_DOT(name, target, dot16)                                                      \
-    static target double name(const void *w, const void *a, int64_t n) {                          \
-        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                            \
-        float acc = 0;                                                                             \
-        int64_t i;                                                                                 \
-        for (i = 0; i < n / 256; i++, x += 144, y += 292) {                                        \
-            int sc[8], m[8], j;                                                                    \
-            int32x4_t isum = vdupq_n_s32(0);                                                       \
-            for (j = 0; j < 8; j++) rf__get_scale_min_k4(x + 4, j, &sc[j], &m[j]);                 \
-            for (j = 0; j < 4; j++) {                                                              \
-                const int8_t *ay = (const int8_t *)(y + 4 + 64 * j);                               \
-                int8x16_t l0, h0, l1, h1;                                                          \
-                int32x4_t slo = vdupq_n_s32(0), shi = vdupq_n_s32(0);                              \
-                rf__arm_nibbles32(x + 16 + 32 * j, &l0, &h0);                                      \
-                rf__arm_nibbles32(x + 32 + 32 * j, &l1, &h1);                                      \
-                slo = dot16(dot16(slo, l0, vld1q_s8(ay)), l1, vld1q_s8(ay + 16));                  \
-                shi = dot16(dot16(shi, h0, vld1q_s8(ay + 32)), h1, vld1q_s8(ay + 48));             \
-                isum = vmlaq_n_s32(isum, slo, sc[2 * j]);                                          \
-                isum = vmlaq_n_s32(isum, shi, sc[2 * j + 1]);                                      \
-            }                                                                                      \
-            acc += rf__arm_f32(y) * (rf__arm_h2f(x) * (float)vaddvq_s32(isum) -                    \
-                                     rf__arm_h2f(x + 2) * (float)rf__arm_q8_K_min_sum(y, m));      \
-        }                                                                                          \
-        return acc;                                                                                \
-    }
-
-/* q5_K: as q4_K, plus the 5th bit of element k of sub-block j in bit j of qh[k] (qh at byte 16,
-   qs at 48): vtstq turns that bit into a lane mask, and with 16 into the code's bit 4 */
-#define RF__ARM_Q5_K_DOT(name, target, dot16)                                                           \
-    static target double name(const void *w, const void *a, int64_t n) {                               \
-        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                                 \
-        const uint8x16_t b4 = vdupq_n_u8(16);                                                           \
-        float acc = 0;                                                                                  \
-        int64_t i;                                                                                      \
-        for (i = 0; i < n / 256; i++, x += 176, y += 292) {                                             \
-            const uint8x16_t qh0 = vld1q_u8(x + 16), qh1 = vld1q_u8(x + 32);                            \
-            int sc[8], m[8], j;                                                                         \
-            int32x4_t isum = vdupq_n_s32(0);                                                            \
-            for (j = 0; j < 8; j++) rf__get_scale_min_k4(x + 4, j, &sc[j], &m[j]);                      \
-            for (j = 0; j < 4; j++) {                                                                   \
-                const int8_t *ay = (const int8_t *)(y + 4 + 64 * j);                                    \
-                const uint8x16_t bl = vdupq_n_u8((uint8_t)(1u << (2 * j))), bh = vshlq_n_u8(bl, 1);     \
-                int8x16_t l0, h0, l1, h1;                                                               \
-                int32x4_t slo = vdupq_n_s32(0), shi = vdupq_n_s32(0);                                   \
-                rf__arm_nibbles32(x + 48 + 32 * j, &l0, &h0);                                           \
-                rf__arm_nibbles32(x + 64 + 32 * j, &l1, &h1);                                           \
-                l0 = vorrq_s8(l0, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh0, bl), b4)));                \
-                l1 = vorrq_s8(l1, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh1, bl), b4)));                \
-                h0 = vorrq_s8(h0, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh0, bh), b4)));                \
-                h1 = vorrq_s8(h1, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh1, bh), b4)));                \
-                slo = dot16(dot16(slo, l0, vld1q_s8(ay)), l1, vld1q_s8(ay + 16));                       \
-                shi = dot16(dot16(shi, h0, vld1q_s8(ay + 32)), h1, vld1q_s8(ay + 48));                  \
-                isum = vmlaq_n_s32(isum, slo, sc[2 * j]);                                               \
-                isum = vmlaq_n_s32(isum, shi, sc[2 * j + 1]);                                           \
-            }                                                                                           \
-            acc += rf__arm_f32(y) * (rf__arm_h2f(x) * (float)vaddvq_s32(isum) -                         \
-                                     rf__arm_h2f(x + 2) * (float)rf__arm_q8_K_min_sum(y, m));           \
-        }                                                                                               \
-        return acc;                                                                                     \
+/* q4_K (Q5 0, 144 bytes, qs at 16) and q5_K (Q5 1, 176 bytes: qh[32] at 16, qs at 48): 32 bytes
+   of qs hold sub-block 2j in the low nibbles and 2j + 1 in the high ones; q5_K adds the 5th bit
+   of element k of sub-block j from bit j of qh[k] -- vtstq turns that bit into a lane mask, and
+   with 16 into the code's bit 4 */
+#define RF__ARM_Q45_K_DOT(name, target, dot16, Q5)                                                     \
+    static target double name(const void *w, const void *a, int64_t n) {                              \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                                \
+        const uint8x16_t b4 = vdupq_n_u8(16);                                                          \
+        float acc = 0;                                                                                 \
+        int64_t i;                                                                                     \
+        for (i = 0; i < n / 256; i++, x += (Q5) ? 176 : 144, y += 292) {                               \
+            const uint8_t *qs = x + ((Q5) ? 48 : 16);                                                  \
+            const uint8x16_t qh0 = vld1q_u8(x + 16), qh1 = vld1q_u8(x + 32); /* q4_K: unused */        \
+            int sc[8], m[8], j;                                                                        \
+            int32x4_t isum = vdupq_n_s32(0);                                                           \
+            for (j = 0; j < 8; j++) rf__get_scale_min_k4(x + 4, j, &sc[j], &m[j]);                     \
+            for (j = 0; j < 4; j++) {                                                                  \
+                const int8_t *ay = (const int8_t *)(y + 4 + 64 * j);                                   \
+                int8x16_t l0, h0, l1, h1;                                                              \
+                int32x4_t slo = vdupq_n_s32(0), shi = vdupq_n_s32(0);                                  \
+                rf__arm_nibbles32(qs + 32 * j, &l0, &h0);                                              \
+                rf__arm_nibbles32(qs + 16 + 32 * j, &l1, &h1);                                         \
+                if (Q5) {                                                                              \
+                    const uint8x16_t bl = vdupq_n_u8((uint8_t)(1u << (2 * j))), bh = vshlq_n_u8(bl, 1); \
+                    l0 = vorrq_s8(l0, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh0, bl), b4)));           \
+                    l1 = vorrq_s8(l1, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh1, bl), b4)));           \
+                    h0 = vorrq_s8(h0, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh0, bh), b4)));           \
+                    h1 = vorrq_s8(h1, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh1, bh), b4)));           \
+                }                                                                                      \
+                slo = dot16(dot16(slo, l0, vld1q_s8(ay)), l1, vld1q_s8(ay + 16));                      \
+                shi = dot16(dot16(shi, h0, vld1q_s8(ay + 32)), h1, vld1q_s8(ay + 48));                 \
+                isum = vmlaq_n_s32(isum, slo, sc[2 * j]);                                              \
+                isum = vmlaq_n_s32(isum, shi, sc[2 * j + 1]);                                          \
+            }                                                                                          \
+            acc += rf__arm_f32(y) * (rf__arm_h2f(x) * (float)vaddvq_s32(isum) -                        \
+                                     rf__arm_h2f(x + 2) * (float)rf__arm_q8_K_min_sum(y, m));          \
+        }                                                                                              \
+        return acc;                                                                                    \
     }
 
 /* q6_K: in each half h of 128 elements, 64 bytes of ql (L0..L3, 16 each) and 32 of qh (H0, H1)
@@ -5971,10 +5949,10 @@ RF__ARM_Q2_K_DOT(rf__dot_q2_K_q8_K_neon, , rf__arm_dot16)
 RF__ARM_Q2_K_DOT(rf__dot_q2_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
 RF__ARM_Q3_K_DOT(rf__dot_q3_K_q8_K_neon, , rf__arm_dot16)
 RF__ARM_Q3_K_DOT(rf__dot_q3_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
-RF__ARM_Q4_K_DOT(rf__dot_q4_K_q8_K_neon, , rf__arm_dot16)
-RF__ARM_Q4_K_DOT(rf__dot_q4_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
-RF__ARM_Q5_K_DOT(rf__dot_q5_K_q8_K_neon, , rf__arm_dot16)
-RF__ARM_Q5_K_DOT(rf__dot_q5_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
+RF__ARM_Q45_K_DOT(rf__dot_q4_K_q8_K_neon, , rf__arm_dot16, 0)
+RF__ARM_Q45_K_DOT(rf__dot_q4_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16, 0)
+RF__ARM_Q45_K_DOT(rf__dot_q5_K_q8_K_neon, , rf__arm_dot16, 1)
+RF__ARM_Q45_K_DOT(rf__dot_q5_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16, 1)
 RF__ARM_Q6_K_DOT(rf__dot_q6_K_q8_K_neon, , rf__arm_dot16)
 RF__ARM_Q6_K_DOT(rf__dot_q6_K_q8_K_sdot, RF__DOTPROD, rf__arm_sdot16)
 RF__ARM_IQ4_XS_DOT(rf__dot_iq4_xs_q8_K_neon, , rf__arm_dot16)
@@ -11783,6 +11761,7 @@ static int rf__hip_probe(int32_t device, uint64_t *free_mem, uint64_t *total_mem
 static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t device, struct rf__hip_model **out) {
     rf__hip_model *g;
     rf_hip_info info;
+    int mma_kind;
     char err[256];
     rf_status s;
     *out = NULL;
@@ -11793,10 +11772,11 @@ static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t devi
         return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", (int)device, err);
     }
     rf_hip_get_info(g->dev, &info);
+    mma_kind = rf_hip_mma_kind(g->dev);
     rf__log(&m->log, RF_LOG_INFO, "GPU %d: %s (%s), %d CUs, wave %d, %zu KB LDS per block, prefill on %s, %.1f of %.1f GB free",
             (int)device, info.name, info.arch, info.n_cu, info.wave, info.shared_per_block / 1024,
-            rf__hip_mma_name(rf_hip_mma_kind(g->dev)), (double)info.free_mem / 1e9, (double)info.total_mem / 1e9);
-    g->mma = rf_hip_mma_kind(g->dev) > 0;
+            rf__hip_mma_name(mma_kind), (double)info.free_mem / 1e9, (double)info.total_mem / 1e9);
+    g->mma = mma_kind > 0;
     if ((s = rf__hip_place(g, m)) != RF_OK) { /* sizing pass; also checks every type */
         rf__hip_model_free(g);
         return s;

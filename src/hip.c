@@ -316,6 +316,7 @@ static int rf__hip_probe(int32_t device, uint64_t *free_mem, uint64_t *total_mem
 static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t device, struct rf__hip_model **out) {
     rf__hip_model *g;
     rf_hip_info info;
+    int mma_kind;
     char err[256];
     rf_status s;
     *out = NULL;
@@ -326,10 +327,11 @@ static rf_status rf__hip_model_new(rf_model *m, const rf__place *p, int32_t devi
         return rf__err(RF_ERR_DEVICE, "GPU: cannot open device %d: %s", (int)device, err);
     }
     rf_hip_get_info(g->dev, &info);
+    mma_kind = rf_hip_mma_kind(g->dev);
     rf__log(&m->log, RF_LOG_INFO, "GPU %d: %s (%s), %d CUs, wave %d, %zu KB LDS per block, prefill on %s, %.1f of %.1f GB free",
             (int)device, info.name, info.arch, info.n_cu, info.wave, info.shared_per_block / 1024,
-            rf__hip_mma_name(rf_hip_mma_kind(g->dev)), (double)info.free_mem / 1e9, (double)info.total_mem / 1e9);
-    g->mma = rf_hip_mma_kind(g->dev) > 0;
+            rf__hip_mma_name(mma_kind), (double)info.free_mem / 1e9, (double)info.total_mem / 1e9);
+    g->mma = mma_kind > 0;
     if ((s = rf__hip_place(g, m)) != RF_OK) { /* sizing pass; also checks every type */
         rf__hip_model_free(g);
         return s;
