@@ -78,9 +78,9 @@ HIP_SOURCES = [
     "kernels/rmsnorm.hip",  # RMSNorm
     "kernels/rope.hip",     # RoPE, normal and NeoX
     "kernels/kv.hip",       # KV cache append (f16)
-    "kernels/attention.hip",  # causal GQA attention with sliding window, online softmax
     "kernels/glu.hip",      # SwiGLU / GeGLU
     "kernels/act_q8.hip",   # activations as int8 + scales (fused with the RMSNorm or GLU before them)
+    "kernels/attention.hip",  # causal GQA attention with sliding window, online softmax, optionally its output as int8
     "kernels/gemv_q8.hip",  # the int8 GEMV (dp4a) over packed q4_0/q8_0/q4_K/q6_K weights
     "kernels/mma.hip",      # matrix cores behind one interface: mma.sync / MFMA / WMMA / SIMT
     "kernels/gemm.hip",     # the prefill GEMM on them: dequantize to f16 tiles in LDS, multiply

@@ -11969,6 +11969,7 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
         const float *xin = c->x;
         float *q = c->q, *kk = c->kn, *vv = c->vn;
         int64_t ldq = qd, ldk = kvd, ldin = d;
+        int att_q8;
         uint16_t *kc = c->k + (uint64_t)g->slot[l] * c->kv_layer, *vc = c->v + (uint64_t)g->slot[l] * c->kv_layer;
 
         /* attention: norm (fused into the int8 quantization), q k v, rope, cache, attend */
@@ -12001,14 +12002,17 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             RF__H(rf_hip_rope(dv, kk, ldk, n, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs, neox));
             RF__H(rf_hip_kv_store(dv, kc, vc, kk, vv, ldk, kvd, pos, pos_at, n));
         }
-        if (rf__hip_gemm(c, w_in, n) && !pos_at && (hd == 64 || hd == 128) && ldq % 4 == 0) /* with the GEMM, for the same reason */
+        if (rf__hip_gemm(c, w_in, n) && !pos_at && (hd == 64 || hd == 128) && ldq % 4 == 0) { /* with the GEMM, for the same reason */
+            att_q8 = 0;
             RF__H(rf_hip_flash_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, L->sliding ? m->sliding_window : 0,
                                          m->attn_scale));
-        else
+        } else { /* a q8_0 input of wo is made by the attention itself, one launch fewer */
+            att_q8 = G->wo.q8 == 0 && !rf__hip_gemm(c, &G->wo, n) && hd % 32 == 0;
             RF__H(rf_hip_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, pos_at, L->sliding ? m->sliding_window : 0,
-                                   m->attn_scale));
+                                   m->attn_scale, att_q8 ? c->act : NULL));
+        }
         xin = c->xb2, ldin = qd;
-        RF__H(rf__hip_prep(c, &G->wo, &xin, &ldin, NULL, NULL, n));
+        if (!att_q8) RF__H(rf__hip_prep(c, &G->wo, &xin, &ldin, NULL, NULL, n));
         if (G->post_attn_norm) {
             RF__H(rf__hip_mul(c, &G->wo, xin, ldin, c->xb, d, n, NULL, 0));
             RF__H(rf_hip_rmsnorm(dv, c->xb, c->xb, G->post_attn_norm, d, n, m->rms_eps));

@@ -95,10 +95,11 @@ int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t
                    int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors, int neox,
                    uint16_t *k_cache, uint16_t *v_cache);
 /* Causal attention of n_tok queries at pos0.. over the f16 cache; GQA (head h reads kv head
-   h / (nh / nkv)); window > 0 keeps the last `window` positions. out [n_tok][nh * hd]. */
+   h / (nh / nkv)); window > 0 keeps the last `window` positions. out [n_tok][nh * hd]. act != NULL
+   (hd a multiple of 32): out also as rf_hip_act_q8 with k_quant 0 would make it, in act. */
 int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                      const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                     const int32_t *pos_at, int64_t window, float scale);
+                     const int32_t *pos_at, int64_t window, float scale, void *act);
 /* h[t][i] = act(g[t][i]) * u[t][i], act SiLU (gelu = 0) or tanh GELU (gelu = 1). */
 int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                int64_t n, int64_t rows, int gelu);
@@ -211,6 +212,7 @@ void rf_hip_graph_free(rf_hip_graph *g); /* NULL is fine */
 #include <hip/hip_fp16.h>
 #define RF_HIP_AMD 1
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor((v), (mask), (width))
+#define RF_SHFL(v, src, width) __shfl((v), (src), (width))
 #define RF_HIP_HOST_ALLOC(p, n) hipHostMalloc((p), (n), hipHostMallocDefault)
 #define RF_GRAPH_INSTANTIATE(exec, graph) hipGraphInstantiate((exec), (graph), NULL, NULL, 0)
 #elif defined(__CUDACC__)
@@ -255,6 +257,7 @@ typedef cudaGraphExec_t hipGraphExec_t;
 #define hipGraphExecDestroy cudaGraphExecDestroy
 #define hipGraphDestroy cudaGraphDestroy
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor_sync(0xffffffffu, (v), (mask), (width))
+#define RF_SHFL(v, src, width) __shfl_sync(0xffffffffu, (v), (src), (width))
 #define RF_HIP_HOST_ALLOC(p, n) cudaMallocHost((p), (n))
 #define RF_GRAPH_INSTANTIATE(exec, graph) cudaGraphInstantiate((exec), (graph), 0)
 #else
@@ -318,6 +321,18 @@ template <typename T> __device__ T rf_block_sum(T v, T *scratch) {
     __syncthreads();
     v = 0;
     for (int w = 0; w < nw; w++) v += scratch[w];
+    return v;
+}
+
+/* Max over the block, the same way. */
+template <typename T> __device__ T rf_block_max(T v, T *scratch) {
+    const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE, nw = blockDim.x / RF_WAVE;
+    v = rf_wave_max(v, RF_WAVE);
+    __syncthreads();
+    if (lane == 0) scratch[wave] = v;
+    __syncthreads();
+    v = scratch[0];
+    for (int w = 1; w < nw; w++) v = scratch[w] > v ? scratch[w] : v;
     return v;
 }
 
@@ -629,18 +644,23 @@ __global__ void rf_rmsnorm_kernel(float *out, const float *x, const float *w, in
    next to the projections that produce q and k. Grid: (token, head); threads over pairs.
    pos_at != NULL: the first position is read on the device (a decode step replayed as a graph). */
 
-/* One head's rotation at position pos, threads of the block over its pairs. */
+/* One head's rotation at position pos, threads of the block over its pairs; with kd, the rotated
+   values also go to kd as f16 (the cache row of a k head). */
 __device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t pos, float base, float freq_scale,
-                                             const float *factors, int neox) {
+                                             const float *factors, int neox, uint16_t *kd) {
     const int64_t half = n_rot / 2;
     for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
-        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
-        if (factors) theta /= factors[i];
-        const float c = (float)cos(theta), s = (float)sin(theta);
         const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
         const float x0 = p[i0], x1 = p[i1];
-        p[i0] = x0 * c - x1 * s;
-        p[i1] = x0 * s + x1 * c;
+        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
+        if (factors) theta /= factors[i];
+        const float c = (float)cos(theta), s = (float)sin(theta), y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
+        p[i0] = y0;
+        p[i1] = y1;
+        if (kd) {
+            kd[i0] = rf_f2h(y0);
+            kd[i1] = rf_f2h(y1);
+        }
     }
 }
 
@@ -648,7 +668,7 @@ __global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, 
                                float base, float freq_scale, const float *factors, int neox) {
     if (pos_at) pos0 = *pos_at;
     rf_rope_head(x + (int64_t)blockIdx.x * ld + (int64_t)blockIdx.y * hd, n_rot, pos0 + (int64_t)blockIdx.x, base, freq_scale,
-                 factors, neox);
+                 factors, neox, NULL);
 }
 /* --- end kernels/rope.hip --- */
 /* --- kernels/kv.hip --- */
@@ -670,92 +690,25 @@ __global__ void rf_kv_store_kernel(uint16_t *kc, uint16_t *vc, const float *k, c
 
 /* q, k, v stacked in each row (x: [n_tok][ld], nh q heads, then nkv k heads, then nkv v heads):
    the q heads rotated in place, the k heads rotated and, with the v heads, appended to the f16
-   cache -- rf_rope_kernel twice and rf_kv_store_kernel in one launch. Grid (token, nh + nkv). */
+   cache -- rf_rope_kernel twice and rf_kv_store_kernel in one launch. Each thread writes the
+   cache values it computed, so nothing waits on a barrier. Grid (token, nh + nkv). */
 __global__ void rf_rope_kv_kernel(float *x, int64_t ld, int64_t nh, int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0,
                                   const int32_t *pos_at, float base, float freq_scale, const float *factors, int neox,
                                   uint16_t *kc, uint16_t *vc) {
     const int64_t t = blockIdx.x, h = blockIdx.y, kv_dim = nkv * hd;
     float *p = x + t * ld + h * hd;
+    uint16_t *kd = NULL;
     if (pos_at) pos0 = *pos_at;
-    rf_rope_head(p, n_rot, pos0 + t, base, freq_scale, factors, neox);
-    if (h < nh) return;
-    __syncthreads(); /* the rotated k, written by other threads, is read below */
-    const int64_t dst = (pos0 + t) * kv_dim + (h - nh) * hd;
-    const float *v = x + t * ld + (nh + nkv) * hd + (h - nh) * hd;
-    for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) {
-        kc[dst + i] = rf_f2h(p[i]);
-        vc[dst + i] = rf_f2h(v[i]);
+    if (h >= nh) { /* a k head: its v head and unrotated tail go straight to the cache */
+        const int64_t dst = (pos0 + t) * kv_dim + (h - nh) * hd;
+        const float *v = x + t * ld + (nh + nkv) * hd + (h - nh) * hd;
+        kd = kc + dst;
+        for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) vc[dst + i] = rf_f2h(v[i]);
+        for (int64_t i = n_rot + threadIdx.x; i < hd; i += blockDim.x) kd[i] = rf_f2h(p[i]);
     }
+    rf_rope_head(p, n_rot, pos0 + t, base, freq_scale, factors, neox, kd);
 }
 /* --- end kernels/kv.hip --- */
-/* --- kernels/attention.hip --- */
-/* Attention for a batch of queries over the f16 KV cache: causal (query t sees positions up to
-   its own, pos0 + t), grouped-query (head h reads kv head h / (nh / nkv)), optionally a sliding
-   window (the last `window` positions). One block per (head, query); each wave walks every
-   nw-th position with an online softmax (running max m, sum l, rescaled accumulator), so the
-   scores never leave registers; the waves' partial results are merged through LDS at the end.
-   Split-K over waves is what keeps a single decode query from running on one wave only.
-
-   Bandwidth: reads 2 * hd * 2 bytes of cache per position per head (per kv head would be the
-   floor; GQA re-reads through L2). A 4096-position decode of an 8-kv-head 128-dim layer is 16 MB
-   of k and v per layer: at 3.1 TB/s 5 us. The per-lane q and accumulator are hd / wave values
-   (at most RF_HEAD_DIM_MAX / RF_WAVE_MIN = 8). pos_at != NULL: pos0 is read on the device. */
-
-#define RF_ATT_PER_LANE (RF_HEAD_DIM_MAX / RF_WAVE_MIN)
-
-__global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, const uint16_t *kc, const uint16_t *vc,
-                                    int64_t nh, int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window,
-                                    float scale) {
-    extern __shared__ float sh[]; /* [nw][hd] accumulators, then [nw] maxima, [nw] sums */
-    const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE, nw = blockDim.x / RF_WAVE;
-    const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
-    const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
-    const int64_t kvoff = (h / (nh / nkv)) * hd;
-    const float *qh = q + t * ldq + h * hd;
-    float qv[RF_ATT_PER_LANE], acc[RF_ATT_PER_LANE], m = -INFINITY, l = 0.0f;
-    for (int j = 0; j < RF_ATT_PER_LANE; j++) {
-        const int64_t dd = lane + (int64_t)j * RF_WAVE;
-        qv[j] = dd < hd ? qh[dd] : 0.0f;
-        acc[j] = 0.0f;
-    }
-    for (int64_t s = t0 + wave; s <= p; s += nw) {
-        const uint16_t *kr = kc + s * kv_dim + kvoff, *vr = vc + s * kv_dim + kvoff;
-        float dot = 0.0f;
-        for (int j = 0; j < RF_ATT_PER_LANE; j++) {
-            const int64_t dd = lane + (int64_t)j * RF_WAVE;
-            if (dd < hd) dot += qv[j] * rf_h2f(kr[dd]);
-        }
-        dot = rf_wave_sum(dot, RF_WAVE) * scale;
-        const float mn = dot > m ? dot : m, corr = expf(m - mn), e = expf(dot - mn);
-        l = l * corr + e;
-        for (int j = 0; j < RF_ATT_PER_LANE; j++) {
-            const int64_t dd = lane + (int64_t)j * RF_WAVE;
-            if (dd < hd) acc[j] = acc[j] * corr + e * rf_h2f(vr[dd]);
-        }
-        m = mn;
-    }
-    float *sacc = sh, *sm = sh + (int64_t)nw * hd, *sl = sm + nw;
-    for (int j = 0; j < RF_ATT_PER_LANE; j++) {
-        const int64_t dd = lane + (int64_t)j * RF_WAVE;
-        if (dd < hd) sacc[(int64_t)wave * hd + dd] = acc[j];
-    }
-    if (lane == 0) {
-        sm[wave] = m;
-        sl[wave] = l;
-    }
-    __syncthreads();
-    float M = -INFINITY, L = 0.0f;
-    for (int w = 0; w < nw; w++) M = sm[w] > M ? sm[w] : M;
-    for (int w = 0; w < nw; w++)
-        if (sm[w] != -INFINITY) L += sl[w] * expf(sm[w] - M);
-    for (int64_t dd = threadIdx.x; dd < hd; dd += blockDim.x) {
-        float num = 0.0f;
-        for (int w = 0; w < nw; w++)
-            if (sm[w] != -INFINITY) num += sacc[(int64_t)w * hd + dd] * expf(sm[w] - M);
-        out[t * nh * hd + h * hd + dd] = num / L;
-    }
-}
-/* --- end kernels/attention.hip --- */
 /* --- kernels/glu.hip --- */
 /* Gated feed-forward activation: h = act(gate) * up, SiLU (SwiGLU) or tanh-GELU (GeGLU, Gemma's
    gelu_pytorch_tanh), the CPU's float formulas.
@@ -802,6 +755,33 @@ __global__ void rf_glu_kernel(float *h, int64_t ldh, const float *g, int64_t ldg
 
 __host__ __device__ __forceinline__ int64_t rf_act_q8_stride(int64_t n) { return (n + n / 8 + n / 4 + 15) / 16 * 16; }
 
+/* |f| at most over a 32-lane segment, in double (NaN never wins a comparison on the CPU). */
+__device__ __forceinline__ double rf_seg32_amax(float f) {
+    double amax = fabs((double)f);
+    if (amax != amax) amax = 0.0;
+    for (int m = 16; m > 0; m >>= 1) {
+        const double o = RF_SHFL_XOR(amax, m, 32);
+        amax = o > amax ? o : amax;
+    }
+    return amax;
+}
+__device__ __forceinline__ int rf_seg16_sum(int q) {
+    for (int m = 8; m > 0; m >>= 1) q += RF_SHFL_XOR(q, m, 16);
+    return q;
+}
+/* q8_0 of 32 values held one per lane of a 32-lane segment, by the CPU's recipe: the lane's code,
+   the block's scale in *d (|max| / 127 as rf__fp16_scale makes it: NaN -> 0, clamped to the fp16
+   range, rounded to fp16) and in *sum16 the sum of the codes of the lane's 16-run. Every lane of
+   the segment calls it. kernels/attention.hip quantizes its output with it too. */
+__device__ __forceinline__ int rf_q8_0_seg(float f, float *d, int *sum16) {
+    double s = rf_seg32_amax(f) / 127.0;
+    if (s > 65504.0) s = 65504.0;
+    *d = rf_h2f(rf_f2h((float)s));
+    const int q = *d != 0.0f ? rf_round_clamp((double)f / *d, -127, 127) : 0;
+    *sum16 = rf_seg16_sum(q);
+    return q;
+}
+
 __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const float *norm, float eps, const float *up,
                                  int64_t ldu, int glu, int64_t n, uint8_t *act) {
     __shared__ double scratch[RF_BLOCK_THREADS / RF_WAVE_MIN];
@@ -812,46 +792,152 @@ __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const
     float *dst_d = (float *)(row + n);
     int32_t *sums = (int32_t *)(row + n + 4 * (n / 32));
     const int j = threadIdx.x % 32, seg = threadIdx.x / 32;
+    /* this block's 256 values (n is whole 32-blocks; with k_quant whole 256-blocks, one per block),
+       loaded before the row's sum so the two reads overlap */
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    const int live = i < n;
+    float f = live ? xr[i] : 0.0f, wn = norm && live ? norm[i] : 0.0f, uv = ur && live ? ur[i] : 0.0f;
     float scale = 1.0f;
     if (norm) {
         double ss = 0.0;
-        for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += (double)xr[i] * xr[i];
+        if (n % 4 == 0 && !((uintptr_t)xr & 15)) { /* 16-byte loads, four in flight: the sum is a latency chain otherwise */
+            const float4 *x4 = (const float4 *)xr;
+#pragma unroll 4
+            for (int64_t i = threadIdx.x; i < n / 4; i += blockDim.x) {
+                const float4 v = x4[i];
+                ss += (double)v.x * v.x + (double)v.y * v.y + (double)v.z * v.z + (double)v.w * v.w;
+            }
+        } else {
+            for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += (double)xr[i] * xr[i];
+        }
         ss = rf_block_sum(ss, scratch);
         scale = (float)(1.0 / sqrt(ss / (double)n + eps));
     }
-    /* this block's 256 values (n is whole 32-blocks; with k_quant whole 256-blocks, one per block) */
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    const int live = i < n;
-    float f = live ? xr[i] : 0.0f;
-    if (norm && live) f = f * scale * norm[i];
-    if (ur && live) f = rf_glu_act(f, glu == 2) * ur[i];
-    if (k_quant) f = f != f ? 0.0f : f > FLT_MAX ? FLT_MAX : f < -FLT_MAX ? -FLT_MAX : f;
-    double amax = fabs((double)f);
-    if (amax != amax) amax = 0.0; /* NaN never wins a comparison on the CPU */
-    for (int m = 16; m > 0; m >>= 1) {
-        const double o = RF_SHFL_XOR(amax, m, 32);
-        amax = o > amax ? o : amax;
-    }
+    if (norm && live) f = f * scale * wn;
+    if (ur && live) f = rf_glu_act(f, glu == 2) * uv;
     float d;
+    int q, sum;
     if (k_quant) {
+        f = f != f ? 0.0f : f > FLT_MAX ? FLT_MAX : f < -FLT_MAX ? -FLT_MAX : f;
+        double amax = rf_seg32_amax(f);
         if (j == 0) seg_max[seg] = amax;
         __syncthreads();
         for (int k = 0; k < 8; k++) amax = seg_max[k] > amax ? seg_max[k] : amax;
         d = (float)(amax / 127.0);
-    } else { /* rf__fp16_scale: NaN -> 0, clamp to the fp16 range, round to fp16 */
-        double s = amax / 127.0;
-        if (s > 65504.0) s = 65504.0;
-        d = rf_h2f(rf_f2h((float)s));
+        q = live && d != 0.0f ? rf_round_clamp((double)f / d, -127, 127) : 0;
+        sum = rf_seg16_sum(q);
+    } else {
+        q = rf_q8_0_seg(f, &d, &sum); /* f is 0 past the end: q 0 */
     }
-    const int q = live && d != 0.0f ? rf_round_clamp((double)f / d, -127, 127) : 0;
-    int sum = q;
-    for (int m = 8; m > 0; m >>= 1) sum += RF_SHFL_XOR(sum, m, 16);
     if (!live) return;
     qs[i] = (int8_t)q;
     if (j == 0) dst_d[i / 32] = d;
     if (j % 16 == 0) sums[i / 16] = sum;
 }
 /* --- end kernels/act_q8.hip --- */
+/* --- kernels/attention.hip --- */
+/* Attention for a batch of queries over the f16 KV cache: causal (query t sees positions up to
+   its own, pos0 + t), grouped-query (head h reads kv head h / (nh / nkv)), optionally a sliding
+   window (the last `window` positions). One block per (head, query); the positions go by in
+   tiles of one per thread:
+     scores  each thread dots the query (in LDS, read as a broadcast) with its position's key
+             row, in 16-byte loads where the head size allows: a tile's keys load all at once;
+     softmax the tile's max and sum over the block, folded into the running max M and sum L
+             (online softmax: the accumulators are rescaled when M grows);
+     values  thread (g, l) sums 8 dimensions g of every P-th position of the tile, from l on
+             (P = threads / (hd / 8)): the value rows load 16 bytes a thread, P rows at a time.
+   The P partial sums of each dimension meet in LDS at the end. A decode query of a few hundred
+   positions is then a few rounds of loads, not one per position.
+
+   Bandwidth: reads 2 * hd * 2 bytes of cache per position per head (per kv head would be the
+   floor; GQA re-reads through L2). A 4096-position decode of an 8-kv-head 128-dim layer is 16 MB
+   of k and v per layer: at 3.1 TB/s 5 us. LDS: rf_attention_lds. pos_at != NULL: pos0 is read
+   on the device. act != NULL: the output also as q8_0 activations (kernels/act_q8.hip), the
+   launch that would quantize it for the output projection folded in. */
+
+#define RF_ATT_VW 8 /* f16 values per 16-byte load */
+
+/* LDS floats: the query, a tile's probabilities, the partial sums, a reduction's scratch. */
+__host__ __device__ __forceinline__ int64_t rf_attention_lds(int64_t hd, int64_t threads) {
+    return hd + threads + threads * RF_ATT_VW + threads / RF_WAVE_MIN;
+}
+
+__device__ __forceinline__ float rf_h2f_lo(uint32_t w) { return rf_h2f(w & 0xffffu); }
+__device__ __forceinline__ float rf_h2f_hi(uint32_t w) { return rf_h2f(w >> 16); }
+
+__global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, const uint16_t *kc, const uint16_t *vc,
+                                    int64_t nh, int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window,
+                                    float scale, uint8_t *act) {
+    extern __shared__ float sh[];
+    const int nt = blockDim.x, tid = threadIdx.x;
+    const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
+    const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+    const int64_t kvoff = (h / (nh / nkv)) * hd;
+    /* whole, 16-byte aligned groups of 8 values in every row */
+    const int vec = hd % RF_ATT_VW == 0 && kv_dim % RF_ATT_VW == 0 && !((uintptr_t)kc & 15) && !((uintptr_t)vc & 15);
+    const int vw = vec ? RF_ATT_VW : 1, ng = (int)(hd / vw), np = nt / ng, g = tid % ng, l = tid / ng;
+    float *sq = sh, *se = sq + hd, *sacc = se + nt, *scr = sacc + (int64_t)nt * RF_ATT_VW;
+    float acc[RF_ATT_VW], M = -INFINITY, L = 0.0f;
+    for (int64_t dd = tid; dd < hd; dd += nt) sq[dd] = q[t * ldq + h * hd + dd];
+    for (int j = 0; j < RF_ATT_VW; j++) acc[j] = 0.0f;
+    __syncthreads();
+    for (int64_t c0 = t0; c0 <= p; c0 += nt) {
+        const int64_t s = c0 + tid;
+        float sc = -INFINITY;
+        if (s <= p) {
+            const uint16_t *kr = kc + s * kv_dim + kvoff;
+            float d0 = 0.0f;
+            if (vec) {
+#pragma unroll 4
+                for (int64_t dd = 0; dd < hd; dd += RF_ATT_VW) {
+                    const uint4 k8 = *(const uint4 *)(kr + dd);
+                    const float *qd = sq + dd;
+                    d0 += qd[0] * rf_h2f_lo(k8.x) + qd[1] * rf_h2f_hi(k8.x) + qd[2] * rf_h2f_lo(k8.y) + qd[3] * rf_h2f_hi(k8.y) +
+                          qd[4] * rf_h2f_lo(k8.z) + qd[5] * rf_h2f_hi(k8.z) + qd[6] * rf_h2f_lo(k8.w) + qd[7] * rf_h2f_hi(k8.w);
+                }
+            } else {
+                for (int64_t dd = 0; dd < hd; dd++) d0 += sq[dd] * rf_h2f(kr[dd]);
+            }
+            sc = d0 * scale;
+        }
+        const float tm = rf_block_max(sc, scr), mn = tm > M ? tm : M, corr = expf(M - mn), e = s <= p ? expf(sc - mn) : 0.0f;
+        se[tid] = e;
+        L = L * corr + rf_block_sum(e, scr); /* its barrier also publishes se */
+        M = mn;
+        for (int j = 0; j < RF_ATT_VW; j++) acc[j] *= corr;
+        const int cnt = p - c0 + 1 < nt ? (int)(p - c0 + 1) : nt;
+        if (l < np && vec) {
+#pragma unroll 4
+            for (int k = l; k < cnt; k += np) {
+                const float ek = se[k];
+                const uint4 v8 = *(const uint4 *)(vc + (c0 + k) * kv_dim + kvoff + RF_ATT_VW * g);
+                acc[0] += ek * rf_h2f_lo(v8.x), acc[1] += ek * rf_h2f_hi(v8.x), acc[2] += ek * rf_h2f_lo(v8.y), acc[3] += ek * rf_h2f_hi(v8.y);
+                acc[4] += ek * rf_h2f_lo(v8.z), acc[5] += ek * rf_h2f_hi(v8.z), acc[6] += ek * rf_h2f_lo(v8.w), acc[7] += ek * rf_h2f_hi(v8.w);
+            }
+        } else if (l < np) {
+            for (int k = l; k < cnt; k += np) acc[0] += se[k] * rf_h2f(vc[(c0 + k) * kv_dim + kvoff + g]);
+        }
+    }
+    if (l < np)
+        for (int j = 0; j < vw; j++) sacc[(int64_t)l * hd + g * vw + j] = acc[j];
+    __syncthreads();
+    for (int64_t dd = tid; dd < hd; dd += nt) { /* with act, hd is whole 32-blocks: a segment is in or out as one */
+        float num = 0.0f;
+        for (int k = 0; k < np; k++) num += sacc[(int64_t)k * hd + dd];
+        const float o = num / L;
+        const int64_t e = h * hd + dd, n = nh * hd;
+        out[t * n + e] = o;
+        if (act) { /* the output as rf_act_q8_kernel's q8_0 rows, for the next GEMV */
+            uint8_t *row = act + t * rf_act_q8_stride(n);
+            float d;
+            int sum;
+            ((int8_t *)row)[e] = (int8_t)rf_q8_0_seg(o, &d, &sum);
+            if (e % 32 == 0) ((float *)(row + n))[e / 32] = d;
+            if (e % 16 == 0) ((int32_t *)(row + n + 4 * (n / 32)))[e / 16] = sum;
+        }
+    }
+}
+/* --- end kernels/attention.hip --- */
 /* --- kernels/gemv_q8.hip --- */
 /* The int8 GEMV: y = W x with x quantized by kernels/act_q8.hip and W in a GPU layout, for the
    types decode spends its time in (q4_0, q8_0, q4_K, q6_K). Integer dot products (RF_DP4A) do
@@ -875,10 +961,15 @@ __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const
    Matches the CPU's vec_dot: the integer sums are identical; the float combination of block
    scales runs in another order (float rounding, ~1e-6 relative). */
 
-/* Rows per wave: the activation bytes loaded for an item are reused this many times. Decode (one
-   token) wants many waves in flight, prefill (a tile of RF_GEMV_TILE tokens, each item's
-   activations ~44 bytes per token against 18 of weights per row) wants the reuse. */
-#define RF_GEMV_Q8_ROWS(nt) ((nt) == 1 ? 2 : 8)
+/* Rows per wave R and items per lane U. The activation bytes loaded for an item are reused R
+   times; a lane has U * R items' weights in flight. Prefill (a tile of RF_GEMV_TILE tokens, each
+   item's activations ~44 bytes per token against 18 of weights per row) wants the reuse: R 8,
+   U 1. Decode wants ~64-72 bytes of weights in flight per lane and as many waves as the GPU holds
+   (rf_gemv_q8_launch): measured on an H200 with every shape of a 7B layer, more in flight per lane
+   costs registers, hence waves, and was slower (Q4_K at U 4 R 2: 46 us for 22016 x 4096, at U 1
+   R 2: 30 us), and R 1 doubles the waves of the 4096-row matrices (Q4_0 4096 x 11008: 16.0 ->
+   12.0 us). */
+#define RF_GEMV_PREFILL_ROWS 8
 
 struct rf_q8act { /* one item of one token's activation */
     int4 lo, hi;  /* 32 int8 (q4_K: the two 16-value runs it needs) */
@@ -1024,13 +1115,11 @@ template <int T> __device__ __forceinline__ float rf_q8_dot(const rf_q8w &w, con
     }
 }
 
-template <int T, int NT>
+template <int T, int NT, int U, int R>
 __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
                                   int64_t ldy, int accumulate) {
-    /* U items per lane in flight: their weights are all loaded before any is used, so a lane has
-       U * R loads outstanding (a 4096-row decode matrix leaves only ~16 waves per CU: without
-       this, latency, not bandwidth, bounds it). Prefill tiles keep registers for the tokens. */
-    const int R = RF_GEMV_Q8_ROWS(NT), U = NT == 1 ? 4 : 1, lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
+    /* U items per lane in flight: their weights are all loaded before any is used. */
+    const int lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
     const int64_t row0 = ((int64_t)blockIdx.x * nw + threadIdx.x / RF_WAVE) * R, t0 = (int64_t)blockIdx.y * NT;
     const int64_t ni = ne0 / 32, astride = rf_act_q8_stride(ne0);
     float acc[R][NT];
@@ -2254,12 +2343,12 @@ extern "C" int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cac
 
 extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                                 const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                                const int32_t *pos_at, int64_t window, float scale) {
-    const int th = rf_hip_threads(d), nw = th / d->prop.warpSize;
-    const size_t shared = sizeof(float) * ((size_t)nw * (size_t)hd + 2 * (size_t)nw);
-    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv) {
-        snprintf(d->err, sizeof d->err, "rf_hip_attention: head_dim %lld (at most %d) or %lld heads over %lld kv heads",
-                 (long long)hd, RF_HEAD_DIM_MAX, (long long)nh, (long long)nkv);
+                                const int32_t *pos_at, int64_t window, float scale, void *act) {
+    const int th = rf_hip_threads(d);
+    const size_t shared = sizeof(float) * (size_t)rf_attention_lds(hd, th);
+    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv || (act && hd % 32)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_attention: head_dim %lld (at most %d%s) or %lld heads over %lld kv heads",
+                 (long long)hd, RF_HEAD_DIM_MAX, act ? ", whole 32-blocks for q8 output" : "", (long long)nh, (long long)nkv);
         return -1;
     }
     if (shared > d->prop.sharedMemPerBlock) {
@@ -2269,7 +2358,8 @@ extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64
     }
     if (n_tok < 1) return 0;
     rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv,
-                                                                                        hd, pos0, pos_at, window, scale);
+                                                                                        hd, pos0, pos_at, window, scale,
+                                                                                        (uint8_t *)act);
     RF_HIP_LAUNCHED(d, "launching attention");
     return 0;
 }
@@ -2414,18 +2504,30 @@ extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, 
     return 0;
 }
 
+template <int T, int NT, int U, int R>
+static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
+                          int64_t ldy, int accumulate) {
+    const int th = rf_hip_threads(d);
+    const int64_t rows = (int64_t)(th / d->prop.warpSize) * R;
+    const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + NT - 1) / NT));
+    rf_gemv_q8_kernel<T, NT, U, R><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+}
+
+/* The shapes of kernels/gemv_q8.hip's measurements: decode ~64-72 bytes of weights per lane in
+   flight, two rows per wave unless the matrix is short of rows (then one, for twice the waves). */
 template <int T>
 static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
                               float *y, int64_t ldy, int accumulate) {
-    const int th = rf_hip_threads(d), waves = th / d->prop.warpSize;
-    if (n_tok == 1) {
-        const int64_t rows = waves * RF_GEMV_Q8_ROWS(1);
-        rf_gemv_q8_kernel<T, 1><<<dim3((unsigned)((ne1 + rows - 1) / rows), 1), th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y,
-                                                                                                   ldy, accumulate);
-    } else {
-        const int64_t rows = waves * RF_GEMV_Q8_ROWS(RF_GEMV_TILE);
-        const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + RF_GEMV_TILE - 1) / RF_GEMV_TILE));
-        rf_gemv_q8_kernel<T, RF_GEMV_TILE><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    const int many = ne1 >= 16384;
+    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    else if constexpr (T == RF_T_Q4_0) { /* 18-byte items */
+        if (many) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    } else if constexpr (T == RF_T_Q8_0) { /* 34-byte items */
+        if (many) rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    } else { /* the K-quants' 26-32-byte items */
+        rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     }
 }
 

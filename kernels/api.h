@@ -93,10 +93,11 @@ int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t
                    int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors, int neox,
                    uint16_t *k_cache, uint16_t *v_cache);
 /* Causal attention of n_tok queries at pos0.. over the f16 cache; GQA (head h reads kv head
-   h / (nh / nkv)); window > 0 keeps the last `window` positions. out [n_tok][nh * hd]. */
+   h / (nh / nkv)); window > 0 keeps the last `window` positions. out [n_tok][nh * hd]. act != NULL
+   (hd a multiple of 32): out also as rf_hip_act_q8 with k_quant 0 would make it, in act. */
 int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                      const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                     const int32_t *pos_at, int64_t window, float scale);
+                     const int32_t *pos_at, int64_t window, float scale, void *act);
 /* h[t][i] = act(g[t][i]) * u[t][i], act SiLU (gelu = 0) or tanh GELU (gelu = 1). */
 int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                int64_t n, int64_t rows, int gelu);

@@ -1,66 +1,101 @@
 /* Attention for a batch of queries over the f16 KV cache: causal (query t sees positions up to
    its own, pos0 + t), grouped-query (head h reads kv head h / (nh / nkv)), optionally a sliding
-   window (the last `window` positions). One block per (head, query); each wave walks every
-   nw-th position with an online softmax (running max m, sum l, rescaled accumulator), so the
-   scores never leave registers; the waves' partial results are merged through LDS at the end.
-   Split-K over waves is what keeps a single decode query from running on one wave only.
+   window (the last `window` positions). One block per (head, query); the positions go by in
+   tiles of one per thread:
+     scores  each thread dots the query (in LDS, read as a broadcast) with its position's key
+             row, in 16-byte loads where the head size allows: a tile's keys load all at once;
+     softmax the tile's max and sum over the block, folded into the running max M and sum L
+             (online softmax: the accumulators are rescaled when M grows);
+     values  thread (g, l) sums 8 dimensions g of every P-th position of the tile, from l on
+             (P = threads / (hd / 8)): the value rows load 16 bytes a thread, P rows at a time.
+   The P partial sums of each dimension meet in LDS at the end. A decode query of a few hundred
+   positions is then a few rounds of loads, not one per position.
 
    Bandwidth: reads 2 * hd * 2 bytes of cache per position per head (per kv head would be the
    floor; GQA re-reads through L2). A 4096-position decode of an 8-kv-head 128-dim layer is 16 MB
-   of k and v per layer: at 3.1 TB/s 5 us. The per-lane q and accumulator are hd / wave values
-   (at most RF_HEAD_DIM_MAX / RF_WAVE_MIN = 8). pos_at != NULL: pos0 is read on the device. */
+   of k and v per layer: at 3.1 TB/s 5 us. LDS: rf_attention_lds. pos_at != NULL: pos0 is read
+   on the device. act != NULL: the output also as q8_0 activations (kernels/act_q8.hip), the
+   launch that would quantize it for the output projection folded in. */
 
-#define RF_ATT_PER_LANE (RF_HEAD_DIM_MAX / RF_WAVE_MIN)
+#define RF_ATT_VW 8 /* f16 values per 16-byte load */
+
+/* LDS floats: the query, a tile's probabilities, the partial sums, a reduction's scratch. */
+__host__ __device__ __forceinline__ int64_t rf_attention_lds(int64_t hd, int64_t threads) {
+    return hd + threads + threads * RF_ATT_VW + threads / RF_WAVE_MIN;
+}
+
+__device__ __forceinline__ float rf_h2f_lo(uint32_t w) { return rf_h2f(w & 0xffffu); }
+__device__ __forceinline__ float rf_h2f_hi(uint32_t w) { return rf_h2f(w >> 16); }
 
 __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, const uint16_t *kc, const uint16_t *vc,
                                     int64_t nh, int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window,
-                                    float scale) {
-    extern __shared__ float sh[]; /* [nw][hd] accumulators, then [nw] maxima, [nw] sums */
-    const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE, nw = blockDim.x / RF_WAVE;
+                                    float scale, uint8_t *act) {
+    extern __shared__ float sh[];
+    const int nt = blockDim.x, tid = threadIdx.x;
     const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
     const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
     const int64_t kvoff = (h / (nh / nkv)) * hd;
-    const float *qh = q + t * ldq + h * hd;
-    float qv[RF_ATT_PER_LANE], acc[RF_ATT_PER_LANE], m = -INFINITY, l = 0.0f;
-    for (int j = 0; j < RF_ATT_PER_LANE; j++) {
-        const int64_t dd = lane + (int64_t)j * RF_WAVE;
-        qv[j] = dd < hd ? qh[dd] : 0.0f;
-        acc[j] = 0.0f;
-    }
-    for (int64_t s = t0 + wave; s <= p; s += nw) {
-        const uint16_t *kr = kc + s * kv_dim + kvoff, *vr = vc + s * kv_dim + kvoff;
-        float dot = 0.0f;
-        for (int j = 0; j < RF_ATT_PER_LANE; j++) {
-            const int64_t dd = lane + (int64_t)j * RF_WAVE;
-            if (dd < hd) dot += qv[j] * rf_h2f(kr[dd]);
-        }
-        dot = rf_wave_sum(dot, RF_WAVE) * scale;
-        const float mn = dot > m ? dot : m, corr = expf(m - mn), e = expf(dot - mn);
-        l = l * corr + e;
-        for (int j = 0; j < RF_ATT_PER_LANE; j++) {
-            const int64_t dd = lane + (int64_t)j * RF_WAVE;
-            if (dd < hd) acc[j] = acc[j] * corr + e * rf_h2f(vr[dd]);
-        }
-        m = mn;
-    }
-    float *sacc = sh, *sm = sh + (int64_t)nw * hd, *sl = sm + nw;
-    for (int j = 0; j < RF_ATT_PER_LANE; j++) {
-        const int64_t dd = lane + (int64_t)j * RF_WAVE;
-        if (dd < hd) sacc[(int64_t)wave * hd + dd] = acc[j];
-    }
-    if (lane == 0) {
-        sm[wave] = m;
-        sl[wave] = l;
-    }
+    /* whole, 16-byte aligned groups of 8 values in every row */
+    const int vec = hd % RF_ATT_VW == 0 && kv_dim % RF_ATT_VW == 0 && !((uintptr_t)kc & 15) && !((uintptr_t)vc & 15);
+    const int vw = vec ? RF_ATT_VW : 1, ng = (int)(hd / vw), np = nt / ng, g = tid % ng, l = tid / ng;
+    float *sq = sh, *se = sq + hd, *sacc = se + nt, *scr = sacc + (int64_t)nt * RF_ATT_VW;
+    float acc[RF_ATT_VW], M = -INFINITY, L = 0.0f;
+    for (int64_t dd = tid; dd < hd; dd += nt) sq[dd] = q[t * ldq + h * hd + dd];
+    for (int j = 0; j < RF_ATT_VW; j++) acc[j] = 0.0f;
     __syncthreads();
-    float M = -INFINITY, L = 0.0f;
-    for (int w = 0; w < nw; w++) M = sm[w] > M ? sm[w] : M;
-    for (int w = 0; w < nw; w++)
-        if (sm[w] != -INFINITY) L += sl[w] * expf(sm[w] - M);
-    for (int64_t dd = threadIdx.x; dd < hd; dd += blockDim.x) {
+    for (int64_t c0 = t0; c0 <= p; c0 += nt) {
+        const int64_t s = c0 + tid;
+        float sc = -INFINITY;
+        if (s <= p) {
+            const uint16_t *kr = kc + s * kv_dim + kvoff;
+            float d0 = 0.0f;
+            if (vec) {
+#pragma unroll 4
+                for (int64_t dd = 0; dd < hd; dd += RF_ATT_VW) {
+                    const uint4 k8 = *(const uint4 *)(kr + dd);
+                    const float *qd = sq + dd;
+                    d0 += qd[0] * rf_h2f_lo(k8.x) + qd[1] * rf_h2f_hi(k8.x) + qd[2] * rf_h2f_lo(k8.y) + qd[3] * rf_h2f_hi(k8.y) +
+                          qd[4] * rf_h2f_lo(k8.z) + qd[5] * rf_h2f_hi(k8.z) + qd[6] * rf_h2f_lo(k8.w) + qd[7] * rf_h2f_hi(k8.w);
+                }
+            } else {
+                for (int64_t dd = 0; dd < hd; dd++) d0 += sq[dd] * rf_h2f(kr[dd]);
+            }
+            sc = d0 * scale;
+        }
+        const float tm = rf_block_max(sc, scr), mn = tm > M ? tm : M, corr = expf(M - mn), e = s <= p ? expf(sc - mn) : 0.0f;
+        se[tid] = e;
+        L = L * corr + rf_block_sum(e, scr); /* its barrier also publishes se */
+        M = mn;
+        for (int j = 0; j < RF_ATT_VW; j++) acc[j] *= corr;
+        const int cnt = p - c0 + 1 < nt ? (int)(p - c0 + 1) : nt;
+        if (l < np && vec) {
+#pragma unroll 4
+            for (int k = l; k < cnt; k += np) {
+                const float ek = se[k];
+                const uint4 v8 = *(const uint4 *)(vc + (c0 + k) * kv_dim + kvoff + RF_ATT_VW * g);
+                acc[0] += ek * rf_h2f_lo(v8.x), acc[1] += ek * rf_h2f_hi(v8.x), acc[2] += ek * rf_h2f_lo(v8.y), acc[3] += ek * rf_h2f_hi(v8.y);
+                acc[4] += ek * rf_h2f_lo(v8.z), acc[5] += ek * rf_h2f_hi(v8.z), acc[6] += ek * rf_h2f_lo(v8.w), acc[7] += ek * rf_h2f_hi(v8.w);
+            }
+        } else if (l < np) {
+            for (int k = l; k < cnt; k += np) acc[0] += se[k] * rf_h2f(vc[(c0 + k) * kv_dim + kvoff + g]);
+        }
+    }
+    if (l < np)
+        for (int j = 0; j < vw; j++) sacc[(int64_t)l * hd + g * vw + j] = acc[j];
+    __syncthreads();
+    for (int64_t dd = tid; dd < hd; dd += nt) { /* with act, hd is whole 32-blocks: a segment is in or out as one */
         float num = 0.0f;
-        for (int w = 0; w < nw; w++)
-            if (sm[w] != -INFINITY) num += sacc[(int64_t)w * hd + dd] * expf(sm[w] - M);
-        out[t * nh * hd + h * hd + dd] = num / L;
+        for (int k = 0; k < np; k++) num += sacc[(int64_t)k * hd + dd];
+        const float o = num / L;
+        const int64_t e = h * hd + dd, n = nh * hd;
+        out[t * n + e] = o;
+        if (act) { /* the output as rf_act_q8_kernel's q8_0 rows, for the next GEMV */
+            uint8_t *row = act + t * rf_act_q8_stride(n);
+            float d;
+            int sum;
+            ((int8_t *)row)[e] = (int8_t)rf_q8_0_seg(o, &d, &sum);
+            if (e % 32 == 0) ((float *)(row + n))[e / 32] = d;
+            if (e % 16 == 0) ((int32_t *)(row + n + 4 * (n / 32)))[e / 16] = sum;
+        }
     }
 }

@@ -27,6 +27,18 @@ template <typename T> __device__ T rf_block_sum(T v, T *scratch) {
     return v;
 }
 
+/* Max over the block, the same way. */
+template <typename T> __device__ T rf_block_max(T v, T *scratch) {
+    const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE, nw = blockDim.x / RF_WAVE;
+    v = rf_wave_max(v, RF_WAVE);
+    __syncthreads();
+    if (lane == 0) scratch[wave] = v;
+    __syncthreads();
+    v = scratch[0];
+    for (int w = 1; w < nw; w++) v = scratch[w] > v ? scratch[w] : v;
+    return v;
+}
+
 __device__ __forceinline__ uint32_t rf_ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
 __device__ __forceinline__ uint32_t rf_ld32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);

@@ -20,10 +20,15 @@
    Matches the CPU's vec_dot: the integer sums are identical; the float combination of block
    scales runs in another order (float rounding, ~1e-6 relative). */
 
-/* Rows per wave: the activation bytes loaded for an item are reused this many times. Decode (one
-   token) wants many waves in flight, prefill (a tile of RF_GEMV_TILE tokens, each item's
-   activations ~44 bytes per token against 18 of weights per row) wants the reuse. */
-#define RF_GEMV_Q8_ROWS(nt) ((nt) == 1 ? 2 : 8)
+/* Rows per wave R and items per lane U. The activation bytes loaded for an item are reused R
+   times; a lane has U * R items' weights in flight. Prefill (a tile of RF_GEMV_TILE tokens, each
+   item's activations ~44 bytes per token against 18 of weights per row) wants the reuse: R 8,
+   U 1. Decode wants ~64-72 bytes of weights in flight per lane and as many waves as the GPU holds
+   (rf_gemv_q8_launch): measured on an H200 with every shape of a 7B layer, more in flight per lane
+   costs registers, hence waves, and was slower (Q4_K at U 4 R 2: 46 us for 22016 x 4096, at U 1
+   R 2: 30 us), and R 1 doubles the waves of the 4096-row matrices (Q4_0 4096 x 11008: 16.0 ->
+   12.0 us). */
+#define RF_GEMV_PREFILL_ROWS 8
 
 struct rf_q8act { /* one item of one token's activation */
     int4 lo, hi;  /* 32 int8 (q4_K: the two 16-value runs it needs) */
@@ -169,13 +174,11 @@ template <int T> __device__ __forceinline__ float rf_q8_dot(const rf_q8w &w, con
     }
 }
 
-template <int T, int NT>
+template <int T, int NT, int U, int R>
 __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
                                   int64_t ldy, int accumulate) {
-    /* U items per lane in flight: their weights are all loaded before any is used, so a lane has
-       U * R loads outstanding (a 4096-row decode matrix leaves only ~16 waves per CU: without
-       this, latency, not bandwidth, bounds it). Prefill tiles keep registers for the tokens. */
-    const int R = RF_GEMV_Q8_ROWS(NT), U = NT == 1 ? 4 : 1, lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
+    /* U items per lane in flight: their weights are all loaded before any is used. */
+    const int lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
     const int64_t row0 = ((int64_t)blockIdx.x * nw + threadIdx.x / RF_WAVE) * R, t0 = (int64_t)blockIdx.y * NT;
     const int64_t ni = ne0 / 32, astride = rf_act_q8_stride(ne0);
     float acc[R][NT];

@@ -307,12 +307,12 @@ extern "C" int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cac
 
 extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                                 const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                                const int32_t *pos_at, int64_t window, float scale) {
-    const int th = rf_hip_threads(d), nw = th / d->prop.warpSize;
-    const size_t shared = sizeof(float) * ((size_t)nw * (size_t)hd + 2 * (size_t)nw);
-    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv) {
-        snprintf(d->err, sizeof d->err, "rf_hip_attention: head_dim %lld (at most %d) or %lld heads over %lld kv heads",
-                 (long long)hd, RF_HEAD_DIM_MAX, (long long)nh, (long long)nkv);
+                                const int32_t *pos_at, int64_t window, float scale, void *act) {
+    const int th = rf_hip_threads(d);
+    const size_t shared = sizeof(float) * (size_t)rf_attention_lds(hd, th);
+    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv || (act && hd % 32)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_attention: head_dim %lld (at most %d%s) or %lld heads over %lld kv heads",
+                 (long long)hd, RF_HEAD_DIM_MAX, act ? ", whole 32-blocks for q8 output" : "", (long long)nh, (long long)nkv);
         return -1;
     }
     if (shared > d->prop.sharedMemPerBlock) {
@@ -322,7 +322,8 @@ extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64
     }
     if (n_tok < 1) return 0;
     rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv,
-                                                                                        hd, pos0, pos_at, window, scale);
+                                                                                        hd, pos0, pos_at, window, scale,
+                                                                                        (uint8_t *)act);
     RF_HIP_LAUNCHED(d, "launching attention");
     return 0;
 }
@@ -467,18 +468,30 @@ extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, 
     return 0;
 }
 
+template <int T, int NT, int U, int R>
+static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
+                          int64_t ldy, int accumulate) {
+    const int th = rf_hip_threads(d);
+    const int64_t rows = (int64_t)(th / d->prop.warpSize) * R;
+    const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + NT - 1) / NT));
+    rf_gemv_q8_kernel<T, NT, U, R><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+}
+
+/* The shapes of kernels/gemv_q8.hip's measurements: decode ~64-72 bytes of weights per lane in
+   flight, two rows per wave unless the matrix is short of rows (then one, for twice the waves). */
 template <int T>
 static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
                               float *y, int64_t ldy, int accumulate) {
-    const int th = rf_hip_threads(d), waves = th / d->prop.warpSize;
-    if (n_tok == 1) {
-        const int64_t rows = waves * RF_GEMV_Q8_ROWS(1);
-        rf_gemv_q8_kernel<T, 1><<<dim3((unsigned)((ne1 + rows - 1) / rows), 1), th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y,
-                                                                                                   ldy, accumulate);
-    } else {
-        const int64_t rows = waves * RF_GEMV_Q8_ROWS(RF_GEMV_TILE);
-        const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + RF_GEMV_TILE - 1) / RF_GEMV_TILE));
-        rf_gemv_q8_kernel<T, RF_GEMV_TILE><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    const int many = ne1 >= 16384;
+    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    else if constexpr (T == RF_T_Q4_0) { /* 18-byte items */
+        if (many) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    } else if constexpr (T == RF_T_Q8_0) { /* 34-byte items */
+        if (many) rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    } else { /* the K-quants' 26-32-byte items */
+        rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     }
 }
 

@@ -16,20 +16,21 @@ __global__ void rf_kv_store_kernel(uint16_t *kc, uint16_t *vc, const float *k, c
 
 /* q, k, v stacked in each row (x: [n_tok][ld], nh q heads, then nkv k heads, then nkv v heads):
    the q heads rotated in place, the k heads rotated and, with the v heads, appended to the f16
-   cache -- rf_rope_kernel twice and rf_kv_store_kernel in one launch. Grid (token, nh + nkv). */
+   cache -- rf_rope_kernel twice and rf_kv_store_kernel in one launch. Each thread writes the
+   cache values it computed, so nothing waits on a barrier. Grid (token, nh + nkv). */
 __global__ void rf_rope_kv_kernel(float *x, int64_t ld, int64_t nh, int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0,
                                   const int32_t *pos_at, float base, float freq_scale, const float *factors, int neox,
                                   uint16_t *kc, uint16_t *vc) {
     const int64_t t = blockIdx.x, h = blockIdx.y, kv_dim = nkv * hd;
     float *p = x + t * ld + h * hd;
+    uint16_t *kd = NULL;
     if (pos_at) pos0 = *pos_at;
-    rf_rope_head(p, n_rot, pos0 + t, base, freq_scale, factors, neox);
-    if (h < nh) return;
-    __syncthreads(); /* the rotated k, written by other threads, is read below */
-    const int64_t dst = (pos0 + t) * kv_dim + (h - nh) * hd;
-    const float *v = x + t * ld + (nh + nkv) * hd + (h - nh) * hd;
-    for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) {
-        kc[dst + i] = rf_f2h(p[i]);
-        vc[dst + i] = rf_f2h(v[i]);
+    if (h >= nh) { /* a k head: its v head and unrotated tail go straight to the cache */
+        const int64_t dst = (pos0 + t) * kv_dim + (h - nh) * hd;
+        const float *v = x + t * ld + (nh + nkv) * hd + (h - nh) * hd;
+        kd = kc + dst;
+        for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) vc[dst + i] = rf_f2h(v[i]);
+        for (int64_t i = n_rot + threadIdx.x; i < hd; i += blockDim.x) kd[i] = rf_f2h(p[i]);
     }
+    rf_rope_head(p, n_rot, pos0 + t, base, freq_scale, factors, neox, kd);
 }

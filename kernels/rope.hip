@@ -7,18 +7,23 @@
    next to the projections that produce q and k. Grid: (token, head); threads over pairs.
    pos_at != NULL: the first position is read on the device (a decode step replayed as a graph). */
 
-/* One head's rotation at position pos, threads of the block over its pairs. */
+/* One head's rotation at position pos, threads of the block over its pairs; with kd, the rotated
+   values also go to kd as f16 (the cache row of a k head). */
 __device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t pos, float base, float freq_scale,
-                                             const float *factors, int neox) {
+                                             const float *factors, int neox, uint16_t *kd) {
     const int64_t half = n_rot / 2;
     for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
-        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
-        if (factors) theta /= factors[i];
-        const float c = (float)cos(theta), s = (float)sin(theta);
         const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
         const float x0 = p[i0], x1 = p[i1];
-        p[i0] = x0 * c - x1 * s;
-        p[i1] = x0 * s + x1 * c;
+        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
+        if (factors) theta /= factors[i];
+        const float c = (float)cos(theta), s = (float)sin(theta), y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
+        p[i0] = y0;
+        p[i1] = y1;
+        if (kd) {
+            kd[i0] = rf_f2h(y0);
+            kd[i1] = rf_f2h(y1);
+        }
     }
 }
 
@@ -26,5 +31,5 @@ __global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, 
                                float base, float freq_scale, const float *factors, int neox) {
     if (pos_at) pos0 = *pos_at;
     rf_rope_head(x + (int64_t)blockIdx.x * ld + (int64_t)blockIdx.y * hd, n_rot, pos0 + (int64_t)blockIdx.x, base, freq_scale,
-                 factors, neox);
+                 factors, neox, NULL);
 }

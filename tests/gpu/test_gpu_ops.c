@@ -504,9 +504,11 @@ static void test_rope(void) {
         }
 }
 
-/* Attention + KV append: 1 query at 37, 7 queries at 100 with a window of 20, 512 queries from
-   0; GQA 8 heads over 2; head dims 64, 80 (not a multiple of the wave), 256. The reference is
-   forward.c's loop on the f16-rounded cache. Tolerance 2e-5 of max |out|. */
+/* Attention + KV append: 1 query at 37 and at 1000, 7 queries at 100 with a window of 20, 512
+   queries from 0; GQA 8 heads over 2; head dims 64, 80 (not a multiple of the wave), 128, 256.
+   The reference is forward.c's loop on the f16-rounded cache. Tolerance 2e-5 of max |out|. Where
+   hd is whole 32-blocks, the q8_0 output the kernel can make as well is compared byte for byte
+   with rf_hip_act_q8 of its float output. */
 static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd, int flash) {
     const int64_t nh = 8, nkv = 2, kvd = nkv * hd, np = pos0 + nt, group = nh / nkv;
     const float scale = 1.0f / sqrtf((float)hd);
@@ -518,7 +520,14 @@ static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd, int 
     int64_t i, t, h, s, j;
     for (i = 0; i < nt * nh * hd; i++) q[i] = frand() * 2;
     for (i = 0; i < np * kvd; i++) k[i] = frand() * 2, v[i] = frand();
-    REQUIRE(rf_hip_buf_new(G, sizeof(float) * (size_t)(nt * nh * hd * 2 + 2 * np * kvd) + 2 * sizeof(uint16_t) * (size_t)(np * kvd) + 4096, &b) == 0);
+    const size_t abytes = rf_hip_act_q8_bytes(nh * hd, nt);
+    uint8_t *act = NULL, *act2 = NULL;
+    REQUIRE(rf_hip_buf_new(G, sizeof(float) * (size_t)(nt * nh * hd * 2 + 2 * np * kvd) + 2 * sizeof(uint16_t) * (size_t)(np * kvd) + 2 * abytes + 4096, &b) == 0);
+    if (!flash && hd % 32 == 0) {
+        act = (uint8_t *)rf_hip_buf_alloc(b, abytes, 256);
+        act2 = (uint8_t *)rf_hip_buf_alloc(b, abytes, 256);
+        REQUIRE(act && act2);
+    }
     dq = (float *)rf_hip_buf_alloc(b, sizeof(float) * nt * nh * hd, 256);
     dout = (float *)rf_hip_buf_alloc(b, sizeof(float) * nt * nh * hd, 256);
     dk = (float *)rf_hip_buf_alloc(b, sizeof(float) * np * kvd, 256);
@@ -533,8 +542,16 @@ static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd, int 
     if (pos0 > 0) REQUIRE(rf_hip_kv_store(G, kc, vc, dk, dv, kvd, kvd, 0, NULL, pos0) == 0);
     REQUIRE(rf_hip_kv_store(G, kc, vc, dk + pos0 * kvd, dv + pos0 * kvd, kvd, kvd, pos0, NULL, nt) == 0);
     if (flash) REQUIRE(rf_hip_flash_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, window, scale) == 0);
-    else REQUIRE(rf_hip_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, NULL, window, scale) == 0);
+    else REQUIRE(rf_hip_attention(G, dout, dq, nh * hd, kc, vc, nt, nh, nkv, hd, pos0, NULL, window, scale, act) == 0);
     REQUIRE(rf_hip_download(G, out, dout, sizeof(float) * nt * nh * hd) == 0);
+    if (act) { /* the fused q8_0 output: byte for byte what rf_hip_act_q8 makes of the float output */
+        uint8_t *h1 = RF__NEW(uint8_t, abytes), *h2 = RF__NEW(uint8_t, abytes);
+        REQUIRE(rf_hip_act_q8(G, 0, dout, nh * hd, NULL, 0.0f, nh * hd, nt, act2) == 0);
+        REQUIRE(rf_hip_download(G, h1, act, abytes) == 0 && rf_hip_download(G, h2, act2, abytes) == 0);
+        CHECKF(!memcmp(h1, h2, abytes), "%lld queries at %d, hd %lld: fused q8_0 output differs from rf_hip_act_q8's", (long long)nt,
+               (int)pos0, (long long)hd);
+        RF_FREE(h1), RF_FREE(h2);
+    }
     for (i = 0; i < np * kvd; i++) k[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(k[i])), v[i] = rf_fp16_to_fp32(rf_fp32_to_fp16(v[i]));
     for (t = 0; t < nt; t++) {
         const int64_t p = pos0 + t, t0 = window > 0 ? RF__MAX(0, p - window + 1) : 0;
@@ -559,6 +576,7 @@ static void attn_case(int64_t nt, int32_t pos0, int64_t window, int64_t hd, int 
 }
 static void test_attention(void) {
     attn_case(1, 37, 0, 64, 0);
+    attn_case(1, 1000, 0, 128, 0); /* several chunks of positions per wave */
     attn_case(1, 0, 0, 64, 0);
     attn_case(7, 100, 20, 80, 0);
     attn_case(512, 0, 0, 64, 0);
