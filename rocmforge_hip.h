@@ -100,6 +100,12 @@ int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t
 int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                      const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
                      const int32_t *pos_at, int64_t window, float scale, void *act);
+/* One decode token whose row qkv stacks q, k and v (as rf_hip_rope_kv takes it): rf_hip_rope_kv
+   and rf_hip_attention in one launch (kernels/attention.hip). The cache gets k and v at pos0 (or
+   *pos_at); qkv is not written. */
+int rf_hip_attention_rope(rf_hip_dev *d, float *out, const float *qkv, uint16_t *k_cache, uint16_t *v_cache, int64_t nh,
+                          int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0, const int32_t *pos_at, float base,
+                          float freq_scale, const float *freq_factors, int neox, int64_t window, float scale, void *act);
 /* h[t][i] = act(g[t][i]) * u[t][i], act SiLU (gelu = 0) or tanh GELU (gelu = 1). */
 int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                int64_t n, int64_t rows, int gelu);
@@ -212,7 +218,6 @@ void rf_hip_graph_free(rf_hip_graph *g); /* NULL is fine */
 #include <hip/hip_fp16.h>
 #define RF_HIP_AMD 1
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor((v), (mask), (width))
-#define RF_SHFL(v, src, width) __shfl((v), (src), (width))
 #define RF_HIP_HOST_ALLOC(p, n) hipHostMalloc((p), (n), hipHostMallocDefault)
 #define RF_GRAPH_INSTANTIATE(exec, graph) hipGraphInstantiate((exec), (graph), NULL, NULL, 0)
 #elif defined(__CUDACC__)
@@ -257,7 +262,6 @@ typedef cudaGraphExec_t hipGraphExec_t;
 #define hipGraphExecDestroy cudaGraphExecDestroy
 #define hipGraphDestroy cudaGraphDestroy
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor_sync(0xffffffffu, (v), (mask), (width))
-#define RF_SHFL(v, src, width) __shfl_sync(0xffffffffu, (v), (src), (width))
 #define RF_HIP_HOST_ALLOC(p, n) cudaMallocHost((p), (n))
 #define RF_GRAPH_INSTANTIATE(exec, graph) cudaGraphInstantiate((exec), (graph), 0)
 #else
@@ -644,6 +648,15 @@ __global__ void rf_rmsnorm_kernel(float *out, const float *x, const float *w, in
    next to the projections that produce q and k. Grid: (token, head); threads over pairs.
    pos_at != NULL: the first position is read on the device (a decode step replayed as a graph). */
 
+/* The cosine and sine pair i turns by at position pos. */
+__device__ __forceinline__ void rf_rope_cs(int64_t i, int64_t n_rot, int64_t pos, float base, float freq_scale, const float *factors,
+                                           float *c, float *s) {
+    double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
+    if (factors) theta /= factors[i];
+    *c = (float)cos(theta);
+    *s = (float)sin(theta);
+}
+
 /* One head's rotation at position pos, threads of the block over its pairs; with kd, the rotated
    values also go to kd as f16 (the cache row of a k head). */
 __device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t pos, float base, float freq_scale,
@@ -652,9 +665,9 @@ __device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t po
     for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
         const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
         const float x0 = p[i0], x1 = p[i1];
-        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
-        if (factors) theta /= factors[i];
-        const float c = (float)cos(theta), s = (float)sin(theta), y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
+        float c, s;
+        rf_rope_cs(i, n_rot, pos, base, freq_scale, factors, &c, &s);
+        const float y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
         p[i0] = y0;
         p[i1] = y1;
         if (kd) {
@@ -853,21 +866,37 @@ __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const
    floor; GQA re-reads through L2). A 4096-position decode of an 8-kv-head 128-dim layer is 16 MB
    of k and v per layer: at 3.1 TB/s 5 us. LDS: rf_attention_lds. pos_at != NULL: pos0 is read
    on the device. act != NULL: the output also as q8_0 activations (kernels/act_q8.hip), the
-   launch that would quantize it for the output projection folded in. */
+   launch that would quantize it for the output projection folded in.
+
+   One decode token with q, k, v stacked in its row (knew != NULL: the new k heads, then the v
+   heads) takes rf_rope_kv_kernel's work as well: each block rotates its q head and its kv head's
+   new k, the first block of every kv group appends k and v to the cache, and position p is
+   scored from the block's own copy in LDS (no block waits for another's write), after the
+   cached positions. */
+
+struct rf_rope_arg { /* rf_rope_head's parameters */
+    int64_t n_rot;
+    float base, freq_scale;
+    const float *factors;
+    int neox;
+};
 
 #define RF_ATT_VW 8 /* f16 values per 16-byte load */
 
-/* LDS floats: the query, a tile's probabilities, the partial sums, a reduction's scratch. */
+/* LDS floats: the query, a tile's probabilities, the partial sums, a reduction's scratch, the
+   new k and v. */
 __host__ __device__ __forceinline__ int64_t rf_attention_lds(int64_t hd, int64_t threads) {
-    return hd + threads + threads * RF_ATT_VW + threads / RF_WAVE_MIN;
+    return hd + threads + threads * RF_ATT_VW + threads / RF_WAVE_MIN + 2 * hd;
 }
 
-__device__ __forceinline__ float rf_h2f_lo(uint32_t w) { return rf_h2f(w & 0xffffu); }
-__device__ __forceinline__ float rf_h2f_hi(uint32_t w) { return rf_h2f(w >> 16); }
+/* The two f16 of a 32-bit word, by the hardware's conversion (exact, as rf_h2f is, for every
+   finite value: the cache holds no others). */
+__device__ __forceinline__ float rf_h2f_lo(uint32_t w) { return __half2float(__ushort_as_half((unsigned short)(w & 0xffffu))); }
+__device__ __forceinline__ float rf_h2f_hi(uint32_t w) { return __half2float(__ushort_as_half((unsigned short)(w >> 16))); }
 
-__global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, const uint16_t *kc, const uint16_t *vc,
-                                    int64_t nh, int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window,
-                                    float scale, uint8_t *act) {
+__global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uint16_t *kc, uint16_t *vc, int64_t nh,
+                                    int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window, float scale,
+                                    uint8_t *act, const float *knew, rf_rope_arg ro) {
     extern __shared__ float sh[];
     const int nt = blockDim.x, tid = threadIdx.x;
     const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
@@ -876,15 +905,38 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, con
     /* whole, 16-byte aligned groups of 8 values in every row */
     const int vec = hd % RF_ATT_VW == 0 && kv_dim % RF_ATT_VW == 0 && !((uintptr_t)kc & 15) && !((uintptr_t)vc & 15);
     const int vw = vec ? RF_ATT_VW : 1, ng = (int)(hd / vw), np = nt / ng, g = tid % ng, l = tid / ng;
-    float *sq = sh, *se = sq + hd, *sacc = se + nt, *scr = sacc + (int64_t)nt * RF_ATT_VW;
+    float *sq = sh, *se = sq + hd, *sacc = se + nt, *scr = sacc + (int64_t)nt * RF_ATT_VW, *sk = scr + nt / RF_WAVE_MIN, *sv = sk + hd;
     float acc[RF_ATT_VW], M = -INFINITY, L = 0.0f;
-    for (int64_t dd = tid; dd < hd; dd += nt) sq[dd] = q[t * ldq + h * hd + dd];
+    const int64_t last = knew ? p - 1 : p; /* the last position read from the cache */
+    if (knew) { /* RoPE of q and the new k into LDS, v beside them */
+        const float *qh = q + h * hd, *kh = knew + kvoff, *vh = knew + kv_dim + kvoff;
+        for (int64_t i = tid; i < hd; i += nt) {
+            if (i >= ro.n_rot) sq[i] = qh[i], sk[i] = kh[i];
+            sv[i] = vh[i];
+        }
+        for (int64_t i = tid; i < ro.n_rot / 2; i += nt) {
+            const int64_t i0 = ro.neox ? i : 2 * i, i1 = ro.neox ? i + ro.n_rot / 2 : 2 * i + 1;
+            const float q0 = qh[i0], q1 = qh[i1], k0 = kh[i0], k1 = kh[i1];
+            float c, sn;
+            rf_rope_cs(i, ro.n_rot, p, ro.base, ro.freq_scale, ro.factors, &c, &sn);
+            sq[i0] = q0 * c - q1 * sn, sq[i1] = q0 * sn + q1 * c;
+            sk[i0] = k0 * c - k1 * sn, sk[i1] = k0 * sn + k1 * c;
+        }
+        __syncthreads();
+        for (int64_t i = tid; i < hd; i += nt) { /* to f16, as the cache holds them */
+            const uint16_t kb = rf_f2h(sk[i]), vb = rf_f2h(sv[i]);
+            if (h % (nh / nkv) == 0) kc[p * kv_dim + kvoff + i] = kb, vc[p * kv_dim + kvoff + i] = vb;
+            sk[i] = rf_h2f(kb), sv[i] = rf_h2f(vb);
+        }
+    } else {
+        for (int64_t dd = tid; dd < hd; dd += nt) sq[dd] = q[t * ldq + h * hd + dd];
+    }
     for (int j = 0; j < RF_ATT_VW; j++) acc[j] = 0.0f;
     __syncthreads();
-    for (int64_t c0 = t0; c0 <= p; c0 += nt) {
+    for (int64_t c0 = t0; c0 <= last; c0 += nt) {
         const int64_t s = c0 + tid;
         float sc = -INFINITY;
-        if (s <= p) {
+        if (s <= last) {
             const uint16_t *kr = kc + s * kv_dim + kvoff;
             float d0 = 0.0f;
             if (vec) {
@@ -900,12 +952,12 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, con
             }
             sc = d0 * scale;
         }
-        const float tm = rf_block_max(sc, scr), mn = tm > M ? tm : M, corr = expf(M - mn), e = s <= p ? expf(sc - mn) : 0.0f;
+        const float tm = rf_block_max(sc, scr), mn = tm > M ? tm : M, corr = expf(M - mn), e = s <= last ? expf(sc - mn) : 0.0f;
         se[tid] = e;
         L = L * corr + rf_block_sum(e, scr); /* its barrier also publishes se */
         M = mn;
         for (int j = 0; j < RF_ATT_VW; j++) acc[j] *= corr;
-        const int cnt = p - c0 + 1 < nt ? (int)(p - c0 + 1) : nt;
+        const int cnt = last - c0 + 1 < nt ? (int)(last - c0 + 1) : nt;
         if (l < np && vec) {
 #pragma unroll 4
             for (int k = l; k < cnt; k += np) {
@@ -917,6 +969,16 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, con
         } else if (l < np) {
             for (int k = l; k < cnt; k += np) acc[0] += se[k] * rf_h2f(vc[(c0 + k) * kv_dim + kvoff + g]);
         }
+    }
+    if (knew) { /* position p, from LDS */
+        float part = 0.0f;
+        for (int64_t dd = tid; dd < hd; dd += nt) part += sq[dd] * sk[dd];
+        const float sc = rf_block_sum(part, scr) * scale, mn = sc > M ? sc : M, corr = expf(M - mn), e = expf(sc - mn);
+        L = L * corr + e;
+        M = mn;
+        for (int j = 0; j < RF_ATT_VW; j++) acc[j] *= corr;
+        if (l == 0)
+            for (int j = 0; j < vw; j++) acc[j] += e * sv[g * vw + j];
     }
     if (l < np)
         for (int j = 0; j < vw; j++) sacc[(int64_t)l * hd + g * vw + j] = acc[j];
@@ -2341,27 +2403,45 @@ extern "C" int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cac
     return 0;
 }
 
-extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
-                                const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                                const int32_t *pos_at, int64_t window, float scale, void *act) {
+/* Both attention entry points: the checks, then one launch (knew != NULL: the fused decode step). */
+static int rf_attention_go(rf_hip_dev *d, const char *what, float *out, const float *q, int64_t ldq, uint16_t *k_cache,
+                           uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                           const int32_t *pos_at, int64_t window, float scale, void *act, const float *knew, rf_rope_arg ro) {
     const int th = rf_hip_threads(d);
     const size_t shared = sizeof(float) * (size_t)rf_attention_lds(hd, th);
-    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv || (act && hd % 32)) {
-        snprintf(d->err, sizeof d->err, "rf_hip_attention: head_dim %lld (at most %d%s) or %lld heads over %lld kv heads",
-                 (long long)hd, RF_HEAD_DIM_MAX, act ? ", whole 32-blocks for q8 output" : "", (long long)nh, (long long)nkv);
+    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv || (act && hd % 32) || (knew && (ro.n_rot > hd || ro.n_rot % 2))) {
+        snprintf(d->err, sizeof d->err, "%s: head_dim %lld (at most %d%s) or %lld heads over %lld kv heads%s", what, (long long)hd,
+                 RF_HEAD_DIM_MAX, act ? ", whole 32-blocks for q8 output" : "", (long long)nh, (long long)nkv,
+                 knew ? " or rotary dims past the head" : "");
         return -1;
     }
     if (shared > d->prop.sharedMemPerBlock) {
-        snprintf(d->err, sizeof d->err, "rf_hip_attention: needs %zu bytes of LDS, the device has %zu", shared,
+        snprintf(d->err, sizeof d->err, "%s: needs %zu bytes of LDS, the device has %zu", what, shared,
                  (size_t)d->prop.sharedMemPerBlock);
         return -1;
     }
     if (n_tok < 1) return 0;
-    rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv,
-                                                                                        hd, pos0, pos_at, window, scale,
-                                                                                        (uint8_t *)act);
-    RF_HIP_LAUNCHED(d, "launching attention");
+    rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(
+        out, q, ldq, k_cache, v_cache, nh, nkv, hd, pos0, pos_at, window, scale, (uint8_t *)act, knew, ro);
+    RF_HIP_LAUNCHED(d, what);
     return 0;
+}
+
+extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
+                                const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                                const int32_t *pos_at, int64_t window, float scale, void *act) {
+    const rf_rope_arg none = {0, 0.0f, 0.0f, NULL, 0};
+    /* the cache is only read without knew */
+    return rf_attention_go(d, "rf_hip_attention", out, q, ldq, (uint16_t *)k_cache, (uint16_t *)v_cache, n_tok, nh, nkv, hd, pos0,
+                           pos_at, window, scale, act, NULL, none);
+}
+
+extern "C" int rf_hip_attention_rope(rf_hip_dev *d, float *out, const float *qkv, uint16_t *k_cache, uint16_t *v_cache, int64_t nh,
+                                     int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0, const int32_t *pos_at, float base,
+                                     float freq_scale, const float *freq_factors, int neox, int64_t window, float scale, void *act) {
+    const rf_rope_arg ro = {n_rot, base, freq_scale, freq_factors, neox};
+    return rf_attention_go(d, "rf_hip_attention_rope", out, qkv, nh * hd + 2 * nkv * hd, k_cache, v_cache, 1, nh, nkv, hd, pos0,
+                           pos_at, window, scale, act, qkv + nh * hd, ro);
 }
 
 extern "C" int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,

@@ -98,6 +98,12 @@ int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t
 int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
                      const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
                      const int32_t *pos_at, int64_t window, float scale, void *act);
+/* One decode token whose row qkv stacks q, k and v (as rf_hip_rope_kv takes it): rf_hip_rope_kv
+   and rf_hip_attention in one launch (kernels/attention.hip). The cache gets k and v at pos0 (or
+   *pos_at); qkv is not written. */
+int rf_hip_attention_rope(rf_hip_dev *d, float *out, const float *qkv, uint16_t *k_cache, uint16_t *v_cache, int64_t nh,
+                          int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0, const int32_t *pos_at, float base,
+                          float freq_scale, const float *freq_factors, int neox, int64_t window, float scale, void *act);
 /* h[t][i] = act(g[t][i]) * u[t][i], act SiLU (gelu = 0) or tanh GELU (gelu = 1). */
 int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                int64_t n, int64_t rows, int gelu);

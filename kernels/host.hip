@@ -305,27 +305,45 @@ extern "C" int rf_hip_kv_store(rf_hip_dev *d, uint16_t *k_cache, uint16_t *v_cac
     return 0;
 }
 
-extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
-                                const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
-                                const int32_t *pos_at, int64_t window, float scale, void *act) {
+/* Both attention entry points: the checks, then one launch (knew != NULL: the fused decode step). */
+static int rf_attention_go(rf_hip_dev *d, const char *what, float *out, const float *q, int64_t ldq, uint16_t *k_cache,
+                           uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                           const int32_t *pos_at, int64_t window, float scale, void *act, const float *knew, rf_rope_arg ro) {
     const int th = rf_hip_threads(d);
     const size_t shared = sizeof(float) * (size_t)rf_attention_lds(hd, th);
-    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv || (act && hd % 32)) {
-        snprintf(d->err, sizeof d->err, "rf_hip_attention: head_dim %lld (at most %d%s) or %lld heads over %lld kv heads",
-                 (long long)hd, RF_HEAD_DIM_MAX, act ? ", whole 32-blocks for q8 output" : "", (long long)nh, (long long)nkv);
+    if (hd > RF_HEAD_DIM_MAX || nkv < 1 || nh % nkv || (act && hd % 32) || (knew && (ro.n_rot > hd || ro.n_rot % 2))) {
+        snprintf(d->err, sizeof d->err, "%s: head_dim %lld (at most %d%s) or %lld heads over %lld kv heads%s", what, (long long)hd,
+                 RF_HEAD_DIM_MAX, act ? ", whole 32-blocks for q8 output" : "", (long long)nh, (long long)nkv,
+                 knew ? " or rotary dims past the head" : "");
         return -1;
     }
     if (shared > d->prop.sharedMemPerBlock) {
-        snprintf(d->err, sizeof d->err, "rf_hip_attention: needs %zu bytes of LDS, the device has %zu", shared,
+        snprintf(d->err, sizeof d->err, "%s: needs %zu bytes of LDS, the device has %zu", what, shared,
                  (size_t)d->prop.sharedMemPerBlock);
         return -1;
     }
     if (n_tok < 1) return 0;
-    rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(out, q, ldq, k_cache, v_cache, nh, nkv,
-                                                                                        hd, pos0, pos_at, window, scale,
-                                                                                        (uint8_t *)act);
-    RF_HIP_LAUNCHED(d, "launching attention");
+    rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(
+        out, q, ldq, k_cache, v_cache, nh, nkv, hd, pos0, pos_at, window, scale, (uint8_t *)act, knew, ro);
+    RF_HIP_LAUNCHED(d, what);
     return 0;
+}
+
+extern "C" int rf_hip_attention(rf_hip_dev *d, float *out, const float *q, int64_t ldq, const uint16_t *k_cache,
+                                const uint16_t *v_cache, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd, int32_t pos0,
+                                const int32_t *pos_at, int64_t window, float scale, void *act) {
+    const rf_rope_arg none = {0, 0.0f, 0.0f, NULL, 0};
+    /* the cache is only read without knew */
+    return rf_attention_go(d, "rf_hip_attention", out, q, ldq, (uint16_t *)k_cache, (uint16_t *)v_cache, n_tok, nh, nkv, hd, pos0,
+                           pos_at, window, scale, act, NULL, none);
+}
+
+extern "C" int rf_hip_attention_rope(rf_hip_dev *d, float *out, const float *qkv, uint16_t *k_cache, uint16_t *v_cache, int64_t nh,
+                                     int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0, const int32_t *pos_at, float base,
+                                     float freq_scale, const float *freq_factors, int neox, int64_t window, float scale, void *act) {
+    const rf_rope_arg ro = {n_rot, base, freq_scale, freq_factors, neox};
+    return rf_attention_go(d, "rf_hip_attention_rope", out, qkv, nh * hd + 2 * nkv * hd, k_cache, v_cache, 1, nh, nkv, hd, pos0,
+                           pos_at, window, scale, act, qkv + nh * hd, ro);
 }
 
 extern "C" int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,

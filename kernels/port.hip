@@ -20,7 +20,6 @@
 #include <hip/hip_fp16.h>
 #define RF_HIP_AMD 1
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor((v), (mask), (width))
-#define RF_SHFL(v, src, width) __shfl((v), (src), (width))
 #define RF_HIP_HOST_ALLOC(p, n) hipHostMalloc((p), (n), hipHostMallocDefault)
 #define RF_GRAPH_INSTANTIATE(exec, graph) hipGraphInstantiate((exec), (graph), NULL, NULL, 0)
 #elif defined(__CUDACC__)
@@ -65,7 +64,6 @@ typedef cudaGraphExec_t hipGraphExec_t;
 #define hipGraphExecDestroy cudaGraphExecDestroy
 #define hipGraphDestroy cudaGraphDestroy
 #define RF_SHFL_XOR(v, mask, width) __shfl_xor_sync(0xffffffffu, (v), (mask), (width))
-#define RF_SHFL(v, src, width) __shfl_sync(0xffffffffu, (v), (src), (width))
 #define RF_HIP_HOST_ALLOC(p, n) cudaMallocHost((p), (n))
 #define RF_GRAPH_INSTANTIATE(exec, graph) cudaGraphInstantiate((exec), (graph), 0)
 #else

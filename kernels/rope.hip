@@ -7,6 +7,15 @@
    next to the projections that produce q and k. Grid: (token, head); threads over pairs.
    pos_at != NULL: the first position is read on the device (a decode step replayed as a graph). */
 
+/* The cosine and sine pair i turns by at position pos. */
+__device__ __forceinline__ void rf_rope_cs(int64_t i, int64_t n_rot, int64_t pos, float base, float freq_scale, const float *factors,
+                                           float *c, float *s) {
+    double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
+    if (factors) theta /= factors[i];
+    *c = (float)cos(theta);
+    *s = (float)sin(theta);
+}
+
 /* One head's rotation at position pos, threads of the block over its pairs; with kd, the rotated
    values also go to kd as f16 (the cache row of a k head). */
 __device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t pos, float base, float freq_scale,
@@ -15,9 +24,9 @@ __device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t po
     for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
         const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
         const float x0 = p[i0], x1 = p[i1];
-        double theta = (double)pos * freq_scale * pow((double)base, -2.0 * (double)i / (double)n_rot);
-        if (factors) theta /= factors[i];
-        const float c = (float)cos(theta), s = (float)sin(theta), y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
+        float c, s;
+        rf_rope_cs(i, n_rot, pos, base, freq_scale, factors, &c, &s);
+        const float y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
         p[i0] = y0;
         p[i1] = y1;
         if (kd) {

@@ -524,7 +524,7 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
         const float *xin = c->x;
         float *q = c->q, *kk = c->kn, *vv = c->vn;
         int64_t ldq = qd, ldk = kvd, ldin = d;
-        int att_q8;
+        int att_q8, fuse_rope;
         uint16_t *kc = c->k + (uint64_t)g->slot[l] * c->kv_layer, *vc = c->v + (uint64_t)g->slot[l] * c->kv_layer;
 
         /* attention: norm (fused into the int8 quantization), q k v, rope, cache, attend */
@@ -549,10 +549,12 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             if (G->k_norm) RF__H(rf_hip_rmsnorm(dv, kk + t * ldk, kk + t * ldk, G->k_norm, hd, rows * nkv, m->rms_eps));
             if (rows == n) break;
         }
-        if (G->wqkv.w) { /* stacked: rotate q and k and append k and v to the cache in one launch */
+        /* one stacked decode token: RoPE and the cache append ride in the attention's launch below */
+        fuse_rope = G->wqkv.w && n == 1;
+        if (G->wqkv.w && !fuse_rope) { /* stacked: rotate q and k and append k and v to the cache in one launch */
             RF__H(rf_hip_rope_kv(dv, q, ldq, n, nh, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs,
                                  neox, kc, vc));
-        } else {
+        } else if (!G->wqkv.w) {
             RF__H(rf_hip_rope(dv, q, ldq, n, nh, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs, neox));
             RF__H(rf_hip_rope(dv, kk, ldk, n, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs, neox));
             RF__H(rf_hip_kv_store(dv, kc, vc, kk, vv, ldk, kvd, pos, pos_at, n));
@@ -563,8 +565,13 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
                                          m->attn_scale));
         } else { /* a q8_0 input of wo is made by the attention itself, one launch fewer */
             att_q8 = G->wo.q8 == 0 && !rf__hip_gemm(c, &G->wo, n) && hd % 32 == 0;
-            RF__H(rf_hip_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, pos_at, L->sliding ? m->sliding_window : 0,
-                                   m->attn_scale, att_q8 ? c->act : NULL));
+            if (fuse_rope)
+                RF__H(rf_hip_attention_rope(dv, c->xb2, c->qkv, kc, vc, nh, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale,
+                                            g->rope_freqs, neox, L->sliding ? m->sliding_window : 0, m->attn_scale,
+                                            att_q8 ? c->act : NULL));
+            else
+                RF__H(rf_hip_attention(dv, c->xb2, q, ldq, kc, vc, n, nh, nkv, hd, pos, pos_at, L->sliding ? m->sliding_window : 0,
+                                       m->attn_scale, att_q8 ? c->act : NULL));
         }
         xin = c->xb2, ldin = qd;
         if (!att_q8) RF__H(rf__hip_prep(c, &G->wo, &xin, &ldin, NULL, NULL, n));

@@ -584,6 +584,64 @@ static void test_attention(void) {
     attn_case(3, 5, 0, 256, 0);
 }
 
+/* One decode token's RoPE, cache append and attention in one launch (rf_hip_attention_rope)
+   against rf_hip_rope_kv + rf_hip_attention on the same row and history: the caches byte for
+   byte, the outputs within 1e-5 of max |out| (position p is scored last instead of in its tile:
+   float order only). Normal and NeoX, all or part of the head rotated, llama3-style factors, a
+   window, the first position, several tiles of history, the position read on the device. */
+static void rope_attn_case(int64_t hd, int64_t n_rot, int neox, int32_t pos, int64_t window, int factors, int on_device) {
+    const int64_t nh = 8, nkv = 2, kvd = nkv * hd, ld = nh * hd + 2 * kvd, np = pos + 1;
+    const float scale = 1.0f / sqrtf((float)hd), base = 10000.0f, fs = 0.75f;
+    float *x = RF__NEW(float, ld), *hist = RF__NEW(float, 2 * np * kvd + 1), *oa = RF__NEW(float, nh * hd), *ob = RF__NEW(float, nh * hd);
+    float fac[128], *xb = RF__NEW(float, ld);
+    uint16_t *ca = RF__NEW(uint16_t, 2 * np * kvd), *cb = RF__NEW(uint16_t, 2 * np * kvd);
+    rf_hip_buf *b = NULL;
+    float *dxa, *dxb, *dh, *doa, *dob, *dfac;
+    uint16_t *kca, *kcb;
+    int32_t *dpos;
+    int64_t i;
+    for (i = 0; i < ld; i++) x[i] = frand() * 2;
+    for (i = 0; i < 2 * np * kvd; i++) hist[i] = frand();
+    for (i = 0; i < 128; i++) fac[i] = 1.0f + (float)(i % 7);
+    REQUIRE(rf_hip_buf_new(G, sizeof(float) * (size_t)(2 * ld + 2 * np * kvd + 2 * nh * hd + 128) + 4 * sizeof(uint16_t) * (size_t)(np * kvd) + 8 * 256, &b) == 0);
+    dxa = (float *)rf_hip_buf_alloc(b, sizeof(float) * ld, 256), dxb = (float *)rf_hip_buf_alloc(b, sizeof(float) * ld, 256);
+    dh = (float *)rf_hip_buf_alloc(b, sizeof(float) * 2 * np * kvd, 256);
+    doa = (float *)rf_hip_buf_alloc(b, sizeof(float) * nh * hd, 256), dob = (float *)rf_hip_buf_alloc(b, sizeof(float) * nh * hd, 256);
+    dfac = (float *)rf_hip_buf_alloc(b, sizeof(float) * 128, 256);
+    kca = (uint16_t *)rf_hip_buf_alloc(b, 2 * sizeof(uint16_t) * np * kvd, 256), kcb = (uint16_t *)rf_hip_buf_alloc(b, 2 * sizeof(uint16_t) * np * kvd, 256);
+    dpos = (int32_t *)rf_hip_buf_alloc(b, sizeof(int32_t), 256);
+    REQUIRE(dxa && dxb && dh && doa && dob && dfac && kca && kcb && dpos);
+    REQUIRE(rf_hip_upload(G, dxa, x, sizeof(float) * ld) == 0 && rf_hip_upload(G, dxb, x, sizeof(float) * ld) == 0);
+    REQUIRE(rf_hip_upload(G, dh, hist, sizeof(float) * 2 * np * kvd) == 0 && rf_hip_upload(G, dfac, fac, sizeof fac) == 0);
+    REQUIRE(rf_hip_upload(G, dpos, &pos, sizeof pos) == 0);
+    REQUIRE(rf_hip_memset(G, kca, 0, 2 * sizeof(uint16_t) * np * kvd) == 0 && rf_hip_memset(G, kcb, 0, 2 * sizeof(uint16_t) * np * kvd) == 0);
+    if (pos > 0) {
+        REQUIRE(rf_hip_kv_store(G, kca, kca + np * kvd, dh, dh + np * kvd, kvd, kvd, 0, NULL, pos) == 0);
+        REQUIRE(rf_hip_kv_store(G, kcb, kcb + np * kvd, dh, dh + np * kvd, kvd, kvd, 0, NULL, pos) == 0);
+    }
+    REQUIRE(rf_hip_rope_kv(G, dxa, ld, 1, nh, nkv, hd, n_rot, pos, NULL, base, fs, factors ? dfac : NULL, neox, kca, kca + np * kvd) == 0);
+    REQUIRE(rf_hip_attention(G, doa, dxa, ld, kca, kca + np * kvd, 1, nh, nkv, hd, pos, NULL, window, scale, NULL) == 0);
+    REQUIRE(rf_hip_attention_rope(G, dob, dxb, kcb, kcb + np * kvd, nh, nkv, hd, n_rot, on_device ? 0 : pos, on_device ? dpos : NULL,
+                                  base, fs, factors ? dfac : NULL, neox, window, scale, NULL) == 0);
+    REQUIRE(rf_hip_download(G, oa, doa, sizeof(float) * nh * hd) == 0 && rf_hip_download(G, ob, dob, sizeof(float) * nh * hd) == 0);
+    REQUIRE(rf_hip_download(G, ca, kca, 2 * sizeof(uint16_t) * np * kvd) == 0 && rf_hip_download(G, cb, kcb, 2 * sizeof(uint16_t) * np * kvd) == 0);
+    REQUIRE(rf_hip_download(G, xb, dxb, sizeof(float) * ld) == 0);
+    CHECKF(!memcmp(ca, cb, 2 * sizeof(uint16_t) * np * kvd), "hd %lld rot %lld neox %d at %d: the k and v cache differ", (long long)hd,
+           (long long)n_rot, neox, (int)pos);
+    CHECKF(max_rel(ob, oa, nh * hd) < 1e-5, "hd %lld rot %lld neox %d at %d window %lld: err %.3g", (long long)hd, (long long)n_rot,
+           neox, (int)pos, (long long)window, max_rel(ob, oa, nh * hd));
+    CHECK(!memcmp(x, xb, sizeof(float) * ld)); /* the row is only read */
+    rf_hip_buf_free(b);
+    RF_FREE(x), RF_FREE(hist), RF_FREE(oa), RF_FREE(ob), RF_FREE(xb), RF_FREE(ca), RF_FREE(cb);
+}
+static void test_attention_rope(void) {
+    rope_attn_case(128, 128, 0, 37, 0, 0, 0);
+    rope_attn_case(128, 128, 1, 0, 0, 0, 1);
+    rope_attn_case(64, 32, 1, 300, 100, 1, 0);
+    rope_attn_case(64, 64, 0, 700, 0, 1, 1);
+    rope_attn_case(80, 80, 0, 5, 0, 0, 0);
+}
+
 /* The matrix-core prefill attention against the same reference: q and the softmax weights are
    rounded to f16 (2^-11 relative), which moves the outputs by ~1e-3 of their largest at most for
    these scores (|q.k| scale < 3) -- bound 2e-3. Odd batches, history before the batch, windows
@@ -879,6 +937,7 @@ int main(void) {
     RUN(test_rmsnorm);
     RUN(test_rope);
     RUN(test_attention);
+    RUN(test_attention_rope);
     RUN(test_flash_attention);
     RUN(test_glu);
     RUN(test_add);
