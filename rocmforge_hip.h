@@ -2594,18 +2594,18 @@ static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t 
 }
 
 /* The shapes of kernels/gemv_q8.hip's measurements: decode ~64-72 bytes of weights per lane in
-   flight, two rows per wave unless the matrix is short of rows (then one, for twice the waves). */
+   flight. Q4_0 takes two rows per wave where that still gives every CU 8 blocks (on the H200's
+   132 SMs: the 22016-row gate+up, not the 12288-row QKV), else one for twice the waves. */
 template <int T>
 static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
                               float *y, int64_t ldy, int accumulate) {
-    const int many = ne1 >= 16384;
+    const int64_t waves = rf_hip_threads(d) / d->prop.warpSize;
     if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     else if constexpr (T == RF_T_Q4_0) { /* 18-byte items */
-        if (many) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
         else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     } else if constexpr (T == RF_T_Q8_0) { /* 34-byte items */
-        if (many) rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
-        else rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     } else { /* the K-quants' 26-32-byte items */
         rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     }

@@ -241,7 +241,7 @@ done:
 
 static void test_gemv_q8(void) {
     static const int64_t shapes[][3] = {{256, 1, 1}, {256, 17, 1}, {512, 33, 7}, {1024, 131, 9}, {2048, 64, 512}, {4096, 5, 3},
-                                        {11008, 3, 1}};
+                                        {11008, 3, 1}, {256, 24001, 1}}; /* the last: Q4_0's two-rows-per-wave decode shape */
     size_t ti, si;
     for (ti = 0; ti < sizeof q8_types / sizeof q8_types[0]; ti++)
         for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
