@@ -4296,7 +4296,7 @@ static RF__AVX2 double rf__dot_q6_K_q8_K_avx2(const void *w, const void *a, int6
    (bytes 0..7 of the result: scales 0..7; bytes 8..15: mins; the layout rf__get_scale_min_k4
    reads), the int16 pair sums of maddubs scaled and added by one vpdpwssd, and the minimum /
    offset terms from the q8_K block sums with one madd: no scalar loop per sub-block. */
-static RF__VNNI inline __m128i rf__x86_q4k_scales(const uint8_t *s12) {
+static RF__AVX2 inline __m128i rf__x86_q4k_scales(const uint8_t *s12) {
     uint32_t u[4], aux;
     memcpy(u, s12, 12);
     u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
@@ -5029,6 +5029,58 @@ static RF__AVX2 void rf__gemv_q8_0_q8_0_avx2(const void *w, uint64_t rb, int64_t
     for (; r < nr; r++) y[r] = (float)rf__dot_q8_0_q8_0_avx2((const uint8_t *)w + (uint64_t)r * rb, a, n);
 }
 #undef RF__AVX2_GEMV_ROW
+
+/* Q4_K, four rows: the activation's 8 sub-block loads and the sums of its 16-value runs are shared;
+   per row the scales are decoded once (rf__x86_q4k_scales) and reach each sub-block by a word
+   shuffle, and the mins meet the run sums in one madd. */
+static RF__AVX2 void rf__gemv_q4_K_q8_K_avx2(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 256;
+    int64_t r = 0, i;
+    (void)side;
+    if (nb > 0) {
+        const __m256i m4 = _mm256_set1_epi8(15), ones16 = _mm256_set1_epi16(1);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *xr[4];
+            const char *pf = (const char *)w + (uint64_t)r * rb + RF__GEMV_PF * 4 * rb;
+            __m256 acc[4];
+            float accm[4] = {0, 0, 0, 0};
+            int k;
+            for (k = 0; k < 4; k++) xr[k] = (const uint8_t *)w + (uint64_t)(r + k) * rb, acc[k] = _mm256_setzero_ps();
+            for (i = 0; i < nb; i++, pf += 576) {
+                const uint8_t *yb = ya + 292 * i;
+                const float dy = rf__x86_f32(yb);
+                const __m256i ps = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb + 260)), ones16); /* runs 2j + 2j+1 */
+                const __m128i pairs = _mm_packs_epi32(_mm256_castsi256_si128(ps), _mm256_extracti128_si256(ps, 1));
+                for (k = 0; k < 9; k++) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
+                for (k = 0; k < 4; k++) {
+                    const uint8_t *x = xr[k] + 144 * i;
+                    const __m128i scm = rf__x86_q4k_scales(x + 4); /* bytes 0-7 scales, 8-15 mins */
+                    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scm));
+                    __m128i mins = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_srli_si128(scm, 8)), pairs);
+                    __m256i sumi = _mm256_setzero_si256();
+                    int j;
+                    for (j = 0; j < 4; j++) {
+                        const __m256i q4 = _mm256_loadu_si256((const __m256i *)(x + 16 + 32 * j));
+                        const __m256i pl = _mm256_maddubs_epi16(_mm256_and_si256(q4, m4), _mm256_loadu_si256((const __m256i *)(yb + 4 + 64 * j)));
+                        const __m256i ph = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4),
+                                                                _mm256_loadu_si256((const __m256i *)(yb + 36 + 64 * j)));
+                        /* scale 2j, 2j + 1 in every word: bytes 4j..4j+1, 4j+2..4j+3 of each lane */
+                        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(pl, _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0404 * j)))));
+                        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(ph, _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0302 + 0x0404 * j)))));
+                    }
+                    acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dy * rf__x86_h2f(x)), _mm256_cvtepi32_ps(sumi), acc[k]);
+                    mins = _mm_add_epi32(mins, _mm_shuffle_epi32(mins, 0x4e));
+                    mins = _mm_add_epi32(mins, _mm_shuffle_epi32(mins, 0xb1));
+                    accm[k] += dy * rf__x86_h2f(x + 2) * (float)_mm_cvtsi128_si32(mins);
+                }
+            }
+            for (k = 0; k < 4; k++) y[r + k] = rf__x86_hsum(acc[k]) - accm[k];
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q4_K_q8_K_avx2((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
 
 /* ---------------------------------------------------------------------------------------------
    Packed GEMM. A pack function turns 8 weight rows of n elements into the panel layout (codes:
@@ -6124,6 +6176,7 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->gemv_side = rf__gemv_side_q8_0_avx2;
     k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_avx2;
     k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_avx2;
+    k->gemv[RF_TYPE_Q4_K] = rf__gemv_q4_K_q8_K_avx2;
 }
 
 static void rf__kernels_vnni(rf__kernels *k) {

@@ -296,7 +296,7 @@ static RF__AVX2 double rf__dot_q6_K_q8_K_avx2(const void *w, const void *a, int6
    (bytes 0..7 of the result: scales 0..7; bytes 8..15: mins; the layout rf__get_scale_min_k4
    reads), the int16 pair sums of maddubs scaled and added by one vpdpwssd, and the minimum /
    offset terms from the q8_K block sums with one madd: no scalar loop per sub-block. */
-static RF__VNNI inline __m128i rf__x86_q4k_scales(const uint8_t *s12) {
+static RF__AVX2 inline __m128i rf__x86_q4k_scales(const uint8_t *s12) {
     uint32_t u[4], aux;
     memcpy(u, s12, 12);
     u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);

@@ -429,6 +429,7 @@ static void avx512_vnni_dots(void) { check_dots("avx512-vnni"); }
 static void neon_dots(void) { check_dots("neon"); }
 static void neon_dotprod_dots(void) { check_dots("neon-dotprod"); }
 static void avx2_gemv(void) { check_gemv("avx2"); }
+static void avx2_gemv_k_extremes(void) { check_gemv_k_extremes("avx2"); }
 static void avx512_vnni_gemv(void) { check_gemv("avx512-vnni"); }
 static void avx512_vnni_gemv_k_extremes(void) { check_gemv_k_extremes("avx512-vnni"); }
 static void avx2_gemm(void) { check_gemm("avx2"); }
@@ -610,6 +611,7 @@ int main(void) {
     RUN(neon_dots);
     RUN(neon_dotprod_dots);
     RUN(avx2_gemv);
+    RUN(avx2_gemv_k_extremes);
     RUN(avx512_vnni_gemv);
     RUN(avx512_vnni_gemv_k_extremes);
     RUN(avx2_gemm);
