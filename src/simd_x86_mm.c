@@ -363,6 +363,55 @@ static RF__AVX2 void rf__gemv_q4_K_q8_K_avx2(const void *w, uint64_t rb, int64_t
     for (; r < nr; r++) y[r] = (float)rf__dot_q4_K_q8_K_avx2((const uint8_t *)w + (uint64_t)r * rb, a, n);
 }
 
+/* Q6_K, four rows: codes q - 32 as q against the activation, less 32 * (scales . run sums) -- one
+   madd per row and super-block instead of a second maddubs per sub-block; sub-block pair (s,
+   s + 1)'s scales reach the two 128-bit halves by a dword broadcast and a byte shuffle. */
+static RF__AVX2 void rf__gemv_q6_K_q8_K_avx2(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
+                                           const rf__gemv_side *side) {
+    const uint8_t *ya = (const uint8_t *)a;
+    const int64_t nb = n / 256;
+    int64_t r = 0, i;
+    (void)side;
+    if (nb > 0) {
+        const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+        const __m256i wsel = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *xr[4];
+            const char *pf = (const char *)w + (uint64_t)r * rb + RF__GEMV_PF * 4 * rb;
+            __m256 acc[4];
+            int k;
+            for (k = 0; k < 4; k++) xr[k] = (const uint8_t *)w + (uint64_t)(r + k) * rb, acc[k] = _mm256_setzero_ps();
+            for (i = 0; i < nb; i++, pf += 840) {
+                const uint8_t *yb = ya + 292 * i;
+                const float dy = rf__x86_f32(yb);
+                const __m256i bs = _mm256_loadu_si256((const __m256i *)(yb + 260));
+                for (k = 0; k < 14; k++) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
+                for (k = 0; k < 4; k++) {
+                    const uint8_t *x = xr[k] + 210 * i;
+                    const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 192)));
+                    __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(sc, bs), 5));
+                    int h, j;
+                    for (h = 0; h < 2; h++) {
+                        const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x + 64 * h + 32));
+                        const __m256i qh = _mm256_loadu_si256((const __m256i *)(x + 128 + 32 * h));
+                        for (j = 0; j < 4; j++) { /* values [32j, 32j + 32) of this half: nibble j / 2 of ql, bits 2j of qh */
+                            const __m256i lb = j & 1 ? l1 : l0;
+                            const __m256i lo = _mm256_and_si256(j < 2 ? lb : _mm256_srli_epi16(lb, 4), m4);
+                            const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), m2), 4));
+                            const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(yb + 4 + 128 * h + 32 * j)));
+                            const __m256i scv = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc, _mm256_set1_epi32(4 * h + j)), wsel);
+                            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scv));
+                        }
+                    }
+                    acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dy * rf__x86_h2f(x + 208)), _mm256_cvtepi32_ps(sumi), acc[k]);
+                }
+            }
+            for (k = 0; k < 4; k++) y[r + k] = rf__x86_hsum(acc[k]);
+        }
+    }
+    for (; r < nr; r++) y[r] = (float)rf__dot_q6_K_q8_K_avx2((const uint8_t *)w + (uint64_t)r * rb, a, n);
+}
+
 /* ---------------------------------------------------------------------------------------------
    Packed GEMM. A pack function turns 8 weight rows of n elements into the panel layout (codes:
    8 * n bytes; s and o: 8 floats per group, o only for types with minimums). */
