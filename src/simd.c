@@ -65,6 +65,8 @@ static void rf__kernels_avx2(rf__kernels *k) {
     k->gemv_side = rf__gemv_side_q8_0_avx2;
     k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_avx2;
     k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_avx2;
+    k->gemv[RF_TYPE_Q5_0] = rf__gemv_q5_0_q8_0_avx2;
+    k->gemv[RF_TYPE_IQ4_NL] = rf__gemv_iq4_nl_q8_0_avx2;
     k->gemv[RF_TYPE_Q4_K] = rf__gemv_q4_K_q8_K_avx2;
     k->gemv[RF_TYPE_Q6_K] = rf__gemv_q6_K_q8_K_avx2;
 }

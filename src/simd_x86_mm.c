@@ -224,11 +224,10 @@ static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
 }
 
 /* ---------------------------------------------------------------------------------------------
-   The same four-row gemv with AVX2 alone (maddubs + madd), for machines without AVX-512: one
-   row at a time AVX2 decoded a 1B Q4_0 model at 55% of the measured bandwidth. Q4_0's codes are
-   unsigned nibbles against signed activations, with -8 * (sum of the block's activation codes)
-   added to one lane; Q8_0 takes the sign trick (|w| against a * sign(w): 128 * 127 * 2 fits
-   maddubs' int16 sums, the +128 bias of the VNNI kernel would not). */
+   The same four-row gemvs with AVX2 alone (maddubs + madd), for machines without AVX-512: one
+   row at a time AVX2 decoded a 1B Q4_0 model at 55% of the measured bandwidth, Q4_K at 36%.
+   (maddubs sums pairs to int16: |w| <= 128 against |a| <= 127 fits, the +128 bias of the VNNI
+   Q8_0 kernel would not.) */
 
 static RF__AVX2 void rf__gemv_side_q8_0_avx2(const void *act, int64_t n, rf__gemv_side *side) {
     const uint8_t *a = (const uint8_t *)act;
@@ -242,74 +241,59 @@ static RF__AVX2 void rf__gemv_side_q8_0_avx2(const void *act, int64_t n, rf__gem
     }
 }
 
-/* one row's block: its 32 unsigned (u) against the activation's signed codes (ay), the lane
-   correction c, times the row's scale dt[k] */
-#define RF__AVX2_GEMV_ROW(k, u, ay, c)                                                                                         \
-    acc##k = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16((u), (ay)), ones16), (c))), \
-                             _mm256_broadcast_ss(dt + (k)), acc##k)
-
-static RF__AVX2 void rf__gemv_q4_0_q8_0_avx2(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
-                                           const rf__gemv_side *side) {
-    const uint8_t *ya = (const uint8_t *)a;
-    const int64_t nb = n / 32;
-    int64_t r = 0, i;
-    if (side && side->nb == nb && nb > 0) {
-        const __m256i m4 = _mm256_set1_epi8(15), ones16 = _mm256_set1_epi16(1);
-        for (; r + 4 <= nr; r += 4) {
-            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
-            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb; /* see RF__GEMV_PF */
-            __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-            for (i = 0; i < nb; i++, x0 += 18, x1 += 18, x2 += 18, x3 += 18, pf += 72) {
-                const __m256i ay = _mm256_loadu_si256((const __m256i *)(ya + 34 * i + 2));
-                const __m256i c = _mm256_setr_epi32(-8 * side->sum[i], 0, 0, 0, 0, 0, 0, 0);
-                __m128i q0 = _mm_loadu_si128((const __m128i *)(x0 + 2)), q1 = _mm_loadu_si128((const __m128i *)(x1 + 2));
-                __m128i q2 = _mm_loadu_si128((const __m128i *)(x2 + 2)), q3 = _mm_loadu_si128((const __m128i *)(x3 + 2));
-                float dt[4];
-                _mm_prefetch(pf, _MM_HINT_T0);
-                _mm_prefetch(pf + 64, _MM_HINT_T0);
-                _mm_storeu_ps(dt, rf__x86_h2f4(x0, x1, x2, x3, side->da[i]));
-                RF__AVX2_GEMV_ROW(0, _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q0, 4), q0), m4), ay, c);
-                RF__AVX2_GEMV_ROW(1, _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q1, 4), q1), m4), ay, c);
-                RF__AVX2_GEMV_ROW(2, _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q2, 4), q2), m4), ay, c);
-                RF__AVX2_GEMV_ROW(3, _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q3, 4), q3), m4), ay, c);
-            }
-            y[r] = rf__x86_hsum(acc0), y[r + 1] = rf__x86_hsum(acc1), y[r + 2] = rf__x86_hsum(acc2), y[r + 3] = rf__x86_hsum(acc3);
-        }
+/* Four rows of a 32-block type, unpacked per row and block by UNPACK (x at the block -> 32 codes
+   qx). With off > 0 the codes are unsigned, code - off being the value: maddubs takes them as
+   they are and -off * (sum of the activation codes) goes to one lane (one-row dots pay the sign
+   trick instead: measured on 1B Q4_0, 57 t/s with it against 66-71 without). With off 0 they
+   are signed (simd_x86.c's unpack steps): |qx| against a * sign(qx). The four rows' scales are
+   converted at once; prefetch as RF__GEMV_PF. */
+#define RF__X86_Q0_ROW(k, UNPACK, off)                                                                                   \
+    do {                                                                                                                 \
+        const uint8_t *x = x0 + (uint64_t)(k) * rb;                                                                      \
+        __m256i qx, p;                                                                                                   \
+        UNPACK;                                                                                                          \
+        p = (off) ? _mm256_maddubs_epi16(qx, ay) : _mm256_maddubs_epi16(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(ay, qx)); \
+        acc##k = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_madd_epi16(p, ones16), c)), _mm256_broadcast_ss(dt + (k)), \
+                                 acc##k);                                                                                \
+    } while (0)
+#define RF__X86_Q0_GEMV(name, wbytes, UNPACK, off, dot1)                                                                 \
+    static RF__AVX2 void name(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,                \
+                              const rf__gemv_side *side) {                                                               \
+        const uint8_t *ya = (const uint8_t *)a;                                                                          \
+        const int64_t nb = n / 32;                                                                                       \
+        int64_t r = 0, i;                                                                                                \
+        if (side && side->nb == nb && nb > 0) {                                                                          \
+            const __m256i ones16 = _mm256_set1_epi16(1);                                                                 \
+            for (; r + 4 <= nr; r += 4) {                                                                                \
+                const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb;                                               \
+                const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;                                                \
+                __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                                \
+                int k;                                                                                                   \
+                for (i = 0; i < nb; i++, x0 += (wbytes), pf += 4 * (wbytes)) {                                          \
+                    const __m256i ay = _mm256_loadu_si256((const __m256i *)(ya + 34 * i + 2));                           \
+                    const __m256i c = _mm256_setr_epi32(-(off) * side->sum[i], 0, 0, 0, 0, 0, 0, 0);                      \
+                    float dt[4];                                                                                         \
+                    for (k = 0; k < 4 * (wbytes); k += 64) _mm_prefetch(pf + k, _MM_HINT_T0);                            \
+                    _mm_storeu_ps(dt, rf__x86_h2f4(x0, x0 + rb, x0 + 2 * rb, x0 + 3 * rb, side->da[i]));                 \
+                    RF__X86_Q0_ROW(0, UNPACK, off);                                                                      \
+                    RF__X86_Q0_ROW(1, UNPACK, off);                                                                      \
+                    RF__X86_Q0_ROW(2, UNPACK, off);                                                                      \
+                    RF__X86_Q0_ROW(3, UNPACK, off);                                                                      \
+                }                                                                                                        \
+                y[r] = rf__x86_hsum(acc0), y[r + 1] = rf__x86_hsum(acc1), y[r + 2] = rf__x86_hsum(acc2), y[r + 3] = rf__x86_hsum(acc3); \
+            }                                                                                                            \
+        }                                                                                                                \
+        for (; r < nr; r++) y[r] = (float)dot1((const uint8_t *)w + (uint64_t)r * rb, a, n);                             \
     }
-    for (; r < nr; r++) y[r] = (float)rf__dot_q4_0_q8_0_avx2((const uint8_t *)w + (uint64_t)r * rb, a, n);
-}
 
-static RF__AVX2 void rf__gemv_q8_0_q8_0_avx2(const void *w, uint64_t rb, int64_t nr, const void *a, int64_t n, float *y,
-                                           const rf__gemv_side *side) {
-    const uint8_t *ya = (const uint8_t *)a;
-    const int64_t nb = n / 32;
-    int64_t r = 0, i;
-    if (side && side->nb == nb && nb > 0) {
-        const __m256i ones16 = _mm256_set1_epi16(1), c = _mm256_setzero_si256();
-        for (; r + 4 <= nr; r += 4) {
-            const uint8_t *x0 = (const uint8_t *)w + (uint64_t)r * rb, *x1 = x0 + rb, *x2 = x1 + rb, *x3 = x2 + rb;
-            const char *pf = (const char *)x0 + RF__GEMV_PF * 4 * rb;
-            __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-            for (i = 0; i < nb; i++, x0 += 34, x1 += 34, x2 += 34, x3 += 34, pf += 136) {
-                const __m256i ay = _mm256_loadu_si256((const __m256i *)(ya + 34 * i + 2));
-                const __m256i w0 = _mm256_loadu_si256((const __m256i *)(x0 + 2)), w1 = _mm256_loadu_si256((const __m256i *)(x1 + 2));
-                const __m256i w2 = _mm256_loadu_si256((const __m256i *)(x2 + 2)), w3 = _mm256_loadu_si256((const __m256i *)(x3 + 2));
-                float dt[4];
-                _mm_prefetch(pf, _MM_HINT_T0);
-                _mm_prefetch(pf + 64, _MM_HINT_T0);
-                _mm_prefetch(pf + 128, _MM_HINT_T0);
-                _mm_storeu_ps(dt, rf__x86_h2f4(x0, x1, x2, x3, side->da[i]));
-                RF__AVX2_GEMV_ROW(0, _mm256_sign_epi8(w0, w0), _mm256_sign_epi8(ay, w0), c);
-                RF__AVX2_GEMV_ROW(1, _mm256_sign_epi8(w1, w1), _mm256_sign_epi8(ay, w1), c);
-                RF__AVX2_GEMV_ROW(2, _mm256_sign_epi8(w2, w2), _mm256_sign_epi8(ay, w2), c);
-                RF__AVX2_GEMV_ROW(3, _mm256_sign_epi8(w3, w3), _mm256_sign_epi8(ay, w3), c);
-            }
-            y[r] = rf__x86_hsum(acc0), y[r + 1] = rf__x86_hsum(acc1), y[r + 2] = rf__x86_hsum(acc2), y[r + 3] = rf__x86_hsum(acc3);
-        }
-    }
-    for (; r < nr; r++) y[r] = (float)rf__dot_q8_0_q8_0_avx2((const uint8_t *)w + (uint64_t)r * rb, a, n);
-}
-#undef RF__AVX2_GEMV_ROW
+/* unsigned codes: q4_0 the nibbles, q5_0 the nibble | 16 * its bit */
+#define RF__X86_UNPACK_U4_0 qx = rf__x86_nibbles32(x + 2)
+#define RF__X86_UNPACK_U5_0 qx = _mm256_or_si256(rf__x86_nibbles32(x + 6), _mm256_and_si256(rf__x86_bits32(x + 2), _mm256_set1_epi8(16)))
+
+RF__X86_Q0_GEMV(rf__gemv_q4_0_q8_0_avx2, 18, RF__X86_UNPACK_U4_0, 8, rf__dot_q4_0_q8_0_avx2)
+RF__X86_Q0_GEMV(rf__gemv_q5_0_q8_0_avx2, 22, RF__X86_UNPACK_U5_0, 16, rf__dot_q5_0_q8_0_avx2)
+RF__X86_Q0_GEMV(rf__gemv_q8_0_q8_0_avx2, 34, RF__X86_UNPACK_Q8_0, 0, rf__dot_q8_0_q8_0_avx2)
+RF__X86_Q0_GEMV(rf__gemv_iq4_nl_q8_0_avx2, 18, RF__X86_UNPACK_IQ4_NL, 0, rf__dot_iq4_nl_q8_0_avx2)
 
 /* Q4_K, four rows: the activation's 8 sub-block loads and the sums of its 16-value runs are shared;
    per row the scales are decoded once (rf__x86_q4k_scales) and reach each sub-block by a word
