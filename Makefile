@@ -161,10 +161,14 @@ gpu-isa-check: rocmforge_hip.h tests/gpu/hip_impl.cpp
 	@echo "MFMA (gfx90a) and WMMA (gfx1100) present"
 ifneq ($(GPU_CXX),)
 all: gpu
-gpu: $(GPU_BUILD)/test_gpu_ops $(GPU_BUILD)/test_gpu_model $(GPU_BUILD)/test_gpu_split $(GPU_BUILD)/bench_decode_sample $(GPU_BUILD)/rf
+gpu: $(GPU_BUILD)/test_gpu_ops $(GPU_BUILD)/test_gpu_model $(GPU_BUILD)/test_gpu_split $(GPU_BUILD)/bench_decode_sample $(GPU_BUILD)/rf \
+     $(GPU_BUILD)/bench_gemv_shapes
 $(GPU_BUILD)/hip_impl.o: tests/gpu/hip_impl.cpp rocmforge_hip.h
 	@mkdir -p $(GPU_BUILD)
 	$(GPU_CXX) -I. -c -o $@ tests/gpu/hip_impl.cpp
+$(GPU_BUILD)/bench_gemv_shapes: bench/gpu_gemv_shapes.cpp rocmforge_hip.h
+	@mkdir -p $(GPU_BUILD)
+	$(GPU_CXX) -I. -o $@ bench/gpu_gemv_shapes.cpp
 $(GPU_BUILD)/impl.o: tests/impl.c $(BUILD)/rocmforge.h rocmforge_hip.h
 	@mkdir -p $(GPU_BUILD)
 	$(CC) $(GPU_CFLAGS) -c -o $@ tests/impl.c
