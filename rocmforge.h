@@ -4797,13 +4797,15 @@ static RF__VNNI inline __m128 rf__x86_sum4x4(const float *v) {
     return _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d));
 }
 
-/* q8_0 activation blocks: float scales and the sums of the codes (rf__gemv_side) */
-static RF__VNNI void rf__gemv_side_q8_0_vnni(const void *act, int64_t n, rf__gemv_side *side) {
+/* q8_0 activation blocks: float scales and the sums of the codes (rf__gemv_side), for the AVX2 and
+   the VNNI gemvs alike (once per matrix: AVX2's maddubs + madd serve) */
+static RF__AVX2 void rf__gemv_side_q8_0_avx2(const void *act, int64_t n, rf__gemv_side *side) {
     const uint8_t *a = (const uint8_t *)act;
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     int64_t i;
     side->nb = n / 32 <= RF__GEMV_MAXB ? n / 32 : 0;
     for (i = 0; i < side->nb; i++, a += 34) {
-        __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(a + 2)));
+        const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(a + 2))), ones16);
         side->da[i] = rf__x86_h2f(a);
         side->sum[i] = rf__x86_hsum_i32(s);
     }
@@ -4947,18 +4949,6 @@ static RF__VNNI void rf__gemv_q8_0_q8_0_vnni(const void *w, uint64_t rb, int64_t
    row at a time AVX2 decoded a 1B Q4_0 model at 55% of the measured bandwidth, Q4_K at 36%.
    (maddubs sums pairs to int16: |w| <= 128 against |a| <= 127 fits, the +128 bias of the VNNI
    Q8_0 kernel would not.) */
-
-static RF__AVX2 void rf__gemv_side_q8_0_avx2(const void *act, int64_t n, rf__gemv_side *side) {
-    const uint8_t *a = (const uint8_t *)act;
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    int64_t i;
-    side->nb = n / 32 <= RF__GEMV_MAXB ? n / 32 : 0;
-    for (i = 0; i < side->nb; i++, a += 34) {
-        const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(a + 2))), ones16);
-        side->da[i] = rf__x86_h2f(a);
-        side->sum[i] = rf__x86_hsum_i32(s);
-    }
-}
 
 /* Four rows of a 32-block type, unpacked per row and block by UNPACK (x at the block -> 32 codes
    qx). With off > 0 the codes are unsigned, code - off being the value: maddubs takes them as
@@ -6228,7 +6218,6 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
     k->dot[RF_TYPE_Q4_K] = rf__dot_q4_K_q8_K_vnni;
     k->dot[RF_TYPE_Q6_K] = rf__dot_q6_K_q8_K_vnni;
-    k->gemv_side = rf__gemv_side_q8_0_vnni;
     k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q5_0] = rf__gemv_q5_0_q8_0_vnni;

@@ -83,7 +83,6 @@ static void rf__kernels_vnni(rf__kernels *k) {
     k->dot4[RF_TYPE_Q8_0] = rf__dot4_q8_0_q8_0_vnni;
     k->dot[RF_TYPE_Q4_K] = rf__dot_q4_K_q8_K_vnni;
     k->dot[RF_TYPE_Q6_K] = rf__dot_q6_K_q8_K_vnni;
-    k->gemv_side = rf__gemv_side_q8_0_vnni;
     k->gemv[RF_TYPE_Q4_0] = rf__gemv_q4_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q8_0] = rf__gemv_q8_0_q8_0_vnni;
     k->gemv[RF_TYPE_Q5_0] = rf__gemv_q5_0_q8_0_vnni;
