@@ -16,13 +16,8 @@ static const int shapes[][2] = {{4, 2}, {2, 2}, {4, 1}, {1, 2}, {2, 1}}; /* {U, 
 
 template <int T>
 static void launch(rf_hip_dev *d, int u, int r, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, float *y) {
-    const int th = rf_hip_threads(d);
-#define RF_SHAPE(U_, R_)                                                                                                       \
-    if (u == U_ && r == R_) {                                                                                                  \
-        const int64_t rows = (int64_t)(th / d->prop.warpSize) * R_;                                                            \
-        rf_gemv_q8_kernel<T, 1, U_, R_><<<(unsigned)((ne1 + rows - 1) / rows), th, 0, d->stream>>>(w, ne0, ne1, act, 1, y, ne1, 0); \
-        return;                                                                                                                \
-    }
+#define RF_SHAPE(U_, R_) \
+    if (u == U_ && r == R_) return rf_gemv_q8_go<T, 1, U_, R_>(d, w, ne0, ne1, act, 1, y, ne1, 0);
     RF_SHAPE(4, 2) RF_SHAPE(2, 2) RF_SHAPE(4, 1) RF_SHAPE(1, 2) RF_SHAPE(2, 1)
 #undef RF_SHAPE
 }
