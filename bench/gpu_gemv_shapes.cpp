@@ -5,7 +5,8 @@
    runs) and replayed, the weights cycled through copies filling > 400 MB so the cache does not
    serve them; us per launch and the weight bytes' GB/s. Every shape's output is compared bit
    for bit with the first's (the lanes pair items with rows the same way whatever U and R).
-   rf_gemv_q8_launch's choices came from this on an H200 (docs/perf.md).
+   A matrix alone is not the model: rf_gemv_q8_launch's shapes were then chosen by whole-model
+   tg128 (kernels/host.hip says which won where; docs/perf.md).
 
      make CUDA=1 build/gpu/bench_gemv_shapes && build/gpu/bench_gemv_shapes   (or HIP=1) */
 #define ROCMFORGE_HIP_IMPLEMENTATION

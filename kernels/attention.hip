@@ -38,11 +38,6 @@ __host__ __device__ __forceinline__ int64_t rf_attention_lds(int64_t hd, int64_t
     return hd + threads + threads * RF_ATT_VW + threads / RF_WAVE_MIN + 2 * hd;
 }
 
-/* The two f16 of a 32-bit word, by the hardware's conversion (exact, as rf_h2f is, for every
-   finite value: the cache holds no others). */
-__device__ __forceinline__ float rf_h2f_lo(uint32_t w) { return __half2float(__ushort_as_half((unsigned short)(w & 0xffffu))); }
-__device__ __forceinline__ float rf_h2f_hi(uint32_t w) { return __half2float(__ushort_as_half((unsigned short)(w >> 16))); }
-
 __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uint16_t *kc, uint16_t *vc, int64_t nh,
                                     int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window, float scale,
                                     uint8_t *act, const float *knew, rf_rope_arg ro) {

@@ -56,6 +56,10 @@ __device__ __forceinline__ float rf_h2f(uint32_t h) {
     }
     return __uint_as_float(bits);
 }
+/* The two f16 of a 32-bit word, by the hardware's conversion: one instruction, exact as rf_h2f is
+   for every finite value (what weights and the KV cache hold). */
+__device__ __forceinline__ float rf_h2f_lo(uint32_t w) { return __half2float(__ushort_as_half((unsigned short)(w & 0xffffu))); }
+__device__ __forceinline__ float rf_h2f_hi(uint32_t w) { return __half2float(__ushort_as_half((unsigned short)(w >> 16))); }
 __device__ __forceinline__ float rf_bf2f(uint32_t h) { return __uint_as_float(h << 16); }
 
 /* fp32 -> fp16 bits, round to nearest even: the same integer recipe as rf_fp32_to_fp16. */

@@ -495,9 +495,13 @@ static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t 
     rf_gemv_q8_kernel<T, NT, U, R><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
 }
 
-/* The shapes of kernels/gemv_q8.hip's measurements: decode ~64-72 bytes of weights per lane in
-   flight. Q4_0 takes two rows per wave where that still gives every CU 8 blocks (on the H200's
-   132 SMs: the 22016-row gate+up, not the 12288-row QKV), else one for twice the waves. */
+/* The decode shapes (kernels/gemv_q8.hip), chosen by whole-model tg128 on an H200 (the probe
+   bench/gpu_gemv_shapes.cpp times one matrix alone, and its best shapes were not the model's:
+   q4_0 at 4 items and 2 rows everywhere measured 438 against 477 t/s on 7B q4_0). q4_0 takes two
+   rows per wave where that still gives every CU 8 blocks (on 132 SMs: the 22016-row gate+up, not
+   the 12288-row QKV), else one for twice the waves; q8_0 2 items and one row; the K-quants 4
+   items and 2 rows below 8 rows per wave slot of the GPU (the 4096-row wo and down: 376 -> 381
+   t/s on 7B q4_k_m), else 1 item and 2 rows, for more waves. */
 template <int T>
 static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
                               float *y, int64_t ldy, int accumulate) {
@@ -509,7 +513,8 @@ static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int6
     } else if constexpr (T == RF_T_Q8_0) { /* 34-byte items */
         rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     } else { /* the K-quants' 26-32-byte items */
-        rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        if (ne1 < 8 * waves * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     }
 }
 
