@@ -1026,8 +1026,9 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
    times; a lane has U * R items' weights in flight. Prefill (a tile of RF_GEMV_TILE tokens, each
    item's activations ~44 bytes per token against 18 of weights per row) wants the reuse: R 8,
    U 1. Decode wants bytes in flight and few instructions per byte (rf_gemv_q8_launch picks the
-   shape): measured on an H200 with every shape of a 7B layer, the GEMV runs at 2.3 (q4_K) to
-   4.1 (q8_0) TB/s, in the order of the instructions each weight byte costs. Two changes that cut
+   shape): measured on an H200 with every shape of a 7B layer (bench/gpu_gemv_shapes.cpp), the
+   best shape of each matrix runs at 2.0-2.9 TB/s for q4_K, 2.5-3.5 for q4_0 and 3.2-4.1 for q8_0,
+   roughly in the order of the instructions each weight byte costs. Two changes that cut
    instructions, measured together: q4_K's scales decoded per sub-block pair without a branch
    (rf_q4k_pair) and the block scales' f16 converted by the hardware took q4_K 22016 x 4096 from
    28.8 to 17.4 us and q4_0 12288 x 4096 from 12.0 to 9.4 us. */
