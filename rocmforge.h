@@ -11690,6 +11690,7 @@ struct rf__hip_ctx {
     float *x, *xb, *xb2, *q, *kn, *vn, *qkv, *hb, *hb2, *xq, *router, *moe_w, *moe_y, *logits;
     int32_t *ids, *moe_ids, *pos_dev;
     void *act; /* int8 activations: RF__HIP_BATCH rows of the widest input */
+    uint16_t *x16; /* the prefill GEMM's input in f16: as many rows, as wide */
     rf_hip_graph *graph; /* the one-token step, captured on first use */
     int graph_off;       /* capture failed or RF_NO_GRAPH is set: launch one by one */
     int gemm;            /* prefill on the matrix cores (the device has them, RF_GPU_NO_MMA unset) */
@@ -11981,8 +11982,8 @@ static void rf__hip_ctx_free(struct rf__hip_ctx *c) {
 static float *rf__hip_f32(rf_hip_buf *b, int64_t n) { return (float *)rf_hip_buf_alloc(b, sizeof(float) * (size_t)(n > 0 ? n : 1), 256); }
 
 /* Device bytes of a context: the f16 KV cache of n_layer layers over n_ctx positions, and the
-   scratch (x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits and index
-   arrays). sched.c's auto-fit counts with this too. */
+   scratch (x xb xb2 q kn vn qkv hb hb2 xq router moe_y, each [B][width], plus logits, index
+   arrays, the int8 and the f16 activations). sched.c's auto-fit counts with this too. */
 static void rf__hip_ctx_bytes(const rf_model *m, int64_t n_ctx, int64_t n_layer, uint64_t *kv_bytes, uint64_t *scratch_bytes) {
     const int64_t d = m->n_embd, qd = m->n_head * m->head_dim, kvd = m->n_head_kv * m->head_dim, B = RF__HIP_BATCH;
     const int64_t wide = RF__MAX(RF__MAX(d, qd), 2 * m->n_ff), nx = RF__MAX(m->n_expert_used, 1);
@@ -11990,7 +11991,7 @@ static void rf__hip_ctx_bytes(const rf_model *m, int64_t n_ctx, int64_t n_layer,
     *scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
                                                               RF__MAX(m->n_expert, 1) + nx + d) +
                      sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) +
-                     rf_hip_act_q8_bytes(wide, B) + 23 * 256;
+                     rf_hip_act_q8_bytes(wide, B) + sizeof(uint16_t) * (uint64_t)B * (uint64_t)wide + 24 * 256;
 }
 
 static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) {
@@ -12038,9 +12039,10 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     c->pick_out = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * 2, 256);
     c->pos_dev = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t), 256);
     c->act = rf_hip_buf_alloc(c->scratch, rf_hip_act_q8_bytes(wide, B), 256);
+    c->x16 = (uint16_t *)rf_hip_buf_alloc(c->scratch, sizeof(uint16_t) * (size_t)(B * wide), 256);
     c->graph_off = getenv("RF_NO_GRAPH") != NULL;
     c->gemm = g->mma && !getenv("RF_GPU_NO_MMA");
-    if (!c->act || !c->pos_dev || !c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
+    if (!c->x16 || !c->act || !c->pos_dev || !c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
         !c->hb2 || !c->hb || !c->qkv || !c->vn || !c->kn || !c->q || !c->xb2 || !c->xb || !c->x) {
         rf__hip_ctx_free(c);
         return rf__err(RF_ERR_DEVICE, "GPU: scratch arena overflow (a bug in its sizing)");
@@ -12062,7 +12064,8 @@ static int rf__hip_gemm(const rf__hip_ctx *c, const rf__gmat *w, int64_t n) {
 
 /* The input of a GEMV (n rows of x, ld ldx), made ready for matrix w: for a packed matrix, int8 in
    c->act -- of the RMSNorm of x when norm != NULL, the two launches fused -- and for any other
-   quantized type rounded through the CPU's q8 format into c->xq (*x, *ldx then point there). */
+   quantized type rounded through the CPU's q8 format into c->xq (*x, *ldx then point there).
+   For the GEMM: f16 in c->x16. */
 static int rf__hip_prep(rf__hip_ctx *c, const rf__gmat *w, const float **x, int64_t *ldx, const float *norm, float *normed,
                         int64_t n) {
     rf_type at = rf_type_get((uint32_t)w->type)->vec_dot_type;
@@ -12073,7 +12076,8 @@ static int rf__hip_prep(rf__hip_ctx *c, const rf__gmat *w, const float **x, int6
         if ((e = rf_hip_rmsnorm(c->dev, normed, *x, norm, w->ne0, n, c->m->rms_eps)) != 0) return e;
         *x = normed, *ldx = w->ne0;
     }
-    if (at == RF_TYPE_F32 || gemm) return 0;
+    if (gemm) return rf_hip_gemm_input(c->dev, c->x16, *x, *ldx, w->ne0, n);
+    if (at == RF_TYPE_F32) return 0;
     if ((e = rf_hip_quant_act(c->dev, (int)at, *x, *ldx, c->xq, w->ne0, n)) != 0) return e;
     *x = c->xq, *ldx = w->ne0;
     return 0;
@@ -12097,7 +12101,7 @@ static int rf__hip_mul(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_
                        const int32_t *expert, int accumulate) {
     int e;
     if (!expert && rf__hip_gemm(c, w, n))
-        return rf_hip_gemm(c->dev, (int)w->type, w->q8 >= 0, w->w, w->row_bytes, w->ne0, w->ne1, x, ldx, y, ldy, n, accumulate);
+        return rf_hip_gemm(c->dev, (int)w->type, w->q8 >= 0, w->w, w->row_bytes, w->ne0, w->ne1, c->x16, w->ne0, y, ldy, n, accumulate);
     if (w->q8 >= 0) return rf_hip_gemv_q8(c->dev, (int)w->type, w->w, w->ne0, w->ne1, c->act, y, ldy, n, accumulate);
     if (!accumulate)
         return rf_hip_gemv(c->dev, (int)w->type, w->w, w->ne0, w->ne1, w->row_bytes, x, ldx, y, ldy, n, expert, w->stride);
@@ -12149,6 +12153,10 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             q = c->qkv, kk = c->qkv + qd, vv = c->qkv + qd + kvd;
             ldq = ldk = qd + 2 * kvd;
         } else { /* each matrix takes its input in its own form: made again where it differs */
+            if (n == 1) { /* one decode token: side by side as if stacked, so the attention's launch takes RoPE too */
+                q = c->qkv, kk = c->qkv + qd, vv = c->qkv + qd + kvd;
+                ldq = ldk = qd + 2 * kvd;
+            }
             RF__H(rf__hip_mul(c, &G->wq, xin, ldin, q, qd, n, NULL, 0));
             if (!rf__hip_same_input(c, &G->wq, &G->wk, n)) RF__H(rf__hip_prep_from(c, &G->wk, &xin, &ldin, G->attn_norm, n));
             RF__H(rf__hip_mul(c, &G->wk, xin, ldin, kk, kvd, n, NULL, 0));
@@ -12164,12 +12172,12 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             if (G->k_norm) RF__H(rf_hip_rmsnorm(dv, kk + t * ldk, kk + t * ldk, G->k_norm, hd, rows * nkv, m->rms_eps));
             if (rows == n) break;
         }
-        /* one stacked decode token: RoPE and the cache append ride in the attention's launch below */
-        fuse_rope = G->wqkv.w && n == 1;
+        /* one decode token (q, k, v side by side in c->qkv): RoPE and the cache append ride in the attention's launch below */
+        fuse_rope = n == 1;
         if (G->wqkv.w && !fuse_rope) { /* stacked: rotate q and k and append k and v to the cache in one launch */
             RF__H(rf_hip_rope_kv(dv, q, ldq, n, nh, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs,
                                  neox, kc, vc));
-        } else if (!G->wqkv.w) {
+        } else if (!fuse_rope) {
             RF__H(rf_hip_rope(dv, q, ldq, n, nh, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs, neox));
             RF__H(rf_hip_rope(dv, kk, ldk, n, nkv, hd, m->n_rot, pos, pos_at, L->rope_base, L->rope_scale, g->rope_freqs, neox));
             RF__H(rf_hip_kv_store(dv, kc, vc, kk, vv, ldk, kvd, pos, pos_at, n));

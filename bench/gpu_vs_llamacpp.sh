@@ -11,6 +11,7 @@
 # registry -- the GPU machine has no network, so copy it over). Nothing of it is committed.
 # llama-bench runs with flash attention on and off (-fa 0,1); the table takes its faster row.
 # -a: the GPU architecture for both builds (sm_90 H100/H200; gfx90a etc. with HIP=1 for rocmforge).
+# RF: a rocmforge binary built elsewhere (default: build/gpu/rf, made here with CUDA=1).
 set -eu
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/rf-llamacpp-gpu}
@@ -39,13 +40,14 @@ if [ ! -x "$LB" ]; then
         cmake --build build -j"$(nproc)" --target llama-bench >>"$WORK/cmake.log" 2>&1) ||
         { tail -20 "$WORK/cmake.log" >&2; exit 1; }
 fi
-make -s CUDA=1 GPU_ARCH="$ARCH" build/gpu/rf
+RF=${RF:-}
+[ -n "$RF" ] || { make -s CUDA=1 GPU_ARCH="$ARCH" build/gpu/rf; RF=build/gpu/rf; }
 OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
 echo "device: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
 for M in "$@"; do
     echo "== $(basename "$M")" >&2
     "$LB" -m "$M" -ngl 99 -fa 0,1 -p "$P" -n "$N" -r "$R" -o csv 2>/dev/null > "$OUT/ll.csv"
-    build/gpu/rf bench -m "$M" -ngl all -p "$P" -n "$N" -r "$R" 2>/dev/null > "$OUT/rf.txt"
+    "$RF" bench -m "$M" -ngl all -p "$P" -n "$N" -r "$R" 2>/dev/null > "$OUT/rf.txt"
     python3 - "$M" "$P" "$N" "$OUT/ll.csv" "$OUT/rf.txt" <<'PY'
 import csv, os, re, sys
 model, p, n, llcsv, rftxt = sys.argv[1:]

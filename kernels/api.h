@@ -159,13 +159,15 @@ int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t 
    tell. Asked once per device, then remembered. */
 int rf_hip_mma_kind(rf_hip_dev *d);
 /* The prefill GEMM (kernels/gemm.hip): y[t][r] (= or, accumulate != 0, +=) sum_i W[r][i] x[t][i]
-   for n_tok tokens of f32 x, on the matrix cores in f16 with f32 sums. W: packed != 0, as
-   rf_hip_pack left it; else GGUF rows of row_bytes. ne0 a multiple of 32, x 16-byte aligned with
-   ldx a multiple of 4. Nonzero (error set) for a type it has no kernel for:
+   for n_tok tokens of x in f16 (x16, ldx halves, a multiple of 8; 16-byte aligned), on the
+   matrix cores with f32 sums. rf_hip_gemm_input makes x16: rows of n floats of x (ld ldx, both
+   multiples of 4) rounded to f16, dense. W: packed != 0, as rf_hip_pack left it; else GGUF rows
+   of row_bytes. ne0 a multiple of 32. Nonzero (error set) for a type it has no kernel for:
    rf_hip_gemm_type(type, packed) says beforehand. */
 int rf_hip_gemm_type(int type, int packed);
+int rf_hip_gemm_input(rf_hip_dev *d, uint16_t *x16, const float *x, int64_t ldx, int64_t n, int64_t rows);
 int rf_hip_gemm(rf_hip_dev *d, int type, int packed, const void *w, uint64_t row_bytes, int64_t ne0, int64_t ne1,
-                const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, int accumulate);
+                const uint16_t *x16, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, int accumulate);
 
 /* rf_hip_attention for a prefill batch on the matrix cores (kernels/flash.hip), pos0 on the
    host: hd 64 or 128, ldq a multiple of 4. q and the softmax weights are rounded to f16. */

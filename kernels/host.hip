@@ -624,17 +624,45 @@ extern "C" int rf_hip_gemm_type(int type, int packed) {
     return 0;
 }
 
+extern "C" int rf_hip_gemm_input(rf_hip_dev *d, uint16_t *x16, const float *x, int64_t ldx, int64_t n, int64_t rows) {
+    if (n % 4 || ldx % 4 || ((uintptr_t)x & 15) || ((uintptr_t)x16 & 15)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_gemm_input: rows of %lld (ld %lld) not in whole 16-byte pieces", (long long)n,
+                 (long long)ldx);
+        return -1;
+    }
+    if (rows < 1 || n < 1) return 0;
+    rf_gemm_input_kernel<<<rf_hip_blocks(d, rows * n / 4), rf_hip_threads(d), 0, d->stream>>>(x16, x, ldx, n, rows);
+    RF_HIP_LAUNCHED(d, "launching gemm input");
+    return 0;
+}
+
 extern "C" int rf_hip_gemm(rf_hip_dev *d, int type, int packed, const void *w, uint64_t row_bytes, int64_t ne0, int64_t ne1,
-                           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, int accumulate) {
+                           const uint16_t *x16, int64_t ldx, float *y, int64_t ldy, int64_t n_tok, int accumulate) {
     const uint8_t *wb = (const uint8_t *)w;
+#if RF_HIP_AMD
+    const size_t lds_max = d->prop.sharedMemPerBlock;
+#else
+    const size_t lds_max = d->prop.sharedMemPerBlockOptin;
+#endif
     if (n_tok < 1 || ne1 < 1) return 0;
-    if (!rf_hip_gemm_type(type, packed) || ne0 < 32 || ne0 % 32 || ldx % 4 || ((uintptr_t)x & 15) || ne1 > 65535 * (int64_t)RF_GEMM_BM) {
+    if (!rf_hip_gemm_type(type, packed) || ne0 < 32 || ne0 % 32 || ldx % 8 || ((uintptr_t)x16 & 15) ||
+        ne1 > 65535 * (int64_t)RF_GEMM_BM) {
         snprintf(d->err, sizeof d->err, "rf_hip_gemm: no kernel for type %d (%s) with %lld columns, ldx %lld", type,
                  packed ? "packed" : "GGUF rows", (long long)ne0, (long long)ldx);
         return -1;
     }
+    if (RF_GEMM_LDS > lds_max) {
+        snprintf(d->err, sizeof d->err, "rf_hip_gemm: needs %zu bytes of LDS, the device has %zu", (size_t)RF_GEMM_LDS, lds_max);
+        return -1;
+    }
     const dim3 grid((unsigned)((n_tok + RF_GEMM_BN - 1) / RF_GEMM_BN), (unsigned)((ne1 + RF_GEMM_BM - 1) / RF_GEMM_BM));
-#define RF_GEMM_GO(t, p) rf_gemm_kernel<t, p><<<grid, 256, 0, d->stream>>>(wb, row_bytes, ne0, ne1, x, ldx, n_tok, y, ldy, accumulate)
+    /* LDS past the static 48 KB is asked for per kernel */
+#define RF_GEMM_GO(t, p)                                                                                                  \
+    do {                                                                                                                  \
+        (void)hipFuncSetAttribute((const void *)rf_gemm_kernel<t, p>, hipFuncAttributeMaxDynamicSharedMemorySize,         \
+                                  (int)RF_GEMM_LDS);                                                                      \
+        rf_gemm_kernel<t, p><<<grid, 256, RF_GEMM_LDS, d->stream>>>(wb, row_bytes, ne0, ne1, x16, ldx, n_tok, y, ldy, accumulate); \
+    } while (0)
     if (packed) {
         switch (type) {
         case RF_T_Q4_0: RF_GEMM_GO(RF_T_Q4_0, 1); break;

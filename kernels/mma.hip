@@ -200,3 +200,27 @@ __global__ void rf_mma_kind_kernel(int *out) {
 __device__ __forceinline__ uint32_t rf_mma_pack2(float a, float b) {
     return (uint32_t)__half_as_ushort(__float2half_rn(a)) | ((uint32_t)__half_as_ushort(__float2half_rn(b)) << 16);
 }
+
+/* Copies of 16 bytes from global memory into LDS that run while the wave goes on, in groups:
+   rf_cp16 starts one (n_valid 0: zeros are written, nothing is read), rf_cp_commit closes this
+   thread's group, rf_cp_wait<N> waits until at most N of its groups are still in flight. The
+   copies other threads made are seen after a barrier. On NVIDIA sm_80+ cp.async; elsewhere an
+   ordinary load and store (the wait is then a no-op). Both addresses 16-byte aligned. */
+__device__ __forceinline__ void rf_cp16(void *lds, const void *g, int n_valid) {
+#if RF_MMA == RF_MMA_NV
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"((unsigned)__cvta_generic_to_shared(lds)), "l"(g),
+                 "r"(n_valid ? 16 : 0));
+#else
+    *(uint4 *)lds = n_valid ? *(const uint4 *)g : make_uint4(0u, 0u, 0u, 0u);
+#endif
+}
+__device__ __forceinline__ void rf_cp_commit(void) {
+#if RF_MMA == RF_MMA_NV
+    asm volatile("cp.async.commit_group;" ::);
+#endif
+}
+template <int N> __device__ __forceinline__ void rf_cp_wait(void) {
+#if RF_MMA == RF_MMA_NV
+    asm volatile("cp.async.wait_group %0;" ::"n"(N));
+#endif
+}

@@ -269,8 +269,8 @@ static void gemm_case(rf_type type, int packed, int64_t ne0, int64_t ne1, int64_
     float *w = RF__NEW(float, ne0 * ne1), *x = RF__NEW(float, ne0 * nt), *y = RF__NEW(float, ne1 * nt),
           *y0 = RF__NEW(float, ne1 * nt), *row = RF__NEW(float, ne0 * ne1), *x16 = RF__NEW(float, ne0 * nt);
     uint8_t *wq, *up;
-    rf_hip_buf *bw = NULL, *bx = NULL, *by = NULL;
-    void *dw, *dx, *dy;
+    rf_hip_buf *bw = NULL, *bx = NULL, *by = NULL, *bh = NULL;
+    void *dw, *dx, *dy, *dh;
     int64_t r, t, i;
     *e16 = *eex = 1e30;
     rf_type_row_bytes(type, ne0, &rb);
@@ -285,7 +285,9 @@ static void gemm_case(rf_type type, int packed, int64_t ne0, int64_t ne1, int64_
     dw = dev_copy(&bw, packed ? up : wq, rb * ne1);
     dx = dev_copy(&bx, x, sizeof(float) * ne0 * nt);
     dy = dev_copy(&by, y0, sizeof(float) * ne1 * nt);
-    if (!dw || !dx || !dy || rf_hip_gemm(G, (int)type, packed, dw, rb, ne0, ne1, (const float *)dx, ne0, (float *)dy, ne1, nt, accumulate) ||
+    dh = dev_copy(&bh, x, sizeof(uint16_t) * ne0 * nt); /* room for the f16 input */
+    if (!dw || !dx || !dy || !dh || rf_hip_gemm_input(G, (uint16_t *)dh, (const float *)dx, ne0, ne0, nt) ||
+        rf_hip_gemm(G, (int)type, packed, dw, rb, ne0, ne1, (const uint16_t *)dh, ne0, (float *)dy, ne1, nt, accumulate) ||
         rf_hip_download(G, y, dy, sizeof(float) * ne1 * nt))
         goto done;
     *e16 = *eex = 0;
@@ -304,7 +306,7 @@ static void gemm_case(rf_type type, int packed, int64_t ne0, int64_t ne1, int64_
             if (fabs(y[t * ne1 + r] - sex) / (mag + 1e-30) > *eex) *eex = fabs(y[t * ne1 + r] - sex) / (mag + 1e-30);
         }
 done:
-    rf_hip_buf_free(bw), rf_hip_buf_free(bx), rf_hip_buf_free(by);
+    rf_hip_buf_free(bw), rf_hip_buf_free(bx), rf_hip_buf_free(by), rf_hip_buf_free(bh);
     RF_FREE(w), RF_FREE(x), RF_FREE(y), RF_FREE(y0), RF_FREE(row), RF_FREE(wq), RF_FREE(up), RF_FREE(x16);
 }
 
