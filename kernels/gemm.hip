@@ -74,24 +74,9 @@ __device__ __forceinline__ void rf_gemm_load(const uint8_t *w, int64_t ne1, int6
 /* Byte j (0..7) of an int2. */
 __device__ __forceinline__ int rf_gemm_byte(int2 v, int j) { return ((j < 4 ? v.x : v.y) >> (8 * (j % 4))) & 0xFF; }
 
-/* The 16 values of rf_gemm_load's bytes: v[0..7] at k = 8h + j, v[8..15] at k = 16 + 8h + j. */
+/* The 16 values of rf_gemm_load's bytes of a K-quant: v[0..7] at k = 8h + j, v[8..15] at k = 16 + 8h + j. */
 template <int T> __device__ __forceinline__ void rf_gemm_values(const rf_gemm_raw &r, int64_t c, float *v) {
-    if (T == RF_T_Q4_0) {
-        const float d = rf_h2f(r.s);
-#pragma unroll
-        for (int j = 0; j < 8; j++) {
-            const int q = rf_gemm_byte(r.a, j);
-            v[j] = d * (float)((q & 15) - 8);
-            v[8 + j] = d * (float)((q >> 4) - 8);
-        }
-    } else if (T == RF_T_Q8_0) {
-        const float d = rf_h2f(r.s);
-#pragma unroll
-        for (int j = 0; j < 8; j++) {
-            v[j] = (float)(int8_t)rf_gemm_byte(r.a, j) * d;
-            v[8 + j] = (float)(int8_t)rf_gemm_byte(r.b, j) * d;
-        }
-    } else if (T == RF_T_Q4_K) {
+    if (T == RF_T_Q4_K) {
         const int s = (int)(c % 8), sh = 4 * (s & 1);
         int sc, m;
         rf_q4k_scale_min(r.hdr.y, r.hdr.z, r.hdr.w, s, sc, m);
