@@ -533,15 +533,13 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
 
         /* attention: norm (fused into the int8 quantization), q k v, rope, cache, attend */
         RF__H(rf__hip_prep(c, w_in, &xin, &ldin, G->attn_norm, c->xb, n));
-        if (G->wqkv.w) { /* q, k, v stacked in one output row */
-            RF__H(rf__hip_mul(c, &G->wqkv, xin, ldin, c->qkv, qd + 2 * kvd, n, NULL, 0));
+        if (G->wqkv.w || n == 1) { /* q, k, v side by side in c->qkv: stacked, or one decode token (see fuse_rope) */
             q = c->qkv, kk = c->qkv + qd, vv = c->qkv + qd + kvd;
             ldq = ldk = qd + 2 * kvd;
+        }
+        if (G->wqkv.w) { /* q, k, v stacked in one output row */
+            RF__H(rf__hip_mul(c, &G->wqkv, xin, ldin, c->qkv, qd + 2 * kvd, n, NULL, 0));
         } else { /* each matrix takes its input in its own form: made again where it differs */
-            if (n == 1) { /* one decode token: side by side as if stacked, so the attention's launch takes RoPE too */
-                q = c->qkv, kk = c->qkv + qd, vv = c->qkv + qd + kvd;
-                ldq = ldk = qd + 2 * kvd;
-            }
             RF__H(rf__hip_mul(c, &G->wq, xin, ldin, q, qd, n, NULL, 0));
             if (!rf__hip_same_input(c, &G->wq, &G->wk, n)) RF__H(rf__hip_prep_from(c, &G->wk, &xin, &ldin, G->attn_norm, n));
             RF__H(rf__hip_mul(c, &G->wk, xin, ldin, kk, kvd, n, NULL, 0));

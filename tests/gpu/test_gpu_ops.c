@@ -285,7 +285,7 @@ static void gemm_case(rf_type type, int packed, int64_t ne0, int64_t ne1, int64_
     dw = dev_copy(&bw, packed ? up : wq, rb * ne1);
     dx = dev_copy(&bx, x, sizeof(float) * ne0 * nt);
     dy = dev_copy(&by, y0, sizeof(float) * ne1 * nt);
-    dh = dev_copy(&bh, x, sizeof(uint16_t) * ne0 * nt); /* room for the f16 input */
+    dh = dev_alloc(&bh, sizeof(uint16_t) * ne0 * nt); /* the f16 input */
     if (!dw || !dx || !dy || !dh || rf_hip_gemm_input(G, (uint16_t *)dh, (const float *)dx, ne0, ne0, nt) ||
         rf_hip_gemm(G, (int)type, packed, dw, rb, ne0, ne1, (const uint16_t *)dh, ne0, (float *)dy, ne1, nt, accumulate) ||
         rf_hip_download(G, y, dy, sizeof(float) * ne1 * nt))
