@@ -653,7 +653,8 @@ __global__ void rf_rmsnorm_kernel(float *out, const float *x, const float *w, in
    positions in the thousands keep their digits.
 
    Bandwidth: reads and writes q and k once (8 bytes per value); ~20 flops per pair. Negligible
-   next to the projections that produce q and k. Grid: (token, head); threads over pairs.
+   next to the projections that produce q and k. Grid: one block per token; threads over pairs
+   and heads.
    pos_at != NULL: the first position is read on the device (a decode step replayed as a graph). */
 
 /* The cosine and sine pair i turns by at position pos. */
@@ -665,31 +666,36 @@ __device__ __forceinline__ void rf_rope_cs(int64_t i, int64_t n_rot, int64_t pos
     *s = (float)sin(theta);
 }
 
-/* One head's rotation at position pos, threads of the block over its pairs; with kd, the rotated
-   values also go to kd as f16 (the cache row of a k head). */
-__device__ __forceinline__ void rf_rope_head(float *p, int64_t n_rot, int64_t pos, float base, float freq_scale,
-                                             const float *factors, int neox, uint16_t *kd) {
+/* Heads 0 .. nhd - 1 of one token (head h at p + h * hd) rotated at position pos, the threads of
+   the block over (pair, head) so that a pair's angle (a double cos and sin) is computed once for
+   all the heads; heads from k0 on also go to kd + (h - k0) * hd as f16 (cache rows of k heads). */
+__device__ __forceinline__ void rf_rope_heads(float *p, int64_t nhd, int64_t hd, int64_t n_rot, int64_t pos, float base,
+                                              float freq_scale, const float *factors, int neox, uint16_t *kd, int64_t k0) {
     const int64_t half = n_rot / 2;
-    for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
-        const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-        const float x0 = p[i0], x1 = p[i1];
+    int64_t g = half > 0 && (int64_t)blockDim.x >= half ? (int64_t)blockDim.x / half : 1; /* heads taken side by side */
+    if (g > nhd) g = nhd;
+    for (int64_t e = threadIdx.x; e < g * half; e += blockDim.x) {
+        const int64_t i = e % half, i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
         float c, s;
         rf_rope_cs(i, n_rot, pos, base, freq_scale, factors, &c, &s);
-        const float y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
-        p[i0] = y0;
-        p[i1] = y1;
-        if (kd) {
-            kd[i0] = rf_f2h(y0);
-            kd[i1] = rf_f2h(y1);
+        for (int64_t h = e / half; h < nhd; h += g) {
+            float *q = p + h * hd;
+            const float x0 = q[i0], x1 = q[i1], y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
+            q[i0] = y0;
+            q[i1] = y1;
+            if (kd && h >= k0) {
+                kd[(h - k0) * hd + i0] = rf_f2h(y0);
+                kd[(h - k0) * hd + i1] = rf_f2h(y1);
+            }
         }
     }
 }
 
-__global__ void rf_rope_kernel(float *x, int64_t ld, int64_t hd, int64_t n_rot, int32_t pos0, const int32_t *pos_at,
-                               float base, float freq_scale, const float *factors, int neox) {
+__global__ void rf_rope_kernel(float *x, int64_t ld, int64_t n_heads, int64_t hd, int64_t n_rot, int32_t pos0,
+                               const int32_t *pos_at, float base, float freq_scale, const float *factors, int neox) {
     if (pos_at) pos0 = *pos_at;
-    rf_rope_head(x + (int64_t)blockIdx.x * ld + (int64_t)blockIdx.y * hd, n_rot, pos0 + (int64_t)blockIdx.x, base, freq_scale,
-                 factors, neox, NULL);
+    rf_rope_heads(x + (int64_t)blockIdx.x * ld, n_heads, hd, n_rot, pos0 + (int64_t)blockIdx.x, base, freq_scale, factors, neox,
+                  NULL, 0);
 }
 /* --- end kernels/rope.hip --- */
 /* --- kernels/kv.hip --- */
@@ -712,22 +718,20 @@ __global__ void rf_kv_store_kernel(uint16_t *kc, uint16_t *vc, const float *k, c
 /* q, k, v stacked in each row (x: [n_tok][ld], nh q heads, then nkv k heads, then nkv v heads):
    the q heads rotated in place, the k heads rotated and, with the v heads, appended to the f16
    cache -- rf_rope_kernel twice and rf_kv_store_kernel in one launch. Each thread writes the
-   cache values it computed, so nothing waits on a barrier. Grid (token, nh + nkv). */
+   cache values it computed, so nothing waits on a barrier. One block per token. */
 __global__ void rf_rope_kv_kernel(float *x, int64_t ld, int64_t nh, int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0,
                                   const int32_t *pos_at, float base, float freq_scale, const float *factors, int neox,
                                   uint16_t *kc, uint16_t *vc) {
-    const int64_t t = blockIdx.x, h = blockIdx.y, kv_dim = nkv * hd;
-    float *p = x + t * ld + h * hd;
-    uint16_t *kd = NULL;
+    const int64_t t = blockIdx.x, kv_dim = nkv * hd, tail = hd - n_rot;
+    float *row = x + t * ld;
     if (pos_at) pos0 = *pos_at;
-    if (h >= nh) { /* a k head: its v head and unrotated tail go straight to the cache */
-        const int64_t dst = (pos0 + t) * kv_dim + (h - nh) * hd;
-        const float *v = x + t * ld + (nh + nkv) * hd + (h - nh) * hd;
-        kd = kc + dst;
-        for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) vc[dst + i] = rf_f2h(v[i]);
-        for (int64_t i = n_rot + threadIdx.x; i < hd; i += blockDim.x) kd[i] = rf_f2h(p[i]);
+    const int64_t dst = (pos0 + t) * kv_dim;
+    for (int64_t e = threadIdx.x; e < kv_dim; e += blockDim.x) vc[dst + e] = rf_f2h(row[(nh + nkv) * hd + e]);
+    for (int64_t e = threadIdx.x; e < nkv * tail; e += blockDim.x) { /* the k heads' unrotated dims */
+        const int64_t o = (e / tail) * hd + n_rot + e % tail;
+        kc[dst + o] = rf_f2h(row[nh * hd + o]);
     }
-    rf_rope_head(p, n_rot, pos0 + t, base, freq_scale, factors, neox, kd);
+    rf_rope_heads(row, nh + nkv, hd, n_rot, pos0 + t, base, freq_scale, factors, neox, kc + dst, nh);
 }
 /* --- end kernels/kv.hip --- */
 /* --- kernels/glu.hip --- */
@@ -882,7 +886,7 @@ __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const
    scored from the block's own copy in LDS (no block waits for another's write), after the
    cached positions. */
 
-struct rf_rope_arg { /* rf_rope_head's parameters */
+struct rf_rope_arg { /* RoPE's parameters (rf_rope_cs) */
     int64_t n_rot;
     float base, freq_scale;
     const float *factors;
@@ -2465,12 +2469,9 @@ extern "C" int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const f
 extern "C" int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, int64_t n_heads, int64_t hd, int64_t n_rot,
                            int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors,
                            int neox) {
-    const int64_t half = n_rot / 2;
-    int th = d->prop.warpSize;
-    while (th < half && th < rf_hip_threads(d)) th *= 2;
     if (n_tok < 1) return 0;
-    rf_rope_kernel<<<dim3((unsigned)n_tok, (unsigned)n_heads), th, 0, d->stream>>>(x, ld, hd, n_rot, pos0, pos_at, base,
-                                                                                  freq_scale, freq_factors, neox);
+    rf_rope_kernel<<<(unsigned)n_tok, rf_hip_threads(d), 0, d->stream>>>(x, ld, n_heads, hd, n_rot, pos0, pos_at, base, freq_scale,
+                                                                         freq_factors, neox);
     RF_HIP_LAUNCHED(d, "launching rope");
     return 0;
 }
@@ -2478,10 +2479,8 @@ extern "C" int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, i
 extern "C" int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd,
                               int64_t n_rot, int32_t pos0, const int32_t *pos_at, float base, float freq_scale,
                               const float *freq_factors, int neox, uint16_t *k_cache, uint16_t *v_cache) {
-    int th = d->prop.warpSize;
-    while (th < hd && th < rf_hip_threads(d)) th *= 2; /* the cache copy spans the whole head */
     if (n_tok < 1) return 0;
-    rf_rope_kv_kernel<<<dim3((unsigned)n_tok, (unsigned)(nh + nkv)), th, 0, d->stream>>>(
+    rf_rope_kv_kernel<<<(unsigned)n_tok, rf_hip_threads(d), 0, d->stream>>>(
         qkv, ld, nh, nkv, hd, n_rot, pos0, pos_at, base, freq_scale, freq_factors, neox, k_cache, v_cache);
     RF_HIP_LAUNCHED(d, "launching rope_kv");
     return 0;

@@ -23,7 +23,7 @@
    scored from the block's own copy in LDS (no block waits for another's write), after the
    cached positions. */
 
-struct rf_rope_arg { /* rf_rope_head's parameters */
+struct rf_rope_arg { /* RoPE's parameters (rf_rope_cs) */
     int64_t n_rot;
     float base, freq_scale;
     const float *factors;

@@ -275,12 +275,9 @@ extern "C" int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const f
 extern "C" int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, int64_t n_heads, int64_t hd, int64_t n_rot,
                            int32_t pos0, const int32_t *pos_at, float base, float freq_scale, const float *freq_factors,
                            int neox) {
-    const int64_t half = n_rot / 2;
-    int th = d->prop.warpSize;
-    while (th < half && th < rf_hip_threads(d)) th *= 2;
     if (n_tok < 1) return 0;
-    rf_rope_kernel<<<dim3((unsigned)n_tok, (unsigned)n_heads), th, 0, d->stream>>>(x, ld, hd, n_rot, pos0, pos_at, base,
-                                                                                  freq_scale, freq_factors, neox);
+    rf_rope_kernel<<<(unsigned)n_tok, rf_hip_threads(d), 0, d->stream>>>(x, ld, n_heads, hd, n_rot, pos0, pos_at, base, freq_scale,
+                                                                         freq_factors, neox);
     RF_HIP_LAUNCHED(d, "launching rope");
     return 0;
 }
@@ -288,10 +285,8 @@ extern "C" int rf_hip_rope(rf_hip_dev *d, float *x, int64_t ld, int64_t n_tok, i
 extern "C" int rf_hip_rope_kv(rf_hip_dev *d, float *qkv, int64_t ld, int64_t n_tok, int64_t nh, int64_t nkv, int64_t hd,
                               int64_t n_rot, int32_t pos0, const int32_t *pos_at, float base, float freq_scale,
                               const float *freq_factors, int neox, uint16_t *k_cache, uint16_t *v_cache) {
-    int th = d->prop.warpSize;
-    while (th < hd && th < rf_hip_threads(d)) th *= 2; /* the cache copy spans the whole head */
     if (n_tok < 1) return 0;
-    rf_rope_kv_kernel<<<dim3((unsigned)n_tok, (unsigned)(nh + nkv)), th, 0, d->stream>>>(
+    rf_rope_kv_kernel<<<(unsigned)n_tok, rf_hip_threads(d), 0, d->stream>>>(
         qkv, ld, nh, nkv, hd, n_rot, pos0, pos_at, base, freq_scale, freq_factors, neox, k_cache, v_cache);
     RF_HIP_LAUNCHED(d, "launching rope_kv");
     return 0;

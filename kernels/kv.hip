@@ -17,20 +17,18 @@ __global__ void rf_kv_store_kernel(uint16_t *kc, uint16_t *vc, const float *k, c
 /* q, k, v stacked in each row (x: [n_tok][ld], nh q heads, then nkv k heads, then nkv v heads):
    the q heads rotated in place, the k heads rotated and, with the v heads, appended to the f16
    cache -- rf_rope_kernel twice and rf_kv_store_kernel in one launch. Each thread writes the
-   cache values it computed, so nothing waits on a barrier. Grid (token, nh + nkv). */
+   cache values it computed, so nothing waits on a barrier. One block per token. */
 __global__ void rf_rope_kv_kernel(float *x, int64_t ld, int64_t nh, int64_t nkv, int64_t hd, int64_t n_rot, int32_t pos0,
                                   const int32_t *pos_at, float base, float freq_scale, const float *factors, int neox,
                                   uint16_t *kc, uint16_t *vc) {
-    const int64_t t = blockIdx.x, h = blockIdx.y, kv_dim = nkv * hd;
-    float *p = x + t * ld + h * hd;
-    uint16_t *kd = NULL;
+    const int64_t t = blockIdx.x, kv_dim = nkv * hd, tail = hd - n_rot;
+    float *row = x + t * ld;
     if (pos_at) pos0 = *pos_at;
-    if (h >= nh) { /* a k head: its v head and unrotated tail go straight to the cache */
-        const int64_t dst = (pos0 + t) * kv_dim + (h - nh) * hd;
-        const float *v = x + t * ld + (nh + nkv) * hd + (h - nh) * hd;
-        kd = kc + dst;
-        for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) vc[dst + i] = rf_f2h(v[i]);
-        for (int64_t i = n_rot + threadIdx.x; i < hd; i += blockDim.x) kd[i] = rf_f2h(p[i]);
+    const int64_t dst = (pos0 + t) * kv_dim;
+    for (int64_t e = threadIdx.x; e < kv_dim; e += blockDim.x) vc[dst + e] = rf_f2h(row[(nh + nkv) * hd + e]);
+    for (int64_t e = threadIdx.x; e < nkv * tail; e += blockDim.x) { /* the k heads' unrotated dims */
+        const int64_t o = (e / tail) * hd + n_rot + e % tail;
+        kc[dst + o] = rf_f2h(row[nh * hd + o]);
     }
-    rf_rope_head(p, n_rot, pos0 + t, base, freq_scale, factors, neox, kd);
+    rf_rope_heads(row, nh + nkv, hd, n_rot, pos0 + t, base, freq_scale, factors, neox, kc + dst, nh);
 }
