@@ -74,27 +74,48 @@ __device__ __forceinline__ void rf_gemm_load(const uint8_t *w, int64_t ne1, int6
 /* Byte j (0..7) of an int2. */
 __device__ __forceinline__ int rf_gemm_byte(int2 v, int j) { return ((j < 4 ? v.x : v.y) >> (8 * (j % 4))) & 0xFF; }
 
-/* The 16 values of rf_gemm_load's bytes of a K-quant: v[0..7] at k = 8h + j, v[8..15] at k = 16 + 8h + j. */
+/* The four bytes of w (each below 2^23) as floats 2^23 + byte (the byte in the mantissa of
+   0x4B000000): a byte permute each, where a conversion from int runs at a quarter of the rate. */
+__device__ __forceinline__ void rf_gemm_magic4(uint32_t w, float *f) {
+    f[0] = __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7650)); /* byte 0, zeros, 0x4B */
+    f[1] = __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7651));
+    f[2] = __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7652));
+    f[3] = __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7653));
+}
+
+/* The 16 values of rf_gemm_load's bytes of a K-quant: v[0..7] at k = 8h + j, v[8..15] at k = 16 + 8h + j.
+   Codes q arrive as 2^23 + q (rf_gemm_magic4); subtracting 2^23 (+ 32 for q6_K) is exact, so each
+   value is the same float as with (float)q. */
 template <int T> __device__ __forceinline__ void rf_gemm_values(const rf_gemm_raw &r, int64_t c, float *v) {
+    uint32_t w[4];
+    float f[16], off;
     if (T == RF_T_Q4_K) {
         const int s = (int)(c % 8), sh = 4 * (s & 1);
         int sc, m;
         rf_q4k_scale_min(r.hdr.y, r.hdr.z, r.hdr.w, s, sc, m);
         const float dl = rf_h2f((uint32_t)r.hdr.x & 0xffffu) * (float)sc, ml = rf_h2f((uint32_t)r.hdr.x >> 16) * (float)m;
+        w[0] = ((uint32_t)r.a.x >> sh) & 0x0F0F0F0Fu, w[1] = ((uint32_t)r.a.y >> sh) & 0x0F0F0F0Fu;
+        w[2] = ((uint32_t)r.b.x >> sh) & 0x0F0F0F0Fu, w[3] = ((uint32_t)r.b.y >> sh) & 0x0F0F0F0Fu;
+        off = 8388608.0f;
 #pragma unroll
-        for (int j = 0; j < 8; j++) {
-            v[j] = dl * (float)((rf_gemm_byte(r.a, j) >> sh) & 15) - ml;
-            v[8 + j] = dl * (float)((rf_gemm_byte(r.b, j) >> sh) & 15) - ml;
-        }
+        for (int i = 0; i < 4; i++) rf_gemm_magic4(w[i], f + 4 * i);
+#pragma unroll
+        for (int j = 0; j < 16; j++) v[j] = dl * (f[j] - off) - ml;
     } else if (T == RF_T_Q6_K) {
         const int s = (int)(c % 8), g = s % 4, sl = 4 * (g >> 1), shh = 2 * g;
         const float d = rf_h2f(r.s), d0 = d * (float)(int8_t)(r.s2 & 0xFF), d1 = d * (float)(int8_t)(r.s2 >> 8);
+        /* low 4 bits from ql, high 2 from qh, per byte (no carries between bytes) */
+        w[0] = (((uint32_t)r.a.x >> sl) & 0x0F0F0F0Fu) | ((((uint32_t)r.c.x >> shh) & 0x03030303u) << 4);
+        w[1] = (((uint32_t)r.a.y >> sl) & 0x0F0F0F0Fu) | ((((uint32_t)r.c.y >> shh) & 0x03030303u) << 4);
+        w[2] = (((uint32_t)r.b.x >> sl) & 0x0F0F0F0Fu) | ((((uint32_t)r.d.x >> shh) & 0x03030303u) << 4);
+        w[3] = (((uint32_t)r.b.y >> sl) & 0x0F0F0F0Fu) | ((((uint32_t)r.d.y >> shh) & 0x03030303u) << 4);
+        off = 8388640.0f; /* 2^23 + 32 */
+#pragma unroll
+        for (int i = 0; i < 4; i++) rf_gemm_magic4(w[i], f + 4 * i);
 #pragma unroll
         for (int j = 0; j < 8; j++) {
-            const int q0 = ((rf_gemm_byte(r.a, j) >> sl) & 15) | (((rf_gemm_byte(r.c, j) >> shh) & 3) << 4);
-            const int q1 = ((rf_gemm_byte(r.b, j) >> sl) & 15) | (((rf_gemm_byte(r.d, j) >> shh) & 3) << 4);
-            v[j] = d0 * (float)(q0 - 32);
-            v[8 + j] = d1 * (float)(q1 - 32);
+            v[j] = d0 * (f[j] - off);
+            v[8 + j] = d1 * (f[8 + j] - off);
         }
     }
 }
