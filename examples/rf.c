@@ -51,7 +51,8 @@ static const char *usage_bench =
     "usage: rf bench -m model.gguf [options]\n"
     "\n"
     "Prompt processing (pp: one batch of P tokens) and token generation (tg: N tokens one at a\n"
-    "time), each from an empty context, repeated; tokens/s as min / median over the repetitions.\n"
+    "time), each test in a context of its own size, as llama-bench runs them: one untimed warm-up\n"
+    "run, then the repetitions, each from an empty cache; tokens/s as min / median over them.\n"
     "tg also as GB/s (weight bytes read per token / time) and as a share of the memory bandwidth\n"
     "measured here by a streaming read with the same threads (of the GPU's memory when every\n"
     "layer is on the GPU). The host's is probed before every tg repetition and after the last\n"
@@ -859,24 +860,44 @@ static double weight_bytes_per_token(const rf_model *m) {
     return total + (tied ? embd : 0);
 }
 
-/* One pp or tg measurement: tokens/s; dev[0], dev[1]: seconds on the CPU and the GPU. */
-static double bench_once(const rf_model *m, const rf_ctx_params *cp, int n_prompt, int n_gen, rf_status *st, double *dev) {
+/* One test's repetitions, as llama-bench runs them: a context sized for the test alone (n_ctx
+   n + 8: a tg test's cache is as small as its tokens), one untimed run first (the GPU captures its
+   decode graph there, the CPU faults the weights in), then each repetition from an empty cache
+   (pp: one batch of n tokens; tg: n tokens one at a time). r[i]: tokens/s of repetition i;
+   dev_ms: the mean ms per token on the CPU and the GPU; probe: the host's bandwidth measured
+   before each repetition into bw[*nbw] (NULL: none). */
+static rf_status bench_test(const rf_model *m, const rf_ctx_params *base, int test, int n, int reps, double *r, double *dev_ms,
+                            double (*probe)(int), int nt, double *bw, int *nbw) {
+    rf_ctx_params cp = *base;
     rf_ctx *c;
-    int32_t *tok = (int32_t *)malloc(sizeof(int32_t) * (size_t)(n_prompt + n_gen + 1));
-    int i, nv = rf_model_n_vocab(m);
-    double t0, dt;
-    *st = RF_ERR_OOM;
-    if (!tok) return 0;
-    for (i = 0; i < n_prompt + n_gen + 1; i++) tok[i] = 1 + (int32_t)((i * 7919u) % (unsigned)(nv - 1));
-    if ((*st = rf_ctx_new(m, cp, &c)) != RF_OK) return free(tok), 0;
-    t0 = now_s();
-    if (n_prompt > 0) *st = rf_ctx_decode(c, tok, n_prompt);
-    for (i = 0; i < n_gen && *st == RF_OK; i++) *st = rf_ctx_decode(c, tok + i, 1);
-    dt = now_s() - t0;
-    rf_ctx_device_seconds(c, &dev[0], &dev[1]);
+    int32_t *tok = (int32_t *)malloc(sizeof(int32_t) * (size_t)(n + 1));
+    int i, rep, nv = rf_model_n_vocab(m);
+    double d0[2], d1[2];
+    rf_status st;
+    if (!tok) return RF_ERR_OOM;
+    for (i = 0; i <= n; i++) tok[i] = 1 + (int32_t)((i * 7919u) % (unsigned)(nv - 1));
+    cp.n_ctx = n + 8;
+    if ((st = rf_ctx_new(m, &cp, &c)) != RF_OK) return free(tok), st;
+    for (rep = -1; rep < reps && st == RF_OK; rep++) { /* rep -1: the warm-up */
+        double t0, dt;
+        if (rep >= 0 && probe) bw[(*nbw)++] = probe(nt);
+        if (rep < 0) fprintf(stderr, "%s%d: warm-up...\n", test == 0 ? "pp" : "tg", n);
+        else fprintf(stderr, "%s%d: repetition %d/%d...\n", test == 0 ? "pp" : "tg", n, rep + 1, reps);
+        rf_ctx_truncate(c, 0);
+        rf_ctx_device_seconds(c, &d0[0], &d0[1]);
+        t0 = now_s();
+        if (test == 0) st = rf_ctx_decode(c, tok, n);
+        for (i = 0; test == 1 && i < (rep < 0 ? 1 : n) && st == RF_OK; i++) st = rf_ctx_decode(c, tok + i, 1);
+        dt = now_s() - t0;
+        rf_ctx_device_seconds(c, &d1[0], &d1[1]);
+        if (rep < 0) continue;
+        r[rep] = dt > 0 ? n / dt : 0;
+        dev_ms[0] += 1e3 * (d1[0] - d0[0]) / n / reps;
+        dev_ms[1] += 1e3 * (d1[1] - d0[1]) / n / reps;
+    }
     rf_ctx_free(c);
     free(tok);
-    return dt > 0 ? (n_prompt + n_gen) / dt : 0;
+    return st;
 }
 
 /* The host's streaming-read bandwidth with nt threads (0: one per core), as rf bench's roof: the
@@ -896,7 +917,7 @@ static int cmd_bench(int argc, char **argv) {
     rf_ctx_params cp;
     rf_gpu_plan plan;
     rf_status st = RF_OK;
-    double bw, bwp[65], bws[65], wb, pp[64], tg[64], dev[2], dev_ms[2][2] = {{0, 0}, {0, 0}}; /* [pp, tg][cpu, gpu] per token */
+    double bw, bwp[65], bws[65], wb, pp[64], tg[64], dev_ms[2][2] = {{0, 0}, {0, 0}}; /* [pp, tg][cpu, gpu] per token */
     char hb[32];
     for (i = 0; i < argc && ok; i++) {
         const char *a = argv[i], *n = i + 1 < argc ? argv[i + 1] : NULL;
@@ -915,10 +936,10 @@ static int cmd_bench(int argc, char **argv) {
     }
     if (!ok) return fprintf(stderr, "rf bench: bad option value (-r takes 1..64)\n"), 2;
     if (!path) return fprintf(stderr, "rf bench: no model (-m model.gguf)\n\n%s", usage_bench), 2;
-    if ((rc = load_model(path, ngl, moe_cpu, (int32_t)(np + ng + 8), &m)) != 0) return rc;
+    if ((rc = load_model(path, ngl, moe_cpu, (int32_t)((np > ng ? np : ng) + 8), &m)) != 0) return rc;
     rf_model_gpu_plan(m, &plan);
     memset(&cp, 0, sizeof cp);
-    cp.n_ctx = (int32_t)(np + ng + 8);
+    cp.n_ctx = (int32_t)((np > ng ? np : ng) + 8); /* the largest test's (bench_test sizes each its own) */
     cp.n_threads = (int32_t)nt;
     cp.cpu_kernels = cpu;
     wb = weight_bytes_per_token(m);
@@ -932,16 +953,10 @@ static int cmd_bench(int argc, char **argv) {
         int n = (int)(test == 0 ? np : ng);
         double *r = test == 0 ? pp : tg;
         if (n == 0) continue;
-        for (i = 0; i < reps; i++) {
-            if (!on_gpu && test == 1) bwp[nbw++] = cpu_bandwidth((int)nt);
-            fprintf(stderr, "%s%d: repetition %d/%d...\n", test == 0 ? "pp" : "tg", n, i + 1, (int)reps);
-            r[i] = test == 0 ? bench_once(m, &cp, n, 0, &st, dev) : bench_once(m, &cp, 0, n, &st, dev);
-            dev_ms[test][0] += 1e3 * dev[0] / n / (double)reps;
-            dev_ms[test][1] += 1e3 * dev[1] / n / (double)reps;
-            if (st != RF_OK) {
-                rf_model_free(m);
-                return fail(st, "bench");
-            }
+        st = bench_test(m, &cp, test, n, (int)reps, r, dev_ms[test], !on_gpu && test == 1 ? cpu_bandwidth : NULL, (int)nt, bwp, &nbw);
+        if (st != RF_OK) {
+            rf_model_free(m);
+            return fail(st, "bench");
         }
         qsort(r, (size_t)reps, sizeof(double), cmp_double);
     }
