@@ -222,6 +222,28 @@ def info_matches_gguf_py_on_shared_models():
     assert j["architecture"] == "gemma3" and j["n_tensors"] == len(r.tensors)
 
 
+def bench_runs_each_test_after_a_warm_up():
+    """rf bench: pp and tg lines with positive rates (min <= median), a measured bandwidth, one
+    warm-up per test before its repetitions (llama-bench's protocol), bad options rejected."""
+    path = synth("bench.gguf", "--arch", "llama", "--type", "q4_0", "--dim", "256", "--layers", "2", "--heads", "4",
+                 "--kv-heads", "2", "--ffn", "512", "--vocab", "600")
+    p = rf("bench", "-m", path, "-t", "1", "-p", "16", "-n", "8", "-r", "2")
+    rows = {ln.split()[0]: ln.split() for ln in p.stdout.splitlines() if ln.startswith(("pp16 ", "tg8 ")) and " ms " not in ln}
+    assert set(rows) == {"pp16", "tg8"}, p.stdout
+    for name, cols in rows.items():
+        med, mn = float(cols[1]), float(cols[2])
+        assert 0 < mn <= med, (name, cols)
+    assert float(rows["tg8"][3]) > 0 and float(rows["tg8"][4].rstrip("%")) > 0, rows["tg8"]
+    bw = [ln for ln in p.stdout.splitlines() if ln.startswith("memory read bandwidth")]
+    assert bw and float(bw[0].split(":")[-1].split()[0]) > 0, p.stdout
+    steps = [ln for ln in p.stderr.splitlines() if ln.startswith(("pp16:", "tg8:"))]
+    assert steps == ["pp16: warm-up...", "pp16: repetition 1/2...", "pp16: repetition 2/2...",
+                     "tg8: warm-up...", "tg8: repetition 1/2...", "tg8: repetition 2/2..."], steps
+    for bad in (["-r", "0"], ["-p", "x"], ["--nope", "1"]):
+        q = rf("bench", "-m", path, *bad, check=False)
+        assert q.returncode != 0 and q.stdout == "" and q.stderr, (bad, q.returncode, q.stdout)
+
+
 if __name__ == "__main__":
     if not os.path.exists(RF):
         print("FAIL rf_binary: %s not built" % RF)
@@ -230,7 +252,7 @@ if __name__ == "__main__":
         for typ in ("f32", "f16", "q8_0", "q4_0", "q4_k", "q4_k_m"):
             rftest.run(make_synth_test(arch, typ))
     for fn in (synth_is_deterministic, synth_falls_back_for_partial_blocks, synth_rejects_bad_input,
-               info_errors_are_named, help_has_examples, info_text_on_synth, info_matches_gguf_py_on_shared_models):
+               info_errors_are_named, help_has_examples, info_text_on_synth, info_matches_gguf_py_on_shared_models, bench_runs_each_test_after_a_warm_up):
         rftest.run(fn)
     TMP.cleanup()
     sys.exit(rftest.exit_code())
