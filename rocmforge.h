@@ -6322,7 +6322,8 @@ static void rf__bw_task(void *arg, int ith, int nth) {
     double acc = 0;
     /* dots of each stream's chunk with itself (the same pointer twice hits L1), the streams taken
        in turn: one sequential stream per core leaves the memory system idle part of the time on
-       some CPUs (a single stream read ~20% below what the decode reached on a 2-core Xeon) */
+       some CPUs (on a 2-core Xeon, rf's decode streamed up to 9% faster than a one-stream probe
+       read; docs/perf.md) */
     for (off = 0; off < len; off += RF__BW_CHUNK)
         for (s = 0; s < RF__BW_STREAMS; s++) {
             const float *p = j->buf + a + s * len + off;
