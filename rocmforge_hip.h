@@ -1548,9 +1548,6 @@ __device__ __forceinline__ void rf_gemm_load(const uint8_t *w, int64_t ne1, int6
     }
 }
 
-/* Byte j (0..7) of an int2. */
-__device__ __forceinline__ int rf_gemm_byte(int2 v, int j) { return ((j < 4 ? v.x : v.y) >> (8 * (j % 4))) & 0xFF; }
-
 /* The four bytes of w (each below 2^23) as floats 2^23 + byte (the byte in the mantissa of
    0x4B000000): a byte permute each, where a conversion from int runs at a quarter of the rate. */
 __device__ __forceinline__ void rf_gemm_magic4(uint32_t w, float *f) {
