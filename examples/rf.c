@@ -936,10 +936,10 @@ static int cmd_bench(int argc, char **argv) {
     }
     if (!ok) return fprintf(stderr, "rf bench: bad option value (-r takes 1..64)\n"), 2;
     if (!path) return fprintf(stderr, "rf bench: no model (-m model.gguf)\n\n%s", usage_bench), 2;
-    if ((rc = load_model(path, ngl, moe_cpu, (int32_t)((np > ng ? np : ng) + 8), &m)) != 0) return rc;
-    rf_model_gpu_plan(m, &plan);
     memset(&cp, 0, sizeof cp);
     cp.n_ctx = (int32_t)((np > ng ? np : ng) + 8); /* the largest test's (bench_test sizes each its own) */
+    if ((rc = load_model(path, ngl, moe_cpu, cp.n_ctx, &m)) != 0) return rc;
+    rf_model_gpu_plan(m, &plan);
     cp.n_threads = (int32_t)nt;
     cp.cpu_kernels = cpu;
     wb = weight_bytes_per_token(m);
