@@ -82,6 +82,7 @@ HIP_SOURCES = [
     "kernels/act_q8.hip",   # activations as int8 + scales (fused with the RMSNorm or GLU before them)
     "kernels/attention.hip",  # causal GQA attention with sliding window, online softmax, optionally its output as int8
     "kernels/gemv_q8.hip",  # the int8 GEMV (dp4a) over packed q4_0/q8_0/q4_K/q6_K weights
+    "kernels/gemv_glu.hip",  # decode's gate+up GEMV, GLU and q8_0 quantization in one launch
     "kernels/mma.hip",      # matrix cores behind one interface: mma.sync / MFMA / WMMA / SIMT
     "kernels/gemm.hip",     # the prefill GEMM on them: dequantize to f16 tiles in LDS, multiply
     "kernels/flash.hip",    # prefill attention on them (flash attention: online softmax, no score matrix)

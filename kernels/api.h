@@ -154,6 +154,13 @@ int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const
 int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
                    int64_t ldy, int64_t n_tok, int accumulate);
 
+/* One decode token through the stacked gate+up matrix W (rf_hip_pack of gate's nff rows, then
+   up's; q4_0 or q8_0, x from rf_hip_act_q8 with n = ne0): act_out = the q8_0 activations of
+   act(gate) * up (gelu: tanh-GELU, else SiLU), nff a multiple of 32 -- the bytes rf_hip_gemv_q8
+   then rf_hip_glu_q8 write, in one launch (kernels/gemv_glu.hip). */
+int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, int gelu,
+                       void *act_out);
+
 /* Matrix cores (kernels/mma.hip): which kind this device's code uses -- 0 none (a SIMT
    stand-in), 1 NVIDIA mma.sync, 2 CDNA MFMA, 3 RDNA3 WMMA; -1 with the error set when it cannot
    tell. Asked once per device, then remembered. */

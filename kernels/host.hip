@@ -455,6 +455,21 @@ extern "C" int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t
     return 0;
 }
 
+extern "C" int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, int gelu,
+                                  void *act_out) {
+    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
+    if (rf_hip_q8_act_type(type) != 0 || nff < 1 || nff % RF_GLU_ROWS || ne0 < 32 || ne0 % 32) {
+        snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8_glu: type %d with %lld outputs of %lld inputs (q4_0 / q8_0, whole 32-blocks)",
+                 type, (long long)nff, (long long)ne0);
+        return -1;
+    }
+    const unsigned grid = (unsigned)(nff / RF_GLU_ROWS), th = (unsigned)(RF_GLU_WAVES * d->prop.warpSize);
+    if (type == RF_T_Q4_0) rf_gemv_q8_glu_kernel<RF_T_Q4_0><<<grid, th, 0, d->stream>>>(wb, ne0, nff, ab, gelu, (uint8_t *)act_out);
+    else rf_gemv_q8_glu_kernel<RF_T_Q8_0><<<grid, th, 0, d->stream>>>(wb, ne0, nff, ab, gelu, (uint8_t *)act_out);
+    RF_HIP_LAUNCHED(d, "launching gemv_q8_glu");
+    return 0;
+}
+
 /* GGUF blocks -> the layouts of kernels/gemv_q8.hip (the same bytes, regrouped). */
 extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, void *dst) {
     const uint8_t *s = (const uint8_t *)src;

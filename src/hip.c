@@ -614,28 +614,38 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             const rf__gmat *wg = G->w_gate.w ? &G->w_gate : &G->w_up;
             xin = c->x, ldin = d;
             RF__H(rf__hip_prep(c, wg, &xin, &ldin, G->ffn_norm, c->xb, n));
-            const float *gp = c->hb, *up = c->hb2;
-            int64_t ldg = nff;
-            if (G->w_gate.w) {
-                RF__H(rf__hip_mul(c, &G->w_gate, xin, ldin, c->hb, nff, n, NULL, 0));
-                if (!rf__hip_same_input(c, &G->w_gate, &G->w_up, n)) RF__H(rf__hip_prep_from(c, &G->w_up, &xin, &ldin, G->ffn_norm, n));
-                RF__H(rf__hip_mul(c, &G->w_up, xin, ldin, c->hb2, nff, n, NULL, 0));
-            } else { /* fused: gate rows first, then up rows */
-                RF__H(rf__hip_mul(c, &G->w_up, xin, ldin, c->hb2, 2 * nff, n, NULL, 0));
-                gp = c->hb2, up = c->hb2 + nff, ldg = 2 * nff;
-            }
-            xin = c->hb, ldin = nff;
-            if (G->w_down.q8 >= 0 && !rf__hip_gemm(c, &G->w_down, n)) { /* the GLU fused into the int8 quantization */
-                RF__H(rf_hip_glu_q8(dv, G->w_down.q8, gp, ldg, up, ldg, nff, n, gelu, c->act));
+            if (!G->w_gate.w && n == 1 && G->w_up.q8 == 0 && G->w_up.ne1 == 2 * nff && G->w_down.q8 == 0 && nff % 32 == 0) {
+                /* one decode token with q8_0 activations: gate+up, the GLU and its quantization in one
+                   launch, into the int8 buffer after its input's row; the down projection reads it there */
+                uint8_t *h8 = (uint8_t *)c->act + rf_hip_act_q8_bytes(G->w_up.ne0, 1);
+                RF__H(rf_hip_gemv_q8_glu(dv, (int)G->w_up.type, G->w_up.w, G->w_up.ne0, nff, c->act, gelu, h8));
+                RF__H(rf_hip_gemv_q8(dv, (int)G->w_down.type, G->w_down.w, G->w_down.ne0, G->w_down.ne1, h8,
+                                     G->post_ffn_norm ? c->xb2 : c->x, d, 1, !G->post_ffn_norm));
+                if (!G->post_ffn_norm) continue;
             } else {
-                RF__H(rf_hip_glu(dv, c->hb, nff, gp, ldg, up, ldg, nff, n, gelu));
-                RF__H(rf__hip_prep(c, &G->w_down, &xin, &ldin, NULL, NULL, n));
-            }
-            if (G->post_ffn_norm) {
-                RF__H(rf__hip_mul(c, &G->w_down, xin, ldin, c->xb2, d, n, NULL, 0));
-            } else {
-                RF__H(rf__hip_mul(c, &G->w_down, xin, ldin, c->x, d, n, NULL, 1));
-                continue;
+                const float *gp = c->hb, *up = c->hb2;
+                int64_t ldg = nff;
+                if (G->w_gate.w) {
+                    RF__H(rf__hip_mul(c, &G->w_gate, xin, ldin, c->hb, nff, n, NULL, 0));
+                    if (!rf__hip_same_input(c, &G->w_gate, &G->w_up, n)) RF__H(rf__hip_prep_from(c, &G->w_up, &xin, &ldin, G->ffn_norm, n));
+                    RF__H(rf__hip_mul(c, &G->w_up, xin, ldin, c->hb2, nff, n, NULL, 0));
+                } else { /* fused: gate rows first, then up rows */
+                    RF__H(rf__hip_mul(c, &G->w_up, xin, ldin, c->hb2, 2 * nff, n, NULL, 0));
+                    gp = c->hb2, up = c->hb2 + nff, ldg = 2 * nff;
+                }
+                xin = c->hb, ldin = nff;
+                if (G->w_down.q8 >= 0 && !rf__hip_gemm(c, &G->w_down, n)) { /* the GLU fused into the int8 quantization */
+                    RF__H(rf_hip_glu_q8(dv, G->w_down.q8, gp, ldg, up, ldg, nff, n, gelu, c->act));
+                } else {
+                    RF__H(rf_hip_glu(dv, c->hb, nff, gp, ldg, up, ldg, nff, n, gelu));
+                    RF__H(rf__hip_prep(c, &G->w_down, &xin, &ldin, NULL, NULL, n));
+                }
+                if (G->post_ffn_norm) {
+                    RF__H(rf__hip_mul(c, &G->w_down, xin, ldin, c->xb2, d, n, NULL, 0));
+                } else {
+                    RF__H(rf__hip_mul(c, &G->w_down, xin, ldin, c->x, d, n, NULL, 1));
+                    continue;
+                }
             }
         }
         if (G->post_ffn_norm) RF__H(rf_hip_rmsnorm(dv, c->xb2, c->xb2, G->post_ffn_norm, d, n, m->rms_eps));

@@ -257,6 +257,60 @@ static void test_gemv_q8(void) {
     CHECK(rf_hip_q8_act_type(RF_TYPE_Q5_0) < 0 && rf_hip_q8_act_type(RF_TYPE_Q4_K) == 1 && rf_hip_q8_act_type(RF_TYPE_Q8_0) == 0);
 }
 
+/* ----- gate+up, GLU and q8_0 in one launch (rf_hip_gemv_q8_glu) against the two launches it
+   replaces (rf_hip_gemv_q8 over the stacked matrix, then rf_hip_glu_q8, themselves tested against
+   the CPU above): the activation bytes must be the same, bit for bit. */
+static int gemv_q8_glu_case(rf_type type, int64_t ne0, int64_t nff, int gelu) {
+    const int64_t ne1 = 2 * nff;
+    uint64_t rb = 0;
+    const size_t ab = rf_hip_act_q8_bytes(nff, 1);
+    float *w = RF__NEW(float, ne0 * ne1), *x = RF__NEW(float, ne0);
+    uint8_t *wq, *packed, *h1 = RF__NEW(uint8_t, ab), *h2 = RF__NEW(uint8_t, ab);
+    rf_hip_buf *bw = NULL, *bx = NULL, *by = NULL, *ba = NULL, *b1 = NULL, *b2 = NULL;
+    void *dw, *dx, *dy, *da, *d1, *d2;
+    int64_t r, i;
+    int same = 0;
+    rf_type_row_bytes(type, ne0, &rb);
+    wq = RF__NEW(uint8_t, rb * ne1);
+    packed = RF__NEW(uint8_t, rb * ne1);
+    for (i = 0; i < ne0 * ne1; i++) w[i] = frand();
+    for (i = 0; i < ne0; i++) x[i] = frand() * 2.0f;
+    for (r = 0; r < ne1; r++) rf_quantize(type, w + r * ne0, wq + r * rb, ne0);
+    if (rf_hip_pack((int)type, wq, ne0, ne1, packed)) goto done;
+    dw = dev_copy(&bw, packed, rb * ne1);
+    dx = dev_copy(&bx, x, sizeof(float) * ne0);
+    dy = dev_alloc(&by, sizeof(float) * ne1);
+    da = dev_alloc(&ba, rf_hip_act_q8_bytes(ne0, 1));
+    d1 = dev_alloc(&b1, ab);
+    d2 = dev_alloc(&b2, ab);
+    if (!dw || !dx || !dy || !da || !d1 || !d2 || rf_hip_act_q8(G, 0, (const float *)dx, ne0, NULL, 0.0f, ne0, 1, da) ||
+        rf_hip_gemv_q8(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, 1, 0) ||
+        rf_hip_glu_q8(G, 0, (const float *)dy, ne1, (const float *)dy + nff, ne1, nff, 1, gelu, d1) ||
+        rf_hip_gemv_q8_glu(G, (int)type, dw, ne0, nff, da, gelu, d2) || rf_hip_download(G, h1, d1, ab) ||
+        rf_hip_download(G, h2, d2, ab))
+        goto done;
+    same = memcmp(h1, h2, ab) == 0;
+done:
+    rf_hip_buf_free(bw), rf_hip_buf_free(bx), rf_hip_buf_free(by), rf_hip_buf_free(ba), rf_hip_buf_free(b1), rf_hip_buf_free(b2);
+    RF_FREE(w), RF_FREE(x), RF_FREE(wq), RF_FREE(packed), RF_FREE(h1), RF_FREE(h2);
+    return same;
+}
+
+static void test_gemv_q8_glu(void) {
+    static const int64_t shapes[][2] = {{32, 32}, {256, 96}, {1024, 352}, {4096, 64}}; /* {inputs, outputs} */
+    static const rf_type types[] = {RF_TYPE_Q4_0, RF_TYPE_Q8_0};
+    size_t ti, si;
+    int gelu;
+    for (ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+            for (gelu = 0; gelu < 2; gelu++)
+                CHECKF(gemv_q8_glu_case(types[ti], shapes[si][0], shapes[si][1], gelu), "gemv_q8_glu %s %lld -> %lld %s: not the two-launch bytes",
+                       rf_type_name(types[ti]), (long long)shapes[si][0], (long long)shapes[si][1], gelu ? "GELU" : "SiLU");
+    /* what it cannot do: K-quant activations (q8_K), outputs not whole 32-blocks */
+    CHECK(rf_hip_gemv_q8_glu(G, RF_TYPE_Q4_K, NULL, 256, 32, NULL, 0, NULL) != 0);
+    CHECK(rf_hip_gemv_q8_glu(G, RF_TYPE_Q4_0, NULL, 256, 48, NULL, 0, NULL) != 0);
+}
+
 /* ----- GEMM on the matrix cores: y = W x in f16 with f32 sums. Two references, both double sums
    of the CPU's rf_dequantize rows against x: (1) with every weight and activation rounded to
    f16 first (rf_fp32_to_fp16), which leaves only the order of the f32 sums -- bound 1e-4 of
@@ -933,6 +987,7 @@ int main(void) {
     RUN(test_quant_act_exact);
     RUN(test_act_q8_exact);
     RUN(test_gemv_q8);
+    RUN(test_gemv_q8_glu);
     RUN(test_gemm);
     RUN(test_graph_replay);
     RUN(test_rope_kv);
