@@ -305,6 +305,20 @@ typedef cudaGraphExec_t hipGraphExec_t;
 #define RF_DP4A(a, b, c) rf_dp4a_bytes((int)(a), (int)(b), (c))
 #endif
 
+/* Overlap of a kernel with the one before it in the stream (programmatic dependent launch: NVIDIA
+   sm_90+, launched by rf_launch in kernels/host.hip; elsewhere both are nothing and the stream
+   orders kernels as usual). RF_GRID_OPEN lets the next kernel's blocks start once every block of
+   this one has; RF_GRID_WAIT blocks until the kernel before has finished and its writes are
+   visible. A kernel launched by rf_launch calls RF_GRID_WAIT before it reads anything an earlier
+   kernel wrote and before it writes anything: what comes before may only read the weights. */
+#if !RF_HIP_AMD && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define RF_GRID_OPEN() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#define RF_GRID_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define RF_GRID_OPEN() ((void)0)
+#define RF_GRID_WAIT() ((void)0)
+#endif
+
 /* Waves per block for the kernels that use several: sized so a block is 256 threads on
    wave64 and wave32 alike (host side: 256 / warpSize). */
 #define RF_BLOCK_THREADS 256
@@ -644,6 +658,8 @@ __global__ void rf_quant_act_kernel(int bs, int k_quant, const float *x, int64_t
 
 __global__ void rf_rmsnorm_kernel(float *out, const float *x, const float *w, int64_t n, float eps) {
     __shared__ double scratch[RF_BLOCK_THREADS / RF_WAVE_MIN];
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     const float *xr = x + (int64_t)blockIdx.x * n;
     float *orow = out + (int64_t)blockIdx.x * n;
     double ss = 0.0;
@@ -754,6 +770,8 @@ __device__ __forceinline__ float rf_glu_act(float x, int gelu) {
 
 __global__ void rf_glu_kernel(float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                               int64_t n, int64_t rows, int gelu) {
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     RF_GRID_STRIDE(i, n * rows) {
         const int64_t r = i / n, j = i % n;
         h[r * ldh + j] = rf_glu_act(g[r * ldg + j], gelu) * u[r * ldu + j];
@@ -818,6 +836,8 @@ __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const
                                  int64_t ldu, int glu, int64_t n, uint8_t *act) {
     __shared__ double scratch[RF_BLOCK_THREADS / RF_WAVE_MIN];
     __shared__ double seg_max[RF_BLOCK_THREADS / 32];
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     const float *xr = x + (int64_t)blockIdx.y * ldx, *ur = up ? up + (int64_t)blockIdx.y * ldu : NULL;
     uint8_t *row = act + (int64_t)blockIdx.y * rf_act_q8_stride(n);
     int8_t *qs = (int8_t *)row;
@@ -912,6 +932,8 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
                                     int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window, float scale,
                                     uint8_t *act, const float *knew, rf_rope_arg ro) {
     extern __shared__ float sh[];
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     const int nt = blockDim.x, tid = threadIdx.x;
     const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
     const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
@@ -1205,27 +1227,39 @@ template <int T> __device__ __forceinline__ float rf_q8_dot(const rf_q8w &w, con
     }
 }
 
+/* The weights of items i0, i0 + wave, ... (U of them) for rows row0 .. row0 + R - 1, clamped to
+   the matrix: a lane past the end reloads a valid item, unused. */
+template <int T, int U, int R>
+__device__ __forceinline__ void rf_q8w_load_round(const uint8_t *w, int64_t ne1, int64_t ni, int64_t row0, int64_t i0, rf_q8w (&wr)[U][R]) {
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        const int64_t i = i0 + (int64_t)u * RF_WAVE < ni ? i0 + (int64_t)u * RF_WAVE : ni - 1;
+#pragma unroll
+        for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, row0 + r < ne1 ? row0 + r : ne1 - 1, i, wr[u][r]);
+    }
+}
+
 template <int T, int NT, int U, int R>
 __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
                                   int64_t ldy, int accumulate) {
-    /* U items per lane in flight: their weights are all loaded before any is used. */
+    /* U items per lane in flight: their weights are all loaded before any is used. The first
+       round's are loaded before RF_GRID_WAIT, while the kernel that makes the activations may
+       still run. */
     const int lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
     const int64_t row0 = ((int64_t)blockIdx.x * nw + threadIdx.x / RF_WAVE) * R, t0 = (int64_t)blockIdx.y * NT;
     const int64_t ni = ne0 / 32, astride = rf_act_q8_stride(ne0);
     float acc[R][NT];
+    rf_q8w wr[U][R];
+    RF_GRID_OPEN();
     if (row0 >= ne1) return; /* the whole wave leaves together */
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int t = 0; t < NT; t++) acc[r][t] = 0.0f;
+    rf_q8w_load_round<T, U, R>(w, ne1, ni, row0, lane, wr);
+    RF_GRID_WAIT();
     for (int64_t i0 = lane; i0 < ni; i0 += U * RF_WAVE) {
-        rf_q8w wr[U][R];
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int64_t i = i0 + (int64_t)u * RF_WAVE < ni ? i0 + (int64_t)u * RF_WAVE : i0; /* past the end: a harmless reload */
-#pragma unroll
-            for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, row0 + r < ne1 ? row0 + r : ne1 - 1, i, wr[u][r]);
-        }
+        if (i0 != lane) rf_q8w_load_round<T, U, R>(w, ne1, ni, row0, i0, wr);
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int64_t i = i0 + (int64_t)u * RF_WAVE;
@@ -1277,13 +1311,19 @@ __global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff
     const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE;
     const int64_t j0 = (int64_t)blockIdx.x * RF_GLU_ROWS + (int64_t)wave * P, ni = ne0 / 32, ne1 = 2 * nff;
     float acc[R];
+    rf_q8w wr[R];
+    RF_GRID_OPEN();
 #pragma unroll
-    for (int r = 0; r < R; r++) acc[r] = 0.0f;
+    for (int r = 0; r < R; r++) {
+        acc[r] = 0.0f;
+        rf_q8w_load<T>(w, ne1, ni, r < P ? j0 + r : nff + j0 + r - P, lane < ni ? lane : ni - 1, wr[r]);
+    }
+    RF_GRID_WAIT(); /* the first weights are in flight while the kernel before may still run (kernels/port.hip) */
     for (int64_t i = lane; i < ni; i += RF_WAVE) {
-        rf_q8w wr[R];
         rf_q8act a;
+        if (i != lane)
 #pragma unroll
-        for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, r < P ? j0 + r : nff + j0 + r - P, i, wr[r]);
+            for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, r < P ? j0 + r : nff + j0 + r - P, i, wr[r]);
         rf_q8act_load<T>(act, ne0, i, a);
 #pragma unroll
         for (int r = 0; r < R; r++) acc[r] += rf_q8_dot<T>(wr[r], a, i);
@@ -1957,6 +1997,8 @@ rf_flash_kernel(float *out, const float *q, int64_t ldq, const uint16_t *kc, con
 
 __global__ void rf_add_kernel(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t n, int64_t rows, float alpha,
                               const float *weight, int64_t wstride, int64_t widx) {
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     RF_GRID_STRIDE(i, n * rows) {
         const int64_t r = i / n, j = i % n;
         const float a = weight ? alpha * weight[r * wstride + widx] : alpha;
@@ -2036,6 +2078,8 @@ __global__ void rf_argmax_kernel(const float *x, int64_t n, int32_t *out) {
     __shared__ int32_t si[RF_BLOCK_THREADS];
     float bv = -INFINITY;
     int32_t bi = -1;
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
         if (x[i] > bv || (bi < 0 && x[i] == x[i])) bv = x[i], bi = (int32_t)i;
     sv[threadIdx.x] = bv;
@@ -2279,13 +2323,14 @@ rf_sample_kernel(const float *x, int64_t n, int32_t top_k, float top_p, float mi
 struct rf_hip_dev {
     int device;
     int mma_kind; /* rf_hip_mma_kind once asked; -2 before */
+    int pdl;      /* rf_launch may overlap a kernel with the one before (sm_90+, RF_GPU_NO_PDL unset) */
     hipStream_t stream;
     hipDeviceProp_t prop;
     void *staging[2];      /* pinned, allocated on the first upload */
     hipEvent_t staged[2];  /* the copy out of staging[i] is done */
     size_t staging_bytes;
     char err[512];
-    rf_hip_dev() : device(0), mma_kind(-2), stream(0), staging_bytes(0) {
+    rf_hip_dev() : device(0), mma_kind(-2), pdl(0), stream(0), staging_bytes(0) {
         staging[0] = staging[1] = 0;
         staged[0] = staged[1] = 0;
         err[0] = 0;
@@ -2314,6 +2359,26 @@ static int rf_hip_fail(rf_hip_dev *d, hipError_t e, const char *what) {
         if (rf_e_ != hipSuccess) return rf_hip_fail((d), rf_e_, (what)); \
     } while (0)
 #define RF_HIP_LAUNCHED(d, what) RF_HIP_TRY((d), hipGetLastError(), (what))
+
+/* Launches kernel k on the device's stream, allowed to start while the kernel before it still
+   runs where the device can (d->pdl): k must follow RF_GRID_WAIT's rule (kernels/port.hip). The
+   decode step's chain of small launches is where this pays: a GEMV loads its first weights, and
+   the next kernel's blocks are resident, while the previous kernel finishes. Errors are left for
+   RF_HIP_LAUNCHED, as a <<<>>> launch leaves them. */
+template <typename... P, typename... A>
+static void rf_launch(const rf_hip_dev *d, void (*k)(P...), dim3 grid, dim3 block, size_t lds, A... a) {
+#if RF_HIP_AMD
+    k<<<grid, block, lds, d->stream>>>(a...);
+#else
+    cudaLaunchAttribute at[1] = {};
+    cudaLaunchConfig_t c = {};
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    c.gridDim = grid, c.blockDim = block, c.dynamicSmemBytes = lds, c.stream = d->stream;
+    c.attrs = at, c.numAttrs = d->pdl ? 1 : 0;
+    (void)cudaLaunchKernelEx(&c, k, (P)a...);
+#endif
+}
 
 /* Threads per block: whole waves, RF_BLOCK_THREADS in all (256 / 64 = 4 waves on CDNA). */
 static int rf_hip_threads(const rf_hip_dev *d) {
@@ -2350,6 +2415,7 @@ extern "C" int rf_hip_open(int device, rf_hip_dev **out, char *err, size_t err_l
     if (e == hipSuccess) e = hipSetDevice(device);
     if (e == hipSuccess) e = hipGetDeviceProperties(&d->prop, device);
     if (e == hipSuccess) e = hipStreamCreateWithFlags(&d->stream, hipStreamNonBlocking);
+    d->pdl = !RF_HIP_AMD && d->prop.major >= 9 && !getenv("RF_GPU_NO_PDL"); /* for measuring what the overlap buys */
     if (e != hipSuccess) {
         if (err && err_len)
             snprintf(err, err_len, "GPU %d of %d: %s", device, n, hipGetErrorString(e));
@@ -2541,7 +2607,7 @@ extern "C" int rf_hip_quant_act(rf_hip_dev *d, int act_type, const float *x, int
 
 extern "C" int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const float *w, int64_t n, int64_t rows, float eps) {
     if (rows < 1) return 0;
-    rf_rmsnorm_kernel<<<(unsigned)rows, rf_hip_threads(d), 0, d->stream>>>(out, x, w, n, eps);
+    rf_launch(d, rf_rmsnorm_kernel, dim3((unsigned)rows), dim3(rf_hip_threads(d)), 0, out, x, w, n, eps);
     RF_HIP_LAUNCHED(d, "launching rmsnorm");
     return 0;
 }
@@ -2592,8 +2658,8 @@ static int rf_attention_go(rf_hip_dev *d, const char *what, float *out, const fl
         return -1;
     }
     if (n_tok < 1) return 0;
-    rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(
-        out, q, ldq, k_cache, v_cache, nh, nkv, hd, pos0, pos_at, window, scale, (uint8_t *)act, knew, ro);
+    rf_launch(d, rf_attention_kernel, dim3((unsigned)nh, (unsigned)n_tok), dim3(th), shared, out, q, ldq, k_cache, v_cache, nh, nkv,
+              hd, pos0, pos_at, window, scale, (uint8_t *)act, knew, ro);
     RF_HIP_LAUNCHED(d, what);
     return 0;
 }
@@ -2617,15 +2683,15 @@ extern "C" int rf_hip_attention_rope(rf_hip_dev *d, float *out, const float *qkv
 
 extern "C" int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                           int64_t n, int64_t rows, int gelu) {
-    rf_glu_kernel<<<rf_hip_blocks(d, n * rows), rf_hip_threads(d), 0, d->stream>>>(h, ldh, g, ldg, u, ldu, n, rows, gelu);
+    rf_launch(d, rf_glu_kernel, dim3(rf_hip_blocks(d, n * rows)), dim3(rf_hip_threads(d)), 0, h, ldh, g, ldg, u, ldu, n, rows, gelu);
     RF_HIP_LAUNCHED(d, "launching glu");
     return 0;
 }
 
 extern "C" int rf_hip_add(rf_hip_dev *d, float *y, int64_t ldy, const float *x, int64_t ldx, int64_t n, int64_t rows,
                           float alpha, const float *weight, int64_t wstride, int64_t widx) {
-    rf_add_kernel<<<rf_hip_blocks(d, n * rows), rf_hip_threads(d), 0, d->stream>>>(y, ldy, x, ldx, n, rows, alpha, weight,
-                                                                                 wstride, widx);
+    rf_launch(d, rf_add_kernel, dim3(rf_hip_blocks(d, n * rows)), dim3(rf_hip_threads(d)), 0, y, ldy, x, ldx, n, rows, alpha, weight,
+              wstride, widx);
     RF_HIP_LAUNCHED(d, "launching add");
     return 0;
 }
@@ -2667,7 +2733,7 @@ extern "C" int rf_hip_moe_route(rf_hip_dev *d, float *logits, int64_t ld, int64_
 }
 
 extern "C" int rf_hip_argmax(rf_hip_dev *d, const float *x, int64_t n, int32_t *out) {
-    rf_argmax_kernel<<<1, RF_BLOCK_THREADS, 0, d->stream>>>(x, n, out);
+    rf_launch(d, rf_argmax_kernel, dim3(1), dim3(RF_BLOCK_THREADS), 0, x, n, out);
     RF_HIP_LAUNCHED(d, "launching argmax");
     return 0;
 }
@@ -2711,7 +2777,8 @@ extern "C" int rf_hip_act_q8(rf_hip_dev *d, int k_quant, const float *x, int64_t
     if (rows < 1) return 0;
     /* RF_BLOCK_THREADS = 256 threads on any wave width: one q8_K super-block per round */
     const dim3 grid((unsigned)((n + RF_BLOCK_THREADS - 1) / RF_BLOCK_THREADS), (unsigned)rows);
-    rf_act_q8_kernel<<<grid, RF_BLOCK_THREADS, 0, d->stream>>>(k_quant, x, ldx, norm, eps, NULL, 0, 0, n, (uint8_t *)act);
+    rf_launch(d, rf_act_q8_kernel, grid, dim3(RF_BLOCK_THREADS), 0, k_quant, x, ldx, norm, eps, (const float *)NULL, (int64_t)0, 0, n,
+              (uint8_t *)act);
     RF_HIP_LAUNCHED(d, "launching act_q8");
     return 0;
 }
@@ -2724,7 +2791,8 @@ extern "C" int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t
     }
     if (rows < 1) return 0;
     const dim3 grid((unsigned)((n + RF_BLOCK_THREADS - 1) / RF_BLOCK_THREADS), (unsigned)rows);
-    rf_act_q8_kernel<<<grid, RF_BLOCK_THREADS, 0, d->stream>>>(k_quant, g, ldg, NULL, 0.0f, u, ldu, gelu ? 2 : 1, n, (uint8_t *)act);
+    rf_launch(d, rf_act_q8_kernel, grid, dim3(RF_BLOCK_THREADS), 0, k_quant, g, ldg, (const float *)NULL, 0.0f, u, ldu, gelu ? 2 : 1, n,
+              (uint8_t *)act);
     RF_HIP_LAUNCHED(d, "launching glu_q8");
     return 0;
 }
@@ -2738,8 +2806,8 @@ extern "C" int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_
         return -1;
     }
     const unsigned grid = (unsigned)(nff / RF_GLU_ROWS), th = (unsigned)(RF_GLU_WAVES * d->prop.warpSize);
-    if (type == RF_T_Q4_0) rf_gemv_q8_glu_kernel<RF_T_Q4_0><<<grid, th, 0, d->stream>>>(wb, ne0, nff, ab, gelu, (uint8_t *)act_out);
-    else rf_gemv_q8_glu_kernel<RF_T_Q8_0><<<grid, th, 0, d->stream>>>(wb, ne0, nff, ab, gelu, (uint8_t *)act_out);
+    rf_launch(d, type == RF_T_Q4_0 ? rf_gemv_q8_glu_kernel<RF_T_Q4_0> : rf_gemv_q8_glu_kernel<RF_T_Q8_0>, dim3(grid), dim3(th), 0, wb,
+              ne0, nff, ab, gelu, (uint8_t *)act_out);
     RF_HIP_LAUNCHED(d, "launching gemv_q8_glu");
     return 0;
 }
@@ -2776,7 +2844,7 @@ static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t 
     const int th = rf_hip_threads(d);
     const int64_t rows = (int64_t)(th / d->prop.warpSize) * R;
     const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + NT - 1) / NT));
-    rf_gemv_q8_kernel<T, NT, U, R><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
 }
 
 /* The decode shapes (kernels/gemv_q8.hip), chosen by whole-model tg128 on an H200 (the probe

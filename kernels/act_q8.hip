@@ -55,6 +55,8 @@ __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const
                                  int64_t ldu, int glu, int64_t n, uint8_t *act) {
     __shared__ double scratch[RF_BLOCK_THREADS / RF_WAVE_MIN];
     __shared__ double seg_max[RF_BLOCK_THREADS / 32];
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     const float *xr = x + (int64_t)blockIdx.y * ldx, *ur = up ? up + (int64_t)blockIdx.y * ldu : NULL;
     uint8_t *row = act + (int64_t)blockIdx.y * rf_act_q8_stride(n);
     int8_t *qs = (int8_t *)row;

@@ -6,6 +6,8 @@
 
 __global__ void rf_add_kernel(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t n, int64_t rows, float alpha,
                               const float *weight, int64_t wstride, int64_t widx) {
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     RF_GRID_STRIDE(i, n * rows) {
         const int64_t r = i / n, j = i % n;
         const float a = weight ? alpha * weight[r * wstride + widx] : alpha;

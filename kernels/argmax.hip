@@ -9,6 +9,8 @@ __global__ void rf_argmax_kernel(const float *x, int64_t n, int32_t *out) {
     __shared__ int32_t si[RF_BLOCK_THREADS];
     float bv = -INFINITY;
     int32_t bi = -1;
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
         if (x[i] > bv || (bi < 0 && x[i] == x[i])) bv = x[i], bi = (int32_t)i;
     sv[threadIdx.x] = bv;

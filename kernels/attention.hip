@@ -42,6 +42,8 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
                                     int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window, float scale,
                                     uint8_t *act, const float *knew, rf_rope_arg ro) {
     extern __shared__ float sh[];
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     const int nt = blockDim.x, tid = threadIdx.x;
     const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
     const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;

@@ -21,13 +21,19 @@ __global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff
     const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE;
     const int64_t j0 = (int64_t)blockIdx.x * RF_GLU_ROWS + (int64_t)wave * P, ni = ne0 / 32, ne1 = 2 * nff;
     float acc[R];
+    rf_q8w wr[R];
+    RF_GRID_OPEN();
 #pragma unroll
-    for (int r = 0; r < R; r++) acc[r] = 0.0f;
+    for (int r = 0; r < R; r++) {
+        acc[r] = 0.0f;
+        rf_q8w_load<T>(w, ne1, ni, r < P ? j0 + r : nff + j0 + r - P, lane < ni ? lane : ni - 1, wr[r]);
+    }
+    RF_GRID_WAIT(); /* the first weights are in flight while the kernel before may still run (kernels/port.hip) */
     for (int64_t i = lane; i < ni; i += RF_WAVE) {
-        rf_q8w wr[R];
         rf_q8act a;
+        if (i != lane)
 #pragma unroll
-        for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, r < P ? j0 + r : nff + j0 + r - P, i, wr[r]);
+            for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, r < P ? j0 + r : nff + j0 + r - P, i, wr[r]);
         rf_q8act_load<T>(act, ne0, i, a);
 #pragma unroll
         for (int r = 0; r < R; r++) acc[r] += rf_q8_dot<T>(wr[r], a, i);

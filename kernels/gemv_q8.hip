@@ -188,27 +188,39 @@ template <int T> __device__ __forceinline__ float rf_q8_dot(const rf_q8w &w, con
     }
 }
 
+/* The weights of items i0, i0 + wave, ... (U of them) for rows row0 .. row0 + R - 1, clamped to
+   the matrix: a lane past the end reloads a valid item, unused. */
+template <int T, int U, int R>
+__device__ __forceinline__ void rf_q8w_load_round(const uint8_t *w, int64_t ne1, int64_t ni, int64_t row0, int64_t i0, rf_q8w (&wr)[U][R]) {
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        const int64_t i = i0 + (int64_t)u * RF_WAVE < ni ? i0 + (int64_t)u * RF_WAVE : ni - 1;
+#pragma unroll
+        for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, row0 + r < ne1 ? row0 + r : ne1 - 1, i, wr[u][r]);
+    }
+}
+
 template <int T, int NT, int U, int R>
 __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
                                   int64_t ldy, int accumulate) {
-    /* U items per lane in flight: their weights are all loaded before any is used. */
+    /* U items per lane in flight: their weights are all loaded before any is used. The first
+       round's are loaded before RF_GRID_WAIT, while the kernel that makes the activations may
+       still run. */
     const int lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
     const int64_t row0 = ((int64_t)blockIdx.x * nw + threadIdx.x / RF_WAVE) * R, t0 = (int64_t)blockIdx.y * NT;
     const int64_t ni = ne0 / 32, astride = rf_act_q8_stride(ne0);
     float acc[R][NT];
+    rf_q8w wr[U][R];
+    RF_GRID_OPEN();
     if (row0 >= ne1) return; /* the whole wave leaves together */
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int t = 0; t < NT; t++) acc[r][t] = 0.0f;
+    rf_q8w_load_round<T, U, R>(w, ne1, ni, row0, lane, wr);
+    RF_GRID_WAIT();
     for (int64_t i0 = lane; i0 < ni; i0 += U * RF_WAVE) {
-        rf_q8w wr[U][R];
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int64_t i = i0 + (int64_t)u * RF_WAVE < ni ? i0 + (int64_t)u * RF_WAVE : i0; /* past the end: a harmless reload */
-#pragma unroll
-            for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, row0 + r < ne1 ? row0 + r : ne1 - 1, i, wr[u][r]);
-        }
+        if (i0 != lane) rf_q8w_load_round<T, U, R>(w, ne1, ni, row0, i0, wr);
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int64_t i = i0 + (int64_t)u * RF_WAVE;

@@ -10,6 +10,8 @@ __device__ __forceinline__ float rf_glu_act(float x, int gelu) {
 
 __global__ void rf_glu_kernel(float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                               int64_t n, int64_t rows, int gelu) {
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     RF_GRID_STRIDE(i, n * rows) {
         const int64_t r = i / n, j = i % n;
         h[r * ldh + j] = rf_glu_act(g[r * ldg + j], gelu) * u[r * ldu + j];

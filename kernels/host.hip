@@ -5,13 +5,14 @@
 struct rf_hip_dev {
     int device;
     int mma_kind; /* rf_hip_mma_kind once asked; -2 before */
+    int pdl;      /* rf_launch may overlap a kernel with the one before (sm_90+, RF_GPU_NO_PDL unset) */
     hipStream_t stream;
     hipDeviceProp_t prop;
     void *staging[2];      /* pinned, allocated on the first upload */
     hipEvent_t staged[2];  /* the copy out of staging[i] is done */
     size_t staging_bytes;
     char err[512];
-    rf_hip_dev() : device(0), mma_kind(-2), stream(0), staging_bytes(0) {
+    rf_hip_dev() : device(0), mma_kind(-2), pdl(0), stream(0), staging_bytes(0) {
         staging[0] = staging[1] = 0;
         staged[0] = staged[1] = 0;
         err[0] = 0;
@@ -40,6 +41,26 @@ static int rf_hip_fail(rf_hip_dev *d, hipError_t e, const char *what) {
         if (rf_e_ != hipSuccess) return rf_hip_fail((d), rf_e_, (what)); \
     } while (0)
 #define RF_HIP_LAUNCHED(d, what) RF_HIP_TRY((d), hipGetLastError(), (what))
+
+/* Launches kernel k on the device's stream, allowed to start while the kernel before it still
+   runs where the device can (d->pdl): k must follow RF_GRID_WAIT's rule (kernels/port.hip). The
+   decode step's chain of small launches is where this pays: a GEMV loads its first weights, and
+   the next kernel's blocks are resident, while the previous kernel finishes. Errors are left for
+   RF_HIP_LAUNCHED, as a <<<>>> launch leaves them. */
+template <typename... P, typename... A>
+static void rf_launch(const rf_hip_dev *d, void (*k)(P...), dim3 grid, dim3 block, size_t lds, A... a) {
+#if RF_HIP_AMD
+    k<<<grid, block, lds, d->stream>>>(a...);
+#else
+    cudaLaunchAttribute at[1] = {};
+    cudaLaunchConfig_t c = {};
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    c.gridDim = grid, c.blockDim = block, c.dynamicSmemBytes = lds, c.stream = d->stream;
+    c.attrs = at, c.numAttrs = d->pdl ? 1 : 0;
+    (void)cudaLaunchKernelEx(&c, k, (P)a...);
+#endif
+}
 
 /* Threads per block: whole waves, RF_BLOCK_THREADS in all (256 / 64 = 4 waves on CDNA). */
 static int rf_hip_threads(const rf_hip_dev *d) {
@@ -76,6 +97,7 @@ extern "C" int rf_hip_open(int device, rf_hip_dev **out, char *err, size_t err_l
     if (e == hipSuccess) e = hipSetDevice(device);
     if (e == hipSuccess) e = hipGetDeviceProperties(&d->prop, device);
     if (e == hipSuccess) e = hipStreamCreateWithFlags(&d->stream, hipStreamNonBlocking);
+    d->pdl = !RF_HIP_AMD && d->prop.major >= 9 && !getenv("RF_GPU_NO_PDL"); /* for measuring what the overlap buys */
     if (e != hipSuccess) {
         if (err && err_len)
             snprintf(err, err_len, "GPU %d of %d: %s", device, n, hipGetErrorString(e));
@@ -267,7 +289,7 @@ extern "C" int rf_hip_quant_act(rf_hip_dev *d, int act_type, const float *x, int
 
 extern "C" int rf_hip_rmsnorm(rf_hip_dev *d, float *out, const float *x, const float *w, int64_t n, int64_t rows, float eps) {
     if (rows < 1) return 0;
-    rf_rmsnorm_kernel<<<(unsigned)rows, rf_hip_threads(d), 0, d->stream>>>(out, x, w, n, eps);
+    rf_launch(d, rf_rmsnorm_kernel, dim3((unsigned)rows), dim3(rf_hip_threads(d)), 0, out, x, w, n, eps);
     RF_HIP_LAUNCHED(d, "launching rmsnorm");
     return 0;
 }
@@ -318,8 +340,8 @@ static int rf_attention_go(rf_hip_dev *d, const char *what, float *out, const fl
         return -1;
     }
     if (n_tok < 1) return 0;
-    rf_attention_kernel<<<dim3((unsigned)nh, (unsigned)n_tok), th, shared, d->stream>>>(
-        out, q, ldq, k_cache, v_cache, nh, nkv, hd, pos0, pos_at, window, scale, (uint8_t *)act, knew, ro);
+    rf_launch(d, rf_attention_kernel, dim3((unsigned)nh, (unsigned)n_tok), dim3(th), shared, out, q, ldq, k_cache, v_cache, nh, nkv,
+              hd, pos0, pos_at, window, scale, (uint8_t *)act, knew, ro);
     RF_HIP_LAUNCHED(d, what);
     return 0;
 }
@@ -343,15 +365,15 @@ extern "C" int rf_hip_attention_rope(rf_hip_dev *d, float *out, const float *qkv
 
 extern "C" int rf_hip_glu(rf_hip_dev *d, float *h, int64_t ldh, const float *g, int64_t ldg, const float *u, int64_t ldu,
                           int64_t n, int64_t rows, int gelu) {
-    rf_glu_kernel<<<rf_hip_blocks(d, n * rows), rf_hip_threads(d), 0, d->stream>>>(h, ldh, g, ldg, u, ldu, n, rows, gelu);
+    rf_launch(d, rf_glu_kernel, dim3(rf_hip_blocks(d, n * rows)), dim3(rf_hip_threads(d)), 0, h, ldh, g, ldg, u, ldu, n, rows, gelu);
     RF_HIP_LAUNCHED(d, "launching glu");
     return 0;
 }
 
 extern "C" int rf_hip_add(rf_hip_dev *d, float *y, int64_t ldy, const float *x, int64_t ldx, int64_t n, int64_t rows,
                           float alpha, const float *weight, int64_t wstride, int64_t widx) {
-    rf_add_kernel<<<rf_hip_blocks(d, n * rows), rf_hip_threads(d), 0, d->stream>>>(y, ldy, x, ldx, n, rows, alpha, weight,
-                                                                                 wstride, widx);
+    rf_launch(d, rf_add_kernel, dim3(rf_hip_blocks(d, n * rows)), dim3(rf_hip_threads(d)), 0, y, ldy, x, ldx, n, rows, alpha, weight,
+              wstride, widx);
     RF_HIP_LAUNCHED(d, "launching add");
     return 0;
 }
@@ -393,7 +415,7 @@ extern "C" int rf_hip_moe_route(rf_hip_dev *d, float *logits, int64_t ld, int64_
 }
 
 extern "C" int rf_hip_argmax(rf_hip_dev *d, const float *x, int64_t n, int32_t *out) {
-    rf_argmax_kernel<<<1, RF_BLOCK_THREADS, 0, d->stream>>>(x, n, out);
+    rf_launch(d, rf_argmax_kernel, dim3(1), dim3(RF_BLOCK_THREADS), 0, x, n, out);
     RF_HIP_LAUNCHED(d, "launching argmax");
     return 0;
 }
@@ -437,7 +459,8 @@ extern "C" int rf_hip_act_q8(rf_hip_dev *d, int k_quant, const float *x, int64_t
     if (rows < 1) return 0;
     /* RF_BLOCK_THREADS = 256 threads on any wave width: one q8_K super-block per round */
     const dim3 grid((unsigned)((n + RF_BLOCK_THREADS - 1) / RF_BLOCK_THREADS), (unsigned)rows);
-    rf_act_q8_kernel<<<grid, RF_BLOCK_THREADS, 0, d->stream>>>(k_quant, x, ldx, norm, eps, NULL, 0, 0, n, (uint8_t *)act);
+    rf_launch(d, rf_act_q8_kernel, grid, dim3(RF_BLOCK_THREADS), 0, k_quant, x, ldx, norm, eps, (const float *)NULL, (int64_t)0, 0, n,
+              (uint8_t *)act);
     RF_HIP_LAUNCHED(d, "launching act_q8");
     return 0;
 }
@@ -450,7 +473,8 @@ extern "C" int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t
     }
     if (rows < 1) return 0;
     const dim3 grid((unsigned)((n + RF_BLOCK_THREADS - 1) / RF_BLOCK_THREADS), (unsigned)rows);
-    rf_act_q8_kernel<<<grid, RF_BLOCK_THREADS, 0, d->stream>>>(k_quant, g, ldg, NULL, 0.0f, u, ldu, gelu ? 2 : 1, n, (uint8_t *)act);
+    rf_launch(d, rf_act_q8_kernel, grid, dim3(RF_BLOCK_THREADS), 0, k_quant, g, ldg, (const float *)NULL, 0.0f, u, ldu, gelu ? 2 : 1, n,
+              (uint8_t *)act);
     RF_HIP_LAUNCHED(d, "launching glu_q8");
     return 0;
 }
@@ -464,8 +488,8 @@ extern "C" int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_
         return -1;
     }
     const unsigned grid = (unsigned)(nff / RF_GLU_ROWS), th = (unsigned)(RF_GLU_WAVES * d->prop.warpSize);
-    if (type == RF_T_Q4_0) rf_gemv_q8_glu_kernel<RF_T_Q4_0><<<grid, th, 0, d->stream>>>(wb, ne0, nff, ab, gelu, (uint8_t *)act_out);
-    else rf_gemv_q8_glu_kernel<RF_T_Q8_0><<<grid, th, 0, d->stream>>>(wb, ne0, nff, ab, gelu, (uint8_t *)act_out);
+    rf_launch(d, type == RF_T_Q4_0 ? rf_gemv_q8_glu_kernel<RF_T_Q4_0> : rf_gemv_q8_glu_kernel<RF_T_Q8_0>, dim3(grid), dim3(th), 0, wb,
+              ne0, nff, ab, gelu, (uint8_t *)act_out);
     RF_HIP_LAUNCHED(d, "launching gemv_q8_glu");
     return 0;
 }
@@ -502,7 +526,7 @@ static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t 
     const int th = rf_hip_threads(d);
     const int64_t rows = (int64_t)(th / d->prop.warpSize) * R;
     const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + NT - 1) / NT));
-    rf_gemv_q8_kernel<T, NT, U, R><<<grid, th, 0, d->stream>>>(w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
 }
 
 /* The decode shapes (kernels/gemv_q8.hip), chosen by whole-model tg128 on an H200 (the probe

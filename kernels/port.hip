@@ -98,6 +98,20 @@ typedef cudaGraphExec_t hipGraphExec_t;
 #define RF_DP4A(a, b, c) rf_dp4a_bytes((int)(a), (int)(b), (c))
 #endif
 
+/* Overlap of a kernel with the one before it in the stream (programmatic dependent launch: NVIDIA
+   sm_90+, launched by rf_launch in kernels/host.hip; elsewhere both are nothing and the stream
+   orders kernels as usual). RF_GRID_OPEN lets the next kernel's blocks start once every block of
+   this one has; RF_GRID_WAIT blocks until the kernel before has finished and its writes are
+   visible. A kernel launched by rf_launch calls RF_GRID_WAIT before it reads anything an earlier
+   kernel wrote and before it writes anything: what comes before may only read the weights. */
+#if !RF_HIP_AMD && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define RF_GRID_OPEN() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#define RF_GRID_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define RF_GRID_OPEN() ((void)0)
+#define RF_GRID_WAIT() ((void)0)
+#endif
+
 /* Waves per block for the kernels that use several: sized so a block is 256 threads on
    wave64 and wave32 alike (host side: 256 / warpSize). */
 #define RF_BLOCK_THREADS 256

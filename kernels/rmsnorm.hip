@@ -6,6 +6,8 @@
 
 __global__ void rf_rmsnorm_kernel(float *out, const float *x, const float *w, int64_t n, float eps) {
     __shared__ double scratch[RF_BLOCK_THREADS / RF_WAVE_MIN];
+    RF_GRID_OPEN();
+    RF_GRID_WAIT();
     const float *xr = x + (int64_t)blockIdx.x * n;
     float *orow = out + (int64_t)blockIdx.x * n;
     double ss = 0.0;
