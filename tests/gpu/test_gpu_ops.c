@@ -187,8 +187,6 @@ static void test_act_q8_exact(void) {
     RF_FREE(x), RF_FREE(nw), RF_FREE(act), RF_FREE(act2), RF_FREE(ref);
 }
 
-/* accumulate: by rf_hip_gemv_q8_ahead, asking the input x into L2 meanwhile (a hint: it must not
-   change the result). */
 static double gemv_q8_case(rf_type type, int64_t ne0, int64_t ne1, int64_t nt, int accumulate) {
     const rf_type at = rf_type_get(type)->vec_dot_type;
     const int kq = rf_hip_q8_act_type((int)type);
@@ -218,8 +216,7 @@ static double gemv_q8_case(rf_type type, int64_t ne0, int64_t ne1, int64_t nt, i
     dy = dev_copy(&by, y0, sizeof(float) * ne1 * nt);
     da = dev_alloc(&ba, rf_hip_act_q8_bytes(ne0, nt));
     if (!dw || !dx || !dy || !da || rf_hip_act_q8(G, kq, (const float *)dx, ne0, NULL, 0.0f, ne0, nt, da) ||
-        (accumulate ? rf_hip_gemv_q8_ahead(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, nt, 1, dx, sizeof(float) * ne0 * nt)
-                    : rf_hip_gemv_q8(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, nt, 0)) ||
+        rf_hip_gemv_q8(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, nt, accumulate) ||
         rf_hip_download(G, y, dy, sizeof(float) * ne1 * nt)) {
         worst = 1e30;
         goto done;
