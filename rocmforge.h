@@ -11667,11 +11667,6 @@ typedef struct rf__hip_ctx rf__hip_ctx;
 
 #define RF__HIP_BATCH 512 /* prefill tokens per pass: scratch grows linearly with it */
 
-/* A decode step's attention is latency-bound: DRAM idles while it runs. The wo GEMV after it,
-   resident early and waiting (kernels/port.hip), asks this many MB of the feed-forward's first
-   matrix into L2 meanwhile (rf_hip_gemv_q8_ahead; RF_GPU_L2_AHEAD_MB overrides, 0 turns it off). */
-#define RF__HIP_L2_AHEAD_MB 16
-
 typedef struct rf__gmat {
     const void *w;
     rf_type type;
@@ -11715,7 +11710,6 @@ struct rf__hip_ctx {
     rf_hip_graph *graph; /* the one-token step, captured on first use */
     int graph_off;       /* capture failed or RF_NO_GRAPH is set: launch one by one */
     int gemm;            /* prefill on the matrix cores (the device has them, RF_GPU_NO_MMA unset) */
-    size_t l2_ahead;     /* bytes of the feed-forward's first matrix a decode step's wo asks into L2 */
     int32_t n_ctx;
     uint64_t kv_layer; /* values per layer of k (or v) */
     /* A pick armed by rf_ctx_decode_sample for the next decode: the sampler's plan and the
@@ -12064,11 +12058,6 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     c->x16 = (uint16_t *)rf_hip_buf_alloc(c->scratch, sizeof(uint16_t) * (size_t)(B * wide), 256);
     c->graph_off = getenv("RF_NO_GRAPH") != NULL;
     c->gemm = g->mma && !getenv("RF_GPU_NO_MMA");
-    {
-        const char *ah = getenv("RF_GPU_L2_AHEAD_MB");
-        const long mb = ah ? strtol(ah, NULL, 10) : RF__HIP_L2_AHEAD_MB;
-        c->l2_ahead = mb > 0 ? (size_t)mb << 20 : 0;
-    }
     if (!c->x16 || !c->act || !c->pos_dev || !c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
         !c->hb2 || !c->hb || !c->qkv || !c->vn || !c->kn || !c->q || !c->xb2 || !c->xb || !c->x) {
         rf__hip_ctx_free(c);
@@ -12227,11 +12216,6 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             RF__H(rf__hip_mul(c, &G->wo, xin, ldin, c->xb, d, n, NULL, 0));
             RF__H(rf_hip_rmsnorm(dv, c->xb, c->xb, G->post_attn_norm, d, n, m->rms_eps));
             RF__H(rf_hip_add(dv, c->x, d, c->xb, d, d, n, 1.0f, NULL, 0, 0));
-        } else if (n == 1 && G->wo.q8 >= 0 && m->n_expert == 0 && c->l2_ahead) { /* decode: as below, and see RF__HIP_L2_AHEAD_MB */
-            const rf__gmat *wf = G->w_gate.w ? &G->w_gate : &G->w_up;
-            const size_t fb = (size_t)(wf->row_bytes * (uint64_t)wf->ne1);
-            RF__H(rf_hip_gemv_q8_ahead(dv, (int)G->wo.type, G->wo.w, G->wo.ne0, G->wo.ne1, c->act, c->x, d, 1, 1, wf->w,
-                                       fb < c->l2_ahead ? fb : c->l2_ahead));
         } else { /* the residual add folded into the GEMV */
             RF__H(rf__hip_mul(c, &G->wo, xin, ldin, c->x, d, n, NULL, 1));
         }

@@ -155,11 +155,6 @@ int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const
    rf_hip_act_q8 (with n = ne0 and the act type rf_hip_q8_act_type names). */
 int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
                    int64_t ldy, int64_t n_tok, int accumulate);
-/* rf_hip_gemv_q8, and while it waits for the kernel before it (kernels/port.hip), the first
-   `ahead_bytes` of `ahead` asked into the L2 cache: the next matrix, read from DRAM while a
-   latency-bound kernel (the attention) leaves it idle. A hint: NVIDIA sm_90+ only. */
-int rf_hip_gemv_q8_ahead(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                         int64_t ldy, int64_t n_tok, int accumulate, const void *ahead, size_t ahead_bytes);
 
 /* One decode token through the stacked gate+up matrix W (rf_hip_pack of gate's nff rows, then
    up's; q4_0 or q8_0, x from rf_hip_act_q8 with n = ne0): act_out = the q8_0 activations of
@@ -315,14 +310,11 @@ typedef cudaGraphExec_t hipGraphExec_t;
    orders kernels as usual). RF_GRID_OPEN lets the next kernel's blocks start once every block of
    this one has; RF_GRID_WAIT blocks until the kernel before has finished and its writes are
    visible. A kernel launched by rf_launch calls RF_GRID_WAIT before it reads anything an earlier
-   kernel wrote and before it writes anything: what comes before may only read the weights.
-   RF_PREFETCH_L2(p) asks the 128-byte line at p into the L2 cache (a hint; nothing elsewhere). */
+   kernel wrote and before it writes anything: what comes before may only read the weights. */
 #if !RF_HIP_AMD && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define RF_GRID_OPEN() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
 #define RF_GRID_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
-#define RF_PREFETCH_L2(p) asm volatile("prefetch.global.L2 [%0];" ::"l"(p))
 #else
-#define RF_PREFETCH_L2(p) ((void)(p))
 #define RF_GRID_OPEN() ((void)0)
 #define RF_GRID_WAIT() ((void)0)
 #endif
@@ -1249,7 +1241,7 @@ __device__ __forceinline__ void rf_q8w_load_round(const uint8_t *w, int64_t ne1,
 
 template <int T, int NT, int U, int R>
 __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
-                                  int64_t ldy, int accumulate, const uint8_t *ahead, int64_t ahead_lines) {
+                                  int64_t ldy, int accumulate) {
     /* U items per lane in flight: their weights are all loaded before any is used. The first
        round's are loaded before RF_GRID_WAIT, while the kernel that makes the activations may
        still run. */
@@ -1259,14 +1251,12 @@ __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, co
     float acc[R][NT];
     rf_q8w wr[U][R];
     RF_GRID_OPEN();
-    if (row0 >= ne1) return; /* the whole wave leaves together (no prefetch of `ahead` lost: only a tail of rows) */
+    if (row0 >= ne1) return; /* the whole wave leaves together */
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int t = 0; t < NT; t++) acc[r][t] = 0.0f;
     rf_q8w_load_round<T, U, R>(w, ne1, ni, row0, lane, wr);
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < ahead_lines; k += (int64_t)gridDim.x * blockDim.x)
-        RF_PREFETCH_L2(ahead + 128 * k);
     RF_GRID_WAIT();
     for (int64_t i0 = lane; i0 < ni; i0 += U * RF_WAVE) {
         if (i0 != lane) rf_q8w_load_round<T, U, R>(w, ne1, ni, row0, i0, wr);
@@ -2850,11 +2840,11 @@ extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, 
 
 template <int T, int NT, int U, int R>
 static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
-                          int64_t ldy, int accumulate, const uint8_t *ahead, int64_t ahead_lines) {
+                          int64_t ldy, int accumulate) {
     const int th = rf_hip_threads(d);
     const int64_t rows = (int64_t)(th / d->prop.warpSize) * R;
     const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + NT - 1) / NT));
-    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ahead, ahead_lines);
+    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
 }
 
 /* The decode shapes (kernels/gemv_q8.hip), chosen by whole-model tg128 on an H200 (the probe
@@ -2866,41 +2856,35 @@ static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t 
    t/s on 7B q4_k_m), else 1 item and 2 rows, for more waves. */
 template <int T>
 static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
-                              float *y, int64_t ldy, int accumulate, const uint8_t *ah, int64_t al) {
+                              float *y, int64_t ldy, int accumulate) {
     const int64_t waves = rf_hip_threads(d) / d->prop.warpSize;
-    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
+    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     else if constexpr (T == RF_T_Q4_0) { /* 18-byte items */
-        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
-        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
+        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     } else if constexpr (T == RF_T_Q8_0) { /* 34-byte items */
-        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
+        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     } else { /* the K-quants' 26-32-byte items */
-        if (ne1 < 8 * waves * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
-        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
+        if (ne1 < 8 * waves * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     }
 }
 
-extern "C" int rf_hip_gemv_q8_ahead(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                                    int64_t ldy, int64_t n_tok, int accumulate, const void *ahead, size_t ahead_bytes) {
-    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act, *ah = (const uint8_t *)ahead;
-    const int64_t al = ahead ? (int64_t)(ahead_bytes / 128) : 0;
+extern "C" int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
+                              int64_t ldy, int64_t n_tok, int accumulate) {
+    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
     if (n_tok < 1 || ne1 < 1) return 0;
     switch (type) {
-    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ah, al); break;
-    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ah, al); break;
-    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ah, al); break;
-    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ah, al); break;
+    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
     default:
         snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8: tensor type %d has no int8 kernel", type);
         return -1;
     }
     RF_HIP_LAUNCHED(d, "launching gemv_q8");
     return 0;
-}
-
-extern "C" int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                              int64_t ldy, int64_t n_tok, int accumulate) {
-    return rf_hip_gemv_q8_ahead(d, type, w, ne0, ne1, act, y, ldy, n_tok, accumulate, NULL, 0);
 }
 
 /* --- graphs: a decode step captured once, replayed per token --- */

@@ -153,11 +153,6 @@ int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const
    rf_hip_act_q8 (with n = ne0 and the act type rf_hip_q8_act_type names). */
 int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
                    int64_t ldy, int64_t n_tok, int accumulate);
-/* rf_hip_gemv_q8, and while it waits for the kernel before it (kernels/port.hip), the first
-   `ahead_bytes` of `ahead` asked into the L2 cache: the next matrix, read from DRAM while a
-   latency-bound kernel (the attention) leaves it idle. A hint: NVIDIA sm_90+ only. */
-int rf_hip_gemv_q8_ahead(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                         int64_t ldy, int64_t n_tok, int accumulate, const void *ahead, size_t ahead_bytes);
 
 /* One decode token through the stacked gate+up matrix W (rf_hip_pack of gate's nff rows, then
    up's; q4_0 or q8_0, x from rf_hip_act_q8 with n = ne0): act_out = the q8_0 activations of

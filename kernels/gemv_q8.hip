@@ -202,7 +202,7 @@ __device__ __forceinline__ void rf_q8w_load_round(const uint8_t *w, int64_t ne1,
 
 template <int T, int NT, int U, int R>
 __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
-                                  int64_t ldy, int accumulate, const uint8_t *ahead, int64_t ahead_lines) {
+                                  int64_t ldy, int accumulate) {
     /* U items per lane in flight: their weights are all loaded before any is used. The first
        round's are loaded before RF_GRID_WAIT, while the kernel that makes the activations may
        still run. */
@@ -212,14 +212,12 @@ __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, co
     float acc[R][NT];
     rf_q8w wr[U][R];
     RF_GRID_OPEN();
-    if (row0 >= ne1) return; /* the whole wave leaves together (no prefetch of `ahead` lost: only a tail of rows) */
+    if (row0 >= ne1) return; /* the whole wave leaves together */
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int t = 0; t < NT; t++) acc[r][t] = 0.0f;
     rf_q8w_load_round<T, U, R>(w, ne1, ni, row0, lane, wr);
-    for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < ahead_lines; k += (int64_t)gridDim.x * blockDim.x)
-        RF_PREFETCH_L2(ahead + 128 * k);
     RF_GRID_WAIT();
     for (int64_t i0 = lane; i0 < ni; i0 += U * RF_WAVE) {
         if (i0 != lane) rf_q8w_load_round<T, U, R>(w, ne1, ni, row0, i0, wr);

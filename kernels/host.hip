@@ -522,11 +522,11 @@ extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, 
 
 template <int T, int NT, int U, int R>
 static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
-                          int64_t ldy, int accumulate, const uint8_t *ahead, int64_t ahead_lines) {
+                          int64_t ldy, int accumulate) {
     const int th = rf_hip_threads(d);
     const int64_t rows = (int64_t)(th / d->prop.warpSize) * R;
     const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + NT - 1) / NT));
-    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ahead, ahead_lines);
+    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
 }
 
 /* The decode shapes (kernels/gemv_q8.hip), chosen by whole-model tg128 on an H200 (the probe
@@ -538,41 +538,35 @@ static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t 
    t/s on 7B q4_k_m), else 1 item and 2 rows, for more waves. */
 template <int T>
 static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
-                              float *y, int64_t ldy, int accumulate, const uint8_t *ah, int64_t al) {
+                              float *y, int64_t ldy, int accumulate) {
     const int64_t waves = rf_hip_threads(d) / d->prop.warpSize;
-    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
+    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     else if constexpr (T == RF_T_Q4_0) { /* 18-byte items */
-        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
-        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
+        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     } else if constexpr (T == RF_T_Q8_0) { /* 34-byte items */
-        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
+        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     } else { /* the K-quants' 26-32-byte items */
-        if (ne1 < 8 * waves * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
-        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ah, al);
+        if (ne1 < 8 * waves * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
     }
 }
 
-extern "C" int rf_hip_gemv_q8_ahead(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                                    int64_t ldy, int64_t n_tok, int accumulate, const void *ahead, size_t ahead_bytes) {
-    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act, *ah = (const uint8_t *)ahead;
-    const int64_t al = ahead ? (int64_t)(ahead_bytes / 128) : 0;
+extern "C" int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
+                              int64_t ldy, int64_t n_tok, int accumulate) {
+    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
     if (n_tok < 1 || ne1 < 1) return 0;
     switch (type) {
-    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ah, al); break;
-    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ah, al); break;
-    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ah, al); break;
-    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ah, al); break;
+    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
     default:
         snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8: tensor type %d has no int8 kernel", type);
         return -1;
     }
     RF_HIP_LAUNCHED(d, "launching gemv_q8");
     return 0;
-}
-
-extern "C" int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                              int64_t ldy, int64_t n_tok, int accumulate) {
-    return rf_hip_gemv_q8_ahead(d, type, w, ne0, ne1, act, y, ldy, n_tok, accumulate, NULL, 0);
 }
 
 /* --- graphs: a decode step captured once, replayed per token --- */

@@ -103,14 +103,11 @@ typedef cudaGraphExec_t hipGraphExec_t;
    orders kernels as usual). RF_GRID_OPEN lets the next kernel's blocks start once every block of
    this one has; RF_GRID_WAIT blocks until the kernel before has finished and its writes are
    visible. A kernel launched by rf_launch calls RF_GRID_WAIT before it reads anything an earlier
-   kernel wrote and before it writes anything: what comes before may only read the weights.
-   RF_PREFETCH_L2(p) asks the 128-byte line at p into the L2 cache (a hint; nothing elsewhere). */
+   kernel wrote and before it writes anything: what comes before may only read the weights. */
 #if !RF_HIP_AMD && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define RF_GRID_OPEN() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
 #define RF_GRID_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
-#define RF_PREFETCH_L2(p) asm volatile("prefetch.global.L2 [%0];" ::"l"(p))
 #else
-#define RF_PREFETCH_L2(p) ((void)(p))
 #define RF_GRID_OPEN() ((void)0)
 #define RF_GRID_WAIT() ((void)0)
 #endif
