@@ -14,26 +14,29 @@
 #define RF_GLU_ROWS 32 /* outputs per block: one q8_0 scale */
 #define RF_GLU_WAVES 8 /* waves per block, 4 outputs each */
 
+/* Item i's weights for a wave's 2P rows: P gate rows from j0, then the same rows of up. */
+template <int T, int P>
+__device__ __forceinline__ void rf_glu_w_load(const uint8_t *w, int64_t nff, int64_t ni, int64_t j0, int64_t i, rf_q8w (&wr)[2 * P]) {
+#pragma unroll
+    for (int r = 0; r < 2 * P; r++) rf_q8w_load<T>(w, 2 * nff, ni, r < P ? j0 + r : nff + j0 + r - P, i, wr[r]);
+}
+
 template <int T>
 __global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff, const uint8_t *act, int gelu, uint8_t *act_out) {
     constexpr int P = RF_GLU_ROWS / RF_GLU_WAVES, R = 2 * P; /* outputs per wave; rows: P gate, then P up */
     __shared__ float h[RF_GLU_ROWS];
     const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE;
-    const int64_t j0 = (int64_t)blockIdx.x * RF_GLU_ROWS + (int64_t)wave * P, ni = ne0 / 32, ne1 = 2 * nff;
+    const int64_t j0 = (int64_t)blockIdx.x * RF_GLU_ROWS + (int64_t)wave * P, ni = ne0 / 32;
     float acc[R];
     rf_q8w wr[R];
     RF_GRID_OPEN();
 #pragma unroll
-    for (int r = 0; r < R; r++) {
-        acc[r] = 0.0f;
-        rf_q8w_load<T>(w, ne1, ni, r < P ? j0 + r : nff + j0 + r - P, lane < ni ? lane : ni - 1, wr[r]);
-    }
+    for (int r = 0; r < R; r++) acc[r] = 0.0f;
+    rf_glu_w_load<T, P>(w, nff, ni, j0, lane < ni ? lane : ni - 1, wr);
     RF_GRID_WAIT(); /* the first weights are in flight while the kernel before may still run (kernels/port.hip) */
     for (int64_t i = lane; i < ni; i += RF_WAVE) {
         rf_q8act a;
-        if (i != lane)
-#pragma unroll
-            for (int r = 0; r < R; r++) rf_q8w_load<T>(w, ne1, ni, r < P ? j0 + r : nff + j0 + r - P, i, wr[r]);
+        if (i != lane) rf_glu_w_load<T, P>(w, nff, ni, j0, i, wr);
         rf_q8act_load<T>(act, ne0, i, a);
 #pragma unroll
         for (int r = 0; r < R; r++) acc[r] += rf_q8_dot<T>(wr[r], a, i);
