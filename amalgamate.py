@@ -83,6 +83,7 @@ HIP_SOURCES = [
     "kernels/attention.hip",  # causal GQA attention with sliding window, online softmax, optionally its output as int8
     "kernels/gemv_q8.hip",  # the int8 GEMV (dp4a) over packed q4_0/q8_0/q4_K/q6_K weights
     "kernels/gemv_glu.hip",  # decode's gate+up GEMV, GLU and q8_0 quantization in one launch
+    "kernels/gemv_norm.hip",  # decode's GEMV into the residual, with the next RMSNorm's int8 input
     "kernels/mma.hip",      # matrix cores behind one interface: mma.sync / MFMA / WMMA / SIMT
     "kernels/gemm.hip",     # the prefill GEMM on them: dequantize to f16 tiles in LDS, multiply
     "kernels/flash.hip",    # prefill attention on them (flash attention: online softmax, no score matrix)

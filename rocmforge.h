@@ -11706,6 +11706,8 @@ struct rf__hip_ctx {
     float *x, *xb, *xb2, *q, *kn, *vn, *qkv, *hb, *hb2, *xq, *router, *moe_w, *moe_y, *logits;
     int32_t *ids, *moe_ids, *pos_dev;
     void *act; /* int8 activations: RF__HIP_BATCH rows of the widest input */
+    float *ss; /* decode: the sums of squares beside an RMSNorm's int8 input made by rf_hip_gemv_q8_norm */
+    int norm_fuse; /* decode may make the RMSNorms' inputs that way (RF_GPU_NO_NORM_FUSE unset) */
     uint16_t *x16; /* the prefill GEMM's input in f16: as many rows, as wide */
     rf_hip_graph *graph; /* the one-token step, captured on first use */
     int graph_off;       /* capture failed or RF_NO_GRAPH is set: launch one by one */
@@ -12007,7 +12009,8 @@ static void rf__hip_ctx_bytes(const rf_model *m, int64_t n_ctx, int64_t n_layer,
     *scratch_bytes = sizeof(float) * (uint64_t)B * (uint64_t)(3 * RF__MAX(d, qd) + qd + 2 * kvd + qd + 2 * kvd + 4 * m->n_ff + wide +
                                                               RF__MAX(m->n_expert, 1) + nx + d) +
                      sizeof(float) * (uint64_t)m->n_vocab + sizeof(int32_t) * (uint64_t)B * (1 + (uint64_t)nx) +
-                     rf_hip_act_q8_bytes(wide, B) + sizeof(uint16_t) * (uint64_t)B * (uint64_t)wide + 24 * 256;
+                     rf_hip_act_q8_bytes(wide, B) + sizeof(uint16_t) * (uint64_t)B * (uint64_t)wide + sizeof(float) * (uint64_t)(d / 32 + 1) +
+                     25 * 256;
 }
 
 static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hip_ctx **out) {
@@ -12055,10 +12058,12 @@ static rf_status rf__hip_ctx_new(const rf_model *m, int32_t n_ctx, struct rf__hi
     c->pick_out = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t) * 2, 256);
     c->pos_dev = (int32_t *)rf_hip_buf_alloc(c->scratch, sizeof(int32_t), 256);
     c->act = rf_hip_buf_alloc(c->scratch, rf_hip_act_q8_bytes(wide, B), 256);
+    c->ss = rf__hip_f32(c->scratch, d / 32 + 1);
     c->x16 = (uint16_t *)rf_hip_buf_alloc(c->scratch, sizeof(uint16_t) * (size_t)(B * wide), 256);
     c->graph_off = getenv("RF_NO_GRAPH") != NULL;
     c->gemm = g->mma && !getenv("RF_GPU_NO_MMA");
-    if (!c->x16 || !c->act || !c->pos_dev || !c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
+    c->norm_fuse = !getenv("RF_GPU_NO_NORM_FUSE"); /* for measuring what it buys */
+    if (!c->x16 || !c->act || !c->ss || !c->pos_dev || !c->pick_out || !c->k || !c->v || !c->moe_ids || !c->ids || !c->logits || !c->moe_y || !c->moe_w || !c->router || !c->xq ||
         !c->hb2 || !c->hb || !c->qkv || !c->vn || !c->kn || !c->q || !c->xb2 || !c->xb || !c->x) {
         rf__hip_ctx_free(c);
         return rf__err(RF_ERR_DEVICE, "GPU: scratch arena overflow (a bug in its sizing)");
@@ -12118,7 +12123,7 @@ static int rf__hip_mul(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_
     int e;
     if (!expert && rf__hip_gemm(c, w, n))
         return rf_hip_gemm(c->dev, (int)w->type, w->q8 >= 0, w->w, w->row_bytes, w->ne0, w->ne1, c->x16, w->ne0, y, ldy, n, accumulate);
-    if (w->q8 >= 0) return rf_hip_gemv_q8(c->dev, (int)w->type, w->w, w->ne0, w->ne1, c->act, y, ldy, n, accumulate);
+    if (w->q8 >= 0) return rf_hip_gemv_q8(c->dev, (int)w->type, w->w, w->ne0, w->ne1, c->act, y, ldy, n, accumulate, NULL, 0.0f);
     if (!accumulate)
         return rf_hip_gemv(c->dev, (int)w->type, w->w, w->ne0, w->ne1, w->row_bytes, x, ldx, y, ldy, n, expert, w->stride);
     if ((e = rf_hip_gemv(c->dev, (int)w->type, w->w, w->ne0, w->ne1, w->row_bytes, x, ldx, c->moe_y, w->ne1, n, expert, w->stride)) != 0)
@@ -12131,6 +12136,19 @@ static int rf__hip_mv(rf__hip_ctx *c, const rf__gmat *w, const float *x, int64_t
                       const int32_t *expert) {
     int e = rf__hip_prep(c, w, &x, &ldx, NULL, NULL, n);
     return e ? e : rf__hip_mul(c, w, x, ldx, y, ldy, n, expert, 0);
+}
+
+/* One decode token through the stacked gate+up matrix with q8_0 activations: gate+up, the GLU
+   and its quantization in one launch (rf_hip_gemv_q8_glu). */
+static int rf__hip_glu_one(const rf_model *m, const rf__glayer *G, int64_t n) {
+    return m->n_expert == 0 && n == 1 && !G->w_gate.w && G->w_up.q8 == 0 && G->w_up.ne1 == 2 * m->n_ff && G->w_down.q8 == 0 &&
+           m->n_ff % 32 == 0;
+}
+
+/* One decode token: whether the RMSNorm (weights norm) before matrix w can be left to the GEMV
+   into the residual before it (rf_hip_gemv_q8_norm), which needs w to read q8_0 activations. */
+static int rf__hip_norm_into(const rf__hip_ctx *c, const rf__gmat *w, const float *norm) {
+    return c->norm_fuse && norm && w->w && w->q8 == 0 && w->ne0 == c->m->n_embd && c->m->n_embd % 32 == 0;
 }
 
 /* The kernels of one batch of n <= RF__HIP_BATCH tokens at positions pos.. (or, pos_at != NULL,
@@ -12149,6 +12167,12 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
     const int neox = (m->arch->flags & RF__ARCH_NEOX) != 0, gelu = (m->arch->flags & RF__ARCH_GELU) != 0;
     int64_t l, t, k;
     int e = 0;
+    /* One decode token's int8 activations: a0 = c->act (the attention's input, then its output,
+       wo's input), a1 (the feed-forward's input), a2 (the down projection's). normed: a0 holds
+       this layer's attention input already, with its sums of squares in c->ss -- the down
+       projection before made it (rf_hip_gemv_q8_norm; the same for a1 and the wo projection). */
+    uint8_t *a1 = (uint8_t *)c->act + rf_hip_act_q8_bytes(d, 1), *a2 = a1 + rf_hip_act_q8_bytes(d, 1);
+    int normed = 0;
 #define RF__H(x) do { if ((e = (x)) != 0) return e; } while (0)
     if (embed)
         RF__H(rf_hip_embed(dv, c->x, d, (int)g->tok_embd.type, g->tok_embd.w, d, g->tok_embd.row_bytes, c->ids, n, m->embed_scale));
@@ -12159,16 +12183,19 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
         const float *xin = c->x;
         float *q = c->q, *kk = c->kn, *vv = c->vn;
         int64_t ldq = qd, ldk = kvd, ldin = d;
-        int att_q8, fuse_rope;
+        int att_q8, fuse_rope, ffn_normed = 0;
         uint16_t *kc = c->k + (uint64_t)g->slot[l] * c->kv_layer, *vc = c->v + (uint64_t)g->slot[l] * c->kv_layer;
 
         /* attention: norm (fused into the int8 quantization), q k v, rope, cache, attend */
-        RF__H(rf__hip_prep(c, w_in, &xin, &ldin, G->attn_norm, c->xb, n));
+        if (!normed) RF__H(rf__hip_prep(c, w_in, &xin, &ldin, G->attn_norm, c->xb, n));
         if (G->wqkv.w || n == 1) { /* q, k, v side by side in c->qkv: stacked, or one decode token (see fuse_rope) */
             q = c->qkv, kk = c->qkv + qd, vv = c->qkv + qd + kvd;
             ldq = ldk = qd + 2 * kvd;
         }
-        if (G->wqkv.w) { /* q, k, v stacked in one output row */
+        if (G->wqkv.w && normed) {
+            RF__H(rf_hip_gemv_q8(dv, (int)G->wqkv.type, G->wqkv.w, G->wqkv.ne0, G->wqkv.ne1, c->act, c->qkv, qd + 2 * kvd, 1, 0, c->ss,
+                                 m->rms_eps));
+        } else if (G->wqkv.w) { /* q, k, v stacked in one output row */
             RF__H(rf__hip_mul(c, &G->wqkv, xin, ldin, c->qkv, qd + 2 * kvd, n, NULL, 0));
         } else { /* each matrix takes its input in its own form: made again where it differs */
             RF__H(rf__hip_mul(c, &G->wq, xin, ldin, q, qd, n, NULL, 0));
@@ -12216,9 +12243,14 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
             RF__H(rf__hip_mul(c, &G->wo, xin, ldin, c->xb, d, n, NULL, 0));
             RF__H(rf_hip_rmsnorm(dv, c->xb, c->xb, G->post_attn_norm, d, n, m->rms_eps));
             RF__H(rf_hip_add(dv, c->x, d, c->xb, d, d, n, 1.0f, NULL, 0, 0));
+        } else if (rf__hip_glu_one(m, G, n) && rf__hip_norm_into(c, &G->w_up, G->ffn_norm) && G->wo.q8 == 0 && G->wo.ne1 == d) {
+            /* the residual add and the feed-forward's norm and int8 input, into a1 */
+            RF__H(rf_hip_gemv_q8_norm(dv, (int)G->wo.type, G->wo.w, G->wo.ne0, d, c->act, c->x, G->ffn_norm, a1, c->ss));
+            ffn_normed = 1;
         } else { /* the residual add folded into the GEMV */
             RF__H(rf__hip_mul(c, &G->wo, xin, ldin, c->x, d, n, NULL, 1));
         }
+        normed = 0;
 
         /* feed-forward: norm (fused), gate and up, GLU, down */
         if (m->n_expert > 0 && g->moe_cpu) { /* the experts are in host memory: the CPU runs them */
@@ -12244,14 +12276,21 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
         } else {
             const rf__gmat *wg = G->w_gate.w ? &G->w_gate : &G->w_up;
             xin = c->x, ldin = d;
-            RF__H(rf__hip_prep(c, wg, &xin, &ldin, G->ffn_norm, c->xb, n));
-            if (!G->w_gate.w && n == 1 && G->w_up.q8 == 0 && G->w_up.ne1 == 2 * nff && G->w_down.q8 == 0 && nff % 32 == 0) {
-                /* one decode token with q8_0 activations: gate+up, the GLU and its quantization in one
-                   launch, into the int8 buffer after its input's row; the down projection reads it there */
-                uint8_t *h8 = (uint8_t *)c->act + rf_hip_act_q8_bytes(G->w_up.ne0, 1);
-                RF__H(rf_hip_gemv_q8_glu(dv, (int)G->w_up.type, G->w_up.w, G->w_up.ne0, nff, c->act, gelu, h8));
-                RF__H(rf_hip_gemv_q8(dv, (int)G->w_down.type, G->w_down.w, G->w_down.ne0, G->w_down.ne1, h8,
-                                     G->post_ffn_norm ? c->xb2 : c->x, d, 1, !G->post_ffn_norm));
+            if (!ffn_normed) RF__H(rf__hip_prep(c, wg, &xin, &ldin, G->ffn_norm, c->xb, n));
+            if (rf__hip_glu_one(m, G, n)) { /* into a2, which the down projection reads */
+                const rf__glayer *N = l + 1 < l1 ? &g->layers[l + 1] : NULL;
+                const float *next_norm = N && N->wqkv.w && rf__hip_norm_into(c, &N->wqkv, N->attn_norm) ? N->attn_norm
+                                         : !N && logits && rf__hip_norm_into(c, &g->output, g->out_norm) ? g->out_norm
+                                                                                                         : NULL;
+                RF__H(rf_hip_gemv_q8_glu(dv, (int)G->w_up.type, G->w_up.w, G->w_up.ne0, nff, ffn_normed ? a1 : c->act,
+                                         ffn_normed ? c->ss : NULL, m->rms_eps, gelu, a2));
+                if (!G->post_ffn_norm && next_norm && G->w_down.ne1 == d) { /* and the next norm's int8 input, into a0 */
+                    RF__H(rf_hip_gemv_q8_norm(dv, (int)G->w_down.type, G->w_down.w, G->w_down.ne0, d, a2, c->x, next_norm, c->act, c->ss));
+                    normed = 1;
+                    continue;
+                }
+                RF__H(rf_hip_gemv_q8(dv, (int)G->w_down.type, G->w_down.w, G->w_down.ne0, G->w_down.ne1, a2,
+                                     G->post_ffn_norm ? c->xb2 : c->x, d, 1, !G->post_ffn_norm, NULL, 0.0f));
                 if (!G->post_ffn_norm) continue;
             } else {
                 const float *gp = c->hb, *up = c->hb2;
@@ -12285,8 +12324,13 @@ static int rf__hip_layers(rf__hip_ctx *c, int64_t n, int32_t pos, const int32_t 
     if (logits) {
         const float *xin = c->x + (n - 1) * d;
         int64_t ldin = d;
-        RF__H(rf__hip_prep(c, &g->output, &xin, &ldin, g->out_norm, c->xb, 1));
-        RF__H(rf__hip_mul(c, &g->output, xin, ldin, c->logits, m->n_vocab, 1, NULL, 0));
+        if (normed) { /* the last down projection made the output norm's int8 input */
+            RF__H(rf_hip_gemv_q8(dv, (int)g->output.type, g->output.w, g->output.ne0, g->output.ne1, c->act, c->logits, m->n_vocab, 1, 0,
+                                 c->ss, m->rms_eps));
+        } else {
+            RF__H(rf__hip_prep(c, &g->output, &xin, &ldin, g->out_norm, c->xb, 1));
+            RF__H(rf__hip_mul(c, &g->output, xin, ldin, c->logits, m->n_vocab, 1, NULL, 0));
+        }
     }
 #undef RF__H
     return 0;

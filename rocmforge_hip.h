@@ -152,16 +152,26 @@ int rf_hip_act_q8(rf_hip_dev *d, int k_quant, const float *x, int64_t ldx, const
 int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const float *u, int64_t ldu, int64_t n,
                   int64_t rows, int gelu, void *act);
 /* y[t][r] (= or, accumulate != 0, +=) sum_i W[r][i] x[t][i], W packed by rf_hip_pack, x from
-   rf_hip_act_q8 (with n = ne0 and the act type rf_hip_q8_act_type names). */
+   rf_hip_act_q8 (with n = ne0 and the act type rf_hip_q8_act_type names). ss != NULL: one token
+   whose act and ss rf_hip_gemv_q8_norm made; the sums are multiplied by its RMSNorm's 1 / rms
+   (eps as rf_hip_act_q8's). */
 int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                   int64_t ldy, int64_t n_tok, int accumulate);
+                   int64_t ldy, int64_t n_tok, int accumulate, const float *ss, float eps);
 
 /* One decode token through the stacked gate+up matrix W (rf_hip_pack of gate's nff rows, then
    up's; q4_0 or q8_0, x from rf_hip_act_q8 with n = ne0): act_out = the q8_0 activations of
    act(gate) * up (gelu: tanh-GELU, else SiLU), nff a multiple of 32 -- the bytes rf_hip_gemv_q8
-   then rf_hip_glu_q8 write, in one launch (kernels/gemv_glu.hip). */
-int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, int gelu,
-                       void *act_out);
+   then rf_hip_glu_q8 write, in one launch (kernels/gemv_glu.hip). ss: as rf_hip_gemv_q8's. */
+int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, const float *ss,
+                       float eps, int gelu, void *act_out);
+/* One decode token's x += W act (x: ne1 floats, the residual stream; W q4_0 or q8_0 packed, act
+   from rf_hip_act_q8 with n = ne0), then act_out = the int8 input of the RMSNorm of the new x
+   with weights norm, for a matrix with q8_0 activations, ss its ne1 / 32 sums of squares: in one
+   launch what rf_hip_gemv_q8 (accumulate) and rf_hip_act_q8 (norm) do in two, to be read by
+   rf_hip_gemv_q8 or rf_hip_gemv_q8_glu with ss (kernels/gemv_norm.hip). ne1 a multiple of 32;
+   act_out must not overlap act. */
+int rf_hip_gemv_q8_norm(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *x,
+                        const float *norm, void *act_out, float *ss);
 
 /* Matrix cores (kernels/mma.hip): which kind this device's code uses -- 0 none (a SIMT
    stand-in), 1 NVIDIA mma.sync, 2 CDNA MFMA, 3 RDNA3 WMMA; -1 with the error set when it cannot
@@ -921,6 +931,8 @@ struct rf_rope_arg { /* RoPE's parameters (rf_rope_cs) */
 };
 
 #define RF_ATT_VW 8 /* f16 values per 16-byte load */
+#define RF_ATT_PRE_K 16 /* a decode step's first tile, loaded before RF_GRID_WAIT: a key row of up to 128 values */
+#define RF_ATT_PRE_V 8  /* and up to 8 value loads per thread */
 
 /* LDS floats: the query, a tile's probabilities, the partial sums, a reduction's scratch, the
    new k and v. */
@@ -928,12 +940,21 @@ __host__ __device__ __forceinline__ int64_t rf_attention_lds(int64_t hd, int64_t
     return hd + threads + threads * RF_ATT_VW + threads / RF_WAVE_MIN + 2 * hd;
 }
 
+/* The dot of 8 floats with 8 f16 (one 16-byte load), and acc += e * those 8 f16. */
+__device__ __forceinline__ float rf_att_dot8(const float *q, uint4 k8) {
+    return q[0] * rf_h2f_lo(k8.x) + q[1] * rf_h2f_hi(k8.x) + q[2] * rf_h2f_lo(k8.y) + q[3] * rf_h2f_hi(k8.y) + q[4] * rf_h2f_lo(k8.z) +
+           q[5] * rf_h2f_hi(k8.z) + q[6] * rf_h2f_lo(k8.w) + q[7] * rf_h2f_hi(k8.w);
+}
+__device__ __forceinline__ void rf_att_axpy8(float *acc, float e, uint4 v8) {
+    acc[0] += e * rf_h2f_lo(v8.x), acc[1] += e * rf_h2f_hi(v8.x), acc[2] += e * rf_h2f_lo(v8.y), acc[3] += e * rf_h2f_hi(v8.y);
+    acc[4] += e * rf_h2f_lo(v8.z), acc[5] += e * rf_h2f_hi(v8.z), acc[6] += e * rf_h2f_lo(v8.w), acc[7] += e * rf_h2f_hi(v8.w);
+}
+
 __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uint16_t *kc, uint16_t *vc, int64_t nh,
                                     int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window, float scale,
                                     uint8_t *act, const float *knew, rf_rope_arg ro) {
     extern __shared__ float sh[];
     RF_GRID_OPEN();
-    RF_GRID_WAIT();
     const int nt = blockDim.x, tid = threadIdx.x;
     const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
     const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
@@ -944,6 +965,24 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
     float *sq = sh, *se = sq + hd, *sacc = se + nt, *scr = sacc + (int64_t)nt * RF_ATT_VW, *sk = scr + nt / RF_WAVE_MIN, *sv = sk + hd;
     float acc[RF_ATT_VW], M = -INFINITY, L = 0.0f;
     const int64_t last = knew ? p - 1 : p; /* the last position read from the cache */
+    /* A decode step (knew) reads from the cache only positions that earlier steps wrote, and
+       every earlier step is done: the host waited for its logits (or its pick) before it fed this
+       token. So its first tile of keys and values loads before RF_GRID_WAIT -- an exception to
+       kernels/port.hip's rule that holds for these rows alone -- while the q, k, v projection
+       before it still runs: the wait then costs no round trip to the cache. */
+    const int pre = knew && vec && hd <= RF_ATT_VW * RF_ATT_PRE_K;
+    const int cnt0 = last - t0 + 1 < nt ? (int)(last - t0 + 1) : nt; /* the first tile's positions */
+    uint4 kpre[RF_ATT_PRE_K], vpre[RF_ATT_PRE_V];
+    if (pre) {
+        const uint16_t *kr = kc + (t0 + tid) * kv_dim + kvoff;
+#pragma unroll
+        for (int j = 0; j < RF_ATT_PRE_K; j++)
+            if (tid < cnt0 && j * RF_ATT_VW < hd) kpre[j] = *(const uint4 *)(kr + j * RF_ATT_VW);
+#pragma unroll
+        for (int j = 0; j < RF_ATT_PRE_V; j++)
+            if (l < np && l + j * np < cnt0) vpre[j] = *(const uint4 *)(vc + (t0 + l + j * np) * kv_dim + kvoff + RF_ATT_VW * g);
+    }
+    RF_GRID_WAIT();
     if (knew) { /* RoPE of q and the new k into LDS, v beside them */
         const float *qh = q + h * hd, *kh = knew + kvoff, *vh = knew + kv_dim + kvoff;
         for (int64_t i = tid; i < hd; i += nt) {
@@ -969,20 +1008,25 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
     }
     for (int j = 0; j < RF_ATT_VW; j++) acc[j] = 0.0f;
     __syncthreads();
+    float sc0 = -INFINITY; /* the first tile's score from the preloaded key */
+    if (pre && tid < cnt0) {
+        float d0 = 0.0f;
+#pragma unroll
+        for (int j = 0; j < RF_ATT_PRE_K; j++)
+            if (j * RF_ATT_VW < hd) d0 += rf_att_dot8(sq + j * RF_ATT_VW, kpre[j]);
+        sc0 = d0 * scale;
+    }
     for (int64_t c0 = t0; c0 <= last; c0 += nt) {
         const int64_t s = c0 + tid;
         float sc = -INFINITY;
-        if (s <= last) {
+        if (pre && c0 == t0) {
+            sc = sc0;
+        } else if (s <= last) {
             const uint16_t *kr = kc + s * kv_dim + kvoff;
             float d0 = 0.0f;
             if (vec) {
 #pragma unroll 4
-                for (int64_t dd = 0; dd < hd; dd += RF_ATT_VW) {
-                    const uint4 k8 = *(const uint4 *)(kr + dd);
-                    const float *qd = sq + dd;
-                    d0 += qd[0] * rf_h2f_lo(k8.x) + qd[1] * rf_h2f_hi(k8.x) + qd[2] * rf_h2f_lo(k8.y) + qd[3] * rf_h2f_hi(k8.y) +
-                          qd[4] * rf_h2f_lo(k8.z) + qd[5] * rf_h2f_hi(k8.z) + qd[6] * rf_h2f_lo(k8.w) + qd[7] * rf_h2f_hi(k8.w);
-                }
+                for (int64_t dd = 0; dd < hd; dd += RF_ATT_VW) d0 += rf_att_dot8(sq + dd, *(const uint4 *)(kr + dd));
             } else {
                 for (int64_t dd = 0; dd < hd; dd++) d0 += sq[dd] * rf_h2f(kr[dd]);
             }
@@ -995,13 +1039,13 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
         for (int j = 0; j < RF_ATT_VW; j++) acc[j] *= corr;
         const int cnt = last - c0 + 1 < nt ? (int)(last - c0 + 1) : nt;
         if (l < np && vec) {
+            int k = l;
+            if (pre && c0 == t0) /* the preloaded values first */
+#pragma unroll
+                for (int j = 0; j < RF_ATT_PRE_V; j++, k += np)
+                    if (k < cnt) rf_att_axpy8(acc, se[k], vpre[j]);
 #pragma unroll 4
-            for (int k = l; k < cnt; k += np) {
-                const float ek = se[k];
-                const uint4 v8 = *(const uint4 *)(vc + (c0 + k) * kv_dim + kvoff + RF_ATT_VW * g);
-                acc[0] += ek * rf_h2f_lo(v8.x), acc[1] += ek * rf_h2f_hi(v8.x), acc[2] += ek * rf_h2f_lo(v8.y), acc[3] += ek * rf_h2f_hi(v8.y);
-                acc[4] += ek * rf_h2f_lo(v8.z), acc[5] += ek * rf_h2f_hi(v8.z), acc[6] += ek * rf_h2f_lo(v8.w), acc[7] += ek * rf_h2f_hi(v8.w);
-            }
+            for (; k < cnt; k += np) rf_att_axpy8(acc, se[k], *(const uint4 *)(vc + (c0 + k) * kv_dim + kvoff + RF_ATT_VW * g));
         } else if (l < np) {
             for (int k = l; k < cnt; k += np) acc[0] += se[k] * rf_h2f(vc[(c0 + k) * kv_dim + kvoff + g]);
         }
@@ -1239,12 +1283,22 @@ __device__ __forceinline__ void rf_q8w_load_round(const uint8_t *w, int64_t ne1,
     }
 }
 
+/* The RMSNorm's 1 / rms for a row whose int8 form rf_gemv_q8_norm_kernel made (kernels/gemv_norm.hip)
+   from ss, the row's sums of squares per 32 values (n / 32 of them), the formula of
+   rf_act_q8_kernel's; every lane of the wave gets it. */
+__device__ __forceinline__ float rf_rms_scale(const float *ss, int64_t n, float eps) {
+    float s = 0.0f;
+    for (int64_t k = threadIdx.x % RF_WAVE; k < n / 32; k += RF_WAVE) s += ss[k];
+    s = rf_wave_sum(s, RF_WAVE);
+    return (float)(1.0 / sqrt((double)s / (double)n + eps));
+}
+
 template <int T, int NT, int U, int R>
 __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
-                                  int64_t ldy, int accumulate) {
+                                  int64_t ldy, int accumulate, const float *ss, float eps) {
     /* U items per lane in flight: their weights are all loaded before any is used. The first
        round's are loaded before RF_GRID_WAIT, while the kernel that makes the activations may
-       still run. */
+       still run. ss != NULL: act is rf_gemv_q8_norm_kernel's, the sums scaled by rf_rms_scale. */
     const int lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
     const int64_t row0 = ((int64_t)blockIdx.x * nw + threadIdx.x / RF_WAVE) * R, t0 = (int64_t)blockIdx.y * NT;
     const int64_t ni = ne0 / 32, astride = rf_act_q8_stride(ne0);
@@ -1274,12 +1328,13 @@ __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, co
             }
         }
     }
+    const float rs = ss ? rf_rms_scale(ss, ne0, eps) : 1.0f;
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             if (t0 + t >= n_tok) break;
-            const float s = rf_wave_sum(acc[r][t], RF_WAVE);
+            const float s = rf_wave_sum(acc[r][t], RF_WAVE) * rs;
             if (lane == 0 && row0 + r < ne1) {
                 float *o = y + (t0 + t) * ldy + row0 + r;
                 *o = accumulate ? *o + s : s;
@@ -1312,7 +1367,8 @@ __device__ __forceinline__ void rf_glu_w_load(const uint8_t *w, int64_t nff, int
 }
 
 template <int T>
-__global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff, const uint8_t *act, int gelu, uint8_t *act_out) {
+__global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff, const uint8_t *act, const float *ss, float eps, int gelu,
+                                      uint8_t *act_out) {
     constexpr int P = RF_GLU_ROWS / RF_GLU_WAVES, R = 2 * P; /* outputs per wave; rows: P gate, then P up */
     __shared__ float h[RF_GLU_ROWS];
     const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE;
@@ -1331,9 +1387,10 @@ __global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff
 #pragma unroll
         for (int r = 0; r < R; r++) acc[r] += rf_q8_dot<T>(wr[r], a, i);
     }
+    const float rs = ss ? rf_rms_scale(ss, ne0, eps) : 1.0f; /* act from rf_gemv_q8_norm_kernel */
 #pragma unroll
     for (int p = 0; p < P; p++) {
-        const float g = rf_wave_sum(acc[p], RF_WAVE), u = rf_wave_sum(acc[P + p], RF_WAVE);
+        const float g = rf_wave_sum(acc[p], RF_WAVE) * rs, u = rf_wave_sum(acc[P + p], RF_WAVE) * rs;
         if (lane == 0) h[wave * P + p] = rf_glu_act(g, gelu) * u;
     }
     __syncthreads();
@@ -1351,6 +1408,77 @@ __global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff
     }
 }
 /* --- end kernels/gemv_glu.hip --- */
+/* --- kernels/gemv_norm.hip --- */
+/* One decode token's GEMV into the residual stream that also makes the next RMSNorm's int8 input:
+   x += W act, then act_out = q8_0(x * norm) and ss[b] = the sum of x^2 over outputs 32 b ..
+   32 b + 31. It replaces rf_gemv_q8_kernel's accumulating form followed by rf_act_q8_kernel's
+   RMSNorm form: one launch a norm fewer, two a layer.
+
+   The RMSNorm multiplies x * norm by 1 / rms(x), which needs all of x: no block sees it. But a
+   q8_0 block's quants do not change when all its values are scaled by one positive number (its
+   scale does, by that number), so the quants of x * norm are the normed row's, up to rounding,
+   and the GEMV that reads act_out multiplies its sums by 1 / rms, which it computes from ss
+   (rf_rms_scale in kernels/gemv_q8.hip). The scales are kept as floats, where rf_act_q8_kernel
+   rounds them to f16 as the CPU's q8_0 does: x * norm is not normalized, and a small residual
+   (rms 1e-3) would put them among f16's subnormals.
+
+   Work split as rf_gemv_q8_glu_kernel's: block b owns outputs 32 b .. 32 b + 31, its W waves
+   32 / W rows each, with rf_gemv_q8_kernel's lane-to-item pairing (U items in flight per lane
+   and row): every output is the float the two-launch path adds to x. */
+
+#define RF_NORM_ROWS 32 /* outputs per block: one q8_0 block of act_out */
+#define RF_NORM_WAVES 8 /* waves per block: 4 rows each */
+#define RF_NORM_U 2     /* items per lane and row in flight: 8 with the 4 rows, as rf_gemv_q8_glu_kernel's 8 rows of 1 */
+
+/* W waves per block, 32 / W rows each, U items per lane in flight for each row. */
+template <int T, int W, int U>
+__global__ void rf_gemv_q8_norm_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, float *x, const float *norm,
+                                       uint8_t *act_out, float *ss) {
+    constexpr int P = RF_NORM_ROWS / W;
+    __shared__ float h[RF_NORM_ROWS];
+    const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE;
+    const int64_t j0 = (int64_t)blockIdx.x * RF_NORM_ROWS + (int64_t)wave * P, ni = ne0 / 32;
+    float acc[P];
+    rf_q8w wr[U][P];
+    RF_GRID_OPEN();
+#pragma unroll
+    for (int r = 0; r < P; r++) acc[r] = 0.0f;
+    rf_q8w_load_round<T, U, P>(w, ne1, ni, j0, lane, wr);
+    RF_GRID_WAIT(); /* the first weights are in flight while the kernel before may still run (kernels/port.hip) */
+    for (int64_t i0 = lane; i0 < ni; i0 += U * RF_WAVE) {
+        if (i0 != lane) rf_q8w_load_round<T, U, P>(w, ne1, ni, j0, i0, wr);
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t i = i0 + (int64_t)u * RF_WAVE;
+            rf_q8act a;
+            if (i >= ni) break;
+            rf_q8act_load<T>(act, ne0, i, a);
+#pragma unroll
+            for (int r = 0; r < P; r++) acc[r] += rf_q8_dot<T>(wr[u][r], a, i);
+        }
+    }
+#pragma unroll
+    for (int p = 0; p < P; p++) {
+        const float s = rf_wave_sum(acc[p], RF_WAVE);
+        if (lane == 0) h[wave * P + p] = s;
+    }
+    __syncthreads();
+    if (threadIdx.x < RF_WAVE) { /* the first wave; on wave64 its upper 32 lanes compute a copy, unwritten */
+        const int k = threadIdx.x % 32;
+        const int64_t e = (int64_t)blockIdx.x * RF_NORM_ROWS + k;
+        const float xn = x[e] + h[k], f = xn * norm[e];
+        const float d = (float)(rf_seg32_amax(f) / 127.0);
+        const int q = d != 0.0f ? rf_round_clamp((double)f / d, -127, 127) : 0, sum = rf_seg16_sum(q);
+        const float s2 = rf_wave_sum(xn * xn, 32);
+        if (threadIdx.x < 32) {
+            x[e] = xn;
+            act_out[e] = (uint8_t)(int8_t)q;
+            if (k == 0) ((float *)(act_out + ne1))[e / 32] = d, ss[blockIdx.x] = s2;
+            if (k % 16 == 0) ((int32_t *)(act_out + ne1 + 4 * (ne1 / 32)))[e / 16] = sum;
+        }
+    }
+}
+/* --- end kernels/gemv_norm.hip --- */
 /* --- kernels/mma.hip --- */
 /* Matrix cores behind one small interface. A wave multiplies a 16 x 16 tile of A by a 16 x 16
    tile of B, both f16 in LDS with k contiguous, into a 16 x 16 f32 accumulator:
@@ -2800,18 +2928,35 @@ extern "C" int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t
     return 0;
 }
 
-extern "C" int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, int gelu,
-                                  void *act_out) {
+/* The fused decode GEMVs' shapes (gemv_glu.hip, gemv_norm.hip: 32 outputs a block, q8_0
+   activations): q4_0 / q8_0 weights, ne1 outputs and ne0 inputs in whole 32-blocks. */
+static int rf_gemv_q8_fused_ok(rf_hip_dev *d, const char *what, int type, int64_t ne0, int64_t ne1) {
+    if (rf_hip_q8_act_type(type) == 0 && ne1 >= 32 && ne1 % 32 == 0 && ne0 >= 32 && ne0 % 32 == 0) return 1;
+    snprintf(d->err, sizeof d->err, "%s: type %d with %lld outputs of %lld inputs (q4_0 / q8_0, whole 32-blocks)", what, type,
+             (long long)ne1, (long long)ne0);
+    return 0;
+}
+
+extern "C" int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, const float *ss,
+                                  float eps, int gelu, void *act_out) {
     const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
-    if (rf_hip_q8_act_type(type) != 0 || nff < 1 || nff % RF_GLU_ROWS || ne0 < 32 || ne0 % 32) {
-        snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8_glu: type %d with %lld outputs of %lld inputs (q4_0 / q8_0, whole 32-blocks)",
-                 type, (long long)nff, (long long)ne0);
-        return -1;
-    }
+    if (!rf_gemv_q8_fused_ok(d, "rf_hip_gemv_q8_glu", type, ne0, nff)) return -1;
     const unsigned grid = (unsigned)(nff / RF_GLU_ROWS), th = (unsigned)(RF_GLU_WAVES * d->prop.warpSize);
     rf_launch(d, type == RF_T_Q4_0 ? rf_gemv_q8_glu_kernel<RF_T_Q4_0> : rf_gemv_q8_glu_kernel<RF_T_Q8_0>, dim3(grid), dim3(th), 0, wb,
-              ne0, nff, ab, gelu, (uint8_t *)act_out);
+              ne0, nff, ab, ss, eps, gelu, (uint8_t *)act_out);
     RF_HIP_LAUNCHED(d, "launching gemv_q8_glu");
+    return 0;
+}
+
+extern "C" int rf_hip_gemv_q8_norm(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *x,
+                                   const float *norm, void *act_out, float *ss) {
+    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
+    if (!rf_gemv_q8_fused_ok(d, "rf_hip_gemv_q8_norm", type, ne0, ne1)) return -1;
+    const unsigned grid = (unsigned)(ne1 / RF_NORM_ROWS), th = (unsigned)(RF_NORM_WAVES * d->prop.warpSize);
+    rf_launch(d, type == RF_T_Q4_0 ? rf_gemv_q8_norm_kernel<RF_T_Q4_0, RF_NORM_WAVES, RF_NORM_U>
+                                   : rf_gemv_q8_norm_kernel<RF_T_Q8_0, RF_NORM_WAVES, RF_NORM_U>,
+              dim3(grid), dim3(th), 0, wb, ne0, ne1, ab, x, norm, (uint8_t *)act_out, ss);
+    RF_HIP_LAUNCHED(d, "launching gemv_q8_norm");
     return 0;
 }
 
@@ -2843,11 +2988,11 @@ extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, 
 
 template <int T, int NT, int U, int R>
 static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
-                          int64_t ldy, int accumulate) {
+                          int64_t ldy, int accumulate, const float *ss, float eps) {
     const int th = rf_hip_threads(d);
     const int64_t rows = (int64_t)(th / d->prop.warpSize) * R;
     const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + NT - 1) / NT));
-    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
 }
 
 /* The decode shapes (kernels/gemv_q8.hip), chosen by whole-model tg128 on an H200 (the probe
@@ -2859,29 +3004,36 @@ static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t 
    t/s on 7B q4_k_m), else 1 item and 2 rows, for more waves. */
 template <int T>
 static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
-                              float *y, int64_t ldy, int accumulate) {
+                              float *y, int64_t ldy, int accumulate, const float *ss, float eps) {
     const int64_t waves = rf_hip_threads(d) / d->prop.warpSize;
-    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
     else if constexpr (T == RF_T_Q4_0) { /* 18-byte items */
-        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
-        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount)
+            rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
+        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
     } else if constexpr (T == RF_T_Q8_0) { /* 34-byte items */
-        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
     } else { /* the K-quants' 26-32-byte items */
-        if (ne1 < 8 * waves * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
-        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        if (ne1 < 8 * waves * d->prop.multiProcessorCount)
+            rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
+        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
     }
 }
 
 extern "C" int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                              int64_t ldy, int64_t n_tok, int accumulate) {
+                              int64_t ldy, int64_t n_tok, int accumulate, const float *ss, float eps) {
     const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
+    if (ss && (n_tok != 1 || rf_hip_q8_act_type(type) != 0)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8: sums of squares with %lld tokens of type %d (one, q8_0 activations)",
+                 (long long)n_tok, type);
+        return -1;
+    }
     if (n_tok < 1 || ne1 < 1) return 0;
     switch (type) {
-    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
-    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
-    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
-    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ss, eps); break;
+    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ss, eps); break;
+    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ss, eps); break;
+    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ss, eps); break;
     default:
         snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8: tensor type %d has no int8 kernel", type);
         return -1;

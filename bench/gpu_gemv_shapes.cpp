@@ -18,7 +18,7 @@ static const int shapes[][2] = {{4, 2}, {2, 2}, {4, 1}, {1, 2}, {2, 1}}; /* {U, 
 template <int T>
 static void launch(rf_hip_dev *d, int u, int r, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, float *y) {
 #define RF_SHAPE(U_, R_) \
-    if (u == U_ && r == R_) return rf_gemv_q8_go<T, 1, U_, R_>(d, w, ne0, ne1, act, 1, y, ne1, 0);
+    if (u == U_ && r == R_) return rf_gemv_q8_go<T, 1, U_, R_>(d, w, ne0, ne1, act, 1, y, ne1, 0, NULL, 0.0f);
     RF_SHAPE(4, 2) RF_SHAPE(2, 2) RF_SHAPE(4, 1) RF_SHAPE(1, 2) RF_SHAPE(2, 1)
 #undef RF_SHAPE
 }

@@ -150,16 +150,26 @@ int rf_hip_act_q8(rf_hip_dev *d, int k_quant, const float *x, int64_t ldx, const
 int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t ldg, const float *u, int64_t ldu, int64_t n,
                   int64_t rows, int gelu, void *act);
 /* y[t][r] (= or, accumulate != 0, +=) sum_i W[r][i] x[t][i], W packed by rf_hip_pack, x from
-   rf_hip_act_q8 (with n = ne0 and the act type rf_hip_q8_act_type names). */
+   rf_hip_act_q8 (with n = ne0 and the act type rf_hip_q8_act_type names). ss != NULL: one token
+   whose act and ss rf_hip_gemv_q8_norm made; the sums are multiplied by its RMSNorm's 1 / rms
+   (eps as rf_hip_act_q8's). */
 int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                   int64_t ldy, int64_t n_tok, int accumulate);
+                   int64_t ldy, int64_t n_tok, int accumulate, const float *ss, float eps);
 
 /* One decode token through the stacked gate+up matrix W (rf_hip_pack of gate's nff rows, then
    up's; q4_0 or q8_0, x from rf_hip_act_q8 with n = ne0): act_out = the q8_0 activations of
    act(gate) * up (gelu: tanh-GELU, else SiLU), nff a multiple of 32 -- the bytes rf_hip_gemv_q8
-   then rf_hip_glu_q8 write, in one launch (kernels/gemv_glu.hip). */
-int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, int gelu,
-                       void *act_out);
+   then rf_hip_glu_q8 write, in one launch (kernels/gemv_glu.hip). ss: as rf_hip_gemv_q8's. */
+int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, const float *ss,
+                       float eps, int gelu, void *act_out);
+/* One decode token's x += W act (x: ne1 floats, the residual stream; W q4_0 or q8_0 packed, act
+   from rf_hip_act_q8 with n = ne0), then act_out = the int8 input of the RMSNorm of the new x
+   with weights norm, for a matrix with q8_0 activations, ss its ne1 / 32 sums of squares: in one
+   launch what rf_hip_gemv_q8 (accumulate) and rf_hip_act_q8 (norm) do in two, to be read by
+   rf_hip_gemv_q8 or rf_hip_gemv_q8_glu with ss (kernels/gemv_norm.hip). ne1 a multiple of 32;
+   act_out must not overlap act. */
+int rf_hip_gemv_q8_norm(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *x,
+                        const float *norm, void *act_out, float *ss);
 
 /* Matrix cores (kernels/mma.hip): which kind this device's code uses -- 0 none (a SIMT
    stand-in), 1 NVIDIA mma.sync, 2 CDNA MFMA, 3 RDNA3 WMMA; -1 with the error set when it cannot

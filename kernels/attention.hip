@@ -31,6 +31,8 @@ struct rf_rope_arg { /* RoPE's parameters (rf_rope_cs) */
 };
 
 #define RF_ATT_VW 8 /* f16 values per 16-byte load */
+#define RF_ATT_PRE_K 16 /* a decode step's first tile, loaded before RF_GRID_WAIT: a key row of up to 128 values */
+#define RF_ATT_PRE_V 8  /* and up to 8 value loads per thread */
 
 /* LDS floats: the query, a tile's probabilities, the partial sums, a reduction's scratch, the
    new k and v. */
@@ -38,12 +40,21 @@ __host__ __device__ __forceinline__ int64_t rf_attention_lds(int64_t hd, int64_t
     return hd + threads + threads * RF_ATT_VW + threads / RF_WAVE_MIN + 2 * hd;
 }
 
+/* The dot of 8 floats with 8 f16 (one 16-byte load), and acc += e * those 8 f16. */
+__device__ __forceinline__ float rf_att_dot8(const float *q, uint4 k8) {
+    return q[0] * rf_h2f_lo(k8.x) + q[1] * rf_h2f_hi(k8.x) + q[2] * rf_h2f_lo(k8.y) + q[3] * rf_h2f_hi(k8.y) + q[4] * rf_h2f_lo(k8.z) +
+           q[5] * rf_h2f_hi(k8.z) + q[6] * rf_h2f_lo(k8.w) + q[7] * rf_h2f_hi(k8.w);
+}
+__device__ __forceinline__ void rf_att_axpy8(float *acc, float e, uint4 v8) {
+    acc[0] += e * rf_h2f_lo(v8.x), acc[1] += e * rf_h2f_hi(v8.x), acc[2] += e * rf_h2f_lo(v8.y), acc[3] += e * rf_h2f_hi(v8.y);
+    acc[4] += e * rf_h2f_lo(v8.z), acc[5] += e * rf_h2f_hi(v8.z), acc[6] += e * rf_h2f_lo(v8.w), acc[7] += e * rf_h2f_hi(v8.w);
+}
+
 __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uint16_t *kc, uint16_t *vc, int64_t nh,
                                     int64_t nkv, int64_t hd, int32_t pos0, const int32_t *pos_at, int64_t window, float scale,
                                     uint8_t *act, const float *knew, rf_rope_arg ro) {
     extern __shared__ float sh[];
     RF_GRID_OPEN();
-    RF_GRID_WAIT();
     const int nt = blockDim.x, tid = threadIdx.x;
     const int64_t h = blockIdx.x, t = blockIdx.y, p = (pos_at ? *pos_at : pos0) + t, kv_dim = nkv * hd;
     const int64_t t0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
@@ -54,6 +65,24 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
     float *sq = sh, *se = sq + hd, *sacc = se + nt, *scr = sacc + (int64_t)nt * RF_ATT_VW, *sk = scr + nt / RF_WAVE_MIN, *sv = sk + hd;
     float acc[RF_ATT_VW], M = -INFINITY, L = 0.0f;
     const int64_t last = knew ? p - 1 : p; /* the last position read from the cache */
+    /* A decode step (knew) reads from the cache only positions that earlier steps wrote, and
+       every earlier step is done: the host waited for its logits (or its pick) before it fed this
+       token. So its first tile of keys and values loads before RF_GRID_WAIT -- an exception to
+       kernels/port.hip's rule that holds for these rows alone -- while the q, k, v projection
+       before it still runs: the wait then costs no round trip to the cache. */
+    const int pre = knew && vec && hd <= RF_ATT_VW * RF_ATT_PRE_K;
+    const int cnt0 = last - t0 + 1 < nt ? (int)(last - t0 + 1) : nt; /* the first tile's positions */
+    uint4 kpre[RF_ATT_PRE_K], vpre[RF_ATT_PRE_V];
+    if (pre) {
+        const uint16_t *kr = kc + (t0 + tid) * kv_dim + kvoff;
+#pragma unroll
+        for (int j = 0; j < RF_ATT_PRE_K; j++)
+            if (tid < cnt0 && j * RF_ATT_VW < hd) kpre[j] = *(const uint4 *)(kr + j * RF_ATT_VW);
+#pragma unroll
+        for (int j = 0; j < RF_ATT_PRE_V; j++)
+            if (l < np && l + j * np < cnt0) vpre[j] = *(const uint4 *)(vc + (t0 + l + j * np) * kv_dim + kvoff + RF_ATT_VW * g);
+    }
+    RF_GRID_WAIT();
     if (knew) { /* RoPE of q and the new k into LDS, v beside them */
         const float *qh = q + h * hd, *kh = knew + kvoff, *vh = knew + kv_dim + kvoff;
         for (int64_t i = tid; i < hd; i += nt) {
@@ -79,20 +108,25 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
     }
     for (int j = 0; j < RF_ATT_VW; j++) acc[j] = 0.0f;
     __syncthreads();
+    float sc0 = -INFINITY; /* the first tile's score from the preloaded key */
+    if (pre && tid < cnt0) {
+        float d0 = 0.0f;
+#pragma unroll
+        for (int j = 0; j < RF_ATT_PRE_K; j++)
+            if (j * RF_ATT_VW < hd) d0 += rf_att_dot8(sq + j * RF_ATT_VW, kpre[j]);
+        sc0 = d0 * scale;
+    }
     for (int64_t c0 = t0; c0 <= last; c0 += nt) {
         const int64_t s = c0 + tid;
         float sc = -INFINITY;
-        if (s <= last) {
+        if (pre && c0 == t0) {
+            sc = sc0;
+        } else if (s <= last) {
             const uint16_t *kr = kc + s * kv_dim + kvoff;
             float d0 = 0.0f;
             if (vec) {
 #pragma unroll 4
-                for (int64_t dd = 0; dd < hd; dd += RF_ATT_VW) {
-                    const uint4 k8 = *(const uint4 *)(kr + dd);
-                    const float *qd = sq + dd;
-                    d0 += qd[0] * rf_h2f_lo(k8.x) + qd[1] * rf_h2f_hi(k8.x) + qd[2] * rf_h2f_lo(k8.y) + qd[3] * rf_h2f_hi(k8.y) +
-                          qd[4] * rf_h2f_lo(k8.z) + qd[5] * rf_h2f_hi(k8.z) + qd[6] * rf_h2f_lo(k8.w) + qd[7] * rf_h2f_hi(k8.w);
-                }
+                for (int64_t dd = 0; dd < hd; dd += RF_ATT_VW) d0 += rf_att_dot8(sq + dd, *(const uint4 *)(kr + dd));
             } else {
                 for (int64_t dd = 0; dd < hd; dd++) d0 += sq[dd] * rf_h2f(kr[dd]);
             }
@@ -105,13 +139,13 @@ __global__ void rf_attention_kernel(float *out, const float *q, int64_t ldq, uin
         for (int j = 0; j < RF_ATT_VW; j++) acc[j] *= corr;
         const int cnt = last - c0 + 1 < nt ? (int)(last - c0 + 1) : nt;
         if (l < np && vec) {
+            int k = l;
+            if (pre && c0 == t0) /* the preloaded values first */
+#pragma unroll
+                for (int j = 0; j < RF_ATT_PRE_V; j++, k += np)
+                    if (k < cnt) rf_att_axpy8(acc, se[k], vpre[j]);
 #pragma unroll 4
-            for (int k = l; k < cnt; k += np) {
-                const float ek = se[k];
-                const uint4 v8 = *(const uint4 *)(vc + (c0 + k) * kv_dim + kvoff + RF_ATT_VW * g);
-                acc[0] += ek * rf_h2f_lo(v8.x), acc[1] += ek * rf_h2f_hi(v8.x), acc[2] += ek * rf_h2f_lo(v8.y), acc[3] += ek * rf_h2f_hi(v8.y);
-                acc[4] += ek * rf_h2f_lo(v8.z), acc[5] += ek * rf_h2f_hi(v8.z), acc[6] += ek * rf_h2f_lo(v8.w), acc[7] += ek * rf_h2f_hi(v8.w);
-            }
+            for (; k < cnt; k += np) rf_att_axpy8(acc, se[k], *(const uint4 *)(vc + (c0 + k) * kv_dim + kvoff + RF_ATT_VW * g));
         } else if (l < np) {
             for (int k = l; k < cnt; k += np) acc[0] += se[k] * rf_h2f(vc[(c0 + k) * kv_dim + kvoff + g]);
         }

@@ -22,7 +22,8 @@ __device__ __forceinline__ void rf_glu_w_load(const uint8_t *w, int64_t nff, int
 }
 
 template <int T>
-__global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff, const uint8_t *act, int gelu, uint8_t *act_out) {
+__global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff, const uint8_t *act, const float *ss, float eps, int gelu,
+                                      uint8_t *act_out) {
     constexpr int P = RF_GLU_ROWS / RF_GLU_WAVES, R = 2 * P; /* outputs per wave; rows: P gate, then P up */
     __shared__ float h[RF_GLU_ROWS];
     const int lane = threadIdx.x % RF_WAVE, wave = threadIdx.x / RF_WAVE;
@@ -41,9 +42,10 @@ __global__ void rf_gemv_q8_glu_kernel(const uint8_t *w, int64_t ne0, int64_t nff
 #pragma unroll
         for (int r = 0; r < R; r++) acc[r] += rf_q8_dot<T>(wr[r], a, i);
     }
+    const float rs = ss ? rf_rms_scale(ss, ne0, eps) : 1.0f; /* act from rf_gemv_q8_norm_kernel */
 #pragma unroll
     for (int p = 0; p < P; p++) {
-        const float g = rf_wave_sum(acc[p], RF_WAVE), u = rf_wave_sum(acc[P + p], RF_WAVE);
+        const float g = rf_wave_sum(acc[p], RF_WAVE) * rs, u = rf_wave_sum(acc[P + p], RF_WAVE) * rs;
         if (lane == 0) h[wave * P + p] = rf_glu_act(g, gelu) * u;
     }
     __syncthreads();

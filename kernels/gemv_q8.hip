@@ -200,12 +200,22 @@ __device__ __forceinline__ void rf_q8w_load_round(const uint8_t *w, int64_t ne1,
     }
 }
 
+/* The RMSNorm's 1 / rms for a row whose int8 form rf_gemv_q8_norm_kernel made (kernels/gemv_norm.hip)
+   from ss, the row's sums of squares per 32 values (n / 32 of them), the formula of
+   rf_act_q8_kernel's; every lane of the wave gets it. */
+__device__ __forceinline__ float rf_rms_scale(const float *ss, int64_t n, float eps) {
+    float s = 0.0f;
+    for (int64_t k = threadIdx.x % RF_WAVE; k < n / 32; k += RF_WAVE) s += ss[k];
+    s = rf_wave_sum(s, RF_WAVE);
+    return (float)(1.0 / sqrt((double)s / (double)n + eps));
+}
+
 template <int T, int NT, int U, int R>
 __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
-                                  int64_t ldy, int accumulate) {
+                                  int64_t ldy, int accumulate, const float *ss, float eps) {
     /* U items per lane in flight: their weights are all loaded before any is used. The first
        round's are loaded before RF_GRID_WAIT, while the kernel that makes the activations may
-       still run. */
+       still run. ss != NULL: act is rf_gemv_q8_norm_kernel's, the sums scaled by rf_rms_scale. */
     const int lane = threadIdx.x % RF_WAVE, nw = blockDim.x / RF_WAVE;
     const int64_t row0 = ((int64_t)blockIdx.x * nw + threadIdx.x / RF_WAVE) * R, t0 = (int64_t)blockIdx.y * NT;
     const int64_t ni = ne0 / 32, astride = rf_act_q8_stride(ne0);
@@ -235,12 +245,13 @@ __global__ void rf_gemv_q8_kernel(const uint8_t *w, int64_t ne0, int64_t ne1, co
             }
         }
     }
+    const float rs = ss ? rf_rms_scale(ss, ne0, eps) : 1.0f;
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             if (t0 + t >= n_tok) break;
-            const float s = rf_wave_sum(acc[r][t], RF_WAVE);
+            const float s = rf_wave_sum(acc[r][t], RF_WAVE) * rs;
             if (lane == 0 && row0 + r < ne1) {
                 float *o = y + (t0 + t) * ldy + row0 + r;
                 *o = accumulate ? *o + s : s;

@@ -479,18 +479,35 @@ extern "C" int rf_hip_glu_q8(rf_hip_dev *d, int k_quant, const float *g, int64_t
     return 0;
 }
 
-extern "C" int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, int gelu,
-                                  void *act_out) {
+/* The fused decode GEMVs' shapes (gemv_glu.hip, gemv_norm.hip: 32 outputs a block, q8_0
+   activations): q4_0 / q8_0 weights, ne1 outputs and ne0 inputs in whole 32-blocks. */
+static int rf_gemv_q8_fused_ok(rf_hip_dev *d, const char *what, int type, int64_t ne0, int64_t ne1) {
+    if (rf_hip_q8_act_type(type) == 0 && ne1 >= 32 && ne1 % 32 == 0 && ne0 >= 32 && ne0 % 32 == 0) return 1;
+    snprintf(d->err, sizeof d->err, "%s: type %d with %lld outputs of %lld inputs (q4_0 / q8_0, whole 32-blocks)", what, type,
+             (long long)ne1, (long long)ne0);
+    return 0;
+}
+
+extern "C" int rf_hip_gemv_q8_glu(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t nff, const void *act, const float *ss,
+                                  float eps, int gelu, void *act_out) {
     const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
-    if (rf_hip_q8_act_type(type) != 0 || nff < 1 || nff % RF_GLU_ROWS || ne0 < 32 || ne0 % 32) {
-        snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8_glu: type %d with %lld outputs of %lld inputs (q4_0 / q8_0, whole 32-blocks)",
-                 type, (long long)nff, (long long)ne0);
-        return -1;
-    }
+    if (!rf_gemv_q8_fused_ok(d, "rf_hip_gemv_q8_glu", type, ne0, nff)) return -1;
     const unsigned grid = (unsigned)(nff / RF_GLU_ROWS), th = (unsigned)(RF_GLU_WAVES * d->prop.warpSize);
     rf_launch(d, type == RF_T_Q4_0 ? rf_gemv_q8_glu_kernel<RF_T_Q4_0> : rf_gemv_q8_glu_kernel<RF_T_Q8_0>, dim3(grid), dim3(th), 0, wb,
-              ne0, nff, ab, gelu, (uint8_t *)act_out);
+              ne0, nff, ab, ss, eps, gelu, (uint8_t *)act_out);
     RF_HIP_LAUNCHED(d, "launching gemv_q8_glu");
+    return 0;
+}
+
+extern "C" int rf_hip_gemv_q8_norm(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *x,
+                                   const float *norm, void *act_out, float *ss) {
+    const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
+    if (!rf_gemv_q8_fused_ok(d, "rf_hip_gemv_q8_norm", type, ne0, ne1)) return -1;
+    const unsigned grid = (unsigned)(ne1 / RF_NORM_ROWS), th = (unsigned)(RF_NORM_WAVES * d->prop.warpSize);
+    rf_launch(d, type == RF_T_Q4_0 ? rf_gemv_q8_norm_kernel<RF_T_Q4_0, RF_NORM_WAVES, RF_NORM_U>
+                                   : rf_gemv_q8_norm_kernel<RF_T_Q8_0, RF_NORM_WAVES, RF_NORM_U>,
+              dim3(grid), dim3(th), 0, wb, ne0, ne1, ab, x, norm, (uint8_t *)act_out, ss);
+    RF_HIP_LAUNCHED(d, "launching gemv_q8_norm");
     return 0;
 }
 
@@ -522,11 +539,11 @@ extern "C" int rf_hip_pack(int type, const void *src, int64_t ne0, int64_t ne1, 
 
 template <int T, int NT, int U, int R>
 static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok, float *y,
-                          int64_t ldy, int accumulate) {
+                          int64_t ldy, int accumulate, const float *ss, float eps) {
     const int th = rf_hip_threads(d);
     const int64_t rows = (int64_t)(th / d->prop.warpSize) * R;
     const dim3 grid((unsigned)((ne1 + rows - 1) / rows), (unsigned)((n_tok + NT - 1) / NT));
-    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    rf_launch(d, rf_gemv_q8_kernel<T, NT, U, R>, grid, dim3(th), 0, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
 }
 
 /* The decode shapes (kernels/gemv_q8.hip), chosen by whole-model tg128 on an H200 (the probe
@@ -538,29 +555,36 @@ static void rf_gemv_q8_go(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t 
    t/s on 7B q4_k_m), else 1 item and 2 rows, for more waves. */
 template <int T>
 static void rf_gemv_q8_launch(rf_hip_dev *d, const uint8_t *w, int64_t ne0, int64_t ne1, const uint8_t *act, int64_t n_tok,
-                              float *y, int64_t ldy, int accumulate) {
+                              float *y, int64_t ldy, int accumulate, const float *ss, float eps) {
     const int64_t waves = rf_hip_threads(d) / d->prop.warpSize;
-    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+    if (n_tok > 1) rf_gemv_q8_go<T, RF_GEMV_TILE, 1, RF_GEMV_PREFILL_ROWS>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
     else if constexpr (T == RF_T_Q4_0) { /* 18-byte items */
-        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
-        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        if (ne1 >= 2 * waves * 8 * d->prop.multiProcessorCount)
+            rf_gemv_q8_go<T, 1, 2, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
+        else rf_gemv_q8_go<T, 1, 4, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
     } else if constexpr (T == RF_T_Q8_0) { /* 34-byte items */
-        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        rf_gemv_q8_go<T, 1, 2, 1>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
     } else { /* the K-quants' 26-32-byte items */
-        if (ne1 < 8 * waves * d->prop.multiProcessorCount) rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
-        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate);
+        if (ne1 < 8 * waves * d->prop.multiProcessorCount)
+            rf_gemv_q8_go<T, 1, 4, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
+        else rf_gemv_q8_go<T, 1, 1, 2>(d, w, ne0, ne1, act, n_tok, y, ldy, accumulate, ss, eps);
     }
 }
 
 extern "C" int rf_hip_gemv_q8(rf_hip_dev *d, int type, const void *w, int64_t ne0, int64_t ne1, const void *act, float *y,
-                              int64_t ldy, int64_t n_tok, int accumulate) {
+                              int64_t ldy, int64_t n_tok, int accumulate, const float *ss, float eps) {
     const uint8_t *wb = (const uint8_t *)w, *ab = (const uint8_t *)act;
+    if (ss && (n_tok != 1 || rf_hip_q8_act_type(type) != 0)) {
+        snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8: sums of squares with %lld tokens of type %d (one, q8_0 activations)",
+                 (long long)n_tok, type);
+        return -1;
+    }
     if (n_tok < 1 || ne1 < 1) return 0;
     switch (type) {
-    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
-    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
-    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
-    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate); break;
+    case RF_T_Q4_0: rf_gemv_q8_launch<RF_T_Q4_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ss, eps); break;
+    case RF_T_Q8_0: rf_gemv_q8_launch<RF_T_Q8_0>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ss, eps); break;
+    case RF_T_Q4_K: rf_gemv_q8_launch<RF_T_Q4_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ss, eps); break;
+    case RF_T_Q6_K: rf_gemv_q8_launch<RF_T_Q6_K>(d, wb, ne0, ne1, ab, n_tok, y, ldy, accumulate, ss, eps); break;
     default:
         snprintf(d->err, sizeof d->err, "rf_hip_gemv_q8: tensor type %d has no int8 kernel", type);
         return -1;

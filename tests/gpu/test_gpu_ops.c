@@ -216,7 +216,7 @@ static double gemv_q8_case(rf_type type, int64_t ne0, int64_t ne1, int64_t nt, i
     dy = dev_copy(&by, y0, sizeof(float) * ne1 * nt);
     da = dev_alloc(&ba, rf_hip_act_q8_bytes(ne0, nt));
     if (!dw || !dx || !dy || !da || rf_hip_act_q8(G, kq, (const float *)dx, ne0, NULL, 0.0f, ne0, nt, da) ||
-        rf_hip_gemv_q8(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, nt, accumulate) ||
+        rf_hip_gemv_q8(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, nt, accumulate, NULL, 0.0f) ||
         rf_hip_download(G, y, dy, sizeof(float) * ne1 * nt)) {
         worst = 1e30;
         goto done;
@@ -284,9 +284,9 @@ static int gemv_q8_glu_case(rf_type type, int64_t ne0, int64_t nff, int gelu) {
     d1 = dev_alloc(&b1, ab);
     d2 = dev_alloc(&b2, ab);
     if (!dw || !dx || !dy || !da || !d1 || !d2 || rf_hip_act_q8(G, 0, (const float *)dx, ne0, NULL, 0.0f, ne0, 1, da) ||
-        rf_hip_gemv_q8(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, 1, 0) ||
+        rf_hip_gemv_q8(G, (int)type, dw, ne0, ne1, da, (float *)dy, ne1, 1, 0, NULL, 0.0f) ||
         rf_hip_glu_q8(G, 0, (const float *)dy, ne1, (const float *)dy + nff, ne1, nff, 1, gelu, d1) ||
-        rf_hip_gemv_q8_glu(G, (int)type, dw, ne0, nff, da, gelu, d2) || rf_hip_download(G, h1, d1, ab) ||
+        rf_hip_gemv_q8_glu(G, (int)type, dw, ne0, nff, da, NULL, 0.0f, gelu, d2) || rf_hip_download(G, h1, d1, ab) ||
         rf_hip_download(G, h2, d2, ab))
         goto done;
     same = memcmp(h1, h2, ab) == 0;
@@ -307,8 +307,117 @@ static void test_gemv_q8_glu(void) {
                 CHECKF(gemv_q8_glu_case(types[ti], shapes[si][0], shapes[si][1], gelu), "gemv_q8_glu %s %lld -> %lld %s: not the two-launch bytes",
                        rf_type_name(types[ti]), (long long)shapes[si][0], (long long)shapes[si][1], gelu ? "GELU" : "SiLU");
     /* what it cannot do: K-quant activations (q8_K), outputs not whole 32-blocks */
-    CHECK(rf_hip_gemv_q8_glu(G, RF_TYPE_Q4_K, NULL, 256, 32, NULL, 0, NULL) != 0);
-    CHECK(rf_hip_gemv_q8_glu(G, RF_TYPE_Q4_0, NULL, 256, 48, NULL, 0, NULL) != 0);
+    CHECK(rf_hip_gemv_q8_glu(G, RF_TYPE_Q4_K, NULL, 256, 32, NULL, NULL, 0.0f, 0, NULL) != 0);
+    CHECK(rf_hip_gemv_q8_glu(G, RF_TYPE_Q4_0, NULL, 256, 48, NULL, NULL, 0.0f, 0, NULL) != 0);
+}
+
+/* ----- A GEMV into the residual stream that makes the next RMSNorm's int8 input
+   (rf_hip_gemv_q8_norm), read with its sums of squares by rf_hip_gemv_q8 and rf_hip_gemv_q8_glu,
+   against the launches it replaces (rf_hip_gemv_q8 accumulating, rf_hip_act_q8 with the norm,
+   rf_hip_gemv_q8). Checks:
+   (1) the new residual equals the accumulating rf_hip_gemv_q8's (the same sums in the same
+       order): err_res = |fused - two-launch| / (|x0| + sum |w x|), bound 1e-6;
+   (2) the next matrix's product against the exact one, in double, of its dequantized weights and
+       the RMSNorm of the residual (computed here): the int8 input may cost at most half a step
+       per value, amax_b / 254 with amax_b the largest |value| of the value's 32-block, and the
+       f16 scale of rf_hip_act_q8 a further 0.06 step where a quant clamps at 127, so the bound is
+       sum_i |w_i| amax_b(i) / 200 + 1e-5 sum_i |w_i x_i|; err = |gpu - exact| / bound, <= 1 -- for
+       the fused path, and for the two-launch path to show that the bound is the right one;
+   (3) rf_hip_gemv_q8_glu with the sums of squares writes the bytes of rf_hip_gemv_q8 with them
+       followed by rf_hip_glu_q8. */
+static int gemv_q8_norm_case(rf_type type, int64_t ne0, int64_t d, int64_t nff, double *e_res, double *e_fused, double *e_two) {
+    const int64_t ne2 = 2 * nff; /* the matrix after the norm: a stacked gate+up */
+    const float eps = 1e-5f;
+    const size_t ab = rf_hip_act_q8_bytes(nff, 1);
+    uint64_t rb1 = 0, rb2 = 0;
+    float *w1 = RF__NEW(float, ne0 * d), *w2 = RF__NEW(float, d * ne2), *xin = RF__NEW(float, ne0), *x0 = RF__NEW(float, d),
+          *nw = RF__NEW(float, d), *ya = RF__NEW(float, d), *yb = RF__NEW(float, d), *za = RF__NEW(float, ne2), *zb = RF__NEW(float, ne2);
+    uint8_t *q1, *p1, *q2, *p2, *ha = RF__NEW(uint8_t, ab), *hb = RF__NEW(uint8_t, ab);
+    rf_hip_buf *bb[14] = {NULL};
+    void *dw1, *dw2, *dxin, *dxa, *dxb, *dnw, *dact, *dacta, *dactb, *dss, *dza, *dzb, *dh1, *dh2;
+    int64_t r, i, j, ok = 0;
+    rf_type_row_bytes(type, ne0, &rb1);
+    rf_type_row_bytes(type, d, &rb2);
+    q1 = RF__NEW(uint8_t, rb1 * d), p1 = RF__NEW(uint8_t, rb1 * d), q2 = RF__NEW(uint8_t, rb2 * ne2), p2 = RF__NEW(uint8_t, rb2 * ne2);
+    for (i = 0; i < ne0 * d; i++) w1[i] = frand();
+    for (i = 0; i < d * ne2; i++) w2[i] = frand();
+    for (i = 0; i < ne0; i++) xin[i] = frand() * 2.0f;
+    for (i = 0; i < d; i++) x0[i] = frand() * 3.0f, nw[i] = frand() + 1.5f;
+    for (r = 0; r < d; r++) rf_quantize(type, w1 + r * ne0, q1 + r * rb1, ne0), rf_dequantize(type, q1 + r * rb1, w1 + r * ne0, ne0);
+    for (r = 0; r < ne2; r++) rf_quantize(type, w2 + r * d, q2 + r * rb2, d), rf_dequantize(type, q2 + r * rb2, w2 + r * d, d);
+    if (rf_hip_pack((int)type, q1, ne0, d, p1) || rf_hip_pack((int)type, q2, d, ne2, p2)) goto done;
+    dw1 = dev_copy(&bb[0], p1, rb1 * d), dw2 = dev_copy(&bb[1], p2, rb2 * ne2), dxin = dev_copy(&bb[2], xin, sizeof(float) * ne0);
+    dxa = dev_copy(&bb[3], x0, sizeof(float) * d), dxb = dev_copy(&bb[4], x0, sizeof(float) * d), dnw = dev_copy(&bb[5], nw, sizeof(float) * d);
+    dact = dev_alloc(&bb[6], rf_hip_act_q8_bytes(ne0, 1)), dacta = dev_alloc(&bb[7], rf_hip_act_q8_bytes(d, 1));
+    dactb = dev_alloc(&bb[8], rf_hip_act_q8_bytes(d, 1)), dss = dev_alloc(&bb[9], sizeof(float) * (d / 32));
+    dza = dev_alloc(&bb[10], sizeof(float) * ne2), dzb = dev_alloc(&bb[11], sizeof(float) * ne2);
+    dh1 = dev_alloc(&bb[12], ab), dh2 = dev_alloc(&bb[13], ab);
+    if (!dw1 || !dw2 || !dxin || !dxa || !dxb || !dnw || !dact || !dacta || !dactb || !dss || !dza || !dzb || !dh1 || !dh2 ||
+        rf_hip_act_q8(G, 0, (const float *)dxin, ne0, NULL, 0.0f, ne0, 1, dact) ||
+        /* two launches and the norm's */
+        rf_hip_gemv_q8(G, (int)type, dw1, ne0, d, dact, (float *)dxa, d, 1, 1, NULL, 0.0f) ||
+        rf_hip_act_q8(G, 0, (const float *)dxa, d, (const float *)dnw, eps, d, 1, dacta) ||
+        rf_hip_gemv_q8(G, (int)type, dw2, d, ne2, dacta, (float *)dza, ne2, 1, 0, NULL, 0.0f) ||
+        /* fused */
+        rf_hip_gemv_q8_norm(G, (int)type, dw1, ne0, d, dact, (float *)dxb, (const float *)dnw, dactb, (float *)dss) ||
+        rf_hip_gemv_q8(G, (int)type, dw2, d, ne2, dactb, (float *)dzb, ne2, 1, 0, (const float *)dss, eps) ||
+        rf_hip_glu_q8(G, 0, (const float *)dzb, ne2, (const float *)dzb + nff, ne2, nff, 1, 0, dh1) ||
+        rf_hip_gemv_q8_glu(G, (int)type, dw2, d, nff, dactb, (const float *)dss, eps, 0, dh2) ||
+        rf_hip_download(G, ya, dxa, sizeof(float) * d) || rf_hip_download(G, yb, dxb, sizeof(float) * d) ||
+        rf_hip_download(G, za, dza, sizeof(float) * ne2) || rf_hip_download(G, zb, dzb, sizeof(float) * ne2) ||
+        rf_hip_download(G, ha, dh1, ab) || rf_hip_download(G, hb, dh2, ab))
+        goto done;
+    *e_res = *e_fused = *e_two = 0;
+    for (r = 0; r < d; r++) {
+        double mag = fabs((double)x0[r]);
+        for (i = 0; i < ne0; i++) mag += fabs((double)w1[r * ne0 + i] * xin[i]);
+        if (fabs((double)ya[r] - yb[r]) / mag > *e_res) *e_res = fabs((double)ya[r] - yb[r]) / mag;
+    }
+    for (j = 0; j < 2; j++) { /* the exact product after the RMSNorm of each path's residual */
+        const float *y = j ? yb : ya, *z = j ? zb : za;
+        double ss = 0, *e = j ? e_fused : e_two;
+        double *f = RF__NEW(double, d), *amax = RF__NEW(double, d / 32);
+        for (i = 0; i < d; i++) ss += (double)y[i] * y[i];
+        for (i = 0; i < d; i++) f[i] = y[i] / sqrt(ss / (double)d + eps) * nw[i];
+        for (i = 0; i < d; i++)
+            if (i % 32 == 0 || fabs(f[i]) > amax[i / 32]) amax[i / 32] = fabs(f[i]);
+        for (r = 0; r < ne2; r++) {
+            double exact = 0, bound = 0, mag = 0;
+            for (i = 0; i < d; i++) {
+                exact += (double)w2[r * d + i] * f[i];
+                bound += fabs((double)w2[r * d + i]) * amax[i / 32] / 200.0;
+                mag += fabs((double)w2[r * d + i] * f[i]);
+            }
+            bound += 1e-5 * mag;
+            if (fabs(z[r] - exact) / bound > *e) *e = fabs(z[r] - exact) / bound;
+        }
+        RF_FREE(f), RF_FREE(amax);
+    }
+    ok = memcmp(ha, hb, ab) == 0;
+done:
+    for (i = 0; i < 14; i++) rf_hip_buf_free(bb[i]);
+    RF_FREE(w1), RF_FREE(w2), RF_FREE(xin), RF_FREE(x0), RF_FREE(nw), RF_FREE(ya), RF_FREE(yb), RF_FREE(za), RF_FREE(zb);
+    RF_FREE(q1), RF_FREE(p1), RF_FREE(q2), RF_FREE(p2), RF_FREE(ha), RF_FREE(hb);
+    return (int)ok;
+}
+
+static void test_gemv_q8_norm(void) {
+    static const int64_t shapes[][3] = {{32, 32, 32}, {256, 96, 64}, {1024, 352, 96}, {11008, 256, 32}, {4096, 4096, 32}}; /* {inputs, d, nff} */
+    static const rf_type types[] = {RF_TYPE_Q4_0, RF_TYPE_Q8_0};
+    size_t ti, si;
+    for (ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            double er = 1e30, ef = 1e30, e2 = 1e30;
+            const int same = gemv_q8_norm_case(types[ti], shapes[si][0], shapes[si][1], shapes[si][2], &er, &ef, &e2);
+            CHECKF(same && er < 1e-6 && ef <= 1.0 && e2 <= 1.0,
+                   "gemv_q8_norm %s %lld -> %lld -> %lld: glu bytes %s, residual err %.3g, next product err %.3g of the bound (two launches: %.3g)",
+                   rf_type_name(types[ti]), (long long)shapes[si][0], (long long)shapes[si][1], 2 * (long long)shapes[si][2],
+                   same ? "equal" : "differ", er, ef, e2);
+        }
+    /* what it cannot do: K-quant weights, outputs not whole 32-blocks; sums of squares for 2 tokens */
+    CHECK(rf_hip_gemv_q8_norm(G, RF_TYPE_Q4_K, NULL, 256, 32, NULL, NULL, NULL, NULL, NULL) != 0);
+    CHECK(rf_hip_gemv_q8_norm(G, RF_TYPE_Q4_0, NULL, 256, 48, NULL, NULL, NULL, NULL, NULL) != 0);
+    CHECK(rf_hip_gemv_q8(G, RF_TYPE_Q4_0, NULL, 256, 32, NULL, NULL, 32, 2, 0, (const float *)1, 1e-5f) != 0);
 }
 
 /* ----- GEMM on the matrix cores: y = W x in f16 with f32 sums. Two references, both double sums
@@ -988,6 +1097,7 @@ int main(void) {
     RUN(test_act_q8_exact);
     RUN(test_gemv_q8);
     RUN(test_gemv_q8_glu);
+    RUN(test_gemv_q8_norm);
     RUN(test_gemm);
     RUN(test_graph_replay);
     RUN(test_rope_kv);
