@@ -398,6 +398,10 @@ __device__ __forceinline__ float rf_h2f_lo(uint32_t w) { return __half2float(__u
 __device__ __forceinline__ float rf_h2f_hi(uint32_t w) { return __half2float(__ushort_as_half((unsigned short)(w >> 16))); }
 __device__ __forceinline__ float rf_bf2f(uint32_t h) { return __uint_as_float(h << 16); }
 
+/* RMSNorm's 1 / rms from a row's sum of squares ss over n values: rf_rmsnorm_kernel's,
+   rf_act_q8_kernel's and the fused GEMVs' (rf_rms_scale) one formula. */
+__device__ __forceinline__ float rf_rms_inv(double ss, int64_t n, float eps) { return (float)(1.0 / sqrt(ss / (double)n + eps)); }
+
 /* fp32 -> fp16 bits, round to nearest even: the same integer recipe as rf_fp32_to_fp16. */
 __device__ __forceinline__ uint16_t rf_f2h(float f) {
     uint32_t x = __float_as_uint(f), ax = x & 0x7fffffffu;
@@ -675,7 +679,7 @@ __global__ void rf_rmsnorm_kernel(float *out, const float *x, const float *w, in
     double ss = 0.0;
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += (double)xr[i] * xr[i];
     ss = rf_block_sum(ss, scratch);
-    const float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+    const float scale = rf_rms_inv(ss, n, eps);
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) orow[i] = xr[i] * scale * (w ? w[i] : 1.0f);
 }
 /* --- end kernels/rmsnorm.hip --- */
@@ -873,7 +877,7 @@ __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const
             for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += (double)xr[i] * xr[i];
         }
         ss = rf_block_sum(ss, scratch);
-        scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+        scale = rf_rms_inv(ss, n, eps);
     }
     if (norm && live) f = f * scale * wn;
     if (ur && live) f = rf_glu_act(f, glu == 2) * uv;
@@ -1285,12 +1289,12 @@ __device__ __forceinline__ void rf_q8w_load_round(const uint8_t *w, int64_t ne1,
 
 /* The RMSNorm's 1 / rms for a row whose int8 form rf_gemv_q8_norm_kernel made (kernels/gemv_norm.hip)
    from ss, the row's sums of squares per 32 values (n / 32 of them), the formula of
-   rf_act_q8_kernel's; every lane of the wave gets it. */
+   rf_act_q8_kernel's (rf_rms_inv); every lane of the wave gets it. */
 __device__ __forceinline__ float rf_rms_scale(const float *ss, int64_t n, float eps) {
     float s = 0.0f;
     for (int64_t k = threadIdx.x % RF_WAVE; k < n / 32; k += RF_WAVE) s += ss[k];
     s = rf_wave_sum(s, RF_WAVE);
-    return (float)(1.0 / sqrt((double)s / (double)n + eps));
+    return rf_rms_inv(s, n, eps);
 }
 
 template <int T, int NT, int U, int R>

@@ -82,7 +82,7 @@ __global__ void rf_act_q8_kernel(int k_quant, const float *x, int64_t ldx, const
             for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += (double)xr[i] * xr[i];
         }
         ss = rf_block_sum(ss, scratch);
-        scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+        scale = rf_rms_inv(ss, n, eps);
     }
     if (norm && live) f = f * scale * wn;
     if (ur && live) f = rf_glu_act(f, glu == 2) * uv;

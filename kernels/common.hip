@@ -62,6 +62,10 @@ __device__ __forceinline__ float rf_h2f_lo(uint32_t w) { return __half2float(__u
 __device__ __forceinline__ float rf_h2f_hi(uint32_t w) { return __half2float(__ushort_as_half((unsigned short)(w >> 16))); }
 __device__ __forceinline__ float rf_bf2f(uint32_t h) { return __uint_as_float(h << 16); }
 
+/* RMSNorm's 1 / rms from a row's sum of squares ss over n values: rf_rmsnorm_kernel's,
+   rf_act_q8_kernel's and the fused GEMVs' (rf_rms_scale) one formula. */
+__device__ __forceinline__ float rf_rms_inv(double ss, int64_t n, float eps) { return (float)(1.0 / sqrt(ss / (double)n + eps)); }
+
 /* fp32 -> fp16 bits, round to nearest even: the same integer recipe as rf_fp32_to_fp16. */
 __device__ __forceinline__ uint16_t rf_f2h(float f) {
     uint32_t x = __float_as_uint(f), ax = x & 0x7fffffffu;

@@ -202,12 +202,12 @@ __device__ __forceinline__ void rf_q8w_load_round(const uint8_t *w, int64_t ne1,
 
 /* The RMSNorm's 1 / rms for a row whose int8 form rf_gemv_q8_norm_kernel made (kernels/gemv_norm.hip)
    from ss, the row's sums of squares per 32 values (n / 32 of them), the formula of
-   rf_act_q8_kernel's; every lane of the wave gets it. */
+   rf_act_q8_kernel's (rf_rms_inv); every lane of the wave gets it. */
 __device__ __forceinline__ float rf_rms_scale(const float *ss, int64_t n, float eps) {
     float s = 0.0f;
     for (int64_t k = threadIdx.x % RF_WAVE; k < n / 32; k += RF_WAVE) s += ss[k];
     s = rf_wave_sum(s, RF_WAVE);
-    return (float)(1.0 / sqrt((double)s / (double)n + eps));
+    return rf_rms_inv(s, n, eps);
 }
 
 template <int T, int NT, int U, int R>

@@ -13,6 +13,6 @@ __global__ void rf_rmsnorm_kernel(float *out, const float *x, const float *w, in
     double ss = 0.0;
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += (double)xr[i] * xr[i];
     ss = rf_block_sum(ss, scratch);
-    const float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+    const float scale = rf_rms_inv(ss, n, eps);
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) orow[i] = xr[i] * scale * (w ? w[i] : 1.0f);
 }
